@@ -1,0 +1,715 @@
+/* snapshot.c -- compile config and zones into an immutable snapshot.
+ *
+ * All the work of answering is done here, once: every name's responses are
+ * laid out as images (see image.h), CNAME chains inside our zones are
+ * followed, referrals and negative answers are prepared. The answer path then
+ * only finds a node, picks an image and copies it. */
+#include "config.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "mem.h"
+#include "snapshot.h"
+
+#define TYPE_A 1
+#define TYPE_NS 2
+#define TYPE_CNAME 5
+#define TYPE_SOA 6
+#define TYPE_TXT 16
+#define TYPE_AAAA 28
+#define TYPE_DS 43
+#define TYPE_ANY 255
+#define CLASS_IN 1
+#define CLASS_CH 3
+#define MAX_CHAIN 8
+
+struct build {
+	struct snapshot *s;
+	struct imgb *b;
+	int errors;
+};
+
+/* --- the name table ------------------------------------------------------ */
+
+static struct node *table_find(const struct snapshot *s, const uint8_t *name, size_t len,
+			       uint64_t hash)
+{
+	size_t i = (size_t)hash & s->mask;
+
+	for (;;) {
+		struct node *n = s->table[i];
+		if (!n) {
+			return NULL;
+		}
+		if (n->hash == hash && n->namelen == len && memcmp(n->name, name, len) == 0) {
+			return n;
+		}
+		i = (i + 1) & s->mask;
+	}
+}
+
+static void table_insert_raw(struct snapshot *s, struct node *n)
+{
+	size_t i = (size_t)n->hash & s->mask;
+
+	while (s->table[i]) {
+		i = (i + 1) & s->mask;
+	}
+	s->table[i] = n;
+}
+
+static void table_grow(struct snapshot *s)
+{
+	struct node **old = s->table;
+	size_t oldsize = s->table ? s->mask + 1 : 0;
+	size_t size = oldsize ? oldsize * 2 : 1024;
+
+	s->table = xcalloc(size, sizeof(struct node *));
+	s->mask = size - 1;
+	for (size_t i = 0; i < oldsize; i++) {
+		if (old[i]) {
+			table_insert_raw(s, old[i]);
+		}
+	}
+	free(old);
+}
+
+static struct node *node_get(struct snapshot *s, const uint8_t *name, struct snap_zone *z)
+{
+	size_t len = dname_len(name);
+	uint64_t h = dname_hash(name);
+	struct node *n = table_find(s, name, len, h);
+	uint8_t offs[DNAME_MAXLABELS];
+
+	if (n) {
+		return n;
+	}
+	if ((s->nnodes + 1) * 2 > (s->table ? s->mask + 1 : 0)) {
+		table_grow(s);
+	}
+	n = xcalloc(1, sizeof(*n));
+	n->hash = h;
+	n->name = xmemdup(name, len);
+	n->namelen = (uint8_t)len;
+	n->nlabels = (uint8_t)dname_labels(name, offs);
+	n->zone = z;
+	table_insert_raw(s, n);
+	s->nnodes++;
+	if (n->nlabels > s->max_labels) {
+		s->max_labels = n->nlabels;
+	}
+	/* Empty non-terminals exist as nodes, so that they answer NODATA. */
+	if (len > z->data.origin_len) {
+		node_get(s, name + name[0] + 1, z);
+	}
+	return n;
+}
+
+static struct node *node_find(const struct snapshot *s, const uint8_t *name)
+{
+	return table_find(s, name, dname_len(name), dname_hash(name));
+}
+
+enum match_kind snapshot_find(const struct snapshot *s, const uint8_t *name,
+			      const uint8_t *offsets, int nlabels, const struct node **out)
+{
+	uint64_t hashes[DNAME_MAXLABELS + 1];
+	int start = nlabels > (int)s->max_labels ? nlabels - (int)s->max_labels : 0;
+	const struct node *n = NULL;
+	int i;
+
+	dname_suffix_hashes(hashes, name, offsets, nlabels);
+	for (i = start; i <= nlabels; i++) {
+		const uint8_t *suffix = i < nlabels ? name + offsets[i] : name + dname_len(name) - 1;
+		n = table_find(s, suffix, dname_len(suffix), hashes[i]);
+		if (n) {
+			break;
+		}
+	}
+	*out = n;
+	if (!n) {
+		return MATCH_NONE;
+	}
+	if (i == 0) {
+		return MATCH_EXACT; /* the caller checks for a delegation (DS at a cut) */
+	}
+	if (n->cut) {
+		return MATCH_REFERRAL;
+	}
+	if (n->wild) {
+		*out = n->wild;
+		return MATCH_WILDCARD;
+	}
+	return MATCH_NXDOMAIN;
+}
+
+/* --- image construction -------------------------------------------------- */
+
+static const struct rrset *find_rrset(const struct node *n, uint16_t type)
+{
+	for (unsigned i = 0; i < n->nrrsets; i++) {
+		if (n->rrsets[i].type == type) {
+			return &n->rrsets[i];
+		}
+	}
+	return NULL;
+}
+
+static void add_rrset(struct imgb *b, int section, const uint8_t *owner, const struct rrset *rs)
+{
+	for (unsigned i = 0; i < rs->count; i++) {
+		const struct zone_rr *rr = &rs->rrs[i];
+		imgb_add_rr(b, section, owner, rs->type, CLASS_IN, rs->ttl, rr->rdata, rr->rdlen);
+	}
+}
+
+static void add_soa(struct imgb *b, const struct snap_zone *z)
+{
+	const struct rrset *soa = find_rrset(z->apex, TYPE_SOA);
+	const struct zone_rr *rr = &soa->rrs[0];
+
+	imgb_add_rr(b, IMG_AUTHORITY, z->apex->name, TYPE_SOA, CLASS_IN, z->neg_ttl, rr->rdata,
+		    rr->rdlen);
+}
+
+/* NS of @cut in authority; addresses of its in-zone targets in additional.
+ * Returns true if any of them lies below the cut (glue that must not be
+ * dropped, RFC 9471). */
+static bool add_referral(struct build *bd, const struct node *cut)
+{
+	struct imgb *b = bd->b;
+	const struct rrset *ns = find_rrset(cut, TYPE_NS);
+	bool required = false;
+
+	add_rrset(b, IMG_AUTHORITY, cut->name, ns);
+	for (unsigned i = 0; i < ns->count; i++) {
+		const uint8_t *target = ns->rrs[i].rdata;
+		bool dup = false;
+		for (unsigned j = 0; j < i; j++) {
+			if (dname_len(ns->rrs[j].rdata) == dname_len(target) &&
+			    strncasecmp((const char *)ns->rrs[j].rdata, (const char *)target,
+					dname_len(target)) == 0) {
+				dup = true;
+			}
+		}
+		uint8_t lt[DNAME_MAXLEN];
+		size_t l = dname_len(target);
+		memcpy(lt, target, l);
+		dname_tolower(lt, l);
+		const struct node *t = node_find(bd->s, lt);
+		if (dup || !t || t->zone != cut->zone) {
+			continue;
+		}
+		const struct rrset *a = find_rrset(t, TYPE_A), *aaaa = find_rrset(t, TYPE_AAAA);
+		if (a) {
+			add_rrset(b, IMG_ADDITIONAL, t->name, a);
+		}
+		if (aaaa) {
+			add_rrset(b, IMG_ADDITIONAL, t->name, aaaa);
+		}
+		if ((a || aaaa) && dname_is_below_or_equal(lt, cut->name)) {
+			required = true;
+		}
+	}
+	return required;
+}
+
+struct resolved {
+	uint8_t rcode;
+	bool glue_required;
+	const struct pool *pool;
+	uint16_t pool_qtype;
+	uint16_t pool_owner;
+};
+
+static void resolve_node(struct build *bd, const struct node *n, const uint8_t *owner,
+			 uint16_t qtype, const uint8_t **chain, int depth, struct resolved *out);
+
+/* Follow a CNAME to @target inside our zones. */
+static void resolve_name(struct build *bd, const uint8_t *target, uint16_t qtype,
+			 const uint8_t **chain, int depth, struct resolved *out)
+{
+	uint8_t lt[DNAME_MAXLEN], offs[DNAME_MAXLABELS];
+	size_t l = dname_len(target);
+	const struct node *n;
+	int nl;
+
+	memcpy(lt, target, l);
+	dname_tolower(lt, l);
+	for (int i = 0; i < depth; i++) {
+		if (dname_len(chain[i]) == l && memcmp(chain[i], lt, l) == 0) {
+			return; /* a loop: stop with what we have */
+		}
+	}
+	if (depth >= MAX_CHAIN) {
+		return;
+	}
+	nl = dname_labels(lt, offs);
+	switch (snapshot_find(bd->s, lt, offs, nl, &n)) {
+	case MATCH_NONE:
+		return; /* not ours: the resolver follows it */
+	case MATCH_EXACT:
+	case MATCH_WILDCARD:
+		resolve_node(bd, n, target, qtype, chain, depth, out);
+		return;
+	case MATCH_REFERRAL:
+		out->glue_required |= add_referral(bd, n->cut);
+		return;
+	case MATCH_NXDOMAIN:
+		out->rcode = 3;
+		add_soa(bd->b, n->zone);
+		return;
+	}
+}
+
+/* Write the response for @qtype at node @n, whose records are written with
+ * owner @owner (the node's name, or the name a wildcard synthesizes). */
+static void resolve_node(struct build *bd, const struct node *n, const uint8_t *owner,
+			 uint16_t qtype, const uint8_t **chain, int depth, struct resolved *out)
+{
+	struct imgb *b = bd->b;
+	const struct rrset *rs;
+
+	if (n->cut && !(qtype == TYPE_DS && n->is_cut)) {
+		out->glue_required |= add_referral(bd, n->cut);
+		return;
+	}
+	rs = find_rrset(n, TYPE_CNAME);
+	if (rs && qtype != TYPE_CNAME && qtype != TYPE_ANY) {
+		add_rrset(b, IMG_ANSWER, owner, rs);
+		chain[depth] = n->name;
+		resolve_name(bd, rs->rrs[0].rdata, qtype, chain, depth + 1, out);
+		return;
+	}
+	if (qtype == TYPE_ANY) {
+		if (n->pool && pool_count(n->pool, TYPE_A)) {
+			qtype = TYPE_A;
+		} else if (n->pool && pool_count(n->pool, TYPE_AAAA)) {
+			qtype = TYPE_AAAA;
+		} else if (n->nrrsets) {
+			qtype = n->rrsets[0].type;
+			/* Prefer something small and telling over NS at an apex. */
+			if (find_rrset(n, TYPE_SOA)) {
+				qtype = TYPE_SOA;
+			}
+		}
+	}
+	if (n->pool && (qtype == TYPE_A || qtype == TYPE_AAAA) && pool_count(n->pool, qtype)) {
+		out->pool = n->pool;
+		out->pool_qtype = qtype;
+		out->pool_owner = imgb_ref(b, owner);
+		return;
+	}
+	rs = find_rrset(n, qtype);
+	if (rs) {
+		add_rrset(b, IMG_ANSWER, owner, rs);
+		return;
+	}
+	add_soa(b, n->zone);
+}
+
+static const struct image *keep(struct build *bd, struct image *img)
+{
+	struct snapshot *s = bd->s;
+
+	if (!img) {
+		return NULL;
+	}
+	if (s->nimages == s->capimages) {
+		s->capimages = s->capimages ? s->capimages * 2 : 256;
+		s->images = xrealloc(s->images, s->capimages * sizeof(*s->images));
+	}
+	s->images[s->nimages++] = img;
+	s->image_bytes += sizeof(*img) + img->len + img->nfixups * sizeof(uint32_t);
+	return img;
+}
+
+static const struct image *build_image(struct build *bd, const struct node *n, uint16_t qtype)
+{
+	const uint8_t *chain[MAX_CHAIN + 1];
+	struct resolved r = { 0, false, NULL, 0, IMG_REF_NONE };
+	bool wild = n->name[0] == 1 && n->name[1] == '*';
+	const uint8_t *parent = n->name + n->name[0] + 1;
+	struct image *img;
+	char tmp[1100];
+
+	/* Wildcard images answer many names: only the parent is known to end
+	 * the query name. Exact images know the whole name. */
+	imgb_reset(bd->b, wild ? parent : n->name, n->name);
+	resolve_node(bd, n, n->name, qtype, chain, 0, &r);
+	img = imgb_finish(bd->b, r.rcode, true, r.pool, r.pool_qtype, r.pool_owner,
+			  wild ? 0 : n->namelen);
+	if (!img) {
+		log_err("%s: the answer for %s type %u exceeds 65000 bytes",
+			n->zone->data.files[0], dname_to_str(tmp, sizeof(tmp), n->name), qtype);
+		bd->errors++;
+		return NULL;
+	}
+	img->glue_required = r.glue_required;
+	return keep(bd, img);
+}
+
+static void add_type(uint16_t *types, unsigned *nt, uint16_t t)
+{
+	for (unsigned i = 0; i < *nt; i++) {
+		if (types[i] == t) {
+			return;
+		}
+	}
+	types[(*nt)++] = t;
+}
+
+/* Where a CNAME chain from @n ends (within our zones), for the list of types
+ * worth a dedicated image. */
+static const struct node *chain_end(const struct snapshot *s, const struct node *n)
+{
+	for (int i = 0; i < MAX_CHAIN; i++) {
+		const struct rrset *c = find_rrset(n, TYPE_CNAME);
+		uint8_t lt[DNAME_MAXLEN], offs[DNAME_MAXLABELS];
+		const struct node *next;
+		enum match_kind k;
+		if (!c) {
+			return n;
+		}
+		size_t l = dname_len(c->rrs[0].rdata);
+		memcpy(lt, c->rrs[0].rdata, l);
+		dname_tolower(lt, l);
+		k = snapshot_find(s, lt, offs, dname_labels(lt, offs), &next);
+		if (k != MATCH_EXACT && k != MATCH_WILDCARD) {
+			return NULL;
+		}
+		n = next;
+	}
+	return NULL;
+}
+
+static void build_node(struct build *bd, struct node *n)
+{
+	uint16_t types[64 + 4];
+	unsigned nt = 0;
+	const struct node *end;
+
+	if (n->cut) {
+		n->referral = n->cut->referral;
+		n->other = n->referral;
+		n->any = n->referral;
+		if (n->is_cut) {
+			n->imgs = xcalloc(1, sizeof(*n->imgs));
+			n->imgs[0].type = TYPE_DS;
+			n->imgs[0].img = build_image(bd, n, TYPE_DS);
+			n->nimgs = 1;
+		}
+		return;
+	}
+	end = find_rrset(n, TYPE_CNAME) ? chain_end(bd->s, n) : n;
+	if (find_rrset(n, TYPE_CNAME)) {
+		add_type(types, &nt, TYPE_CNAME);
+	}
+	if (end) {
+		for (unsigned i = 0; i < end->nrrsets && nt < 64; i++) {
+			add_type(types, &nt, end->rrsets[i].type);
+		}
+		if (end->pool) {
+			add_type(types, &nt, TYPE_A);
+			add_type(types, &nt, TYPE_AAAA);
+		}
+	}
+	n->imgs = xcalloc(nt ? nt : 1, sizeof(*n->imgs));
+	for (unsigned i = 0; i < nt; i++) {
+		n->imgs[i].type = types[i];
+		n->imgs[i].img = build_image(bd, n, types[i]);
+	}
+	n->nimgs = (uint16_t)nt;
+	n->other = build_image(bd, n, 0);
+	n->any = build_image(bd, n, TYPE_ANY);
+}
+
+static void build_zone_images(struct build *bd, struct snap_zone *z)
+{
+	struct resolved r = { 0, false, NULL, 0, IMG_REF_NONE };
+	struct image *img;
+
+	(void)r;
+	imgb_reset(bd->b, z->apex->name, NULL);
+	add_soa(bd->b, z);
+	img = imgb_finish(bd->b, 3, true, NULL, 0, 0, 0);
+	z->nxdomain = keep(bd, img);
+	imgb_reset(bd->b, z->apex->name, NULL);
+	add_soa(bd->b, z);
+	img = imgb_finish(bd->b, 0, true, NULL, 0, 0, 0);
+	z->nodata = keep(bd, img);
+}
+
+static const struct image *build_chaos(struct build *bd, const char *name, const char *text)
+{
+	uint8_t wire[DNAME_MAXLEN], rdata[2048];
+	size_t tl = text ? strlen(text) : 0, o = 0;
+	int l = dname_from_str(wire, name);
+
+	imgb_reset(bd->b, wire, wire);
+	if (text) {
+		/* TXT: character-strings of up to 255 octets each. */
+		for (size_t i = 0; i < tl && o + 256 < sizeof(rdata); i += 255) {
+			size_t n = tl - i > 255 ? 255 : tl - i;
+			rdata[o++] = (uint8_t)n;
+			memcpy(rdata + o, text + i, n);
+			o += n;
+		}
+		if (tl == 0) {
+			rdata[o++] = 0;
+		}
+		imgb_add_rr(bd->b, IMG_ANSWER, wire, TYPE_TXT, CLASS_CH, 0, rdata, (uint16_t)o);
+	}
+	return keep(bd, imgb_finish(bd->b, 0, true, NULL, 0, 0, (unsigned)l));
+}
+
+/* --- assembling the snapshot -------------------------------------------- */
+
+static struct snap_zone *deepest_zone(struct snapshot *s, const uint8_t *name)
+{
+	struct snap_zone *best = NULL;
+
+	for (size_t i = 0; i < s->nzones; i++) {
+		struct snap_zone *z = &s->zones[i];
+		if (dname_is_below_or_equal(name, z->data.origin) &&
+		    (!best || z->data.origin_len > best->data.origin_len)) {
+			best = z;
+		}
+	}
+	return best;
+}
+
+static void add_zone_nodes(struct build *bd, struct snap_zone *z)
+{
+	struct snapshot *s = bd->s;
+	struct zone_data *d = &z->data;
+
+	z->apex = node_get(s, d->origin, z);
+	z->apex->is_apex = true;
+	for (size_t i = 0; i < d->nrrs;) {
+		struct zone_rr *rr = &d->rrs[i];
+		size_t j = i, l = dname_len(rr->owner);
+		struct node *n;
+		/* Records for the same name are consecutive (zone_load sorts). */
+		while (j < d->nrrs && dname_len(d->rrs[j].owner) == l &&
+		       memcmp(d->rrs[j].owner, rr->owner, l) == 0) {
+			j++;
+		}
+		if (deepest_zone(s, rr->owner) != z) {
+			/* Shadowed by a child zone we also serve: its own data wins. */
+			i = j;
+			continue;
+		}
+		n = node_get(s, rr->owner, z);
+		for (size_t k = i; k < j;) {
+			size_t m = k;
+			while (m < j && d->rrs[m].type == d->rrs[k].type) {
+				m++;
+			}
+			n->rrsets = xrealloc(n->rrsets, (n->nrrsets + 1u) * sizeof(*n->rrsets));
+			struct rrset *rs = &n->rrsets[n->nrrsets++];
+			rs->type = d->rrs[k].type;
+			rs->count = (uint16_t)(m - k);
+			rs->rrs = &d->rrs[k];
+			rs->ttl = d->rrs[k].ttl;
+			for (size_t q = k + 1; q < m; q++) {
+				if (d->rrs[q].ttl != rs->ttl) {
+					log_warn("%s:%d: TTL %u differs from %u earlier in the same RRset; using %u (RFC 2181 5.2)",
+						 d->rrs[q].file, d->rrs[q].line, d->rrs[q].ttl, rs->ttl,
+						 rs->ttl);
+				}
+			}
+			k = m;
+		}
+		i = j;
+	}
+	{
+		const struct rrset *soa = find_rrset(z->apex, TYPE_SOA);
+		const struct zone_rr *rr = &soa->rrs[0];
+		const uint8_t *p = rr->rdata + rr->rdlen - 4;
+		uint32_t minimum = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+		z->neg_ttl = soa->ttl < minimum ? soa->ttl : minimum;
+	}
+}
+
+static void add_pools(struct build *bd)
+{
+	struct snapshot *s = bd->s;
+	struct conf *conf = s->conf;
+	char tmp[1100];
+
+	s->npools = conf->npools;
+	s->pools = xcalloc(s->npools, sizeof(*s->pools));
+	for (size_t i = 0; i < conf->npools; i++) {
+		struct conf_pool *cp = &conf->pools[i];
+		pool_init(&s->pools[i], cp, (uint32_t)i);
+		for (size_t j = 0; j < cp->nowners; j++) {
+			uint8_t wire[DNAME_MAXLEN];
+			struct snap_zone *z;
+			struct node *n;
+			dname_from_str(wire, cp->owners[j]);
+			z = deepest_zone(s, wire);
+			if (!z) {
+				log_err("%s:%d: pools[%zu].owners: \"%s\" is not inside any served zone",
+					conf->path, cp->owner_lines[j], i, cp->owners[j]);
+				bd->errors++;
+				continue;
+			}
+			n = node_get(s, wire, z);
+			if (n->pool) {
+				log_err("%s:%d: pools[%zu].owners: \"%s\" is already an owner of pool \"%s\"",
+					conf->path, cp->owner_lines[j], i, cp->owners[j], n->pool->name);
+				bd->errors++;
+				continue;
+			}
+			static const uint16_t clash[] = { TYPE_A, TYPE_AAAA, TYPE_CNAME };
+			for (unsigned k = 0; k < 3; k++) {
+				const struct rrset *rs = find_rrset(n, clash[k]);
+				if (rs) {
+					log_err("%s:%d: pools[%zu].owners: \"%s\" collides with the %s record at %s:%d",
+						conf->path, cp->owner_lines[j], i, cp->owners[j],
+						clash[k] == TYPE_A ? "A" : clash[k] == TYPE_AAAA ? "AAAA" : "CNAME",
+						rs->rrs[0].file, rs->rrs[0].line);
+					bd->errors++;
+				}
+			}
+			n->pool = &s->pools[i];
+			(void)tmp;
+		}
+	}
+}
+
+/* Delegations: every non-apex node with NS is a cut; everything below it
+ * (glue included) is answered with the topmost cut's referral. */
+static void find_cuts(struct build *bd)
+{
+	struct snapshot *s = bd->s;
+	char tmp[1100];
+
+	for (size_t i = 0; i <= s->mask; i++) {
+		struct node *n = s->table[i];
+		if (n && !n->is_apex && find_rrset(n, TYPE_NS)) {
+			n->is_cut = true;
+		}
+	}
+	for (size_t i = 0; i <= s->mask; i++) {
+		struct node *n = s->table[i];
+		if (!n) {
+			continue;
+		}
+		for (const uint8_t *p = n->name; dname_len(p) > n->zone->data.origin_len;
+		     p += p[0] + 1) {
+			struct node *a = node_find(s, p);
+			if (a && a->is_cut) {
+				n->cut = a; /* keep walking: the topmost one wins */
+			}
+		}
+		if (n->name[0] == 1 && n->name[1] == '*') {
+			struct node *parent = node_find(s, n->name + 2);
+			if (parent) {
+				parent->wild = n;
+			}
+		}
+		if (n->pool && n->cut) {
+			log_err("%s: pool \"%s\": owner %s is at or below the delegation %s",
+				s->conf->path, n->pool->name, dname_to_str(tmp, sizeof(tmp), n->name),
+				dname_to_str(tmp + 550, sizeof(tmp) - 550, n->cut->name));
+			bd->errors++;
+		}
+	}
+}
+
+struct snapshot *snapshot_build(struct conf *conf)
+{
+	struct snapshot *s = xcalloc(1, sizeof(*s));
+	struct build bd = { s, NULL, 0 };
+
+	s->conf = conf;
+	s->nzones = conf->nzones;
+	s->zones = xcalloc(s->nzones, sizeof(*s->zones));
+	for (size_t i = 0; i < conf->nzones; i++) {
+		if (zone_load(&s->zones[i].data, conf->zones[i].origin, conf->zones[i].file) != 0) {
+			bd.errors++;
+		}
+	}
+	if (bd.errors) {
+		goto fail;
+	}
+	table_grow(s);
+	for (size_t i = 0; i < s->nzones; i++) {
+		add_zone_nodes(&bd, &s->zones[i]);
+	}
+	add_pools(&bd);
+	find_cuts(&bd);
+	if (bd.errors) {
+		goto fail;
+	}
+	bd.b = imgb_new();
+	for (size_t i = 0; i <= s->mask; i++) {
+		struct node *n = s->table[i];
+		if (n && n->is_cut) {
+			imgb_reset(bd.b, n->name, NULL);
+			bool req = add_referral(&bd, n);
+			struct image *img = imgb_finish(bd.b, 0, false, NULL, 0, 0, 0);
+			if (img) {
+				img->glue_required = req;
+			}
+			n->referral = keep(&bd, img);
+		}
+	}
+	for (size_t i = 0; i < s->nzones; i++) {
+		build_zone_images(&bd, &s->zones[i]);
+	}
+	for (size_t i = 0; i <= s->mask; i++) {
+		if (s->table[i]) {
+			build_node(&bd, s->table[i]);
+		}
+	}
+	if (conf->chaos_version) {
+		s->chaos_version = build_chaos(&bd, "version.bind", conf->chaos_version);
+	}
+	if (conf->chaos_id) {
+		s->chaos_id = build_chaos(&bd, "id.server", conf->chaos_id);
+	}
+	s->chaos_nodata = build_chaos(&bd, "version.bind", NULL);
+	imgb_free(bd.b);
+	if (bd.errors) {
+		goto fail;
+	}
+	return s;
+fail:
+	snapshot_free(s);
+	return NULL;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	if (!s) {
+		return;
+	}
+	for (size_t i = 0; s->table && i <= s->mask; i++) {
+		struct node *n = s->table[i];
+		if (n) {
+			free(n->name);
+			free(n->rrsets);
+			free(n->imgs);
+			free(n);
+		}
+	}
+	free(s->table);
+	for (size_t i = 0; i < s->nimages; i++) {
+		image_free(s->images[i]);
+	}
+	free(s->images);
+	for (size_t i = 0; i < s->nzones; i++) {
+		zone_clear(&s->zones[i].data);
+	}
+	free(s->zones);
+	for (size_t i = 0; i < s->npools; i++) {
+		pool_clear(&s->pools[i]);
+	}
+	free(s->pools);
+	conf_free(s->conf);
+	free(s);
+}

@@ -1,0 +1,372 @@
+/* zone.c -- read an RFC 1035 master file with ldns and check it. */
+#include "config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "log.h"
+#include "mem.h"
+#include "zone.h"
+
+#define TYPE_NS 2
+#define TYPE_CNAME 5
+#define TYPE_SOA 6
+#define TYPE_RRSIG 46
+#define TYPE_NSEC 47
+#define MAX_INCLUDE_DEPTH 8
+
+struct reader {
+	struct zone_data *z;
+	int errors;
+};
+
+static const char *add_file(struct zone_data *z, const char *file)
+{
+	z->files = xrealloc(z->files, (z->nfiles + 1) * sizeof(char *));
+	z->files[z->nfiles] = xstrdup(file);
+	return z->files[z->nfiles++];
+}
+
+static void push_rr(struct reader *r, ldns_rr *rr, const char *file, int line)
+{
+	struct zone_data *z = r->z;
+	ldns_buffer *buf;
+	ldns_rdf *owner = ldns_rr_owner(rr);
+	struct zone_rr *out;
+	char tmp[1100];
+
+	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
+		log_err("%s:%d: class %u is not supported (only IN)", file, line,
+			(unsigned)ldns_rr_get_class(rr));
+		r->errors++;
+		return;
+	}
+	uint8_t lowner[DNAME_MAXLEN];
+	size_t olen = ldns_rdf_size(owner);
+	memcpy(lowner, ldns_rdf_data(owner), olen);
+	dname_tolower(lowner, olen);
+	if (!dname_is_below_or_equal(lowner, z->origin)) {
+		log_err("%s:%d: owner %s is outside the zone %s", file, line,
+			dname_to_str(tmp, sizeof(tmp), lowner),
+			dname_to_str(tmp + 550, sizeof(tmp) - 550, z->origin));
+		r->errors++;
+		return;
+	}
+	buf = ldns_buffer_new(512);
+	if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK ||
+	    ldns_buffer_position(buf) > 65535) {
+		log_err("%s:%d: cannot encode record data", file, line);
+		r->errors++;
+		ldns_buffer_free(buf);
+		return;
+	}
+	if (z->nrrs == z->caprrs) {
+		z->caprrs = z->caprrs ? z->caprrs * 2 : 64;
+		z->rrs = xrealloc(z->rrs, z->caprrs * sizeof(*z->rrs));
+	}
+	out = &z->rrs[z->nrrs++];
+	out->owner = xmemdup(lowner, olen);
+	out->rdlen = (uint16_t)ldns_buffer_position(buf);
+	out->rdata = xmemdup(ldns_buffer_begin(buf), out->rdlen);
+	out->type = (uint16_t)ldns_rr_get_type(rr);
+	out->ttl = ldns_rr_ttl(rr);
+	out->line = line;
+	out->file = file;
+	ldns_buffer_free(buf);
+}
+
+/* Is the next non-blank line a $INCLUDE? Blank and comment-only lines are
+ * consumed (counted in @line); the stream is left at the start of the next
+ * entry otherwise. On $INCLUDE, @arg receives the rest of its line. */
+static int peek_include(FILE *f, int *line, char *arg, size_t size)
+{
+	char buf[4096];
+
+	for (;;) {
+		long pos = ftell(f);
+		if (!fgets(buf, sizeof(buf), f)) {
+			return 0;
+		}
+		char *p = buf;
+		while (*p == ' ' || *p == '\t') {
+			p++;
+		}
+		if (*p == '\n' || *p == '\r' || *p == ';' || *p == 0) {
+			(*line)++;
+			continue;
+		}
+		if (strncasecmp(buf, "$INCLUDE", 8) == 0 && (buf[8] == ' ' || buf[8] == '\t')) {
+			char *end = strpbrk(buf + 8, ";\r\n");
+			if (end) {
+				*end = 0;
+			}
+			snprintf(arg, size, "%s", buf + 9);
+			(*line)++;
+			return 1;
+		}
+		fseek(f, pos, SEEK_SET);
+		return 0;
+	}
+}
+
+static int read_file(struct reader *r, const char *path, ldns_rdf **origin, uint32_t *ttl,
+		     int depth, const char *from_file, int from_line)
+{
+	FILE *f = fopen(path, "r");
+	const char *file;
+	ldns_rdf *prev = NULL;
+	int line = 1;
+
+	if (!f) {
+		if (from_file) {
+			log_err("%s:%d: $INCLUDE %s: %s", from_file, from_line, path, strerror(errno));
+		} else {
+			log_err("%s: cannot open zone file: %s", path, strerror(errno));
+		}
+		r->errors++;
+		return -1;
+	}
+	file = add_file(r->z, path);
+	for (;;) {
+		char arg[4096];
+		ldns_rr *rr = NULL;
+		ldns_status st;
+
+		if (peek_include(f, &line, arg, sizeof(arg))) {
+			char incfile[PATH_MAX], name[PATH_MAX];
+			char originstr[1024] = "";
+			ldns_rdf *inc_origin = ldns_rdf_clone(*origin);
+			int inc_line = line - 1;
+			if (sscanf(arg, " %1023s %1023s", name, originstr) < 1) {
+				log_err("%s:%d: $INCLUDE needs a file name", file, inc_line);
+				r->errors++;
+				ldns_rdf_deep_free(inc_origin);
+				continue;
+			}
+			if (name[0] == '/') {
+				snprintf(incfile, sizeof(incfile), "%s", name);
+			} else {
+				char *tmp = xstrdup(path);
+				int n = snprintf(incfile, sizeof(incfile), "%s/%s", dirname(tmp), name);
+				free(tmp);
+				if (n < 0 || (size_t)n >= sizeof(incfile)) {
+					log_err("%s:%d: $INCLUDE path too long", file, inc_line);
+					r->errors++;
+					ldns_rdf_deep_free(inc_origin);
+					continue;
+				}
+			}
+			if (originstr[0]) {
+				ldns_rdf *o = NULL;
+				if (ldns_str2rdf_dname(&o, originstr) != LDNS_STATUS_OK) {
+					log_err("%s:%d: $INCLUDE origin \"%s\" is not a domain name",
+						file, inc_line, originstr);
+					r->errors++;
+					ldns_rdf_deep_free(inc_origin);
+					continue;
+				}
+				if (!ldns_dname_str_absolute(originstr)) {
+					ldns_dname_cat(o, *origin);
+				}
+				ldns_rdf_deep_free(inc_origin);
+				inc_origin = o;
+			}
+			if (depth >= MAX_INCLUDE_DEPTH) {
+				log_err("%s:%d: $INCLUDE nested deeper than %d", file, inc_line,
+					MAX_INCLUDE_DEPTH);
+				r->errors++;
+			} else {
+				uint32_t inc_ttl = *ttl;
+				read_file(r, incfile, &inc_origin, &inc_ttl, depth + 1, file, inc_line);
+			}
+			ldns_rdf_deep_free(inc_origin);
+			continue;
+		}
+		if (feof(f)) {
+			break;
+		}
+		int start = line;
+		st = ldns_rr_new_frm_fp_l(&rr, f, ttl, origin, &prev, &line);
+		switch (st) {
+		case LDNS_STATUS_OK:
+			push_rr(r, rr, file, start);
+			ldns_rr_free(rr);
+			break;
+		case LDNS_STATUS_SYNTAX_EMPTY:
+		case LDNS_STATUS_SYNTAX_TTL:
+		case LDNS_STATUS_SYNTAX_ORIGIN:
+			break;
+		default:
+			log_err("%s:%d: %s", file, line, ldns_get_errorstr_by_id(st));
+			r->errors++;
+			if (r->errors > 20) {
+				goto out;
+			}
+			break;
+		}
+		if (feof(f)) {
+			break;
+		}
+	}
+out:
+	if (prev) {
+		ldns_rdf_deep_free(prev);
+	}
+	fclose(f);
+	return 0;
+}
+
+static int rr_cmp(const void *a, const void *b)
+{
+	const struct zone_rr *x = a, *y = b;
+	size_t lx = dname_len(x->owner), ly = dname_len(y->owner);
+	int c;
+
+	if (lx != ly) {
+		return lx < ly ? -1 : 1;
+	}
+	if ((c = memcmp(x->owner, y->owner, lx)) != 0) {
+		return c;
+	}
+	if (x->type != y->type) {
+		return x->type < y->type ? -1 : 1;
+	}
+	if (x->rdlen != y->rdlen) {
+		return x->rdlen < y->rdlen ? -1 : 1;
+	}
+	if ((c = memcmp(x->rdata, y->rdata, x->rdlen)) != 0) {
+		return c;
+	}
+	return x->line - y->line;
+}
+
+static bool same_name(const struct zone_rr *a, const struct zone_rr *b)
+{
+	size_t l = dname_len(a->owner);
+	return l == dname_len(b->owner) && memcmp(a->owner, b->owner, l) == 0;
+}
+
+/* RFC 1035/2181 consistency checks over the sorted record list. */
+static void check_zone(struct reader *r, const char *file)
+{
+	struct zone_data *z = r->z;
+	size_t soa = 0, ns = 0, out = 0;
+	char tmp[1100];
+
+	/* Sort, keeping zone-file order for equal records, then merge duplicates. */
+	qsort(z->rrs, z->nrrs, sizeof(*z->rrs), rr_cmp);
+	for (size_t i = 0; i < z->nrrs; i++) {
+		struct zone_rr *rr = &z->rrs[i];
+		if (out > 0) {
+			struct zone_rr *p = &z->rrs[out - 1];
+			if (same_name(p, rr) && p->type == rr->type && p->rdlen == rr->rdlen &&
+			    memcmp(p->rdata, rr->rdata, rr->rdlen) == 0) {
+				free(rr->owner);
+				free(rr->rdata);
+				continue;
+			}
+		}
+		z->rrs[out++] = *rr;
+	}
+	z->nrrs = out;
+
+	for (size_t i = 0; i < z->nrrs; i++) {
+		struct zone_rr *rr = &z->rrs[i];
+		bool apex = dname_len(rr->owner) == z->origin_len &&
+			    memcmp(rr->owner, z->origin, z->origin_len) == 0;
+		if (rr->type == TYPE_SOA) {
+			if (!apex) {
+				log_err("%s:%d: SOA record at %s, which is not the zone apex", rr->file,
+					rr->line, dname_to_str(tmp, sizeof(tmp), rr->owner));
+				r->errors++;
+			} else if (++soa == 2) {
+				log_err("%s:%d: second SOA record at the apex (a zone has exactly one)",
+					rr->file, rr->line);
+				r->errors++;
+			}
+		}
+		if (rr->type == TYPE_NS && apex) {
+			ns++;
+		}
+		if (rr->type == TYPE_CNAME) {
+			if (apex) {
+				log_err("%s:%d: CNAME at the zone apex", rr->file, rr->line);
+				r->errors++;
+			}
+			for (size_t j = i; j > 0 && same_name(&z->rrs[j - 1], rr); j--) {
+				const struct zone_rr *o = &z->rrs[j - 1];
+				if (o->type != TYPE_RRSIG && o->type != TYPE_NSEC) {
+					log_err("%s:%d: CNAME at %s, which also has other data (line %d)",
+						rr->file, rr->line,
+						dname_to_str(tmp, sizeof(tmp), rr->owner), o->line);
+					r->errors++;
+				}
+			}
+			for (size_t j = i + 1; j < z->nrrs && same_name(&z->rrs[j], rr); j++) {
+				const struct zone_rr *o = &z->rrs[j];
+				if (o->type != TYPE_RRSIG && o->type != TYPE_NSEC) {
+					log_err("%s:%d: CNAME at %s, which also has other data (line %d)",
+						rr->file, rr->line,
+						dname_to_str(tmp, sizeof(tmp), rr->owner), o->line);
+					r->errors++;
+				}
+			}
+		}
+	}
+	if (soa == 0) {
+		log_err("%s:1: zone %s has no SOA record at its apex", file,
+			dname_to_str(tmp, sizeof(tmp), z->origin));
+		r->errors++;
+	}
+	if (ns == 0) {
+		log_err("%s:1: zone %s has no NS records at its apex", file,
+			dname_to_str(tmp, sizeof(tmp), z->origin));
+		r->errors++;
+	}
+}
+
+int zone_load(struct zone_data *z, const char *origin, const char *file)
+{
+	struct reader r = { z, 0 };
+	ldns_rdf *o = NULL;
+	uint32_t ttl = 3600;
+	int len = dname_from_str(z->origin, origin);
+	char abs[1100];
+
+	if (len < 0) {
+		log_err("%s: zone origin \"%s\" is not a domain name", file, origin);
+		return -1;
+	}
+	z->origin_len = (size_t)len;
+	snprintf(abs, sizeof(abs), "%s%s", origin, origin[strlen(origin) - 1] == '.' ? "" : ".");
+	if (ldns_str2rdf_dname(&o, abs) != LDNS_STATUS_OK) {
+		log_err("%s: zone origin \"%s\" is not a domain name", file, origin);
+		return -1;
+	}
+	read_file(&r, file, &o, &ttl, 0, NULL, 0);
+	ldns_rdf_deep_free(o);
+	if (r.errors == 0) {
+		check_zone(&r, file);
+	}
+	return r.errors ? -1 : 0;
+}
+
+void zone_clear(struct zone_data *z)
+{
+	for (size_t i = 0; i < z->nrrs; i++) {
+		free(z->rrs[i].owner);
+		free(z->rrs[i].rdata);
+	}
+	free(z->rrs);
+	for (size_t i = 0; i < z->nfiles; i++) {
+		free(z->files[i]);
+	}
+	free(z->files);
+	memset(z, 0, sizeof(*z));
+}

@@ -1,0 +1,218 @@
+#!/usr/bin/python3
+"""SIGHUP reload: new zone data and pools served; a broken config or zone
+keeps the old data serving and the log names file and line; queries in
+flight during a series of reloads are all answered."""
+
+import socket
+import sys
+import threading
+import time
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
+from harness import DATA, make_query  # noqa: E402
+
+import dns.message  # noqa: E402
+import dns.rcode  # noqa: E402
+
+Z = "lb.example.test."
+ZONE = "lb.example.test.zone"
+
+CONF_NEW_POOL = """# reload scenario, with a second pool
+listen = [ "127.0.0.1:0" ];
+threads = 2;
+zones = ( { origin = "lb.example.test"; file = "lb.example.test.zone"; } );
+pools = (
+  { name = "web";
+    owners = [ "www.lb.example.test" ];
+    members = ( { address = "192.0.2.1"; }, { address = "192.0.2.2"; } );
+  },
+  { name = "added";
+    owners = [ "pool2.lb.example.test" ];
+    members = ( { address = "192.0.2.9"; } );
+  }
+);
+"""
+
+CONF_UNKNOWN_SETTING = """# reload scenario, broken: unknown setting on line 4
+listen = [ "127.0.0.1:0" ];
+threads = 2;
+no_such_setting = 1;
+zones = ( { origin = "lb.example.test"; file = "lb.example.test.zone"; } );
+pools = (
+  { name = "web";
+    owners = [ "www.lb.example.test" ];
+    members = ( { address = "192.0.2.1"; }, { address = "192.0.2.2"; } );
+  }
+);
+"""
+
+CONF_BAD_OWNER = """# reload scenario, broken: pool owner outside the zones (line 9)
+listen = [ "127.0.0.1:0" ];
+threads = 2;
+zones = ( { origin = "lb.example.test"; file = "lb.example.test.zone"; } );
+pools = (
+  { name = "web";
+    owners = [ "www.lb.example.test" ];
+    members = ( { address = "192.0.2.1"; }, { address = "192.0.2.2"; } ); },
+  { name = "bad"; owners = [ "www.elsewhere.test" ];
+    members = ( { address = "192.0.2.9"; } ); }
+);
+"""
+
+
+class Reload(unittest.TestCase):
+    def setUp(self):
+        self.server = harness.start(DATA / "reload")
+
+    def tearDown(self):
+        srv, self.server = self.server, None
+        srv.stop()
+
+    def a(self, name, rdtype="A"):
+        r = self.server.query(name, rdtype)
+        return dns.rcode.to_text(r.rcode()), sorted(harness.addresses(r, rdtype))
+
+    def assertOldData(self):
+        self.assertEqual(self.a("static." + Z), ("NOERROR", ["198.51.100.1"]))
+        self.assertEqual(self.a("old." + Z), ("NOERROR", ["198.51.100.2"]))
+        self.assertEqual(self.a("www." + Z), ("NOERROR", ["192.0.2.1", "192.0.2.2"]))
+
+    def add_record_to_zone(self, extra=""):
+        z = self.server.read_file(ZONE)
+        z = z.replace("2024010101", "2024010102")
+        z = z.replace("old      IN A   198.51.100.2\n", "")
+        z += "new      IN A   198.51.100.3\n" + extra
+        self.server.write_file(ZONE, z)
+
+    def test_reload_new_record_and_pool(self):
+        self.assertOldData()
+        self.assertEqual(self.a("new." + Z)[0], "NXDOMAIN")
+        self.assertEqual(self.a("pool2." + Z)[0], "NXDOMAIN")
+        port = self.server.port
+        self.add_record_to_zone()
+        self.server.write_conf(CONF_NEW_POOL)
+        status, log = self.server.reload()
+        self.assertEqual(status, "done", "reload result; log:\n" + log)
+        self.assertEqual(self.server.port, port)
+        self.assertEqual(self.a("new." + Z), ("NOERROR", ["198.51.100.3"]))
+        self.assertEqual(self.a("old." + Z)[0], "NXDOMAIN", "removed record must be gone")
+        self.assertEqual(self.a("pool2." + Z), ("NOERROR", ["192.0.2.9"]))
+        self.assertEqual(self.a("www." + Z), ("NOERROR", ["192.0.2.1", "192.0.2.2"]))
+        r = self.server.query(Z, "SOA")
+        self.assertEqual(list(r.answer[0])[0].serial, 2024010102)
+        # over TCP as well
+        r = self.server.query("pool2." + Z, "A", tcp=True)
+        self.assertEqual(harness.addresses(r), ["192.0.2.9"])
+
+    def check_failed_reload(self, path, line):
+        status, log = self.server.reload()
+        self.assertEqual(status, "failed", "reload of a broken file must fail; log:\n" + log)
+        self.assertTrue(harness.names_file_line(log, path, line),
+                        "log must name %s:%d; log:\n%s" % (path, line, log))
+        self.assertTrue(self.server.alive())
+        self.assertOldData()
+        return log
+
+    def test_broken_config_keeps_old_data(self):
+        self.server.write_conf(CONF_UNKNOWN_SETTING)
+        log = self.check_failed_reload(self.server.conf_path, 4)
+        self.assertIn("no_such_setting", log, "the log names the setting")
+        # fixing the config makes the next reload succeed
+        self.server.write_conf(CONF_NEW_POOL)
+        status, log = self.server.reload()
+        self.assertEqual(status, "done", log)
+        self.assertEqual(self.a("pool2." + Z), ("NOERROR", ["192.0.2.9"]))
+
+    def test_broken_pool_keeps_old_data(self):
+        self.server.write_conf(CONF_BAD_OWNER)
+        log = self.check_failed_reload(self.server.conf_path, 9)
+        self.assertIn("pools[1].owners", log, "the log names the setting")
+        self.assertEqual(self.a("pool2." + Z)[0], "NXDOMAIN")
+
+    def test_broken_zone_keeps_old_data(self):
+        good = self.server.read_file(ZONE)
+        nlines = good.count("\n")
+        # line nlines+1: new record (must not appear), nlines+2: broken
+        self.add_record_to_zone("broken   IN A   300.1.1.1\n")
+        text = self.server.read_file(ZONE)
+        broken_line = text.splitlines().index("broken   IN A   300.1.1.1") + 1
+        self.assertEqual(broken_line, nlines + 1)  # 'old' line removed, 'new' added
+        self.check_failed_reload(self.server.path(ZONE), broken_line)
+        self.assertEqual(self.a("new." + Z)[0], "NXDOMAIN", "half-loaded zone must not be served")
+        r = self.server.query(Z, "SOA")
+        self.assertEqual(list(r.answer[0])[0].serial, 2024010101)
+        # repair
+        self.server.write_file(ZONE, good + "new      IN A   198.51.100.3\n")
+        status, log = self.server.reload()
+        self.assertEqual(status, "done", log)
+        self.assertEqual(self.a("new." + Z), ("NOERROR", ["198.51.100.3"]))
+
+    def test_queries_during_reloads(self):
+        addr = self.server.addr()
+        expect = {"static." + Z: ["198.51.100.1"], "www." + Z: ["192.0.2.1", "192.0.2.2"]}
+        names = list(expect)
+        stop = threading.Event()
+        result = {"sent": 0, "bad": []}
+
+        def worker():
+            deadline = time.monotonic() + 30
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(0.5)
+            s.connect(addr)
+            try:
+                i = 0
+                while time.monotonic() < deadline and i < 20000:
+                    if i >= 2000 and stop.is_set():
+                        break
+                    name = names[i % 2]
+                    q = make_query(name, "A", id_=i & 0xFFFF)
+                    got = None
+                    for _attempt in range(2):
+                        s.send(q.to_wire())
+                        try:
+                            while True:
+                                r = dns.message.from_wire(s.recv(65535))
+                                if r.id == q.id:
+                                    got = r
+                                    break
+                        except socket.timeout:
+                            continue
+                        break
+                    if got is None:
+                        result["bad"].append((i, name, "timeout"))
+                    elif got.rcode() != dns.rcode.NOERROR or sorted(harness.addresses(got)) != expect[name]:
+                        result["bad"].append((i, name, got.to_text()))
+                    i += 1
+                    if i % 200 == 0:
+                        time.sleep(0.005)
+                result["sent"] = i
+            finally:
+                s.close()
+
+        start_line = self.server.nlines()
+        t = threading.Thread(target=worker)
+        t.start()
+        time.sleep(0.05)
+        for _ in range(10):
+            self.server.proc.send_signal(1)  # SIGHUP
+            time.sleep(0.05)
+        stop.set()
+        t.join(40)
+        self.assertFalse(t.is_alive())
+        # let the last reload finish
+        idx = self.server.wait_for(lambda l: "reload done" in l or "reload failed" in l, start_line, 10)
+        self.assertIsNotNone(idx, "no reload result logged")
+        time.sleep(0.5)
+        log = self.server.log(start_line)
+        self.assertNotIn("reload failed", log)
+        self.assertTrue(self.server.alive())
+        self.assertGreaterEqual(result["sent"], 2000)
+        self.assertEqual(result["bad"][:5], [], "%d of %d queries failed" % (len(result["bad"]), result["sent"]))
+        self.assertOldData()
+
+
+if __name__ == "__main__":
+    unittest.main()
