@@ -427,7 +427,16 @@ static int open_listener(struct server *srv, size_t li, const struct conf_listen
 		for (unsigned wi = 0; wi < srv->nworkers && ok; wi++) {
 			struct worker *w = srv->workers[wi];
 			int u = make_socket(&addr, cl->addrlen, SOCK_DGRAM);
-			int t = u >= 0 ? make_socket(&addr, cl->addrlen, SOCK_STREAM) : -1;
+			int t = -1;
+			if (u >= 0 && get_port(&addr) == 0) {
+				struct sockaddr_storage got;
+				socklen_t gl = sizeof(got);
+				getsockname(u, (struct sockaddr *)&got, &gl);
+				set_port(&addr, get_port(&got));
+			}
+			if (u >= 0) {
+				t = make_socket(&addr, cl->addrlen, SOCK_STREAM);
+			}
 			if (u < 0 || t < 0) {
 				int e = errno;
 				if (u >= 0) {
@@ -439,12 +448,6 @@ static int open_listener(struct server *srv, size_t li, const struct conf_listen
 					attempt = 16;
 				}
 				break;
-			}
-			if (get_port(&addr) == 0) {
-				struct sockaddr_storage got;
-				socklen_t gl = sizeof(got);
-				getsockname(u, (struct sockaddr *)&got, &gl);
-				set_port(&addr, get_port(&got));
 			}
 			w->udp[li].fd = u;
 			w->tcp[li].fd = t;

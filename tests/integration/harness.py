@@ -42,6 +42,7 @@ RELOAD_TIMEOUT = 10.0
 
 LISTEN_RE = re.compile(r"listening on (\S+) port (\d+)")
 LISTEN_SETTING_RE = re.compile(r"^[ \t]*listen[ \t]*=[ \t]*\[[^\]]*\][ \t]*;", re.M)
+READY_RE = re.compile(r"\bready\b")   # not "already"
 SANITIZER_RE = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:")
 
 _ipv6_ok = None
@@ -152,6 +153,13 @@ def make_query(qname, rdtype="A", rdclass="IN", *, rd=True, cd=False, edns=None,
                                payload=payload if payload is not None else 1232,
                                options=options, id=id_)
     q.flags = flags
+    if use_edns is not False:
+        # set version and flags explicitly (dnspython 2.3's make_query drops
+        # the version when it applies want_dnssec)
+        fl = (ednsflags & 0xFF00FFFF & ~int(dns.flags.DO)) | (int(use_edns) << 16)
+        if do:
+            fl |= int(dns.flags.DO)
+        q.ednsflags = fl
     return q
 
 
@@ -190,7 +198,7 @@ class Server:
                                      cwd=str(self.workdir))
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        idx = self.wait_for(lambda l: "ready" in l, 0, START_TIMEOUT)
+        idx = self.wait_for(lambda l: READY_RE.search(l) is not None, 0, START_TIMEOUT)
         if idx is None:
             log = self.log()
             rc = self.proc.poll()

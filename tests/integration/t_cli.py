@@ -33,7 +33,7 @@ class Cli(unittest.TestCase):
             rc, out, err = harness.run(args, timeout=5)
             self.assertIsNotNone(rc, "%s: did not exit" % args)
             self.assertNotEqual(rc, 0, "%s must fail" % args)
-            self.assertNotIn("ready", out + err)
+            self.assertNotRegex(out + err, harness.READY_RE)
 
     def test_no_arguments(self):
         rc, out, err = harness.run([], timeout=5)
@@ -63,6 +63,8 @@ class Cli(unittest.TestCase):
             if srv.proc.poll() is None:
                 srv.proc.kill()
                 srv.proc.wait(5)
+            srv._reader.join(2.0)
+            srv.proc.stdout.close()
             log = srv.log()
             shutil.rmtree(srv.workdir, ignore_errors=True)
         self.assertIsNone(harness.SANITIZER_RE.search(log), log)
