@@ -85,7 +85,7 @@ def with_listen(conf_text, v6):
     return new + "\n" + conf_text
 
 
-def run(args, timeout=10.0, cwd=None):
+def run(args, timeout=10.0, cwd="/"):
     """Run gslbd with args; returns (rc, stdout, stderr). rc None on timeout."""
     check_binary()
     try:

@@ -9,6 +9,7 @@ import sys
 import unittest
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 from harness import DATA  # noqa: E402
@@ -18,6 +19,7 @@ BAD = DATA / "bad"
 # file -> (setting named in the message or None, extra strings expected in the message)
 CASES = {
     "unknown-setting.conf": ("foo_bar", []),
+    "unknown-pool-setting.conf": ("pools[0].colour", []),
     "wrong-type.conf": ("tcp_idle_timeout", ["expected"]),
     "udp-size-range.conf": ("udp_size", []),
     "bad-address.conf": ("pools[0].members[1].address", ["expected", "192.0.2.300"]),

@@ -11,6 +11,7 @@ import time
 import unittest
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 from harness import ServerTestCase, make_query, rrset  # noqa: E402
@@ -159,6 +160,28 @@ class Truncation(ServerTestCase, unittest.TestCase):
         self.assertEqual(glue, 24, "all in-bailiwick glue:\n%s" % r)
         r = self.server.query("www.bigdeleg." + Z, "A", tcp=True)
         self.assertEqual(sum(len(rs) for rs in r.additional), 24)
+
+    def test_optional_additional_dropped(self):
+        # optdeleg: 12 NS whose targets are siblings (not below the cut); with
+        # their 24 addresses the referral is ~900 bytes, without them ~300.
+        resp, r = self.udp_raw("www.optdeleg." + Z, "A")
+        self.assertFalse(r.flags & dns.flags.TC, "dropping the optional additional is enough: no TC")
+        self.assertLessEqual(len(resp), 512)
+        ns = rrset(r, r.authority, "optdeleg." + Z, "NS")
+        self.assertIsNotNone(ns, "referral NS kept:\n%s" % r)
+        self.assertEqual(len(ns), 12)
+        self.assertEqual(len(r.additional), 0, "the additional section is dropped whole:\n%s" % r)
+        # EDNS 600: still too big with the addresses; OPT stays
+        resp, r = self.udp_raw("www.optdeleg." + Z, "A", payload=600)
+        self.assertFalse(r.flags & dns.flags.TC)
+        self.assertLessEqual(len(resp), 600)
+        self.assertEqual(len(rrset(r, r.authority, "optdeleg." + Z, "NS")), 12)
+        self.assertEqual(len(r.additional), 0)
+        self.assertEqual(r.edns, 0, "OPT is kept when the additional records are dropped")
+        # room enough: the addresses are there
+        resp, r = self.udp_raw("www.optdeleg." + Z, "A", payload=1232)
+        self.assertFalse(r.flags & dns.flags.TC)
+        self.assertEqual(sum(len(rs) for rs in r.additional), 24, "sibling addresses:\n%s" % r)
 
     def dig(self, *args):
         cmd = ["dig", "@127.0.0.1", "-p", str(self.server.port), "+tries=1", "+time=3"] + list(args)
