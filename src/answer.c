@@ -200,8 +200,9 @@ write:
 	n = put_head(resp, q, pkt, img->rcode, img->aa);
 	body = img->len;
 	if (img->pool) {
-		dyn = (size_t)pool_count(img->pool, img->pool_qtype) *
-		      (img->pool_qtype == 1 ? POOL_RR4_LEN : POOL_RR6_LEN);
+		/* The smallest tail the pool can give, for the size check; the
+		 * real size is known once members are chosen. */
+		dyn = img->pool_qtype == 1 ? POOL_RR4_LEN : POOL_RR6_LEN;
 	}
 	if (n + body + dyn + opt > limit) {
 		if (!img->glue_required && img->arcount && n + img->len_noadd + dyn + opt <= limit) {
@@ -222,7 +223,14 @@ write:
 		int k;
 		assert(img->len == img->len_noadd && img->nscount == 0);
 		k = pool_write(resp + n, limit - n - opt, &w, img->pool, img->pool_qtype,
-			       image_ref_resolve(img->pool_owner, qlen), &ctx->pools);
+			       image_ref_resolve(img->pool_owner, qlen), &ctx->pools, s->health);
+		if (k == POOL_NODATA && img->alt) {
+			img = img->alt;
+			goto write;
+		}
+		if (k == POOL_SERVFAIL || k == POOL_NODATA) {
+			return empty_response(ctx, q, pkt, resp, RCODE_SERVFAIL, false, false, true);
+		}
 		if (k < 0) {
 			return empty_response(ctx, q, pkt, resp, img->rcode, img->aa, true, true);
 		}

@@ -18,6 +18,7 @@
 #include "dname.h"
 #include "log.h"
 #include "mem.h"
+#include "probe.h"
 
 struct ctx {
 	const char *path;
@@ -57,7 +58,8 @@ static void err(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	setting_path(path, sizeof(path), s);
-	log_err("%s:%d: %s: %s", file ? file : c->path, config_setting_source_line(s),
+	int line = config_setting_source_line(s);
+	log_err("%s:%d: %s: %s", file ? file : c->path, line > 0 ? line : 1,
 		path[0] ? path : "(top level)", msg);
 	c->errors++;
 }
@@ -151,6 +153,53 @@ static const char *get_str(struct ctx *c, const config_setting_t *group, const c
 		return NULL;
 	}
 	return config_setting_get_string(s);
+}
+
+static bool get_num(struct ctx *c, const config_setting_t *group, const char *name, double lo,
+		    double hi, double *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	double v;
+
+	if (!s) {
+		return false;
+	}
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		v = config_setting_get_int(s);
+		break;
+	case CONFIG_TYPE_INT64:
+		v = (double)config_setting_get_int64(s);
+		break;
+	case CONFIG_TYPE_FLOAT:
+		v = config_setting_get_float(s);
+		break;
+	default:
+		err(c, s, "expected a number from %g to %g, got %s", lo, hi,
+		    type_name(config_setting_type(s)));
+		return false;
+	}
+	if (v < lo || v > hi) {
+		err(c, s, "expected a number from %g to %g, got %g", lo, hi, v);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool get_bool(struct ctx *c, const config_setting_t *group, const char *name, bool *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	if (!s) {
+		return false;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		err(c, s, "expected true or false, got %s", type_name(config_setting_type(s)));
+		return false;
+	}
+	*out = config_setting_get_bool(s) != 0;
+	return true;
 }
 
 /* A list or array of strings; NULL (after an error) if it is something else. */
@@ -290,7 +339,8 @@ static char *resolve_path(const char *confpath, const char *file)
 static void parse_top(struct ctx *c, struct conf *conf, const config_setting_t *root)
 {
 	static const char *const known[] = { "listen", "threads", "udp_size", "tcp_idle_timeout",
-					     "tcp_max_clients", "chaos", "zones", "pools", NULL };
+					     "tcp_max_clients", "chaos", "zones", "pools",
+					     "checks", "state_file", "control", NULL };
 	const config_setting_t *s;
 	long long v;
 
@@ -326,6 +376,35 @@ static void parse_top(struct ctx *c, struct conf *conf, const config_setting_t *
 	}
 	if (get_int(c, root, "tcp_max_clients", 1, 1000000, &v)) {
 		conf->tcp_max_clients = (unsigned)v;
+	}
+	{
+		const char *str = get_str(c, root, "state_file");
+		if (str) {
+			conf->state_file = resolve_path(conf->path, str);
+		}
+	}
+	s = config_setting_get_member(root, "control");
+	if (s) {
+		static const char *const kcontrol[] = { "socket", "mode", NULL };
+		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+			err(c, s, "expected a group { socket = \"PATH\"; mode = \"0600\"; }");
+		} else {
+			const char *str;
+			check_known(c, s, kcontrol);
+			if ((str = get_str(c, s, "socket"))) {
+				conf->control_socket = resolve_path(conf->path, str);
+			}
+			if ((str = get_str(c, s, "mode"))) {
+				char *end;
+				long m = strtol(str, &end, 8);
+				if (!*str || *end || m < 0 || m > 0777) {
+					err(c, config_setting_get_member(s, "mode"),
+					    "expected octal permissions such as \"0600\", got \"%s\"", str);
+				} else {
+					conf->control_mode = (unsigned)m;
+				}
+			}
+		}
 	}
 	s = config_setting_get_member(root, "chaos");
 	if (s) {
@@ -403,8 +482,9 @@ static void parse_zones(struct ctx *c, struct conf *conf, const config_setting_t
 
 static void parse_member(struct ctx *c, struct conf_member *m, const config_setting_t *s)
 {
-	static const char *const known[] = { "address", "weight", NULL };
-	const char *addr;
+	static const char *const known[] = { "address", "weight", "check", "port", "probe_address",
+					     "host", "url", NULL };
+	const char *addr, *str;
 	long long v;
 
 	m->weight = 1;
@@ -429,13 +509,41 @@ static void parse_member(struct ctx *c, struct conf_member *m, const config_sett
 	if (get_int(c, s, "weight", 1, 1000000, &v)) {
 		m->weight = (uint32_t)v;
 	}
+	if ((str = get_str(c, s, "check"))) {
+		m->check = xstrdup(str);
+	}
+	if (get_int(c, s, "port", 1, 65535, &v)) {
+		m->port = (unsigned)v;
+	}
+	if ((str = get_str(c, s, "probe_address"))) {
+		if (inet_pton(AF_INET, str, m->probe_addr) == 1) {
+			m->probe_family = AF_INET;
+		} else if (inet_pton(AF_INET6, str, m->probe_addr) == 1) {
+			m->probe_family = AF_INET6;
+		} else {
+			err(c, config_setting_get_member(s, "probe_address"),
+			    "expected an IPv4 or IPv6 address, got \"%s\"", str);
+		}
+		m->probe_address = xstrdup(str);
+	}
+	if ((str = get_str(c, s, "host"))) {
+		m->host = xstrdup(str);
+	}
+	if ((str = get_str(c, s, "url"))) {
+		if (strncmp(str, "http://", 7) != 0 && strncmp(str, "https://", 8) != 0) {
+			err(c, config_setting_get_member(s, "url"),
+			    "expected an http:// or https:// URL, got \"%s\"", str);
+		}
+		m->url = xstrdup(str);
+	}
 }
 
 static void parse_pool(struct ctx *c, struct conf *conf, struct conf_pool *p,
 		       const config_setting_t *s)
 {
 	static const char *const known[] = { "name", "owners", "policy", "answers", "ttl",
-					     "members", NULL };
+					     "members", "check", "min_healthy", "backup",
+					     "last_resort", "ttl_degraded", NULL };
 	const config_setting_t *owners, *members;
 	const char *str;
 	long long v;
@@ -488,6 +596,33 @@ static void parse_pool(struct ctx *c, struct conf *conf, struct conf_pool *p,
 	if (get_int(c, s, "ttl", 0, 2147483647, &v)) {
 		p->ttl = (uint32_t)v;
 	}
+	p->ttl_degraded = p->ttl / 3;
+	if (get_int(c, s, "ttl_degraded", 0, 2147483647, &v)) {
+		p->ttl_degraded = (uint32_t)v;
+	}
+	p->min_healthy = 1;
+	if (get_int(c, s, "min_healthy", 1, 512, &v)) {
+		p->min_healthy = (unsigned)v;
+	}
+	if ((str = get_str(c, s, "check"))) {
+		p->check = xstrdup(str);
+	}
+	if ((str = get_str(c, s, "backup"))) {
+		p->backup = xstrdup(str);
+		p->backup_line = config_setting_source_line(config_setting_get_member(s, "backup"));
+	}
+	if ((str = get_str(c, s, "last_resort"))) {
+		if (strcmp(str, "fail-open") == 0) {
+			p->last_resort = LAST_RESORT_FAIL_OPEN;
+		} else if (strcmp(str, "nodata") == 0) {
+			p->last_resort = LAST_RESORT_NODATA;
+		} else if (strcmp(str, "servfail") == 0) {
+			p->last_resort = LAST_RESORT_SERVFAIL;
+		} else {
+			err(c, config_setting_get_member(s, "last_resort"),
+			    "expected \"fail-open\", \"nodata\" or \"servfail\", got \"%s\"", str);
+		}
+	}
 	members = get_list(c, s, "members", true);
 	if (members) {
 		int n = config_setting_length(members);
@@ -514,6 +649,304 @@ static void parse_pool(struct ctx *c, struct conf *conf, struct conf_pool *p,
 				}
 			}
 			p->nmembers++;
+		}
+	}
+}
+
+static void parse_status(struct ctx *c, struct conf_check *k, const config_setting_t *list)
+{
+	memset(k->status_ok, 0, sizeof(k->status_ok));
+	int n = config_setting_type(list) == CONFIG_TYPE_STRING ||
+				config_setting_type(list) == CONFIG_TYPE_INT
+			? 1
+			: config_setting_length(list);
+	if (config_setting_type(list) != CONFIG_TYPE_STRING &&
+	    config_setting_type(list) != CONFIG_TYPE_INT &&
+	    config_setting_type(list) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(list) != CONFIG_TYPE_LIST) {
+		err(c, list, "expected statuses such as [ 200, \"3xx\" ]");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_type(list) == CONFIG_TYPE_STRING ||
+							    config_setting_type(list) == CONFIG_TYPE_INT
+						    ? list
+						    : config_setting_get_elem(list, (unsigned)i);
+		long lo, hi;
+		if (config_setting_type(e) == CONFIG_TYPE_INT) {
+			lo = hi = config_setting_get_int(e);
+		} else if (config_setting_type(e) == CONFIG_TYPE_STRING &&
+			   strlen(config_setting_get_string(e)) == 3 &&
+			   config_setting_get_string(e)[0] >= '1' &&
+			   config_setting_get_string(e)[0] <= '7' &&
+			   strcmp(config_setting_get_string(e) + 1, "xx") == 0) {
+			lo = (config_setting_get_string(e)[0] - '0') * 100;
+			hi = lo + 99;
+		} else {
+			err(c, e, "expected a status (200) or a class (\"2xx\")");
+			continue;
+		}
+		if (lo < 100 || hi > 739) {
+			err(c, e, "expected a status from 100 to 739, got %ld", lo);
+			continue;
+		}
+		for (long st = lo; st <= hi; st++) {
+			unsigned b = (unsigned)(st - 100);
+			k->status_ok[b / 32] |= 1u << (b % 32);
+		}
+	}
+}
+
+static void parse_check(struct ctx *c, struct conf *conf, struct conf_check *k,
+			const config_setting_t *s)
+{
+	static const char *const known[] = { "name", "type", "port", "interval", "timeout",
+					     "rise", "fall", "initial", "path", "host",
+					     "method", "expect_status", "expect_body", "tls_verify",
+					     "query", "qtype", "expect_rcode", "expect_answer",
+					     "command", NULL };
+	static const char *const kinds[] = { "none", "tcp", "http", "https", "dns", "exec", "file" };
+	const config_setting_t *x;
+	const char *str;
+	long long v;
+
+	k->line = config_setting_source_line(s);
+	k->interval = 0.3;
+	k->timeout = 0.25;
+	k->rise = k->fall = 2;
+	k->initial_up = true;
+	k->tls_verify = true;
+	k->qtype = 1;
+	check_known(c, s, known);
+	str = get_str(c, s, "name");
+	if (!config_setting_get_member(s, "name")) {
+		err(c, s, "missing required setting 'name'");
+	}
+	k->name = xstrdup(str ? str : "");
+	for (size_t i = 0; str && i < conf->nchecks; i++) {
+		if (strcmp(conf->checks[i].name, str) == 0) {
+			err(c, config_setting_get_member(s, "name"),
+			    "check \"%s\" is already declared at line %d", str, conf->checks[i].line);
+		}
+	}
+	str = get_str(c, s, "type");
+	k->kind = -1;
+	if (!config_setting_get_member(s, "type")) {
+		err(c, s, "missing required setting 'type' (tcp, http, https, dns, exec, file, none)");
+	} else if (str) {
+		for (int i = 0; i < 7; i++) {
+			if (strcmp(str, kinds[i]) == 0) {
+				k->kind = i;
+			}
+		}
+		if (k->kind < 0) {
+			err(c, config_setting_get_member(s, "type"),
+			    "expected tcp, http, https, dns, exec, file or none, got \"%s\"", str);
+		}
+	}
+	k->kind_name = xstrdup(k->kind >= 0 ? kinds[k->kind] : "?");
+	k->port = k->kind == PROBE_HTTP ? 80 : k->kind == PROBE_HTTPS ? 443 : k->kind == PROBE_DNS ? 53 : 0;
+	if (get_int(c, s, "port", 1, 65535, &v)) {
+		k->port = (unsigned)v;
+	}
+	get_num(c, s, "interval", 0.1, 86400, &k->interval);
+	get_num(c, s, "timeout", 0.001, 3600, &k->timeout);
+	if (get_int(c, s, "rise", 1, 100, &v)) {
+		k->rise = (unsigned)v;
+	}
+	if (get_int(c, s, "fall", 1, 100, &v)) {
+		k->fall = (unsigned)v;
+	}
+	if ((str = get_str(c, s, "initial"))) {
+		if (strcmp(str, "up") == 0 || strcmp(str, "down") == 0) {
+			k->initial_up = str[0] == 'u';
+		} else {
+			err(c, config_setting_get_member(s, "initial"), "expected \"up\" or \"down\", got \"%s\"",
+			    str);
+		}
+	}
+	if ((str = get_str(c, s, "path"))) {
+		k->path = k->kind == PROBE_FILE ? resolve_path(conf->path, str) : xstrdup(str);
+	}
+	if ((str = get_str(c, s, "host"))) {
+		k->host = xstrdup(str);
+	}
+	if ((str = get_str(c, s, "method"))) {
+		if (strcmp(str, "GET") == 0 || strcmp(str, "HEAD") == 0) {
+			k->head = str[0] == 'H';
+		} else {
+			err(c, config_setting_get_member(s, "method"), "expected \"GET\" or \"HEAD\", got \"%s\"",
+			    str);
+		}
+	}
+	if ((x = config_setting_get_member(s, "expect_status"))) {
+		parse_status(c, k, x);
+	} else {
+		for (unsigned st = 200; st <= 399; st++) {
+			k->status_ok[(st - 100) / 32] |= 1u << ((st - 100) % 32);
+		}
+	}
+	if ((str = get_str(c, s, "expect_body"))) {
+		k->expect_body = xstrdup(str);
+	}
+	get_bool(c, s, "tls_verify", &k->tls_verify);
+	if ((str = get_str(c, s, "query"))) {
+		uint8_t wire[DNAME_MAXLEN];
+		if (dname_from_str(wire, str) < 0) {
+			err(c, config_setting_get_member(s, "query"), "expected a domain name, got \"%s\"", str);
+		}
+		k->query = xstrdup(str);
+	}
+	if ((str = get_str(c, s, "qtype"))) {
+		static const struct { const char *n; uint16_t t; } types[] = {
+			{ "A", 1 }, { "NS", 2 }, { "CNAME", 5 }, { "SOA", 6 }, { "PTR", 12 }, { "MX", 15 },
+			{ "TXT", 16 }, { "AAAA", 28 }, { "SRV", 33 }, { "CAA", 257 } };
+		k->qtype = 0;
+		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+			if (strcasecmp(types[i].n, str) == 0) {
+				k->qtype = types[i].t;
+			}
+		}
+		if (!k->qtype) {
+			err(c, config_setting_get_member(s, "qtype"),
+			    "expected A, AAAA, NS, CNAME, SOA, PTR, MX, TXT, SRV or CAA, got \"%s\"", str);
+		}
+	}
+	if ((str = get_str(c, s, "expect_rcode"))) {
+		static const char *const rcodes[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+						       "NOTIMP", "REFUSED" };
+		k->expect_rcode = -1;
+		for (int i = 0; i < 6; i++) {
+			if (strcasecmp(rcodes[i], str) == 0) {
+				k->expect_rcode = i;
+			}
+		}
+		if (k->expect_rcode < 0) {
+			err(c, config_setting_get_member(s, "expect_rcode"),
+			    "expected NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP or REFUSED, got \"%s\"", str);
+			k->expect_rcode = 0;
+		}
+	}
+	if ((str = get_str(c, s, "expect_answer"))) {
+		uint8_t a[16];
+		if (inet_pton(AF_INET, str, a) != 1 && inet_pton(AF_INET6, str, a) != 1) {
+			err(c, config_setting_get_member(s, "expect_answer"),
+			    "expected an IPv4 or IPv6 address, got \"%s\"", str);
+		}
+		k->expect_answer = xstrdup(str);
+	}
+	if ((x = get_strlist(c, s, "command"))) {
+		int n = strlist_len(x);
+		k->argv = xcalloc((size_t)n + 1, sizeof(char *));
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e;
+			k->argv[i] = xstrdup(strlist_elem(x, i, &e));
+		}
+		if (n == 0) {
+			err(c, x, "expected a non-empty list: the program and its arguments");
+		}
+	}
+	/* What each kind cannot do without. */
+	if (k->kind == PROBE_DNS && !k->query) {
+		err(c, s, "a dns check needs 'query'");
+	}
+	if (k->kind == PROBE_EXEC && !k->argv) {
+		err(c, s, "an exec check needs 'command'");
+	}
+	if (k->kind == PROBE_FILE && !k->path) {
+		err(c, s, "a file check needs 'path'");
+	}
+	if ((k->kind == PROBE_HTTP || k->kind == PROBE_HTTPS) && !k->path) {
+		k->path = xstrdup("/");
+	}
+}
+
+static void parse_checks(struct ctx *c, struct conf *conf, const config_setting_t *root)
+{
+	const config_setting_t *list = get_list(c, root, "checks", false);
+	int n;
+
+	if (!list) {
+		return;
+	}
+	n = config_setting_length(list);
+	conf->checks = xcalloc((size_t)n, sizeof(*conf->checks));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(list, (unsigned)i);
+		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+			err(c, s, "expected a group { name = \"...\"; type = \"...\"; }");
+			continue;
+		}
+		parse_check(c, conf, &conf->checks[conf->nchecks], s);
+		conf->nchecks++;
+	}
+}
+
+const struct conf_check *conf_find_check(const struct conf *conf, const char *name)
+{
+	for (size_t i = 0; name && i < conf->nchecks; i++) {
+		if (strcmp(conf->checks[i].name, name) == 0) {
+			return &conf->checks[i];
+		}
+	}
+	return NULL;
+}
+
+static const struct conf_pool *find_pool(const struct conf *conf, const char *name)
+{
+	for (size_t i = 0; name && i < conf->npools; i++) {
+		if (strcmp(conf->pools[i].name, name) == 0) {
+			return &conf->pools[i];
+		}
+	}
+	return NULL;
+}
+
+/* References between settings: checks named by pools and members exist,
+ * backups exist and form no cycle, tcp checks have a port. */
+static void cross_check(struct ctx *c, struct conf *conf)
+{
+	for (size_t i = 0; i < conf->npools; i++) {
+		const struct conf_pool *p = &conf->pools[i];
+		const struct conf_check *pc = conf_find_check(conf, p->check);
+		if (p->check && !pc) {
+			log_err("%s:%d: pools[%zu].check: no check named \"%s\" (declare it in 'checks')",
+				conf->path, p->line, i, p->check);
+			c->errors++;
+		}
+		for (size_t j = 0; j < p->nmembers; j++) {
+			const struct conf_member *m = &p->members[j];
+			const struct conf_check *k = m->check ? conf_find_check(conf, m->check) : pc;
+			if (m->check && !k) {
+				log_err("%s:%d: pools[%zu].members[%zu].check: no check named \"%s\"",
+					conf->path, m->line, i, j, m->check);
+				c->errors++;
+			}
+			if (k && k->kind == PROBE_TCP && !k->port && !m->port) {
+				log_err("%s:%d: pools[%zu].members[%zu].port: check \"%s\" is tcp without a port; set 'port' in the check or the member",
+					conf->path, m->line, i, j, k->name);
+				c->errors++;
+			}
+		}
+		if (p->backup) {
+			const struct conf_pool *b = find_pool(conf, p->backup);
+			size_t hops = 0;
+			if (!b) {
+				log_err("%s:%d: pools[%zu].backup: no pool named \"%s\"", conf->path,
+					p->backup_line, i, p->backup);
+				c->errors++;
+				continue;
+			}
+			while (b && hops <= conf->npools) {
+				if (b == p) {
+					log_err("%s:%d: pools[%zu].backup: the backup chain of \"%s\" leads back to it",
+						conf->path, p->backup_line, i, p->name);
+					c->errors++;
+					break;
+				}
+				b = find_pool(conf, b->backup);
+				hops++;
+			}
 		}
 	}
 }
@@ -570,9 +1003,14 @@ struct conf *conf_load(const char *path)
 	conf->udp_size = 1232;
 	conf->tcp_idle_timeout = 10;
 	conf->tcp_max_clients = 1024;
+	conf->control_mode = 0600;
 	parse_top(&c, conf, config_root_setting(&cfg));
 	parse_zones(&c, conf, config_root_setting(&cfg));
+	parse_checks(&c, conf, config_root_setting(&cfg));
 	parse_pools(&c, conf, config_root_setting(&cfg));
+	if (c.errors == 0) {
+		cross_check(&c, conf);
+	}
 	config_destroy(&cfg);
 	if (c.errors) {
 		conf_free(conf);
@@ -602,10 +1040,35 @@ void conf_free(struct conf *conf)
 		}
 		free(p->owners);
 		free(p->owner_lines);
+		for (size_t j = 0; j < p->nmembers; j++) {
+			free(p->members[j].check);
+			free(p->members[j].probe_address);
+			free(p->members[j].host);
+			free(p->members[j].url);
+		}
 		free(p->members);
 		free(p->name);
+		free(p->check);
+		free(p->backup);
 	}
 	free(conf->pools);
+	for (size_t i = 0; i < conf->nchecks; i++) {
+		struct conf_check *k = &conf->checks[i];
+		free(k->name);
+		free(k->kind_name);
+		free(k->path);
+		free(k->host);
+		free(k->expect_body);
+		free(k->query);
+		free(k->expect_answer);
+		for (size_t j = 0; k->argv && k->argv[j]; j++) {
+			free(k->argv[j]);
+		}
+		free(k->argv);
+	}
+	free(conf->checks);
+	free(conf->state_file);
+	free(conf->control_socket);
 	free(conf->chaos_version);
 	free(conf->chaos_id);
 	free(conf->path);

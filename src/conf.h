@@ -8,6 +8,30 @@
 #include <sys/socket.h>
 
 enum pool_policy { POLICY_ROUND_ROBIN = 0, POLICY_WEIGHTED = 1 };
+enum last_resort { LAST_RESORT_FAIL_OPEN = 0, LAST_RESORT_NODATA = 1, LAST_RESORT_SERVFAIL = 2 };
+
+/* A named health check (kind names as in probe.h's enum probe_kind). */
+struct conf_check {
+	char *name;
+	int kind;            /* enum probe_kind */
+	char *kind_name;     /* "tcp", "https", ... */
+	unsigned port;       /* 0: none (member port required for tcp) */
+	double interval, timeout;
+	unsigned rise, fall;
+	bool initial_up;
+	char *path;          /* http path, or the file of a file check */
+	char *host;
+	bool head;
+	uint32_t status_ok[20];
+	char *expect_body;
+	bool tls_verify;
+	char *query;
+	uint16_t qtype;
+	int expect_rcode;
+	char *expect_answer;
+	char **argv;         /* NULL-terminated */
+	int line;
+};
 
 struct conf_listen {
 	struct sockaddr_storage addr; /* port 0: the kernel picks one */
@@ -26,6 +50,13 @@ struct conf_member {
 	uint8_t addr[16];
 	uint32_t weight;
 	int line;
+	char *check;          /* overrides the pool's check, or NULL */
+	unsigned port;        /* probe port override, 0 = the check's */
+	int probe_family;     /* 0: probe the answered address */
+	uint8_t probe_addr[16];
+	char *probe_address;  /* text, or NULL */
+	char *host;
+	char *url;
 };
 
 struct conf_pool {
@@ -39,6 +70,12 @@ struct conf_pool {
 	struct conf_member *members;
 	size_t nmembers;
 	int line;
+	char *check;          /* or NULL: members always up */
+	unsigned min_healthy;
+	char *backup;         /* pool name, or NULL */
+	int backup_line;
+	enum last_resort last_resort;
+	uint32_t ttl_degraded;
 };
 
 struct conf {
@@ -55,7 +92,15 @@ struct conf {
 	size_t nzones;
 	struct conf_pool *pools;
 	size_t npools;
+	struct conf_check *checks;
+	size_t nchecks;
+	char *state_file;
+	char *control_socket;
+	unsigned control_mode;
 };
+
+/* The check called @name, or NULL. */
+const struct conf_check *conf_find_check(const struct conf *conf, const char *name);
 
 /* Read and validate @path. On error, logs "FILE:LINE: SETTING: message" lines
  * and returns NULL. The caller owns the result (conf_free). Main thread. */

@@ -29,6 +29,7 @@ struct image {
 	uint16_t pool_qtype;     /* 1 (A) or 28 (AAAA) */
 	uint16_t pool_owner;     /* reference to the tail's owner name; IMG_REF_QNAME = the qname */
 	uint32_t *fixups;        /* pos << 16 | encoded reference */
+	const struct image *alt; /* pool images: the same answer as NODATA (last resort) */
 	uint8_t data[];
 };
 

@@ -1,6 +1,7 @@
 /* pool.c -- pools of addresses and the per-query choice of members. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,6 +23,9 @@ static void family_init(struct pool_family *f, const struct conf_pool *cp, int f
 	}
 	f->weight = xcalloc(f->n, sizeof(uint32_t));
 	f->rr = xcalloc(f->n, f->rrlen);
+	f->hword = xcalloc(f->n, sizeof(uint32_t));
+	f->aword = xcalloc(f->n, sizeof(uint32_t));
+	f->text = xcalloc(f->n, sizeof(char *));
 	for (size_t i = 0, k = 0; i < cp->nmembers; i++) {
 		const struct conf_member *m = &cp->members[i];
 		uint8_t *rr;
@@ -43,6 +47,11 @@ static void family_init(struct pool_family *f, const struct conf_pool *cp, int f
 		rr[11] = (uint8_t)alen;
 		memcpy(rr + 12, m->addr, alen);
 		f->weight[k] = m->weight;
+		{
+			char buf[INET6_ADDRSTRLEN];
+			inet_ntop(family, m->addr, buf, sizeof(buf));
+			f->text[k] = xstrdup(buf);
+		}
 		f->wsum += m->weight;
 		k++;
 	}
@@ -57,17 +66,30 @@ void pool_init(struct pool *p, const struct conf_pool *cp, uint32_t index)
 	p->index = index;
 	p->policy = cp->policy;
 	p->ttl = cp->ttl;
+	p->ttl_degraded = cp->ttl_degraded;
+	p->min_healthy = cp->min_healthy ? cp->min_healthy : 1;
+	p->last_resort = cp->last_resort;
 	family_init(&p->v4, cp, AF_INET, cp->ttl);
 	family_init(&p->v6, cp, AF_INET6, cp->ttl);
+}
+
+static void family_clear(struct pool_family *f)
+{
+	for (unsigned i = 0; i < f->n; i++) {
+		free(f->text[i]);
+	}
+	free(f->text);
+	free(f->weight);
+	free(f->rr);
+	free(f->hword);
+	free(f->aword);
 }
 
 void pool_clear(struct pool *p)
 {
 	free(p->name);
-	free(p->v4.weight);
-	free(p->v4.rr);
-	free(p->v6.weight);
-	free(p->v6.rr);
+	family_clear(&p->v4);
+	family_clear(&p->v6);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -110,42 +132,69 @@ static inline uint32_t rng_below(struct pool_state *st, uint32_t n)
 	return (uint32_t)(((rng_next(st) >> 32) * (uint64_t)n) >> 32);
 }
 
-static inline void put_rr(uint8_t *out, const struct pool_family *f, unsigned i, uint16_t ptr)
+static inline void put_rr(uint8_t *out, const struct pool_family *f, unsigned i, uint16_t ptr,
+			  uint32_t ttl, bool patch_ttl)
 {
 	memcpy(out, f->rr + (size_t)i * f->rrlen, f->rrlen);
 	out[0] = (uint8_t)(0xC0 | (ptr >> 8));
 	out[1] = (uint8_t)ptr;
+	if (patch_ttl) {
+		out[6] = (uint8_t)(ttl >> 24);
+		out[7] = (uint8_t)(ttl >> 16);
+		out[8] = (uint8_t)(ttl >> 8);
+		out[9] = (uint8_t)ttl;
+	}
 }
 
-int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p, uint16_t qtype,
-	       uint16_t owner_ptr, struct pool_state *st)
+static inline const struct pool_family *family_of(const struct pool *p, uint16_t qtype)
 {
-	const struct pool_family *f = qtype == 1 ? &p->v4 : &p->v6;
-	unsigned k = f->answers;
+	return qtype == 1 ? &p->v4 : &p->v6;
+}
 
-	*written = 0;
-	if (f->n == 0) {
-		return 0;
+/* Indexes of the members that are up, into @up; returns how many. */
+static unsigned members_up(uint16_t *up, const struct pool *p, const struct pool_family *f,
+			   const struct health_table *health)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < f->n; i++) {
+		if (!p->checked || !health || health_member_up(health, f->hword[i], f->aword[i])) {
+			up[n++] = (uint16_t)i;
+		}
 	}
+	return n;
+}
+
+/* Choose min(answers, n) of the @n candidate members @cand and write them. */
+static int choose(uint8_t *out, size_t room, size_t *written, const struct pool *p,
+		  const struct pool_family *f, const uint16_t *cand, unsigned n, uint16_t qtype,
+		  uint16_t owner_ptr, struct pool_state *st, uint32_t ttl, bool patch_ttl)
+{
+	unsigned k = f->answers < n ? f->answers : n;
+
 	if ((size_t)k * f->rrlen > room) {
-		return -1;
+		return POOL_NO_ROOM;
 	}
 	assert(p->index < st->cap);
 	if (p->policy == POLICY_ROUND_ROBIN) {
 		uint32_t *ctr = &st->rotation[p->index * 2 + (qtype == 1 ? 0 : 1)];
-		unsigned start = *ctr % f->n;
+		unsigned start = *ctr % n;
 		*ctr = start + 1;
 		for (unsigned j = 0; j < k; j++) {
 			unsigned i = start + j;
-			put_rr(out + (size_t)j * f->rrlen, f, i >= f->n ? i - f->n : i, owner_ptr);
+			put_rr(out + (size_t)j * f->rrlen, f, cand[i >= n ? i - n : i], owner_ptr, ttl,
+			       patch_ttl);
 		}
 	} else {
 		/* Successive draws without replacement, each in proportion to
 		 * the weight of what is left. */
 		uint8_t taken[512];
-		uint32_t left = f->wsum;
+		uint32_t left = 0;
+		for (unsigned i = 0; i < n; i++) {
+			left += f->weight[cand[i]];
+		}
 		if (k > 1) {
-			memset(taken, 0, f->n);
+			memset(taken, 0, n);
 		}
 		for (unsigned j = 0; j < k; j++) {
 			uint32_t r = rng_below(st, left);
@@ -154,18 +203,102 @@ int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p,
 				if (k > 1 && taken[i]) {
 					continue;
 				}
-				if (r < f->weight[i]) {
+				if (r < f->weight[cand[i]]) {
 					break;
 				}
-				r -= f->weight[i];
+				r -= f->weight[cand[i]];
 			}
 			if (k > 1) {
 				taken[i] = 1;
 			}
-			left -= f->weight[i];
-			put_rr(out + (size_t)j * f->rrlen, f, i, owner_ptr);
+			left -= f->weight[cand[i]];
+			put_rr(out + (size_t)j * f->rrlen, f, cand[i], owner_ptr, ttl, patch_ttl);
 		}
 	}
 	*written = (size_t)k * f->rrlen;
 	return (int)k;
+}
+
+static const uint16_t all_members[512] = {
+#define R8(b) b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7
+#define R64(b) R8(b), R8(b + 8), R8(b + 16), R8(b + 24), R8(b + 32), R8(b + 40), R8(b + 48), R8(b + 56)
+	R64(0), R64(64), R64(128), R64(192), R64(256), R64(320), R64(384), R64(448)
+#undef R64
+#undef R8
+};
+
+int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p, uint16_t qtype,
+	       uint16_t owner_ptr, struct pool_state *st, const struct health_table *health)
+{
+	const struct pool_family *f = family_of(p, qtype);
+	uint16_t up[512];
+	unsigned nup;
+
+	*written = 0;
+	if (f->n == 0) {
+		return 0;
+	}
+	if (!p->checked || !health) {
+		return choose(out, room, written, p, f, all_members, f->n, qtype, owner_ptr, st,
+			      p->ttl, false);
+	}
+	nup = members_up(up, p, f, health);
+	if (nup >= p->min_healthy) {
+		/* Shorter TTL while degraded, so resolvers come back soon. */
+		return choose(out, room, written, p, f, up, nup, qtype, owner_ptr, st,
+			      nup < f->n ? p->ttl_degraded : p->ttl, nup < f->n);
+	}
+	for (const struct pool *b = p->backup; b; b = b->backup) {
+		const struct pool_family *bf = family_of(b, qtype);
+		unsigned bup = bf->n ? members_up(up, b, bf, health) : 0;
+		if (bup > 0 && bup >= b->min_healthy) {
+			return choose(out, room, written, b, bf, up, bup, qtype, owner_ptr, st,
+				      p->ttl_degraded, true);
+		}
+	}
+	switch (p->last_resort) {
+	case LAST_RESORT_NODATA:
+		return POOL_NODATA;
+	case LAST_RESORT_SERVFAIL:
+		return POOL_SERVFAIL;
+	case LAST_RESORT_FAIL_OPEN:
+	default:
+		return choose(out, room, written, p, f, all_members, f->n, qtype, owner_ptr, st,
+			      p->ttl_degraded, true);
+	}
+}
+
+void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
+		  const struct health_table *health)
+{
+	const struct pool_family *f = family_of(p, qtype);
+	uint16_t up[512];
+	unsigned nup;
+
+	memset(ex, 0, sizeof(*ex));
+	if (f->n == 0) {
+		return;
+	}
+	nup = members_up(up, p, f, health);
+	if (!p->checked || !health || nup >= p->min_healthy) {
+		ex->answered = p;
+		ex->up = nup;
+		ex->ttl = nup < f->n ? p->ttl_degraded : p->ttl;
+		return;
+	}
+	for (const struct pool *b = p->backup; b; b = b->backup) {
+		const struct pool_family *bf = family_of(b, qtype);
+		unsigned bup = bf->n ? members_up(up, b, bf, health) : 0;
+		if (bup > 0 && bup >= b->min_healthy) {
+			ex->answered = b;
+			ex->from_backup = true;
+			ex->up = bup;
+			ex->ttl = p->ttl_degraded;
+			return;
+		}
+	}
+	ex->last_resort = true;
+	ex->up = nup;
+	ex->ttl = p->ttl_degraded;
+	ex->answered = p->last_resort == LAST_RESORT_FAIL_OPEN ? p : NULL;
 }

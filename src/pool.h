@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "health.h"
 
 #define POOL_RR4_LEN 16 /* ptr(2) type class ttl rdlen(10) addr(4) */
 #define POOL_RR6_LEN 28
@@ -19,6 +20,9 @@ struct pool_family {
 	uint32_t wsum;
 	uint32_t *weight;
 	uint8_t *rr;          /* n * rrlen bytes */
+	uint32_t *hword;      /* per member: health word (table of the snapshot) */
+	uint32_t *aword;      /* per member: admin word */
+	char **text;          /* per member: address as text, for status and logs */
 };
 
 struct pool {
@@ -26,8 +30,18 @@ struct pool {
 	uint32_t index;       /* position in the snapshot's pool array */
 	enum pool_policy policy;
 	uint32_t ttl;
+	uint32_t ttl_degraded;
+	unsigned min_healthy;
+	enum last_resort last_resort;
+	bool checked;         /* some member has a probe or an admin word: read health */
+	const struct pool *backup;
 	struct pool_family v4, v6;
 };
+
+/* pool_write() results besides a record count. */
+#define POOL_NO_ROOM (-1)
+#define POOL_NODATA (-2)   /* last resort: answer NODATA */
+#define POOL_SERVFAIL (-3) /* last resort: answer SERVFAIL */
 
 /* Per-worker selection state: rotation counters and a PRNG. Owned by one
  * worker thread; never shared. */
@@ -48,13 +62,28 @@ void pool_state_reserve(struct pool_state *st, size_t npools);
 void pool_state_clear(struct pool_state *st);
 
 /* Write the answer records of pool @p for @qtype (1 = A, 28 = AAAA) to @out
- * with owner name pointer @owner_ptr; at most @room bytes. Returns the number
- * of records (0: the family is empty), or -1 if they do not fit. @st must
- * cover @p (pool_state_reserve). Hot path: no allocation, no lock. */
+ * with owner name pointer @owner_ptr; at most @room bytes. Only members that
+ * are up in @health count (NULL: all are up); below min_healthy the backup
+ * chain answers, then the last resort. Returns the number of records (0: the
+ * family is empty), POOL_NO_ROOM, POOL_NODATA or POOL_SERVFAIL. @st must
+ * cover @p and its backups (pool_state_reserve). Hot path: no allocation, no
+ * lock: health words are read with single atomic loads. */
 int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p, uint16_t qtype,
-	       uint16_t owner_ptr, struct pool_state *st);
+	       uint16_t owner_ptr, struct pool_state *st, const struct health_table *health);
 
-/* Number of records pool_write() would produce for @qtype. */
+/* Why pool_write answers what it does, for `gslbctl explain`. */
+struct pool_explain {
+	const struct pool *answered; /* pool whose members are answered, NULL: none */
+	bool from_backup;
+	bool last_resort;            /* fail-open, NODATA or SERVFAIL in force */
+	unsigned up;                 /* members up in the answered pool's family */
+	uint32_t ttl;
+};
+void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
+		  const struct health_table *health);
+
+/* Records pool_write() produces for @qtype when every member is up; 0 when
+ * the pool has no member of that family. */
 static inline unsigned pool_count(const struct pool *p, uint16_t qtype)
 {
 	const struct pool_family *f = qtype == 1 ? &p->v4 : &p->v6;

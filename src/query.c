@@ -153,10 +153,12 @@ enum query_status query_parse(struct query *q, const uint8_t *pkt, size_t len)
 	if (q->opcode != 0) {
 		return QUERY_NOTIMP;
 	}
-	if (ancount != 0 || nscount != 0) {
+	/* As NSD: no answer records in a query; authority records only in an
+	 * IXFR request (RFC 1995 puts the client's SOA there). They are skipped. */
+	if (ancount != 0 || (nscount != 0 && q->qtype != 251)) {
 		return QUERY_FORMERR;
 	}
-	for (unsigned i = 0; i < arcount; i++) {
+	for (unsigned i = 0; i < (unsigned)nscount + arcount; i++) {
 		size_t rr = pos;
 		if (skip_name(pkt, len, &pos) != 0 || pos + 10 > len) {
 			return QUERY_FORMERR;
@@ -168,7 +170,7 @@ enum query_status query_parse(struct query *q, const uint8_t *pkt, size_t len)
 			return QUERY_FORMERR;
 		}
 		if (type == TYPE_OPT) {
-			if (pos != rr + 1 || parse_opt(q, pkt, rr, rdata, rdlen) != 0) {
+			if (i < nscount || pos != rr + 1 || parse_opt(q, pkt, rr, rdata, rdlen) != 0) {
 				return QUERY_FORMERR;
 			}
 		}

@@ -8,8 +8,14 @@
 
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
 #include "log.h"
 #include "mem.h"
+#include "probe.h"
 #include "snapshot.h"
 
 #define TYPE_A 1
@@ -28,6 +34,7 @@ struct build {
 	struct snapshot *s;
 	struct imgb *b;
 	int errors;
+	bool pool_nodata; /* build the last-resort NODATA variant of pool answers */
 };
 
 /* --- the name table ------------------------------------------------------ */
@@ -295,7 +302,8 @@ static void resolve_node(struct build *bd, const struct node *n, const uint8_t *
 			}
 		}
 	}
-	if (n->pool && (qtype == TYPE_A || qtype == TYPE_AAAA) && pool_count(n->pool, qtype)) {
+	if (n->pool && (qtype == TYPE_A || qtype == TYPE_AAAA) && pool_count(n->pool, qtype) &&
+	    !bd->pool_nodata) {
 		out->pool = n->pool;
 		out->pool_qtype = qtype;
 		out->pool_owner = imgb_ref(b, owner);
@@ -347,6 +355,16 @@ static const struct image *build_image(struct build *bd, const struct node *n, u
 		return NULL;
 	}
 	img->glue_required = r.glue_required;
+	if (r.pool) {
+		/* The same chain ending in NODATA, for the "nodata" last resort. */
+		struct resolved r2 = { 0, false, NULL, 0, IMG_REF_NONE };
+		imgb_reset(bd->b, wild ? parent : n->name, n->name);
+		bd->pool_nodata = true;
+		resolve_node(bd, n, n->name, qtype, chain, 0, &r2);
+		bd->pool_nodata = false;
+		img->alt = keep(bd, imgb_finish(bd->b, r2.rcode, true, NULL, 0, 0,
+						  wild ? 0 : n->namelen));
+	}
 	return keep(bd, img);
 }
 
@@ -575,6 +593,7 @@ static void add_pools(struct build *bd)
 				}
 			}
 			n->pool = &s->pools[i];
+			n->pool_line = cp->owner_lines[j];
 			(void)tmp;
 		}
 	}
@@ -612,23 +631,192 @@ static void find_cuts(struct build *bd)
 			}
 		}
 		if (n->pool && n->cut) {
-			log_err("%s: pool \"%s\": owner %s is at or below the delegation %s",
-				s->conf->path, n->pool->name, dname_to_str(tmp, sizeof(tmp), n->name),
+			log_err("%s:%d: pools[%u].owners: \"%s\" is at or below the delegation %s",
+				s->conf->path, n->pool_line, n->pool->index,
+				dname_to_str(tmp, sizeof(tmp), n->name),
 				dname_to_str(tmp + 550, sizeof(tmp) - 550, n->cut->name));
 			bd->errors++;
 		}
 	}
 }
 
+static const struct conf_pool *conf_pool_named(const struct conf *conf, const char *name)
+{
+	for (size_t i = 0; name && i < conf->npools; i++) {
+		if (strcmp(conf->pools[i].name, name) == 0) {
+			return &conf->pools[i];
+		}
+	}
+	return NULL;
+}
+
+static void fmt_target(char *buf, size_t size, int family, const uint8_t *addr, unsigned port)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, addr, a, sizeof(a));
+	snprintf(buf, size, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
+static struct probe_spec *make_spec(const struct conf_check *k, const struct conf_member *m,
+				    const char *key, const char *target, int family,
+				    const uint8_t *addr, unsigned port, struct health_entry *e)
+{
+	struct probe_spec *ps = xcalloc(1, sizeof(*ps));
+	char url[1200], a[INET6_ADDRSTRLEN];
+
+	ps->key = xstrdup(key);
+	ps->entry = e;
+	ps->kind = (enum probe_kind)k->kind;
+	ps->target = xstrdup(target);
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ps->addr;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		memcpy(&sin->sin_addr, addr, 4);
+		ps->addrlen = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ps->addr;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		memcpy(&sin6->sin6_addr, addr, 16);
+		ps->addrlen = sizeof(*sin6);
+	}
+	ps->interval = k->interval;
+	ps->timeout = k->timeout;
+	ps->rise = k->rise;
+	ps->fall = k->fall;
+	inet_ntop(family, addr, a, sizeof(a));
+	if (k->kind == PROBE_HTTP || k->kind == PROBE_HTTPS) {
+		if (m->url) {
+			ps->url = xstrdup(m->url);
+		} else {
+			snprintf(url, sizeof(url), family == AF_INET6 ? "%s://[%s]:%u%s" : "%s://%s:%u%s",
+				 k->kind == PROBE_HTTPS ? "https" : "http", a, port,
+				 k->path ? k->path : "/");
+			ps->url = xstrdup(url);
+		}
+		ps->host = m->host ? xstrdup(m->host) : k->host ? xstrdup(k->host) : NULL;
+		ps->head = k->head;
+		ps->tls_verify = k->tls_verify;
+		memcpy(ps->status_ok, k->status_ok, sizeof(ps->status_ok));
+		ps->expect_body = k->expect_body ? xstrdup(k->expect_body) : NULL;
+	}
+	if (k->kind == PROBE_DNS) {
+		dname_from_str(ps->qname, k->query);
+		ps->qtype = k->qtype;
+		ps->expect_rcode = k->expect_rcode;
+		ps->expect_answer = k->expect_answer ? xstrdup(k->expect_answer) : NULL;
+	}
+	if (k->kind == PROBE_EXEC) {
+		size_t n = 0;
+		while (k->argv[n]) {
+			n++;
+		}
+		ps->argv = xcalloc(n + 1, sizeof(char *));
+		for (size_t i = 0; i < n; i++) {
+			ps->argv[i] = xstrdup(k->argv[i]);
+		}
+	}
+	if (k->kind == PROBE_FILE) {
+		ps->path = xstrdup(k->path);
+		if (m->port || k->port) {
+			char fk[INET6_ADDRSTRLEN + 10];
+			snprintf(fk, sizeof(fk), family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+			ps->file_key = xstrdup(fk);
+		} else {
+			ps->file_key = xstrdup(a);
+		}
+	}
+	return ps;
+}
+
+/* Give every member its health and admin words, and collect the probes. */
+static void wire_health(struct build *bd)
+{
+	struct snapshot *s = bd->s;
+	const struct conf *conf = s->conf;
+	struct health_table *t = s->health;
+	struct health_entry *always = NULL;
+	size_t capspecs = 0;
+
+	for (size_t i = 0; i < s->npools; i++) {
+		const struct conf_pool *cp = &conf->pools[i];
+		const struct conf_pool *bp = conf_pool_named(conf, cp->backup);
+		s->pools[i].backup = bp ? &s->pools[bp - conf->pools] : NULL;
+	}
+	if (!t) {
+		return;
+	}
+	always = health_get(t, "always-up", "-", "none", "none", true);
+	for (size_t i = 0; i < s->npools; i++) {
+		const struct conf_pool *cp = &conf->pools[i];
+		struct pool *p = &s->pools[i];
+		unsigned k4 = 0, k6 = 0;
+		p->checked = true; /* admin words apply to every pool */
+		for (size_t j = 0; j < cp->nmembers; j++) {
+			const struct conf_member *m = &cp->members[j];
+			const struct conf_check *k = conf_find_check(conf, m->check ? m->check : cp->check);
+			struct pool_family *f = m->family == AF_INET ? &p->v4 : &p->v6;
+			unsigned idx = m->family == AF_INET ? k4++ : k6++;
+			char key[600], target[300], akey[600];
+			struct health_entry *e = always;
+			snprintf(akey, sizeof(akey), "%s/%s", p->name, f->text[idx]);
+			f->aword[idx] = health_get_admin(t, akey)->word;
+			if (k && k->kind != PROBE_NONE) {
+				int fam = m->probe_family ? m->probe_family : m->family;
+				const uint8_t *addr = m->probe_family ? m->probe_addr : m->addr;
+				unsigned port = m->port ? m->port : k->port;
+				fmt_target(target, sizeof(target), fam, addr, port);
+				snprintf(key, sizeof(key), "%s/%s", target, k->name);
+				e = health_get(t, key, target, k->name, k->kind_name, k->initial_up);
+				if (!e) {
+					log_err("%s:%d: health key %s clashes with an admin entry",
+						conf->path, m->line, key);
+					bd->errors++;
+					continue;
+				}
+				bool seen = false;
+				for (size_t q = 0; q < s->nspecs; q++) {
+					if (strcmp(s->specs[q]->key, key) == 0) {
+						seen = true;
+						break;
+					}
+				}
+				if (!seen) {
+					if (s->nspecs == capspecs) {
+						capspecs = capspecs ? capspecs * 2 : 16;
+						s->specs = xrealloc(s->specs, capspecs * sizeof(*s->specs));
+					}
+					s->specs[s->nspecs++] = make_spec(k, m, key, target, fam, addr, port, e);
+				}
+			}
+			f->hword[idx] = e->word;
+		}
+	}
+}
+
 struct snapshot *snapshot_build(struct conf *conf)
 {
+	return snapshot_build_health(conf, NULL);
+}
+
+struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *health)
+{
 	struct snapshot *s = xcalloc(1, sizeof(*s));
-	struct build bd = { s, NULL, 0 };
+	struct build bd = { s, NULL, 0, false };
 
 	s->conf = conf;
+	s->health = health;
 	s->nzones = conf->nzones;
 	s->zones = xcalloc(s->nzones, sizeof(*s->zones));
 	for (size_t i = 0; i < conf->nzones; i++) {
+		if (access(conf->zones[i].file, R_OK) != 0) {
+			log_err("%s:%d: zones[%zu].file: cannot read \"%s\": %s", conf->path,
+				conf->zones[i].line, i, conf->zones[i].file, strerror(errno));
+			bd.errors++;
+			continue;
+		}
 		if (zone_load(&s->zones[i].data, conf->zones[i].origin, conf->zones[i].file) != 0) {
 			bd.errors++;
 		}
@@ -641,6 +829,7 @@ struct snapshot *snapshot_build(struct conf *conf)
 		add_zone_nodes(&bd, &s->zones[i]);
 	}
 	add_pools(&bd);
+	wire_health(&bd);
 	find_cuts(&bd);
 	if (bd.errors) {
 		goto fail;
@@ -710,6 +899,10 @@ void snapshot_free(struct snapshot *s)
 		pool_clear(&s->pools[i]);
 	}
 	free(s->pools);
+	for (size_t i = 0; i < s->nspecs; i++) {
+		probe_spec_free(s->specs[i]);
+	}
+	free(s->specs);
 	conf_free(s->conf);
 	free(s);
 }

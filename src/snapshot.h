@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "dname.h"
+#include "health.h"
 #include "image.h"
 #include "pool.h"
 #include "zone.h"
@@ -39,6 +40,7 @@ struct node {
 	struct node *cut;       /* topmost delegation at or above this name, or NULL */
 	struct node *wild;      /* the "*" child, or NULL */
 	const struct pool *pool;
+	int pool_line;          /* config line that named this owner */
 	struct rrset *rrsets;   /* sorted by type; load-time data kept for images */
 	uint16_t nrrsets;
 	/* What the answer path reads: */
@@ -68,6 +70,9 @@ struct snapshot {
 	struct pool *pools;
 	size_t npools;
 	const struct image *chaos_version, *chaos_id, *chaos_nodata;
+	struct health_table *health; /* not owned; NULL: every member is up */
+	struct probe_spec **specs;   /* one per probed (address, port, check); owned */
+	size_t nspecs;
 	struct image **images;       /* every image, for freeing */
 	size_t nimages, capimages;
 	size_t image_bytes;
@@ -85,6 +90,12 @@ enum match_kind {
  * Reads every zone file. Logs each error with file and line; returns NULL if
  * there was any. Main thread only. */
 struct snapshot *snapshot_build(struct conf *conf);
+
+/* The same, with member health from @health (not owned; it must outlive the
+ * snapshot): every probed member gets a health entry (marked in use, created
+ * in its check's initial state if new) and an admin entry, and s->specs lists
+ * what the probe engine must run. */
+struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *health);
 
 /* Free @s and everything it owns. NULL is a no-op. Only once no reader can
  * still hold it. */

@@ -115,6 +115,50 @@ static int peek_include(FILE *f, int *line, char *arg, size_t size)
 	}
 }
 
+/* RFC 1035 5.1 allows "[owner] CLASS TTL TYPE" as well as "[owner] TTL CLASS
+ * TYPE"; ldns only takes the latter. Re-read the entry's text with the two
+ * swapped. Returns true and sets *@rr if that parses. */
+static bool retry_class_first(FILE *f, long from, long to, uint32_t ttl, ldns_rdf *origin,
+			      ldns_rdf **prev, ldns_rr **rr)
+{
+	char text[8192], out[8300], tok[3][256];
+	size_t n;
+	int lead, used[3];
+	long back = ftell(f);
+	bool ok = false;
+
+	if (from < 0 || to <= from || to - from >= (long)sizeof(text)) {
+		return false;
+	}
+	fseek(f, from, SEEK_SET);
+	n = fread(text, 1, (size_t)(to - from), f);
+	fseek(f, back, SEEK_SET);
+	text[n] = 0;
+	lead = text[0] == ' ' || text[0] == '\t'; /* no owner: the previous one */
+	char *p = text;
+	for (int i = 0; i < 3; i++) {
+		if (sscanf(p, " %255s%n", tok[i], &used[i]) != 1) {
+			return false;
+		}
+		p += used[i];
+	}
+	const char *cls = tok[lead ? 0 : 1], *num = tok[lead ? 1 : 2];
+	if (strcasecmp(cls, "IN") != 0 || strspn(num, "0123456789") == 0) {
+		return false;
+	}
+	const char *rest = text;
+	for (int i = 0; i < (lead ? 2 : 3); i++) {
+		rest += used[i];
+	}
+	if (lead) {
+		snprintf(out, sizeof(out), " %s %s%s", num, cls, rest);
+	} else {
+		snprintf(out, sizeof(out), "%s %s %s%s", tok[0], num, cls, rest);
+	}
+	ok = ldns_rr_new_frm_str(rr, out, ttl, origin, prev) == LDNS_STATUS_OK;
+	return ok;
+}
+
 static int read_file(struct reader *r, const char *path, ldns_rdf **origin, uint32_t *ttl,
 		     int depth, const char *from_file, int from_line)
 {
@@ -192,7 +236,13 @@ static int read_file(struct reader *r, const char *path, ldns_rdf **origin, uint
 			break;
 		}
 		int start = line;
+		long before = ftell(f);
 		st = ldns_rr_new_frm_fp_l(&rr, f, ttl, origin, &prev, &line);
+		if (st != LDNS_STATUS_OK && st != LDNS_STATUS_SYNTAX_EMPTY &&
+		    st != LDNS_STATUS_SYNTAX_TTL && st != LDNS_STATUS_SYNTAX_ORIGIN &&
+		    retry_class_first(f, before, ftell(f), *ttl, *origin, &prev, &rr)) {
+			st = LDNS_STATUS_OK;
+		}
 		switch (st) {
 		case LDNS_STATUS_OK:
 			push_rr(r, rr, file, start);
@@ -203,7 +253,9 @@ static int read_file(struct reader *r, const char *path, ldns_rdf **origin, uint
 		case LDNS_STATUS_SYNTAX_ORIGIN:
 			break;
 		default:
-			log_err("%s:%d: %s", file, line, ldns_get_errorstr_by_id(st));
+			/* ldns has read past the newline of the bad line. */
+			log_err("%s:%d: %s", file, line - 1 > start ? line - 1 : start,
+				ldns_get_errorstr_by_id(st));
 			r->errors++;
 			if (r->errors > 20) {
 				goto out;
@@ -256,7 +308,7 @@ static bool same_name(const struct zone_rr *a, const struct zone_rr *b)
 static void check_zone(struct reader *r, const char *file)
 {
 	struct zone_data *z = r->z;
-	size_t soa = 0, ns = 0, out = 0;
+	size_t soa = 0, ns = 0, out = 0, soa_index = 0;
 	char tmp[1100];
 
 	/* Sort, keeping zone-file order for equal records, then merge duplicates. */
@@ -286,9 +338,13 @@ static void check_zone(struct reader *r, const char *file)
 					rr->line, dname_to_str(tmp, sizeof(tmp), rr->owner));
 				r->errors++;
 			} else if (++soa == 2) {
-				log_err("%s:%d: second SOA record at the apex (a zone has exactly one)",
-					rr->file, rr->line);
+				const struct zone_rr *first = &z->rrs[soa_index];
+				const struct zone_rr *later = first->line > rr->line ? first : rr;
+				log_err("%s:%d: second SOA record at the apex (a zone has exactly one; the other is at line %d)",
+					later->file, later->line, later == rr ? first->line : rr->line);
 				r->errors++;
+			} else {
+				soa_index = i;
 			}
 		}
 		if (rr->type == TYPE_NS && apex) {

@@ -509,13 +509,14 @@ def answer_addresses_raw(data):
 
 
 def _skip_name(data, off):
-    while True:
+    for _ in range(128):
         n = data[off]
         if n == 0:
             return off + 1
         if n & 0xC0 == 0xC0:
             return off + 2
         off += 1 + n
+    raise ValueError("name too long")
 
 
 def names_file_line(text, path, line):

@@ -186,6 +186,10 @@ class StaticTypes(ServerTestCase, unittest.TestCase):
         rs = self.one(n("ns1"), "AAAA")
         self.assertEqual([rd.address for rd in rs], ["2001:db8::53"])
 
+    def test_owner_case_in_zone_file(self):
+        rs = self.one(n("upper"), "A")
+        self.assertEqual([rd.address for rd in rs], ["198.51.100.77"])
+
     def test_ttl_forms(self):
         self.assertEqual(self.one(n("ttl60"), "A").ttl, 60)
         # $TTL, not the previous record's explicit TTL (RFC 2308)

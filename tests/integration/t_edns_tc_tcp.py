@@ -257,6 +257,21 @@ class Tcp(ServerTestCase, unittest.TestCase):
                 out.append(dns.message.from_wire(resp))
         return msgs, out
 
+    def test_huge_answer_compression_beyond_16k(self):
+        # 1000 MX records, ~23 KB: names past offset 0x3FFF cannot be pointer
+        # targets; a wrong pointer would corrupt names or fail to parse
+        r = self.server.query("hugemx." + Z, "MX", tcp=True, timeout=5)
+        self.assertRcode(r, dns.rcode.NOERROR)
+        self.assertFalse(r.flags & dns.flags.TC)
+        rs = rrset(r, r.answer, "hugemx." + Z, "MX")
+        self.assertIsNotNone(rs)
+        got = sorted((rd.preference, rd.exchange.to_text()) for rd in rs)
+        want = sorted((i % 100, "mx%04d.hugemx.%s" % (i, Z)) for i in range(1000))
+        self.assertEqual(got, want)
+        # over UDP: TC
+        r = self.server.query("hugemx." + Z, "MX", payload=4096)
+        self.assertTrue(r.flags & dns.flags.TC)
+
     def test_pipelined_all_answered(self):
         msgs, out = self.pipelined()
         self.assertEqual(len(out), 5, "all 5 pipelined queries must be answered")
