@@ -50,6 +50,7 @@ void health_table_free(struct health_table *t)
 		free(e);
 	}
 	free(t->entries);
+	free(t->index);
 	for (size_t i = 0; i < HEALTH_MAX_BLOCKS; i++) {
 		free((void *)atomic_load(&t->blocks[i]));
 	}
@@ -83,15 +84,40 @@ static uint32_t new_word(struct health_table *t, uint8_t value)
 	return w;
 }
 
+static size_t key_hash(const char *key)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *key; key++) {
+		h = (h ^ (uint8_t)*key) * 0x100000001b3ULL;
+	}
+	return (size_t)(h ^ (h >> 32));
+}
+
 struct health_entry *health_find(struct health_table *t, const char *key)
 {
-	/* Linear: only at load time and on control commands. */
-	for (size_t i = 0; i < t->nentries; i++) {
-		if (strcmp(t->entries[i]->key, key) == 0) {
-			return t->entries[i];
+	if (!t->index) {
+		return NULL;
+	}
+	for (size_t i = key_hash(key) & t->index_mask;; i = (i + 1) & t->index_mask) {
+		struct health_entry *e = t->index[i];
+		if (!e) {
+			return NULL;
+		}
+		if (strcmp(e->key, key) == 0) {
+			return e;
 		}
 	}
-	return NULL;
+}
+
+static void index_put(struct health_table *t, struct health_entry *e)
+{
+	size_t i = key_hash(e->key) & t->index_mask;
+
+	while (t->index[i]) {
+		i = (i + 1) & t->index_mask;
+	}
+	t->index[i] = e;
 }
 
 static struct health_entry *add_entry(struct health_table *t, const char *key)
@@ -104,6 +130,17 @@ static struct health_entry *add_entry(struct health_table *t, const char *key)
 		t->entries = xrealloc(t->entries, t->capentries * sizeof(*t->entries));
 	}
 	t->entries[t->nentries++] = e;
+	if ((t->nentries * 2) > (t->index ? t->index_mask + 1 : 0)) {
+		size_t size = t->index ? (t->index_mask + 1) * 2 : 256;
+		free(t->index);
+		t->index = xcalloc(size, sizeof(*t->index));
+		t->index_mask = size - 1;
+		for (size_t i = 0; i < t->nentries; i++) {
+			index_put(t, t->entries[i]);
+		}
+	} else {
+		index_put(t, e);
+	}
 	return e;
 }
 

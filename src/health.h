@@ -42,6 +42,7 @@ struct health_entry {
 	uint32_t word;      /* index of this entry's word */
 	bool is_admin;
 	bool in_use;        /* referenced by the live snapshot (or being built) */
+	unsigned spec_gen;  /* snapshot build that last listed it (main thread) */
 	/* Guarded by the table lock: */
 	struct health_sm sm;
 	enum health_admin admin;
@@ -57,9 +58,12 @@ struct health_table {
 	pthread_mutex_t lock; /* entries and their metadata; never taken by workers */
 	struct health_entry **entries;
 	size_t nentries, capentries;
+	struct health_entry **index; /* open addressing by key hash, size index_mask + 1 */
+	size_t index_mask;
 	_Atomic(_Atomic uint8_t *) blocks[HEALTH_MAX_BLOCKS];
 	uint32_t nwords;
 	char *state_file;     /* NULL: no persistence */
+	unsigned build_gen;   /* snapshot builds so far (main thread) */
 	bool dirty;           /* state changed since the last save */
 };
 

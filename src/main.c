@@ -77,6 +77,7 @@ int main(int argc, char **argv)
 	int test = 0, daemonize = 0, verbose = 0, c;
 	struct conf *conf;
 	struct snapshot *snap;
+	struct health_table *health;
 	struct server *srv;
 	int rc;
 
@@ -115,25 +116,33 @@ int main(int argc, char **argv)
 		log_err("%s: configuration is not valid", path);
 		return 1;
 	}
-	snap = snapshot_build(conf);
+	health = health_table_new();
+	if (conf->state_file && !test) {
+		health_load_state(health, conf->state_file);
+	}
+	snap = snapshot_build_health(conf, health);
 	if (!snap) {
 		log_err("%s: configuration is not valid", path);
+		health_table_free(health);
 		return 1;
 	}
 	if (test) {
-		log_info("%s: configuration OK (%zu zones, %zu pools, %zu names)", path,
-			 snap->nzones, snap->npools, snap->nnodes);
+		log_info("%s: configuration OK (%zu zones, %zu pools, %zu names, %zu probes)", path,
+			 snap->nzones, snap->npools, snap->nnodes, snap->nspecs);
 		snapshot_free(snap);
+		health_table_free(health);
 		return 0;
 	}
-	srv = server_new(snap);
+	srv = server_new(snap, health);
 	if (!srv) {
+		health_table_free(health);
 		return 1;
 	}
 	if (daemonize) {
 		if (daemon(0, 0) != 0) {
 			log_err("cannot detach: %m");
 			server_free(srv);
+			health_table_free(health);
 			return 1;
 		}
 		log_init(1, verbose);
@@ -142,5 +151,6 @@ int main(int argc, char **argv)
 	}
 	rc = server_run(srv, path);
 	server_free(srv);
+	health_table_free(health);
 	return rc == 0 ? 0 : 1;
 }

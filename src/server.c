@@ -28,7 +28,12 @@
 #include "answer.h"
 #include "log.h"
 #include "mem.h"
+#include "probe.h"
 #include "server.h"
+
+static void server_health_changed(struct server *srv);
+
+#define PROBES_SET(srv, s) ((void)0) /* the probe engine lands next */
 
 #define UDP_BATCH 32
 #define UDP_BUFSIZE 4096
@@ -80,6 +85,10 @@ struct worker {
 
 struct server {
 	struct snapshot *snap; /* RCU-protected */
+	struct health_table *health; /* not owned */
+	struct probe_engine *probes;
+	struct control *control;
+	ev_timer save_timer;
 	unsigned nworkers;
 	struct worker **workers;
 	size_t nlisten;
@@ -470,13 +479,14 @@ static int open_listener(struct server *srv, size_t li, const struct conf_listen
 	return -1;
 }
 
-struct server *server_new(struct snapshot *snap)
+struct server *server_new(struct snapshot *snap, struct health_table *health)
 {
 	struct server *srv = xcalloc(1, sizeof(*srv));
 	const struct conf *conf = snap->conf;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
 	srv->snap = snap;
+	srv->health = health;
 	srv->nworkers = conf->threads ? conf->threads : (unsigned)(cores > 0 ? cores : 1);
 	srv->nlisten = conf->nlistens;
 	srv->tcp_timeout = conf->tcp_idle_timeout;
@@ -515,7 +525,7 @@ static void reload(struct server *srv)
 		log_err("reload failed: configuration errors above; keeping the previous configuration");
 		return;
 	}
-	snap = snapshot_build(conf);
+	snap = snapshot_build_health(conf, srv->health);
 	if (!snap) {
 		log_err("reload failed: zone or pool errors above; keeping the previous configuration");
 		return;
@@ -525,8 +535,34 @@ static void reload(struct server *srv)
 		log_warn("listen and threads changes take effect at the next restart");
 	}
 	server_swap(srv, snap);
+	server_health_changed(srv);
 	log_info("reload done: %zu zones, %zu pools, %zu names", snap->nzones, snap->npools,
 		 snap->nnodes);
+}
+
+/* What the live snapshot probes is what the engine runs, and what the state
+ * file records. Main thread. */
+static void server_health_changed(struct server *srv)
+{
+	struct snapshot *s = srv->snap;
+
+	if (!srv->health) {
+		return;
+	}
+	health_mark_unused(srv->health);
+	pthread_mutex_lock(&srv->health->lock);
+	for (size_t i = 0; i < srv->health->nentries; i++) {
+		struct health_entry *e = srv->health->entries[i];
+		if (e->is_admin || strcmp(e->key, "always-up") == 0) {
+			e->in_use = true;
+		}
+	}
+	for (size_t i = 0; i < s->nspecs; i++) {
+		s->specs[i]->entry->in_use = true;
+	}
+	pthread_mutex_unlock(&srv->health->lock);
+	PROBES_SET(srv, s);
+	srv->health->dirty = true;
 }
 
 void server_swap(struct server *srv, struct snapshot *snap)
@@ -536,6 +572,15 @@ void server_swap(struct server *srv, struct snapshot *snap)
 	rcu_assign_pointer(srv->snap, snap);
 	synchronize_rcu(); /* every worker has passed a quiescent state */
 	snapshot_free(old);
+}
+
+static void save_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct server *srv = t->data;
+
+	if (srv->health && srv->health->dirty) {
+		health_save_state(srv->health);
+	}
 }
 
 static void sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)
@@ -592,6 +637,12 @@ int server_run(struct server *srv, const char *conf_path)
 	ev_signal_start(srv->loop, &sterm);
 	ev_signal_init(&sint, sigterm_cb, SIGINT);
 	ev_signal_start(srv->loop, &sint);
+	ev_timer_init(&srv->save_timer, save_cb, 1.0, 1.0);
+	srv->save_timer.data = srv;
+	if (srv->health && srv->health->state_file) {
+		ev_timer_start(srv->loop, &srv->save_timer);
+	}
+	server_health_changed(srv);
 	log_info("ready: %u workers, %zu zones, %zu pools, %zu names", srv->nworkers,
 		 srv->snap->nzones, srv->snap->npools, srv->snap->nnodes);
 	ev_run(srv->loop, 0);
@@ -602,6 +653,9 @@ int server_run(struct server *srv, const char *conf_path)
 		pthread_join(srv->workers[i]->thread, NULL);
 		ev_loop_destroy(srv->workers[i]->loop);
 		srv->workers[i]->loop = NULL;
+	}
+	if (srv->health) {
+		health_save_state(srv->health);
 	}
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "conf.h"
+#include "health.h"
 #include "snapshot.h"
 
 struct server;
@@ -13,7 +14,7 @@ struct server;
  * per worker) and log the addresses. @snap becomes the live snapshot; the
  * server owns it from now on. Returns NULL after logging on failure. Main
  * thread, before server_run. */
-struct server *server_new(struct snapshot *snap);
+struct server *server_new(struct snapshot *snap, struct health_table *health);
 
 /* Start the workers and run the main loop (signals: HUP reloads from
  * @conf_path, INT/TERM stop). Returns 0 after a clean stop. */

@@ -35,6 +35,7 @@ struct build {
 	struct imgb *b;
 	int errors;
 	bool pool_nodata; /* build the last-resort NODATA variant of pool answers */
+	unsigned gen;     /* marks health entries already given a probe in this build */
 };
 
 /* --- the name table ------------------------------------------------------ */
@@ -776,13 +777,9 @@ static void wire_health(struct build *bd)
 					bd->errors++;
 					continue;
 				}
-				bool seen = false;
-				for (size_t q = 0; q < s->nspecs; q++) {
-					if (strcmp(s->specs[q]->key, key) == 0) {
-						seen = true;
-						break;
-					}
-				}
+				/* One probe per key, however many pools share it. */
+				bool seen = e->spec_gen == bd->gen;
+				e->spec_gen = bd->gen;
 				if (!seen) {
 					if (s->nspecs == capspecs) {
 						capspecs = capspecs ? capspecs * 2 : 16;
@@ -804,7 +801,7 @@ struct snapshot *snapshot_build(struct conf *conf)
 struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *health)
 {
 	struct snapshot *s = xcalloc(1, sizeof(*s));
-	struct build bd = { s, NULL, 0, false };
+	struct build bd = { s, NULL, 0, false, health ? ++health->build_gen : 0 };
 
 	s->conf = conf;
 	s->health = health;
