@@ -170,7 +170,7 @@ size_t answer_query(struct answer_ctx *ctx, const struct snapshot *s, const uint
 	case MATCH_NONE:
 		return empty_response(ctx, q, pkt, resp, RCODE_REFUSED, false, false, true);
 	case MATCH_EXACT:
-		if (node->referral && !(q->qtype == 43 && node->is_cut)) {
+		if (node->referral && !(q->qtype == 43 && node->cut == node)) {
 			img = node->referral;
 		} else {
 			img = node_image(node, q->qtype);

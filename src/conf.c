@@ -302,7 +302,7 @@ int conf_parse_listen(struct conf_listen *l, const char *text)
 		char *end;
 		errno = 0;
 		p = strtol(port, &end, 10);
-		if (!*port || *end || errno || p < 0 || p > 65535) {
+		if (*port < '0' || *port > '9' || *end || errno || p < 0 || p > 65535) {
 			return -1;
 		}
 	}

@@ -214,6 +214,11 @@ bool health_record(struct health_table *t, struct health_entry *e, bool ok, cons
 	e->probed = true;
 	e->last_ok = ok;
 	snprintf(e->reason, sizeof(e->reason), "%s", reason ? reason : (ok ? "ok" : "failed"));
+	for (char *c = e->reason; *c; c++) {
+		if ((unsigned char)*c < 32 || *c == 127) {
+			*c = ' '; /* one log line per change, whatever a backend said */
+		}
+	}
 	e->latency_ms = latency_ms;
 	e->last_probe = now;
 	if (changed) {

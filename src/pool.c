@@ -172,6 +172,9 @@ static int choose(uint8_t *out, size_t room, size_t *written, const struct pool 
 {
 	unsigned k = f->answers < n ? f->answers : n;
 
+	if (n == 0) {
+		return 0;
+	}
 	if ((size_t)k * f->rrlen > room) {
 		return POOL_NO_ROOM;
 	}

@@ -27,6 +27,7 @@
 struct probe_http_run;
 struct probe_file;
 struct probe_reaper;
+struct probe_spawn;
 struct probe_curl_sock;
 
 /* One scheduled target: a spec plus its timers and the state of the run in
@@ -35,17 +36,17 @@ struct probe {
 	struct probe_engine *eng;
 	struct probe_spec *spec;      /* owned */
 	struct probe_spec *next_spec; /* owned; taken when the running run ends */
-	ev_timer sched;               /* the next start */
-	ev_timer timeout;             /* the running run's deadline */
+	ev_timer sched;		      /* the next start */
+	ev_timer timeout;	      /* the running run's deadline */
 	bool running;
 	ev_tstamp started; /* loop time the running run began */
 
 	/* Set up from the spec when it is installed (probe_*_setup): */
 	char setup_err[PROBE_REASON_MAX]; /* non-empty: every run fails with it */
 	/* http(s) */
-	char *http_url;                   /* the URL actually requested */
-	struct curl_slist *http_headers;  /* "Host: ..." */
-	struct curl_slist *http_connect;  /* CURLOPT_CONNECT_TO for https + host */
+	char *http_url;			 /* the URL actually requested */
+	struct curl_slist *http_headers; /* "Host: ..." */
+	struct curl_slist *http_connect; /* CURLOPT_CONNECT_TO for https + host */
 	/* dns */
 	size_t dns_qname_len;
 	int dns_answer_family; /* 0: no expect_answer */
@@ -57,9 +58,10 @@ struct probe {
 	struct probe *file_prev, *file_next; /* the file's users */
 
 	/* The run in flight: */
-	ev_io io;       /* tcp/dns socket, exec pidfd */
-	int fd;         /* -1 when none */
-	pid_t pid;      /* exec child, 0 when none */
+	ev_io io;  /* tcp/dns socket, exec pidfd */
+	int fd;	   /* -1 when none */
+	pid_t pid; /* exec child, 0 when none */
+	unsigned exec_tries;
 	uint16_t dns_id;
 	struct probe_http_run *http;
 };
@@ -78,7 +80,7 @@ struct probe_engine {
 	bool has_pending;
 	bool stop;
 	atomic_uint applied; /* sets the probe thread has applied (tests wait on it) */
-	atomic_int tid;      /* the probe thread's kernel id, 0 before it runs */
+	atomic_int tid;	     /* the probe thread's kernel id, 0 before it runs */
 
 	/* Probe thread only. */
 	struct probe **probes; /* sorted by spec->key */
@@ -90,12 +92,17 @@ struct probe_engine {
 	ev_timer curl_timer;
 	struct probe_curl_sock *curl_socks;
 	/* exec */
+	struct probe_spawn *spawn; /* made at the first exec run */
 	struct probe_reaper *reapers;
 	/* file */
 	struct probe_file *files;
 };
 
 /* --- probe.c: services for the kinds (probe thread) ------------------------ */
+
+/* Start a run of @p now unless one is in flight (the file kind runs its
+ * probes when the file changes). The schedule is not touched. */
+void probe_run(struct probe *p);
 
 /* End @p's run: stop its deadline, report to the health table, take waiting
  * parameters. The kind has already released the run's resources. */

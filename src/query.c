@@ -151,6 +151,21 @@ enum query_status query_parse(struct query *q, const uint8_t *pkt, size_t len)
 	q->question_end = (uint16_t)pos;
 	q->has_question = true;
 	if (q->opcode != 0) {
+		/* Not answered, but an OPT must be echoed (RFC 6891 6.1.1): look
+		 * for it past whatever sections a NOTIFY or UPDATE carries. */
+		for (unsigned i = 0; i < (unsigned)ancount + nscount + arcount; i++) {
+			size_t rr = pos;
+			if (skip_name(pkt, len, &pos) != 0 || pos + 10 > len ||
+			    pos + 10 + rd16(pkt + pos + 8) > len) {
+				break;
+			}
+			if (i >= (unsigned)ancount + nscount && rd16(pkt + pos) == TYPE_OPT &&
+			    pos == rr + 1 && parse_opt(q, pkt, rr, pos + 10, rd16(pkt + pos + 8)) != 0) {
+				q->edns = false;
+				break;
+			}
+			pos += 10 + (size_t)rd16(pkt + pos + 8);
+		}
 		return QUERY_NOTIMP;
 	}
 	/* As NSD: no answer records in a query; authority records only in an

@@ -26,6 +26,7 @@
 #include <urcu-qsbr.h>
 
 #include "answer.h"
+#include "control.h"
 #include "log.h"
 #include "mem.h"
 #include "probe.h"
@@ -88,6 +89,7 @@ struct server {
 	struct health_table *health; /* not owned */
 	struct probe_engine *probes;
 	struct control *control;
+	struct control_ops ctl_ops;
 	ev_timer save_timer;
 	unsigned nworkers;
 	struct worker **workers;
@@ -583,6 +585,25 @@ static void save_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
+static const struct snapshot *ctl_current(void *arg)
+{
+	return ((struct server *)arg)->snap;
+}
+
+static void ctl_reload(void *arg)
+{
+	reload(arg);
+}
+
+static void ctl_admin_changed(void *arg)
+{
+	struct server *srv = arg;
+
+	if (srv->health) {
+		health_save_state(srv->health);
+	}
+}
+
 static void sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
 	reload(s->data);
@@ -643,6 +664,17 @@ int server_run(struct server *srv, const char *conf_path)
 		ev_timer_start(srv->loop, &srv->save_timer);
 	}
 	server_health_changed(srv);
+	if (srv->snap->conf->control_socket && srv->health) {
+		static const struct control_ops ops = { ctl_current, ctl_reload, ctl_admin_changed, NULL };
+		struct control_ops *o = &srv->ctl_ops;
+		*o = ops;
+		o->arg = srv;
+		srv->control = control_new(srv->loop, srv->snap->conf->control_socket,
+					   srv->snap->conf->control_mode, srv->health, o);
+		if (!srv->control) {
+			return -1;
+		}
+	}
 	log_info("ready: %u workers, %zu zones, %zu pools, %zu names", srv->nworkers,
 		 srv->snap->nzones, srv->snap->npools, srv->snap->nnodes);
 	ev_run(srv->loop, 0);
@@ -657,6 +689,8 @@ int server_run(struct server *srv, const char *conf_path)
 	if (srv->health) {
 		health_save_state(srv->health);
 	}
+	control_free(srv->control);
+	srv->control = NULL;
 	return 0;
 }
 

@@ -279,8 +279,20 @@ static void resolve_node(struct build *bd, const struct node *n, const uint8_t *
 	struct imgb *b = bd->b;
 	const struct rrset *rs;
 
-	if (n->cut && !(qtype == TYPE_DS && n->is_cut)) {
+	/* DS at the topmost delegation is the parent's data (RFC 4035 3.1.4.1);
+	 * anything else at or below a delegation is a referral. */
+	if (n->cut && !(qtype == TYPE_DS && n->cut == n)) {
 		out->glue_required |= add_referral(bd, n->cut);
+		return;
+	}
+	if (qtype == TYPE_DS && n->is_apex && n->ds_parent) {
+		/* DS at the apex of a child zone we also serve: from the parent. */
+		rs = find_rrset(n, TYPE_DS);
+		if (rs) {
+			add_rrset(b, IMG_ANSWER, owner, rs);
+		} else {
+			add_soa(b, n->ds_parent);
+		}
 		return;
 	}
 	rs = find_rrset(n, TYPE_CNAME);
@@ -413,7 +425,7 @@ static void build_node(struct build *bd, struct node *n)
 		n->referral = n->cut->referral;
 		n->other = n->referral;
 		n->any = n->referral;
-		if (n->is_cut) {
+		if (n->cut == n) {
 			n->imgs = xcalloc(1, sizeof(*n->imgs));
 			n->imgs[0].type = TYPE_DS;
 			n->imgs[0].img = build_image(bd, n, TYPE_DS);
@@ -424,6 +436,9 @@ static void build_node(struct build *bd, struct node *n)
 	end = find_rrset(n, TYPE_CNAME) ? chain_end(bd->s, n) : n;
 	if (find_rrset(n, TYPE_CNAME)) {
 		add_type(types, &nt, TYPE_CNAME);
+	}
+	if (n->is_apex && n->ds_parent) {
+		add_type(types, &nt, TYPE_DS);
 	}
 	if (end) {
 		for (unsigned i = 0; i < end->nrrsets && nt < 64; i++) {
@@ -515,8 +530,28 @@ static void add_zone_nodes(struct build *bd, struct snap_zone *z)
 		       memcmp(d->rrs[j].owner, rr->owner, l) == 0) {
 			j++;
 		}
-		if (deepest_zone(s, rr->owner) != z) {
-			/* Shadowed by a child zone we also serve: its own data wins. */
+		struct snap_zone *owner_zone = deepest_zone(s, rr->owner);
+		if (owner_zone != z) {
+			/* Shadowed by a child zone we also serve: its own data wins,
+			 * except the DS at its apex, which is ours to answer. */
+			for (size_t k = i; k < j; k++) {
+				if (d->rrs[k].type == TYPE_DS &&
+				    dname_len(owner_zone->data.origin) == l &&
+				    memcmp(owner_zone->data.origin, rr->owner, l) == 0) {
+					struct node *cn = node_get(s, rr->owner, owner_zone);
+					size_t m = k;
+					while (m < j && d->rrs[m].type == TYPE_DS) {
+						m++;
+					}
+					cn->rrsets = xrealloc(cn->rrsets, (cn->nrrsets + 1u) * sizeof(*cn->rrsets));
+					struct rrset *rs = &cn->rrsets[cn->nrrsets++];
+					rs->type = TYPE_DS;
+					rs->count = (uint16_t)(m - k);
+					rs->rrs = &d->rrs[k];
+					rs->ttl = d->rrs[k].ttl;
+					break;
+				}
+			}
 			i = j;
 			continue;
 		}
@@ -824,6 +859,19 @@ struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *h
 	table_grow(s);
 	for (size_t i = 0; i < s->nzones; i++) {
 		add_zone_nodes(&bd, &s->zones[i]);
+	}
+	for (size_t i = 0; i < s->nzones; i++) {
+		/* A child apex whose parent zone we serve too answers DS from it. */
+		struct snap_zone *z = &s->zones[i], *best = NULL;
+		for (size_t k = 0; k < s->nzones; k++) {
+			struct snap_zone *p = &s->zones[k];
+			if (p != z && p->data.origin_len < z->data.origin_len &&
+			    dname_is_below_or_equal(z->data.origin, p->data.origin) &&
+			    (!best || p->data.origin_len > best->data.origin_len)) {
+				best = p;
+			}
+		}
+		z->apex->ds_parent = best;
 	}
 	add_pools(&bd);
 	wire_health(&bd);

@@ -39,6 +39,7 @@ struct node {
 	struct snap_zone *zone;
 	struct node *cut;       /* topmost delegation at or above this name, or NULL */
 	struct node *wild;      /* the "*" child, or NULL */
+	struct snap_zone *ds_parent; /* apex of a child zone: the served parent answering DS */
 	const struct pool *pool;
 	int pool_line;          /* config line that named this owner */
 	struct rrset *rrsets;   /* sorted by type; load-time data kept for images */

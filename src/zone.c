@@ -81,9 +81,10 @@ static void push_rr(struct reader *r, ldns_rr *rr, const char *file, int line)
 	ldns_buffer_free(buf);
 }
 
-/* Is the next non-blank line a $INCLUDE? Blank and comment-only lines are
- * consumed (counted in @line); the stream is left at the start of the next
- * entry otherwise. On $INCLUDE, @arg receives the rest of its line. */
+/* Is the next non-blank line a $INCLUDE (1) or $ORIGIN (2)? Blank and
+ * comment-only lines are consumed (counted in @line); the stream is left at
+ * the start of the next entry otherwise (0). For a directive, @arg receives
+ * the rest of its line. */
 static int peek_include(FILE *f, int *line, char *arg, size_t size)
 {
 	char buf[4096];
@@ -100,6 +101,15 @@ static int peek_include(FILE *f, int *line, char *arg, size_t size)
 		if (*p == '\n' || *p == '\r' || *p == ';' || *p == 0) {
 			(*line)++;
 			continue;
+		}
+		if (strncasecmp(buf, "$ORIGIN", 7) == 0 && (buf[7] == ' ' || buf[7] == '\t')) {
+			char *end = strpbrk(buf + 7, ";\r\n");
+			if (end) {
+				*end = 0;
+			}
+			snprintf(arg, size, "%s", buf + 8);
+			(*line)++;
+			return 2;
 		}
 		if (strncasecmp(buf, "$INCLUDE", 8) == 0 && (buf[8] == ' ' || buf[8] == '\t')) {
 			char *end = strpbrk(buf + 8, ";\r\n");
@@ -182,7 +192,31 @@ static int read_file(struct reader *r, const char *path, ldns_rdf **origin, uint
 		ldns_rr *rr = NULL;
 		ldns_status st;
 
-		if (peek_include(f, &line, arg, sizeof(arg))) {
+		int directive = peek_include(f, &line, arg, sizeof(arg));
+		if (directive == 2) {
+			/* $ORIGIN, relative to the current origin unless absolute
+			 * (RFC 1035 5.1); ldns would take a relative one as absolute. */
+			char name[1024];
+			ldns_rdf *o = NULL;
+			if (sscanf(arg, " %1023s", name) != 1 ||
+			    ldns_str2rdf_dname(&o, name) != LDNS_STATUS_OK) {
+				log_err("%s:%d: $ORIGIN needs a domain name", file, line - 1);
+				r->errors++;
+				continue;
+			}
+			if (!ldns_dname_str_absolute(name)) {
+				if (ldns_dname_cat(o, *origin) != LDNS_STATUS_OK) {
+					log_err("%s:%d: $ORIGIN %s makes a name too long", file, line - 1, name);
+					r->errors++;
+					ldns_rdf_deep_free(o);
+					continue;
+				}
+			}
+			ldns_rdf_deep_free(*origin);
+			*origin = o;
+			continue;
+		}
+		if (directive == 1) {
 			char incfile[PATH_MAX], name[PATH_MAX];
 			char originstr[1024] = "";
 			ldns_rdf *inc_origin = ldns_rdf_clone(*origin);

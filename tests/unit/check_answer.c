@@ -1,0 +1,1228 @@
+/* check_answer.c -- unit tests for the DNS core (src/answer.c, snapshot.c, image.c) without
+ * sockets: config and zones in temp files, conf_load -> snapshot_build -> answer_query. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "answer.h"
+#include "conf.h"
+#include "snapshot.h"
+#include "testutil.h"
+
+#define T_A 1
+#define T_NS 2
+#define T_CNAME 5
+#define T_SOA 6
+#define T_MX 15
+#define T_TXT 16
+#define T_AAAA 28
+#define T_OPT 41
+#define T_DS 43
+#define T_IXFR 251
+#define T_AXFR 252
+#define T_MAILB 253
+#define T_ANY 255
+#define C_IN 1
+#define C_CH 3
+#define C_HS 4
+
+/* --- the test data ---------------------------------------------------------- */
+
+static char zbuf[32768];
+static size_t zlen;
+
+__attribute__((format(printf, 1, 2))) static void zadd(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	zlen += (size_t)vsnprintf(zbuf + zlen, sizeof(zbuf) - zlen, fmt, ap);
+	va_end(ap);
+	ck_assert_uint_lt(zlen, sizeof(zbuf));
+}
+
+/* Negative TTL: min(SOA TTL 3600, MINIMUM 60) = 60. */
+static const char *parent_zone(void)
+{
+	zlen = 0;
+	zadd("$ORIGIN lb.test.\n"
+	     "$TTL 300\n"
+	     "@ 3600 IN SOA ns1 hostmaster 2024010101 3600 600 86400 60\n"
+	     "@ IN NS ns1\n"
+	     "@ IN NS ns.outside.example.\n"
+	     "@ IN MX 10 mail\n"
+	     "ns1 IN A 192.0.2.1\n"
+	     "mail IN A 192.0.2.25\n"
+	     "www IN A 192.0.2.10\n"
+	     "www IN AAAA 2001:db8::10\n"
+	     "www IN TXT \"web\"\n"
+	     "a.b.c IN A 192.0.2.20\n"
+	     "alias IN CNAME www\n"
+	     "alias2 IN CNAME alias\n"
+	     "topool IN CNAME pool\n"
+	     "loop1 IN CNAME loop2\n"
+	     "loop2 IN CNAME loop1\n"
+	     "ext IN CNAME www.example.org.\n"
+	     "dangling IN CNAME nothere\n"
+	     "*.wild IN A 192.0.2.99\n"
+	     "exists.wild IN TXT \"real\"\n"
+	     "*.cw IN CNAME www\n"
+	     "towild IN CNAME foo.wild\n"
+	     "sub IN NS ns.sub\n"
+	     "sub IN NS ns.outside.example.\n"
+	     "ns.sub IN A 192.0.2.53\n"
+	     "deeper.sub IN NS ns.outside.example.\n"
+	     "deeper.sub IN DS 1 8 2 "
+	     "49FD46E6C4B45C55D4AC49FD46E6C4B45C55D4AC49FD46E6C4B45C55D4AC9999\n"
+	     "ds IN NS ns.outside.example.\n"
+	     "ds IN DS 12345 8 2 "
+	     "49FD46E6C4B45C55D4AC49FD46E6C4B45C55D4AC49FD46E6C4B45C55D4AC1234\n"
+	     "child IN NS ns1.child\n"
+	     "child IN DS 54321 8 2 "
+	     "49FD46E6C4B45C55D4AC49FD46E6C4B45C55D4AC49FD46E6C4B45C55D4AC5678\n"
+	     "ns1.child IN A 192.0.2.210\n");
+	/* 20 TXT of 100 octets: ~2260 bytes, over 1232. 8 of them: ~900. */
+	for (int i = 0; i < 20; i++) {
+		zadd("big IN TXT \"big-%02d-%093d\"\n", i, 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		zadd("medium IN TXT \"medium-%02d-%090d\"\n", i, 0);
+	}
+	/* A delegation whose servers are siblings, not below the cut: their
+	 * addresses are optional. And one whose glue is required. */
+	for (int i = 1; i <= 20; i++) {
+		zadd(
+		    "opt IN NS sib%02d\nsib%02d IN A 192.0.2.%d\nsib%02d IN AAAA 2001:db8:5b::%d\n",
+		    i, i, 100 + i, i, i);
+	}
+	for (int i = 1; i <= 12; i++) {
+		zadd("req IN NS ns%02d.req\nns%02d.req IN A 192.0.2.%d\nns%02d.req IN AAAA "
+		     "2001:db8:bd::%d\n",
+		     i, i, 150 + i, i, i);
+	}
+	return zbuf;
+}
+
+/* Negative TTL: min(300, 120) = 120. */
+static const char child_zone[] = "$ORIGIN child.lb.test.\n"
+				 "@ 300 IN SOA ns1 hostmaster 1 3600 600 86400 120\n"
+				 "@ 300 IN NS ns1\n"
+				 "ns1 300 IN A 192.0.2.210\n"
+				 "www 300 IN A 192.0.2.211\n";
+
+static const char zones_conf[] =
+    "zones = ( { origin = \"lb.test\"; file = \"lb.test.zone\"; },\n"
+    "          { origin = \"child.lb.test\"; file = \"child.zone\"; } );\n";
+
+static char pools_buf[8192];
+
+/* Pools: "rr" (3 IPv4 + 1 IPv6, two owners), one per family, a wildcard
+ * owner, and "many" whose 40 addresses do not fit in 512 bytes. */
+static const char *pools_conf(void)
+{
+	size_t n = (size_t)snprintf(
+	    pools_buf, sizeof(pools_buf), "%s",
+	    "pools = (\n"
+	    "  { name = \"rr\"; owners = [ \"pool.lb.test\", \"Pool2.LB.test\" ]; ttl = 20;\n"
+	    "    members = ( { address = \"192.0.2.101\"; }, { address = \"192.0.2.102\"; },\n"
+	    "                { address = \"192.0.2.103\"; }, { address = \"2001:db8::101\"; } ); "
+	    "},\n"
+	    "  { name = \"v4\"; owners = \"v4.lb.test\"; members = ( { address = \"192.0.2.201\"; "
+	    "} ); },\n"
+	    "  { name = \"v6\"; owners = \"v6.lb.test\"; members = ( { address = "
+	    "\"2001:db8::201\"; } ); },\n"
+	    "  { name = \"wild\"; owners = \"*.pw.lb.test\"; members = ( { address = "
+	    "\"192.0.2.222\"; } ); },\n"
+	    "  { name = \"many\"; owners = \"many.lb.test\"; members = (\n");
+	for (int i = 1; i <= 40; i++) {
+		n += (size_t)snprintf(pools_buf + n, sizeof(pools_buf) - n,
+				      "    { address = \"198.51.100.%d\"; }%s\n", i,
+				      i < 40 ? "," : "");
+	}
+	snprintf(pools_buf + n, sizeof(pools_buf) - n, "  ); }\n);\n");
+	return pools_buf;
+}
+
+static struct snapshot *snap;
+static struct answer_ctx ctx;
+static uint8_t qbuf[1024];
+static uint8_t resp[65535];
+static size_t rlen;
+static struct tu_resp r;
+static char errlog[16384];
+
+/* Write the zones and a config made of @extra, the zones and the pools (in
+ * a fresh directory); return the snapshot or NULL (errors in errlog). */
+static struct snapshot *build(const char *extra, const char *pools)
+{
+	char path[PATH_MAX], conf_text[8192];
+	static int n;
+	char dir[64], name[96];
+	struct conf *c = NULL;
+	struct snapshot *s = NULL;
+
+	snprintf(dir, sizeof(dir), "d%d", n++);
+	tu_mkdir(dir);
+	snprintf(name, sizeof(name), "%s/lb.test.zone", dir);
+	tu_write(path, name, parent_zone());
+	snprintf(name, sizeof(name), "%s/child.zone", dir);
+	tu_write(path, name, child_zone);
+	snprintf(conf_text, sizeof(conf_text), "listen = \"127.0.0.1:5353\";\n%s%s%s", extra,
+		 zones_conf, pools);
+	snprintf(name, sizeof(name), "%s/gslbd.conf", dir);
+	tu_write(path, name, conf_text);
+	TU_CAPTURE_STDERR(errlog, sizeof(errlog), c = conf_load(path));
+	ck_assert_msg(c != NULL, "config rejected:\n%s", errlog);
+	TU_CAPTURE_STDERR(errlog, sizeof(errlog), s = snapshot_build(c));
+	return s;
+}
+
+static void use(struct snapshot *s)
+{
+	ck_assert_msg(s != NULL, "snapshot_build failed:\n%s", errlog);
+	snap = s;
+	answer_ctx_use(&ctx, snap);
+}
+
+static void setup(void)
+{
+	answer_ctx_init(&ctx, 42);
+	use(build("chaos = { version = \"gslbd-test\"; id = \"node-1\"; };\n", pools_conf()));
+}
+
+static void teardown(void)
+{
+	answer_ctx_clear(&ctx);
+	snapshot_free(snap);
+	snap = NULL;
+}
+
+/* Answer the @len-byte query in qbuf; parse the response into r. */
+static const struct tu_resp *send_q(size_t len, bool tcp)
+{
+	rlen = answer_query(&ctx, snap, qbuf, len, resp, tcp ? 65535 : 4096, tcp);
+	ck_assert_uint_ge(rlen, 12);
+	ck_assert_msg(tu_parse(&r, resp, rlen) == 0, "malformed response (%zu bytes)", rlen);
+	ck_assert(r.qr);
+	ck_assert_uint_eq(r.id, tu_rd16(qbuf));
+	if (!tcp) {
+		ck_assert_uint_le(rlen, 4096);
+	}
+	return &r;
+}
+
+/* Ask @qname/@qtype, class IN, RD set, over UDP without EDNS. */
+static const struct tu_resp *ask(const char *qname, uint16_t qtype)
+{
+	return send_q(tu_query(qbuf, 0x1234, TU_RD, qname, qtype, C_IN), false);
+}
+
+static const struct tu_resp *ask_edns(const char *qname, uint16_t qtype, uint16_t udp, bool tcp)
+{
+	size_t len = tu_query(qbuf, 0x4321, 0, qname, qtype, C_IN);
+
+	return send_q(tu_add_opt(qbuf, len, udp, false, 0, 0, -1), tcp);
+}
+
+static char txt[1024];
+
+static const char *owner(int section, unsigned k)
+{
+	const struct tu_rr *rr = tu_sec(&r, section, k);
+
+	ck_assert_ptr_nonnull(rr);
+	return rr->owner;
+}
+
+static const char *rdname(int section, unsigned k)
+{
+	const struct tu_rr *rr = tu_sec(&r, section, k);
+
+	ck_assert_ptr_nonnull(rr);
+	return tu_rdata_name(txt, resp, rlen, rr);
+}
+
+static const char *addr(int section, unsigned k)
+{
+	const struct tu_rr *rr = tu_sec(&r, section, k);
+
+	ck_assert_ptr_nonnull(rr);
+	return tu_addr(txt, sizeof(txt), rr);
+}
+
+static void expect_counts(int rcode, unsigned an, unsigned ns, unsigned ar)
+{
+	ck_assert_int_eq(r.rcode, rcode);
+	ck_assert_uint_eq(r.ancount, an);
+	ck_assert_uint_eq(r.nscount, ns);
+	ck_assert_uint_eq(r.arcount, ar);
+}
+
+/* A negative answer: just the SOA of @apex with TTL @ttl in authority. */
+static void expect_negative(int rcode, const char *apex, uint32_t ttl)
+{
+	expect_counts(rcode, 0, 1, 0);
+	ck_assert(r.aa);
+	ck_assert_uint_eq(tu_sec(&r, 1, 0)->type, T_SOA);
+	ck_assert_str_eq(owner(1, 0), apex);
+	ck_assert_uint_eq(tu_sec(&r, 1, 0)->ttl, ttl);
+}
+
+/* --- header and question ---------------------------------------------------- */
+
+START_TEST(flags)
+{
+	size_t len = tu_query(qbuf, 0xABCD, TU_RD | TU_CD | TU_AD, "www.lb.test", T_A, C_IN);
+
+	send_q(len, false);
+	ck_assert_uint_eq(r.id, 0xABCD);
+	ck_assert(r.aa);
+	ck_assert(r.rd);
+	ck_assert(r.cd);
+	ck_assert(!r.ra);
+	ck_assert(!r.tc);
+	ck_assert_int_eq(r.opcode, 0);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_uint_eq(r.qdcount, 1);
+
+	len = tu_query(qbuf, 7, 0, "www.lb.test", T_A, C_IN);
+	send_q(len, false);
+	ck_assert(!r.rd);
+	ck_assert(!r.cd);
+	ck_assert(r.aa);
+	ck_assert_uint_eq(resp[3] & 0x70, 0); /* Z and AD clear */
+}
+END_TEST
+
+START_TEST(question_echoed_with_case)
+{
+	size_t len = tu_query(qbuf, 1, TU_RD, "WwW.lB.TeSt", T_A, C_IN);
+
+	send_q(len, false);
+	ck_assert_uint_eq(r.question_end, len);
+	ck_assert_mem_eq(resp + 12, qbuf + 12, len - 12);
+	ck_assert_str_eq(r.qname, "WwW.lB.TeSt");
+	ck_assert_str_eq(owner(0, 0), "WwW.lB.TeSt");
+	ck_assert_str_eq(addr(0, 0), "192.0.2.10");
+	ck_assert_uint_eq(tu_sec(&r, 0, 0)->ttl, 300);
+}
+END_TEST
+
+START_TEST(compression)
+{
+	ask("www.lb.test", T_A);
+	/* The answer's owner is a pointer to the question name. */
+	ck_assert_uint_eq(tu_sec(&r, 0, 0)->owner_off, r.question_end);
+	ck_assert_uint_eq(resp[r.question_end], 0xC0);
+	ck_assert_uint_eq(resp[r.question_end + 1], 0x0C);
+
+	ask("lb.test", T_NS);
+	expect_counts(0, 2, 0, 0);
+	ck_assert_uint_eq(tu_rd16(resp + tu_sec(&r, 0, 0)->owner_off), 0xC00C);
+	/* "ns1" then a pointer to the zone name: 4 + 2 octets of rdata. */
+	ck_assert_uint_eq(tu_sec(&r, 0, 0)->rdlen, 6);
+	ck_assert_str_eq(rdname(0, 0), "ns1.lb.test");
+	ck_assert_str_eq(rdname(0, 1), "ns.outside.example");
+	/* Positive answers are minimal: no NS in authority. */
+	ask("www.lb.test", T_AAAA);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_str_eq(addr(0, 0), "2001:db8::10");
+}
+END_TEST
+
+START_TEST(mx_answer)
+{
+	ask("lb.test", T_MX);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_uint_eq(tu_sec(&r, 0, 0)->type, T_MX);
+	tu_name(txt, resp, rlen, tu_sec(&r, 0, 0)->rdata_off + 2);
+	ck_assert_str_eq(txt, "mail.lb.test");
+}
+END_TEST
+
+/* --- negative answers ------------------------------------------------------- */
+
+START_TEST(nxdomain)
+{
+	ask("nope.lb.test", T_A);
+	expect_negative(3, "lb.test", 60);
+	/* SOA rdata names decompress correctly. */
+	ck_assert_str_eq(rdname(1, 0), "ns1.lb.test");
+	ask("x.y.www.lb.test", T_A);
+	expect_negative(3, "lb.test", 60);
+	ask("NoPe.Lb.TeSt", T_TXT);
+	expect_negative(3, "Lb.TeSt", 60); /* the owner points into the question */
+}
+END_TEST
+
+START_TEST(nodata)
+{
+	ask("www.lb.test", T_MX);
+	expect_negative(0, "lb.test", 60);
+	ask("lb.test", T_AAAA);
+	expect_negative(0, "lb.test", 60);
+}
+END_TEST
+
+START_TEST(empty_non_terminal)
+{
+	ask("b.c.lb.test", T_A);
+	expect_negative(0, "lb.test", 60);
+	ask("c.lb.test", T_TXT);
+	expect_negative(0, "lb.test", 60);
+	ask("a.b.c.lb.test", T_A);
+	expect_counts(0, 1, 0, 0);
+	ask("x.c.lb.test", T_A);
+	expect_negative(3, "lb.test", 60);
+}
+END_TEST
+
+/* --- CNAME ------------------------------------------------------------------ */
+
+START_TEST(cname_chain_static)
+{
+	ask("alias2.lb.test", T_A);
+	expect_counts(0, 3, 0, 0);
+	ck_assert(r.aa);
+	ck_assert_uint_eq(tu_sec(&r, 0, 0)->type, T_CNAME);
+	ck_assert_str_eq(owner(0, 0), "alias2.lb.test");
+	ck_assert_str_eq(rdname(0, 0), "alias.lb.test");
+	ck_assert_uint_eq(tu_sec(&r, 0, 1)->type, T_CNAME);
+	ck_assert_str_eq(owner(0, 1), "alias.lb.test");
+	ck_assert_str_eq(rdname(0, 1), "www.lb.test");
+	ck_assert_uint_eq(tu_sec(&r, 0, 2)->type, T_A);
+	ck_assert_str_eq(owner(0, 2), "www.lb.test");
+	ck_assert_str_eq(addr(0, 2), "192.0.2.10");
+
+	/* A type the target lacks: the chain, then NODATA's SOA. */
+	ask("alias2.lb.test", T_MX);
+	ck_assert_int_eq(r.rcode, 0);
+	ck_assert_uint_eq(r.ancount, 2);
+	ck_assert_uint_eq(r.nscount, 1);
+	ck_assert_uint_eq(tu_sec(&r, 1, 0)->type, T_SOA);
+	ck_assert_uint_eq(tu_sec(&r, 1, 0)->ttl, 60);
+
+	/* The CNAME itself. */
+	ask("alias2.lb.test", T_CNAME);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_str_eq(rdname(0, 0), "alias.lb.test");
+}
+END_TEST
+
+START_TEST(cname_to_pool)
+{
+	ask("topool.lb.test", T_A);
+	expect_counts(0, 4, 0, 0);
+	ck_assert_uint_eq(tu_sec(&r, 0, 0)->type, T_CNAME);
+	ck_assert_str_eq(rdname(0, 0), "pool.lb.test");
+	for (unsigned i = 1; i < 4; i++) {
+		ck_assert_uint_eq(tu_sec(&r, 0, i)->type, T_A);
+		ck_assert_str_eq(owner(0, i), "pool.lb.test");
+		ck_assert_uint_eq(tu_sec(&r, 0, i)->ttl, 20);
+	}
+	ask("topool.lb.test", T_AAAA);
+	expect_counts(0, 2, 0, 0);
+	ck_assert_str_eq(owner(0, 1), "pool.lb.test");
+	ck_assert_str_eq(addr(0, 1), "2001:db8::101");
+}
+END_TEST
+
+START_TEST(cname_loop_stops)
+{
+	ask("loop1.lb.test", T_A);
+	ck_assert_int_eq(r.rcode, 0);
+	ck_assert(r.aa);
+	ck_assert_uint_eq(r.ancount, 2);
+	ck_assert_uint_eq(tu_count(&r, 0, T_CNAME), 2);
+	ck_assert_str_eq(rdname(0, 0), "loop2.lb.test");
+	ck_assert_str_eq(rdname(0, 1), "loop1.lb.test");
+}
+END_TEST
+
+START_TEST(cname_out_of_zone)
+{
+	ask("ext.lb.test", T_A);
+	expect_counts(0, 1, 0, 0);
+	ck_assert(r.aa);
+	ck_assert_str_eq(rdname(0, 0), "www.example.org");
+}
+END_TEST
+
+START_TEST(cname_dangling)
+{
+	ask("dangling.lb.test", T_A);
+	ck_assert_int_eq(r.rcode, 3);
+	ck_assert_uint_eq(r.ancount, 1);
+	ck_assert_uint_eq(r.nscount, 1);
+	ck_assert_uint_eq(tu_sec(&r, 1, 0)->type, T_SOA);
+}
+END_TEST
+
+/* --- wildcards (RFC 4592) ----------------------------------------------------- */
+
+START_TEST(wildcard)
+{
+	ask("foo.wild.lb.test", T_A);
+	expect_counts(0, 1, 0, 0);
+	ck_assert(r.aa);
+	ck_assert_str_eq(owner(0, 0), "foo.wild.lb.test");
+	ck_assert_uint_eq(tu_rd16(resp + tu_sec(&r, 0, 0)->owner_off), 0xC00C);
+	ck_assert_str_eq(addr(0, 0), "192.0.2.99");
+	/* Several labels below the closest encloser. */
+	ask("X.Y.wild.lb.test", T_A);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_str_eq(owner(0, 0), "X.Y.wild.lb.test");
+	/* The wildcard name itself. */
+	ask("*.wild.lb.test", T_A);
+	expect_counts(0, 1, 0, 0);
+}
+END_TEST
+
+START_TEST(wildcard_nodata)
+{
+	ask("foo.wild.lb.test", T_TXT);
+	expect_negative(0, "lb.test", 60);
+}
+END_TEST
+
+START_TEST(wildcard_not_when_name_exists)
+{
+	ask("exists.wild.lb.test", T_A);
+	expect_negative(0, "lb.test", 60);
+	ask("exists.wild.lb.test", T_TXT);
+	expect_counts(0, 1, 0, 0);
+	/* Below an existing name the wildcard does not apply either. */
+	ask("a.exists.wild.lb.test", T_A);
+	expect_negative(3, "lb.test", 60);
+	/* The parent of the wildcard exists as an empty non-terminal. */
+	ask("wild.lb.test", T_A);
+	expect_negative(0, "lb.test", 60);
+}
+END_TEST
+
+START_TEST(wildcard_cname)
+{
+	ask("Foo.cw.lb.test", T_A);
+	expect_counts(0, 2, 0, 0);
+	ck_assert_uint_eq(tu_sec(&r, 0, 0)->type, T_CNAME);
+	ck_assert_str_eq(owner(0, 0), "Foo.cw.lb.test");
+	ck_assert_uint_eq(tu_rd16(resp + tu_sec(&r, 0, 0)->owner_off), 0xC00C);
+	ck_assert_str_eq(rdname(0, 0), "www.lb.test");
+	ck_assert_str_eq(owner(0, 1), "www.lb.test");
+	ck_assert_str_eq(addr(0, 1), "192.0.2.10");
+}
+END_TEST
+
+START_TEST(cname_to_wildcard)
+{
+	ask("towild.lb.test", T_A);
+	expect_counts(0, 2, 0, 0);
+	ck_assert_str_eq(rdname(0, 0), "foo.wild.lb.test");
+	ck_assert_str_eq(owner(0, 1), "foo.wild.lb.test");
+	ck_assert_str_eq(addr(0, 1), "192.0.2.99");
+}
+END_TEST
+
+START_TEST(wildcard_pool_owner)
+{
+	ask("Bar.pw.lb.test", T_A);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_str_eq(owner(0, 0), "Bar.pw.lb.test");
+	ck_assert_str_eq(addr(0, 0), "192.0.2.222");
+	ask("a.b.pw.lb.test", T_AAAA);
+	expect_negative(0, "lb.test", 60);
+}
+END_TEST
+
+/* --- delegations ------------------------------------------------------------ */
+
+START_TEST(referral)
+{
+	ask("host.sub.lb.test", T_A);
+	ck_assert(!r.aa);
+	expect_counts(0, 0, 2, 1);
+	ck_assert_uint_eq(tu_count(&r, 1, T_NS), 2);
+	ck_assert_str_eq(owner(1, 0), "sub.lb.test");
+	ck_assert_str_eq(rdname(1, 0), "ns.sub.lb.test");
+	ck_assert_str_eq(rdname(1, 1), "ns.outside.example");
+	ck_assert_uint_eq(tu_sec(&r, 2, 0)->type, T_A);
+	ck_assert_str_eq(owner(2, 0), "ns.sub.lb.test");
+	ck_assert_str_eq(addr(2, 0), "192.0.2.53");
+
+	/* At the cut, and the glue name itself, and any type. */
+	ask("sub.lb.test", T_A);
+	ck_assert(!r.aa);
+	expect_counts(0, 0, 2, 1);
+	ask("ns.sub.lb.test", T_A);
+	ck_assert(!r.aa);
+	expect_counts(0, 0, 2, 1);
+	ask("sub.lb.test", T_NS);
+	ck_assert(!r.aa);
+	expect_counts(0, 0, 2, 1);
+	ask("Deep.Er.Sub.lb.test", T_MX);
+	ck_assert(!r.aa);
+	expect_counts(0, 0, 2, 1);
+	ck_assert_str_eq(owner(1, 0), "Sub.lb.test");
+}
+END_TEST
+
+START_TEST(ds_at_delegation)
+{
+	/* No DS: NODATA from the parent, authoritative. */
+	ask("sub.lb.test", T_DS);
+	ck_assert(r.aa);
+	expect_negative(0, "lb.test", 60);
+	/* With a DS in the parent. */
+	ask("ds.lb.test", T_DS);
+	ck_assert(r.aa);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_uint_eq(tu_sec(&r, 0, 0)->type, T_DS);
+	ck_assert_uint_eq(tu_rd16(tu_sec(&r, 0, 0)->rdata), 12345);
+	/* Other types at that cut: referral. */
+	ask("ds.lb.test", T_A);
+	ck_assert(!r.aa);
+	expect_counts(0, 0, 1, 0);
+	/* Below the cut, DS is the child's business: referral. */
+	ask("x.sub.lb.test", T_DS);
+	ck_assert(!r.aa);
+	ck_assert_uint_eq(r.nscount, 2);
+}
+END_TEST
+
+START_TEST(child_zone_alongside_parent)
+{
+	ask("www.child.lb.test", T_A);
+	ck_assert(r.aa);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_str_eq(addr(0, 0), "192.0.2.211");
+	ask("nope.child.lb.test", T_A);
+	expect_negative(3, "child.lb.test", 120);
+	ask("child.lb.test", T_SOA);
+	ck_assert(r.aa);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_uint_eq(tu_sec(&r, 0, 0)->ttl, 300);
+	/* The child's own NS, authoritatively, not a referral. */
+	ask("child.lb.test", T_NS);
+	ck_assert(r.aa);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_str_eq(rdname(0, 0), "ns1.child.lb.test");
+	/* The parent is unaffected. */
+	ask("www.lb.test", T_A);
+	expect_counts(0, 1, 0, 0);
+}
+END_TEST
+
+/* Data below a cut is occluded (RFC 1034 4.2.1, 4.3.2): a DS query for a
+ * delegation nested below another one ("deeper.sub" below "sub") gets the
+ * referral to "sub", not the occluded DS with AA set. */
+START_TEST(ds_at_nested_cut_is_referral)
+{
+	ask("deeper.sub.lb.test", T_A);
+	ck_assert(!r.aa);
+	ck_assert_str_eq(owner(1, 0), "sub.lb.test");
+	ask("deeper.sub.lb.test", T_DS);
+	ck_assert(!r.aa);
+	ck_assert_uint_eq(r.ancount, 0);
+	ck_assert_uint_eq(r.nscount, 2);
+	ck_assert_str_eq(owner(1, 0), "sub.lb.test");
+}
+END_TEST
+
+/* RFC 4035 3.1.4.1 (and RFC 4034 5): the DS RRset lives on the parent side
+ * of a cut; a server authoritative for both parent and child answers DS
+ * queries for the child apex from the parent zone. The parent here has a
+ * DS for "child". */
+START_TEST(ds_at_served_child_apex_from_parent)
+{
+	ask("child.lb.test", T_DS);
+	ck_assert(r.aa);
+	ck_assert_int_eq(r.rcode, 0);
+	ck_assert_uint_eq(r.ancount, 1);
+	ck_assert_uint_eq(tu_sec(&r, 0, 0)->type, T_DS);
+	ck_assert_uint_eq(tu_rd16(tu_sec(&r, 0, 0)->rdata), 54321);
+}
+END_TEST
+
+/* --- refusals, errors, CHAOS ------------------------------------------------- */
+
+START_TEST(refused_out_of_zone)
+{
+	ask("www.example.org", T_A);
+	expect_counts(5, 0, 0, 0);
+	ck_assert(!r.aa);
+	ck_assert_uint_eq(r.qdcount, 1);
+	ck_assert_str_eq(r.qname, "www.example.org");
+	ask("test", T_A);
+	expect_counts(5, 0, 0, 0);
+	ask(".", T_NS);
+	expect_counts(5, 0, 0, 0);
+	ask("xlb.test", T_A);
+	expect_counts(5, 0, 0, 0);
+}
+END_TEST
+
+START_TEST(refused_class)
+{
+	send_q(tu_query(qbuf, 9, 0, "www.lb.test", T_A, C_HS), false);
+	expect_counts(5, 0, 0, 0);
+	ck_assert_uint_eq(r.qclass, C_HS);
+	send_q(tu_query(qbuf, 9, 0, "www.lb.test", T_A, 255), false);
+	expect_counts(5, 0, 0, 0);
+}
+END_TEST
+
+START_TEST(chaos_version)
+{
+	const struct tu_rr *rr;
+
+	send_q(tu_query(qbuf, 3, 0, "VERSION.bind", T_TXT, C_CH), false);
+	expect_counts(0, 1, 0, 0);
+	ck_assert(r.aa);
+	rr = tu_sec(&r, 0, 0);
+	ck_assert_uint_eq(rr->type, T_TXT);
+	ck_assert_uint_eq(rr->rclass, C_CH);
+	ck_assert_str_eq(rr->owner, "VERSION.bind");
+	ck_assert_uint_eq(rr->rdlen, 11);
+	ck_assert_mem_eq(rr->rdata, "\012gslbd-test", 11);
+	send_q(tu_query(qbuf, 3, 0, "version.server", T_TXT, C_CH), false);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_str_eq(owner(0, 0), "version.server");
+	send_q(tu_query(qbuf, 3, 0, "id.server", T_TXT, C_CH), false);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_mem_eq(tu_sec(&r, 0, 0)->rdata, "\006node-1", 7);
+	send_q(tu_query(qbuf, 3, 0, "hostname.bind", T_ANY, C_CH), false);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_str_eq(owner(0, 0), "hostname.bind");
+	/* Another type: NODATA. Another name: REFUSED. */
+	send_q(tu_query(qbuf, 3, 0, "version.bind", T_A, C_CH), false);
+	expect_counts(0, 0, 0, 0);
+	send_q(tu_query(qbuf, 3, 0, "authors.bind", T_TXT, C_CH), false);
+	expect_counts(5, 0, 0, 0);
+}
+END_TEST
+
+START_TEST(chaos_not_configured)
+{
+	snapshot_free(snap);
+	use(build("", pools_conf()));
+	send_q(tu_query(qbuf, 3, 0, "version.bind", T_TXT, C_CH), false);
+	expect_counts(5, 0, 0, 0);
+	send_q(tu_query(qbuf, 3, 0, "id.server", T_TXT, C_CH), false);
+	expect_counts(5, 0, 0, 0);
+}
+END_TEST
+
+START_TEST(notimp_opcode)
+{
+	send_q(tu_query(qbuf, 5, TU_OPCODE(4) | TU_AA, "lb.test", T_SOA, C_IN), false);
+	ck_assert_int_eq(r.opcode, 4);
+	expect_counts(4, 0, 0, 0);
+	ck_assert_uint_eq(r.qdcount, 1);
+	ck_assert(!r.aa);
+	send_q(tu_query(qbuf, 5, TU_OPCODE(5), "lb.test", T_SOA, C_IN), false);
+	ck_assert_int_eq(r.opcode, 5);
+	ck_assert_int_eq(r.rcode, 4);
+	send_q(tu_query(qbuf, 5, 0, "lb.test", T_MAILB, C_IN), false);
+	expect_counts(4, 0, 0, 0);
+}
+END_TEST
+
+/* RFC 6891 6.1.1: "If an OPT record is present in a received request,
+ * compliant responders MUST include an OPT record in their respective
+ * responses." Here: a NOTIFY (opcode 4) with EDNS. */
+START_TEST(notimp_with_edns_has_opt)
+{
+	size_t len = tu_query(qbuf, 5, TU_OPCODE(4), "lb.test", T_SOA, C_IN);
+
+	send_q(tu_add_opt(qbuf, len, 1232, false, 0, 0, -1), false);
+	ck_assert_int_eq(r.rcode, 4);
+	ck_assert(r.has_opt);
+}
+END_TEST
+
+START_TEST(formerr)
+{
+	size_t len = tu_query(qbuf, 0x77, TU_RD, "www.lb.test", T_A, C_IN);
+
+	tu_wr16(qbuf + 4, 2);
+	send_q(len, false);
+	expect_counts(1, 0, 0, 0);
+	ck_assert_uint_eq(r.qdcount, 0);
+	ck_assert_uint_eq(r.id, 0x77);
+	ck_assert(!r.aa);
+	ck_assert(r.rd);
+
+	/* Trailing garbage: the question parsed and is echoed. */
+	len = tu_query(qbuf, 0x78, 0, "WWW.lb.test", T_A, C_IN);
+	qbuf[len] = 0xFF;
+	send_q(len + 1, false);
+	expect_counts(1, 0, 0, 0);
+	ck_assert_uint_eq(r.qdcount, 1);
+	ck_assert_mem_eq(resp + 12, qbuf + 12, len - 12);
+
+	/* EDNS with a broken option: FORMERR (no OPT: it did not parse). */
+	len = tu_query(qbuf, 0x79, 0, "www.lb.test", T_A, C_IN);
+	len = tu_add_opt(qbuf, len, 1232, false, 0, 10, 4);
+	qbuf[len - 5] = 9;
+	send_q(len, false);
+	ck_assert_int_eq(r.rcode, 1);
+
+	/* Qtype OPT is no question. */
+	send_q(tu_query(qbuf, 0x7A, 0, "www.lb.test", T_OPT, C_IN), false);
+	ck_assert_int_eq(r.rcode, 1);
+}
+END_TEST
+
+START_TEST(dropped)
+{
+	size_t len = tu_query(qbuf, 1, TU_QR, "www.lb.test", T_A, C_IN);
+
+	ck_assert_uint_eq(answer_query(&ctx, snap, qbuf, len, resp, 4096, false), 0);
+	ck_assert_uint_eq(answer_query(&ctx, snap, qbuf, 11, resp, 4096, false), 0);
+	ck_assert_uint_eq(answer_query(&ctx, snap, qbuf, 0, resp, 4096, true), 0);
+}
+END_TEST
+
+/* --- EDNS ------------------------------------------------------------------- */
+
+START_TEST(badvers)
+{
+	size_t len = tu_query(qbuf, 0x55, 0, "www.lb.test", T_A, C_IN);
+
+	send_q(tu_add_opt(qbuf, len, 4096, true, 1, 0, -1), false);
+	ck_assert_int_eq(r.rcode, 16);
+	ck_assert_uint_eq(resp[3] & 0x0F, 0);
+	ck_assert(r.has_opt);
+	ck_assert_uint_eq(r.opt->ttl >> 24, 1);
+	ck_assert_uint_eq(r.opt_version, 0);
+	ck_assert_uint_eq(r.opt_udp, 1232);
+	ck_assert(r.opt_do);
+	ck_assert_uint_eq(r.ancount, 0);
+	ck_assert_uint_eq(r.qdcount, 1);
+}
+END_TEST
+
+START_TEST(opt_echoed)
+{
+	size_t len = tu_query(qbuf, 0x56, 0, "www.lb.test", T_A, C_IN);
+
+	send_q(tu_add_opt(qbuf, len, 4096, true, 0, 65001, 3), false);
+	expect_counts(0, 1, 0, 1);
+	ck_assert(r.has_opt);
+	ck_assert_str_eq(r.opt->owner, ".");
+	ck_assert_uint_eq(r.opt_udp, 1232);
+	ck_assert(r.opt_do);
+	ck_assert_uint_eq(r.opt_version, 0);
+	ck_assert_uint_eq(r.opt->rdlen, 0); /* the unknown option is not echoed */
+	/* The OPT is last. */
+	ck_assert_ptr_eq(r.opt, &r.rr[r.nrr - 1]);
+
+	ask_edns("www.lb.test", T_A, 512, false);
+	ck_assert(r.has_opt);
+	ck_assert(!r.opt_do);
+	ck_assert_uint_eq(r.opt_udp, 1232);
+
+	/* Negative answers and referrals carry it too. */
+	ask_edns("nope.lb.test", T_A, 1232, false);
+	expect_counts(3, 0, 1, 1);
+	ck_assert(r.has_opt);
+	ask_edns("host.sub.lb.test", T_A, 1232, false);
+	expect_counts(0, 0, 2, 2);
+	ck_assert(r.has_opt);
+	ask_edns("www.example.org", T_A, 1232, false);
+	expect_counts(5, 0, 0, 1);
+	ck_assert(r.has_opt);
+}
+END_TEST
+
+START_TEST(no_opt_without_edns)
+{
+	ask("www.lb.test", T_A);
+	ck_assert(!r.has_opt);
+	ck_assert_uint_eq(r.arcount, 0);
+	ask("nope.lb.test", T_A);
+	ck_assert(!r.has_opt);
+}
+END_TEST
+
+/* A requester's size below 512 counts as 512 (RFC 6891 6.2.5). */
+START_TEST(edns_small_udp)
+{
+	ask_edns("www.lb.test", T_A, 100, false);
+	ck_assert(!r.tc);
+	expect_counts(0, 1, 0, 1);
+	ask_edns("medium.lb.test", T_TXT, 100, false);
+	ck_assert(r.tc);
+	ck_assert_uint_le(rlen, 512);
+	ask_edns("opt.lb.test", T_A, 100, false);
+	ck_assert(!r.tc);
+	expect_counts(0, 0, 20, 1); /* only the OPT is left in additional */
+}
+END_TEST
+
+START_TEST(configured_udp_size)
+{
+	snapshot_free(snap);
+	use(build("udp_size = 512;\n", pools_conf()));
+	/* The client offers 4096, we advertise and keep to 512. */
+	ask_edns("medium.lb.test", T_TXT, 4096, false);
+	ck_assert(r.tc);
+	ck_assert_uint_eq(r.opt_udp, 512);
+	ck_assert_uint_le(rlen, 512);
+}
+END_TEST
+
+/* A worker's context follows a new snapshot (a reload): its UDP size and
+ * room for more pools. */
+START_TEST(ctx_follows_new_snapshot)
+{
+	struct snapshot *old = snap;
+	char pools[8192];
+
+	ask("pool.lb.test", T_A);
+	snprintf(pools, sizeof(pools), "%s", pools_conf());
+	/* Ten more pools in front, so "rr" gets a higher index. */
+	char *p = strstr(pools, "pools = (\n") + strlen("pools = (\n");
+	char rest[8192];
+	snprintf(rest, sizeof(rest), "%s", p);
+	size_t o = (size_t)(p - pools);
+	for (int i = 0; i < 10; i++) {
+		o += (size_t)snprintf(pools + o, sizeof(pools) - o,
+				      "  { name = \"x%d\"; owners = \"x%d.lb.test\";"
+				      " members = ( { address = \"192.0.2.%d\"; } ); },\n",
+				      i, i, i + 1);
+	}
+	snprintf(pools + o, sizeof(pools) - o, "%s", rest);
+	use(build("udp_size = 1400;\n", pools));
+	ck_assert_ptr_ne(snap, old);
+	ask_edns("pool.lb.test", T_A, 4096, false);
+	expect_counts(0, 3, 0, 1);
+	ck_assert_uint_eq(r.opt_udp, 1400);
+	ask("x9.lb.test", T_A);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_str_eq(addr(0, 0), "192.0.2.10");
+	snapshot_free(old);
+}
+END_TEST
+
+/* --- ANY, transfers ----------------------------------------------------------- */
+
+START_TEST(any_one_rrset)
+{
+	ask("www.lb.test", T_ANY);
+	ck_assert_int_eq(r.rcode, 0);
+	ck_assert_uint_ge(r.ancount, 1);
+	for (unsigned i = 1; i < r.ancount; i++) {
+		ck_assert_uint_eq(tu_sec(&r, 0, i)->type, tu_sec(&r, 0, 0)->type);
+	}
+	ask("lb.test", T_ANY);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_uint_eq(tu_sec(&r, 0, 0)->type, T_SOA);
+	ask("pool.lb.test", T_ANY);
+	ck_assert_uint_ge(r.ancount, 1);
+	for (unsigned i = 0; i < r.ancount; i++) {
+		ck_assert_uint_eq(tu_sec(&r, 0, i)->type, tu_sec(&r, 0, 0)->type);
+	}
+	ck_assert(tu_sec(&r, 0, 0)->type == T_A || tu_sec(&r, 0, 0)->type == T_AAAA);
+}
+END_TEST
+
+START_TEST(transfers_refused)
+{
+	ask("lb.test", T_AXFR);
+	expect_counts(5, 0, 0, 0);
+	ask("lb.test", T_IXFR);
+	expect_counts(5, 0, 0, 0);
+	send_q(tu_query(qbuf, 2, 0, "lb.test", T_AXFR, C_IN), true);
+	expect_counts(5, 0, 0, 0);
+}
+END_TEST
+
+/* --- sizes ------------------------------------------------------------------ */
+
+START_TEST(truncation)
+{
+	ask("big.lb.test", T_TXT);
+	ck_assert(r.tc);
+	ck_assert(r.aa);
+	expect_counts(0, 0, 0, 0);
+	ck_assert_uint_eq(r.qdcount, 1);
+	ck_assert_uint_le(rlen, 512);
+
+	/* Over TCP it arrives whole. */
+	send_q(tu_query(qbuf, 2, 0, "big.lb.test", T_TXT, C_IN), true);
+	ck_assert(!r.tc);
+	expect_counts(0, 20, 0, 0);
+	ck_assert_uint_gt(rlen, 1232);
+
+	/* min(client 4096, ours 1232): still too big; the OPT stays. */
+	ask_edns("big.lb.test", T_TXT, 4096, false);
+	ck_assert(r.tc);
+	expect_counts(0, 0, 0, 1);
+	ck_assert(r.has_opt);
+
+	/* ~900 bytes: over 512, under 1232. */
+	ask("medium.lb.test", T_TXT);
+	ck_assert(r.tc);
+	ask_edns("medium.lb.test", T_TXT, 1232, false);
+	ck_assert(!r.tc);
+	expect_counts(0, 8, 0, 1);
+	ck_assert_uint_gt(rlen, 512);
+	ask_edns("medium.lb.test", T_TXT, 600, false);
+	ck_assert(r.tc);
+	ck_assert_uint_le(rlen, 600);
+}
+END_TEST
+
+START_TEST(optional_additional_dropped)
+{
+	ask("opt.lb.test", T_A);
+	ck_assert(!r.tc);
+	ck_assert(!r.aa);
+	expect_counts(0, 0, 20, 0);
+	ck_assert_str_eq(rdname(1, 0), "sib01.lb.test");
+	ck_assert_uint_le(rlen, 512);
+
+	send_q(tu_query(qbuf, 2, 0, "x.opt.lb.test", T_A, C_IN), true);
+	ck_assert(!r.tc);
+	expect_counts(0, 0, 20, 40);
+	ck_assert_uint_eq(tu_count(&r, 2, T_A), 20);
+	ck_assert_uint_eq(tu_count(&r, 2, T_AAAA), 20);
+	ck_assert_uint_gt(rlen, 512);
+}
+END_TEST
+
+START_TEST(required_glue_truncates)
+{
+	ask("req.lb.test", T_A);
+	ck_assert(r.tc);
+	expect_counts(0, 0, 0, 0);
+	send_q(tu_query(qbuf, 2, 0, "req.lb.test", T_A, C_IN), true);
+	ck_assert(!r.tc);
+	ck_assert(!r.aa);
+	expect_counts(0, 0, 12, 24);
+	ck_assert_str_eq(owner(2, 0), rdname(1, 0));
+}
+END_TEST
+
+/* --- pools -------------------------------------------------------------------- */
+
+START_TEST(pool_families)
+{
+	char seen[4][64];
+
+	ask("pool.lb.test", T_A);
+	expect_counts(0, 3, 0, 0);
+	ck_assert(r.aa);
+	for (unsigned i = 0; i < 3; i++) {
+		ck_assert_uint_eq(tu_sec(&r, 0, i)->type, T_A);
+		ck_assert_uint_eq(tu_sec(&r, 0, i)->ttl, 20);
+		ck_assert_str_eq(owner(0, i), "pool.lb.test");
+		snprintf(seen[i], sizeof(seen[i]), "%s", addr(0, i));
+		ck_assert_ptr_nonnull(strstr("192.0.2.101 192.0.2.102 192.0.2.103", seen[i]));
+	}
+	ck_assert_str_ne(seen[0], seen[1]);
+	ck_assert_str_ne(seen[1], seen[2]);
+	ck_assert_str_ne(seen[0], seen[2]);
+	ck_assert_uint_eq(tu_rd16(resp + tu_sec(&r, 0, 0)->owner_off), 0xC00C);
+
+	ask("pool.lb.test", T_AAAA);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_str_eq(addr(0, 0), "2001:db8::101");
+
+	/* The second owner, written in capitals in the config. */
+	ask("pool2.lb.test", T_A);
+	expect_counts(0, 3, 0, 0);
+
+	/* A family without members: NODATA. */
+	ask("v4.lb.test", T_AAAA);
+	expect_negative(0, "lb.test", 60);
+	ask("v4.lb.test", T_A);
+	expect_counts(0, 1, 0, 0);
+	ck_assert_str_eq(addr(0, 0), "192.0.2.201");
+	ck_assert_uint_eq(tu_sec(&r, 0, 0)->ttl, 30);
+	ask("v6.lb.test", T_A);
+	expect_negative(0, "lb.test", 60);
+	ask("v6.lb.test", T_AAAA);
+	expect_counts(0, 1, 0, 0);
+	/* Other types at a pool name. */
+	ask("pool.lb.test", T_MX);
+	expect_negative(0, "lb.test", 60);
+	/* Below a pool name: NXDOMAIN. */
+	ask("x.pool.lb.test", T_A);
+	expect_negative(3, "lb.test", 60);
+}
+END_TEST
+
+START_TEST(pool_rotation)
+{
+	char first[3][64];
+
+	for (int i = 0; i < 3; i++) {
+		ask("pool.lb.test", T_A);
+		snprintf(first[i], sizeof(first[i]), "%s", addr(0, 0));
+	}
+	ck_assert_str_ne(first[0], first[1]);
+	ck_assert_str_ne(first[1], first[2]);
+	ck_assert_str_ne(first[0], first[2]);
+	ask("pool.lb.test", T_A);
+	ck_assert_str_eq(addr(0, 0), first[0]);
+}
+END_TEST
+
+START_TEST(pool_edns_and_tcp)
+{
+	ask_edns("pool.lb.test", T_A, 1232, false);
+	expect_counts(0, 3, 0, 1);
+	ck_assert(r.has_opt);
+	send_q(tu_query(qbuf, 2, 0, "pool.lb.test", T_A, C_IN), true);
+	expect_counts(0, 3, 0, 0);
+}
+END_TEST
+
+/* 40 records of 16 octets: more than 512 bytes, less than 1232. */
+START_TEST(pool_too_big_for_udp)
+{
+	ask("many.lb.test", T_A);
+	ck_assert(r.tc);
+	expect_counts(0, 0, 0, 0);
+	ck_assert_uint_le(rlen, 512);
+	ask_edns("many.lb.test", T_A, 1232, false);
+	ck_assert(!r.tc);
+	expect_counts(0, 40, 0, 1);
+	send_q(tu_query(qbuf, 2, 0, "many.lb.test", T_A, C_IN), true);
+	ck_assert(!r.tc);
+	expect_counts(0, 40, 0, 0);
+}
+END_TEST
+
+/* --- snapshot_build failures ---------------------------------------------------- */
+
+static void expect_build_fails(const char *pools, const char *what)
+{
+	struct snapshot *s = build("", pools);
+
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(errlog, what), "expected \"%s\" in:\n%s", what, errlog);
+	ck_assert_ptr_nonnull(strstr(errlog, "gslbd.conf"));
+}
+
+START_TEST(pool_owner_outside_zones)
+{
+	expect_build_fails("pools = ( { name = \"p\"; owners = \"www.example.org\";\n"
+			   "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+			   "www.example.org");
+}
+END_TEST
+
+START_TEST(pool_owner_collides_with_static)
+{
+	expect_build_fails("pools = ( { name = \"p\"; owners = \"www.lb.test\";\n"
+			   "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+			   "www.lb.test");
+	expect_build_fails("pools = ( { name = \"p\"; owners = \"alias.lb.test\";\n"
+			   "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+			   "CNAME");
+}
+END_TEST
+
+START_TEST(pool_owner_below_delegation)
+{
+	expect_build_fails("pools = ( { name = \"p\"; owners = \"x.sub.lb.test\";\n"
+			   "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+			   "delegation");
+	expect_build_fails("pools = ( { name = \"p\"; owners = \"sub.lb.test\";\n"
+			   "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+			   "delegation");
+}
+END_TEST
+
+START_TEST(pool_owner_twice)
+{
+	expect_build_fails("pools = ( { name = \"p\"; owners = \"x.lb.test\"; members = ( { "
+			   "address = \"192.0.2.1\"; } ); },\n"
+			   "          { name = \"q\"; owners = \"X.lb.test\"; members = ( { "
+			   "address = \"192.0.2.2\"; } ); } );\n",
+			   "already an owner");
+}
+END_TEST
+
+static Suite *answer_suite(void)
+{
+	Suite *s = suite_create("answer");
+	TCase *tc = tcase_create("answers");
+	TCase *tb = tcase_create("build_errors");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, flags);
+	tcase_add_test(tc, question_echoed_with_case);
+	tcase_add_test(tc, compression);
+	tcase_add_test(tc, mx_answer);
+	tcase_add_test(tc, nxdomain);
+	tcase_add_test(tc, nodata);
+	tcase_add_test(tc, empty_non_terminal);
+	tcase_add_test(tc, cname_chain_static);
+	tcase_add_test(tc, cname_to_pool);
+	tcase_add_test(tc, cname_loop_stops);
+	tcase_add_test(tc, cname_out_of_zone);
+	tcase_add_test(tc, cname_dangling);
+	tcase_add_test(tc, wildcard);
+	tcase_add_test(tc, wildcard_nodata);
+	tcase_add_test(tc, wildcard_not_when_name_exists);
+	tcase_add_test(tc, wildcard_cname);
+	tcase_add_test(tc, cname_to_wildcard);
+	tcase_add_test(tc, wildcard_pool_owner);
+	tcase_add_test(tc, referral);
+	tcase_add_test(tc, ds_at_delegation);
+	tcase_add_test(tc, child_zone_alongside_parent);
+	tcase_add_test(tc, ds_at_nested_cut_is_referral);
+	tcase_add_test(tc, ds_at_served_child_apex_from_parent);
+	tcase_add_test(tc, refused_out_of_zone);
+	tcase_add_test(tc, refused_class);
+	tcase_add_test(tc, chaos_version);
+	tcase_add_test(tc, chaos_not_configured);
+	tcase_add_test(tc, notimp_opcode);
+	tcase_add_test(tc, notimp_with_edns_has_opt);
+	tcase_add_test(tc, formerr);
+	tcase_add_test(tc, dropped);
+	tcase_add_test(tc, badvers);
+	tcase_add_test(tc, opt_echoed);
+	tcase_add_test(tc, no_opt_without_edns);
+	tcase_add_test(tc, edns_small_udp);
+	tcase_add_test(tc, configured_udp_size);
+	tcase_add_test(tc, ctx_follows_new_snapshot);
+	tcase_add_test(tc, any_one_rrset);
+	tcase_add_test(tc, transfers_refused);
+	tcase_add_test(tc, truncation);
+	tcase_add_test(tc, optional_additional_dropped);
+	tcase_add_test(tc, required_glue_truncates);
+	tcase_add_test(tc, pool_families);
+	tcase_add_test(tc, pool_rotation);
+	tcase_add_test(tc, pool_edns_and_tcp);
+	tcase_add_test(tc, pool_too_big_for_udp);
+	suite_add_tcase(s, tc);
+
+	tcase_add_test(tb, pool_owner_outside_zones);
+	tcase_add_test(tb, pool_owner_collides_with_static);
+	tcase_add_test(tb, pool_owner_below_delegation);
+	tcase_add_test(tb, pool_owner_twice);
+	suite_add_tcase(s, tb);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	tu_dir(); /* made here, shared by the forked tests, removed at exit */
+	sr = srunner_create(answer_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,516 @@
+/* check_conf.c -- unit tests for src/conf.c: loading, defaults, and error messages. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "conf.h"
+#include "testutil.h"
+
+static char errlog[16384];
+
+/* Write @text as a config file (in a directory of its own when @subdir is
+ * not NULL) and load it, capturing what is logged into errlog. */
+static struct conf *load(char *path, const char *name, const char *text)
+{
+	struct conf *c = NULL;
+
+	tu_write(path, name, text);
+	TU_CAPTURE_STDERR(errlog, sizeof(errlog), c = conf_load(path));
+	return c;
+}
+
+/* The config must be rejected with a message "PATH:LINE: SETTING: ..."
+ * containing @what. @line 0: do not check the line. */
+static void expect_error(const char *text, int line, const char *setting, const char *what)
+{
+	char path[PATH_MAX], want[PATH_MAX + 300];
+	struct conf *c = load(path, NULL, text);
+
+	ck_assert_ptr_null(c);
+	if (line > 0) {
+		snprintf(want, sizeof(want), "gslbd: error: %s:%d: %s: ", path, line, setting);
+	} else {
+		snprintf(want, sizeof(want), "gslbd: error: %s:", path);
+	}
+	ck_assert_msg(strstr(errlog, want), "expected \"%s\" in the log:\n%s", want, errlog);
+	if (line == 0 && setting) {
+		ck_assert_msg(strstr(errlog, setting), "expected \"%s\" in the log:\n%s", setting,
+			      errlog);
+	}
+	if (what) {
+		ck_assert_msg(strstr(errlog, what), "expected \"%s\" in the log:\n%s", what,
+			      errlog);
+	}
+}
+
+static const char full_conf[] =
+    "# a config using every setting\n"
+    "listen = [ \"127.0.0.1:5353\", \"[::1]:5354\", \"192.0.2.1\" ];\n"
+    "threads = 3;\n"
+    "udp_size = 1400;\n"
+    "tcp_idle_timeout = 20;\n"
+    "tcp_max_clients = 50;\n"
+    "chaos = { version = \"gslbd-test 1.2\"; id = \"node-7\"; };\n"
+    "zones = (\n"
+    "  { origin = \"lb.test\"; file = \"lb.test.zone\"; },\n"
+    "  { origin = \"Other.Test.\"; file = \"/absolute/other.zone\"; },\n"
+    "  { origin = \"third.test\"; file = \"../zones/third.zone\"; }\n"
+    ");\n"
+    "pools = (\n"
+    "  { name = \"web\";\n"
+    "    owners = [ \"www.lb.test\", \"www2.lb.test\" ];\n"
+    "    policy = \"weighted\";\n"
+    "    answers = 2;\n"
+    "    ttl = 15;\n"
+    "    members = ( { address = \"192.0.2.10\"; weight = 3; },\n"
+    "                { address = \"192.0.2.11\"; },\n"
+    "                { address = \"2001:db8::10\"; weight = 1000000; } );\n"
+    "  },\n"
+    "  { name = \"api\";\n"
+    "    owners = \"api.lb.test\";\n"
+    "    policy = \"round-robin\";\n"
+    "    members = ( { address = \"2001:db8::1:2\"; } );\n"
+    "  }\n"
+    ");\n";
+
+START_TEST(full_config)
+{
+	char path[PATH_MAX], want[PATH_MAX + 64];
+	struct conf *c;
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+	uint8_t v6[16];
+
+	tu_mkdir("etc");
+	c = load(path, "etc/full.conf", full_conf);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->path, path);
+
+	ck_assert_uint_eq(c->nlistens, 3);
+	sin = (const struct sockaddr_in *)&c->listens[0].addr;
+	ck_assert_int_eq(sin->sin_family, AF_INET);
+	ck_assert_uint_eq(ntohs(sin->sin_port), 5353);
+	ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), 0x7F000001);
+	ck_assert_uint_eq(c->listens[0].addrlen, sizeof(struct sockaddr_in));
+	ck_assert_str_eq(c->listens[0].text, "127.0.0.1:5353");
+	sin6 = (const struct sockaddr_in6 *)&c->listens[1].addr;
+	ck_assert_int_eq(sin6->sin6_family, AF_INET6);
+	ck_assert_uint_eq(ntohs(sin6->sin6_port), 5354);
+	ck_assert(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
+	ck_assert_uint_eq(c->listens[1].addrlen, sizeof(struct sockaddr_in6));
+	sin = (const struct sockaddr_in *)&c->listens[2].addr;
+	ck_assert_uint_eq(ntohs(sin->sin_port), 53);
+
+	ck_assert_uint_eq(c->threads, 3);
+	ck_assert_uint_eq(c->udp_size, 1400);
+	ck_assert_uint_eq(c->tcp_idle_timeout, 20);
+	ck_assert_uint_eq(c->tcp_max_clients, 50);
+	ck_assert_str_eq(c->chaos_version, "gslbd-test 1.2");
+	ck_assert_str_eq(c->chaos_id, "node-7");
+
+	ck_assert_uint_eq(c->nzones, 3);
+	ck_assert_str_eq(c->zones[0].origin, "lb.test");
+	snprintf(want, sizeof(want), "%s/etc/lb.test.zone", tu_dir());
+	ck_assert_str_eq(c->zones[0].file, want);
+	ck_assert_int_eq(c->zones[0].line, 9);
+	ck_assert_str_eq(c->zones[1].origin, "Other.Test.");
+	ck_assert_str_eq(c->zones[1].file, "/absolute/other.zone");
+	snprintf(want, sizeof(want), "%s/etc/../zones/third.zone", tu_dir());
+	ck_assert_str_eq(c->zones[2].file, want);
+
+	ck_assert_uint_eq(c->npools, 2);
+	const struct conf_pool *p = &c->pools[0];
+	ck_assert_str_eq(p->name, "web");
+	ck_assert_uint_eq(p->nowners, 2);
+	ck_assert_str_eq(p->owners[0], "www.lb.test");
+	ck_assert_str_eq(p->owners[1], "www2.lb.test");
+	ck_assert_int_eq(p->owner_lines[0], 15);
+	ck_assert_int_eq(p->policy, POLICY_WEIGHTED);
+	ck_assert_uint_eq(p->answers, 2);
+	ck_assert_uint_eq(p->ttl, 15);
+	ck_assert_int_eq(p->line, 14);
+	ck_assert_uint_eq(p->nmembers, 3);
+	ck_assert_int_eq(p->members[0].family, AF_INET);
+	ck_assert_mem_eq(p->members[0].addr, "\xc0\x00\x02\x0a", 4);
+	ck_assert_uint_eq(p->members[0].weight, 3);
+	ck_assert_int_eq(p->members[0].line, 19);
+	ck_assert_uint_eq(p->members[1].weight, 1);
+	ck_assert_mem_eq(p->members[1].addr, "\xc0\x00\x02\x0b", 4);
+	ck_assert_int_eq(p->members[2].family, AF_INET6);
+	inet_pton(AF_INET6, "2001:db8::10", v6);
+	ck_assert_mem_eq(p->members[2].addr, v6, 16);
+	ck_assert_uint_eq(p->members[2].weight, 1000000);
+
+	p = &c->pools[1];
+	ck_assert_str_eq(p->name, "api");
+	ck_assert_uint_eq(p->nowners, 1); /* a single string is a list of one */
+	ck_assert_str_eq(p->owners[0], "api.lb.test");
+	ck_assert_int_eq(p->policy, POLICY_ROUND_ROBIN);
+	ck_assert_uint_eq(p->nmembers, 1);
+	ck_assert_int_eq(p->members[0].family, AF_INET6);
+	inet_pton(AF_INET6, "2001:db8::1:2", v6);
+	ck_assert_mem_eq(p->members[0].addr, v6, 16);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(defaults)
+{
+	char path[PATH_MAX];
+	struct conf *c =
+	    load(path, NULL,
+		 "listen = \"127.0.0.1\";\n"
+		 "zones = ( { origin = \"lb.test\"; file = \"lb.test.zone\"; } );\n"
+		 "pools = ( { name = \"p\"; members = ( { address = \"192.0.2.1\"; } ); } );\n");
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->nlistens, 1);
+	ck_assert_uint_eq(c->threads, 0);
+	ck_assert_uint_eq(c->udp_size, 1232);
+	ck_assert_uint_eq(c->tcp_idle_timeout, 10);
+	ck_assert_uint_eq(c->tcp_max_clients, 1024);
+	ck_assert_ptr_null(c->chaos_version);
+	ck_assert_ptr_null(c->chaos_id);
+	ck_assert_uint_eq(c->npools, 1);
+	ck_assert_int_eq(c->pools[0].policy, POLICY_ROUND_ROBIN);
+	ck_assert_uint_eq(c->pools[0].answers, 0);
+	ck_assert_uint_eq(c->pools[0].ttl, 30);
+	ck_assert_uint_eq(c->pools[0].nowners, 0);
+	ck_assert_uint_eq(c->pools[0].members[0].weight, 1);
+	ck_assert_str_eq(errlog, ""); /* nothing logged for a good config */
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(no_pools)
+{
+	char path[PATH_MAX];
+	struct conf *c = load(path, NULL,
+			      "listen = [ \"[::]:53\" ];\n"
+			      "zones = ( { origin = \"lb.test\"; file = \"z\"; } );\n");
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->npools, 0);
+	conf_free(c);
+	conf_free(NULL);
+}
+END_TEST
+
+#define OK_HEAD "listen = [ \"127.0.0.1:5353\" ];\n"
+#define OK_ZONES "zones = ( { origin = \"lb.test\"; file = \"lb.test.zone\"; } );\n"
+
+START_TEST(unknown_top_level)
+{
+	expect_error(OK_HEAD OK_ZONES "no_such_setting = 1;\n", 3, "no_such_setting",
+		     "unknown setting");
+}
+END_TEST
+
+START_TEST(unknown_pool_setting)
+{
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\";\n"
+				      "  colour = \"blue\";\n"
+				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+		     4, "pools[0].colour", "unknown setting");
+}
+END_TEST
+
+START_TEST(unknown_member_setting)
+{
+	expect_error(OK_HEAD OK_ZONES
+		     "pools = ( { name = \"p\";\n"
+		     "  members = ( { address = \"192.0.2.1\"; },\n"
+		     "              { address = \"192.0.2.2\"; wieght = 2; } ); } );\n",
+		     5, "pools[0].members[1].wieght", "unknown setting");
+}
+END_TEST
+
+START_TEST(wrong_type)
+{
+	expect_error(OK_HEAD "udp_size = \"big\";\n" OK_ZONES, 2, "udp_size", "a string");
+	expect_error(OK_HEAD OK_ZONES "threads = 1.5;\n", 3, "threads", NULL);
+	expect_error(OK_HEAD OK_ZONES
+		     "pools = ( { name = 7; members = ( { address = \"192.0.2.1\"; } ); } );\n",
+		     3, "pools[0].name", "expected a string");
+	expect_error(OK_HEAD "zones = { origin = \"lb.test\"; file = \"z\"; };\n", 2, "zones",
+		     "a list");
+}
+END_TEST
+
+START_TEST(out_of_range)
+{
+	expect_error(OK_HEAD "udp_size = 511;\n" OK_ZONES, 2, "udp_size", "511");
+	expect_error(OK_HEAD "udp_size = 4097;\n" OK_ZONES, 2, "udp_size", "4097");
+	expect_error(OK_HEAD "tcp_idle_timeout = 0;\n" OK_ZONES, 2, "tcp_idle_timeout", NULL);
+	expect_error(OK_HEAD OK_ZONES
+		     "pools = ( { name = \"p\";\n"
+		     "  members = ( { address = \"192.0.2.1\"; weight = 0; } ); } );\n",
+		     4, "pools[0].members[0].weight", NULL);
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\"; answers = 0;\n"
+				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+		     3, "pools[0].answers", NULL);
+}
+END_TEST
+
+START_TEST(bad_address)
+{
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\";\n"
+				      "  members = (\n"
+				      "    { address = \"192.0.2.1\"; },\n"
+				      "    { address = \"192.0.2.300\"; } ); } );\n",
+		     6, "pools[0].members[1].address", "\"192.0.2.300\"");
+}
+END_TEST
+
+START_TEST(missing_address)
+{
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\";\n"
+				      "  members = ( { weight = 2; } ); } );\n",
+		     4, "pools[0].members[0]", "address");
+}
+END_TEST
+
+START_TEST(bad_policy)
+{
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\";\n"
+				      "  policy = \"random\";\n"
+				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+		     4, "pools[0].policy", "\"random\"");
+}
+END_TEST
+
+START_TEST(empty_members)
+{
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\";\n"
+				      "  members = ( ); } );\n",
+		     4, "pools[0].members", "at least one");
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\"; } );\n", 3, "pools[0]", "members");
+}
+END_TEST
+
+START_TEST(duplicate_pool_name)
+{
+	expect_error(OK_HEAD OK_ZONES
+		     "pools = ( { name = \"p\"; members = ( { address = \"192.0.2.1\"; } ); },\n"
+		     "          { name = \"p\"; members = ( { address = \"192.0.2.2\"; } ); } );\n",
+		     4, "pools[1].name", "already declared at line 3");
+}
+END_TEST
+
+START_TEST(duplicate_member)
+{
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\"; members = (\n"
+				      "  { address = \"2001:db8::1\"; },\n"
+				      "  { address = \"2001:DB8:0::1\"; } ); } );\n",
+		     5, "pools[0].members[1]", "duplicate");
+}
+END_TEST
+
+START_TEST(duplicate_zone)
+{
+	expect_error(OK_HEAD "zones = (\n"
+			     "  { origin = \"lb.test\"; file = \"a.zone\"; },\n"
+			     "  { origin = \"LB.test.\"; file = \"b.zone\"; } );\n",
+		     4, "zones[1].origin", "already declared at line 3");
+}
+END_TEST
+
+START_TEST(bad_zone_origin)
+{
+	expect_error(OK_HEAD "zones = ( { origin = \"a..b\"; file = \"a.zone\"; } );\n", 2,
+		     "zones[0].origin", "a..b");
+	expect_error(OK_HEAD "zones = ( { origin = \"lb.test\"; } );\n", 2, "zones[0]", "file");
+	expect_error(OK_HEAD "zones = ( );\n", 2, "zones", "at least one");
+}
+END_TEST
+
+START_TEST(bad_owner)
+{
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\";\n"
+				      "  owners = [ \"ok.lb.test\",\n"
+				      "             \"bad..lb.test\" ];\n"
+				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+		     5, "pools[0].owners[1]", "bad..lb.test");
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\"; owners = 5;\n"
+				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+		     3, "pools[0].owners", "list of strings");
+}
+END_TEST
+
+START_TEST(bad_listen)
+{
+	expect_error("listen = [ \"127.0.0.1:53\",\n"
+		     "  \"example.test:53\" ];\n" OK_ZONES,
+		     2, "listen[1]", "example.test:53");
+	expect_error("listen = \"1.2.3.4:99999\";\n" OK_ZONES, 1, "listen", "99999");
+}
+END_TEST
+
+START_TEST(missing_required)
+{
+	expect_error(OK_ZONES, 0, "listen", "missing required setting");
+	expect_error(OK_HEAD, 0, "zones", "missing required setting");
+}
+END_TEST
+
+START_TEST(syntax_error)
+{
+	char path[PATH_MAX], want[PATH_MAX + 64];
+	struct conf *c = load(path, NULL,
+			      OK_HEAD OK_ZONES "threads = 2;\n"
+					       "udp_size = = 1232;\n");
+
+	ck_assert_ptr_null(c);
+	snprintf(want, sizeof(want), "%s:4: syntax error", path);
+	ck_assert_msg(strstr(errlog, want), "expected \"%s\" in:\n%s", want, errlog);
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+	char path[PATH_MAX + 32];
+	struct conf *c;
+
+	snprintf(path, sizeof(path), "%s/does-not-exist.conf", tu_dir());
+	TU_CAPTURE_STDERR(errlog, sizeof(errlog), c = conf_load(path));
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_nonnull(strstr(errlog, path));
+}
+END_TEST
+
+/* Every error is reported, not just the first. */
+START_TEST(all_errors_reported)
+{
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\"; policy = \"x\";\n"
+				      "  members = ( { address = \"nope\"; } ); } );\n",
+		     4, "pools[0].members[0].address", NULL);
+	ck_assert_ptr_nonnull(strstr(errlog, ":3: pools[0].policy: "));
+}
+END_TEST
+
+/* --- conf_parse_listen ----------------------------------------------------- */
+
+static int port_of(const struct conf_listen *l)
+{
+	if (l->addr.ss_family == AF_INET) {
+		return ntohs(((const struct sockaddr_in *)&l->addr)->sin_port);
+	}
+	return ntohs(((const struct sockaddr_in6 *)&l->addr)->sin6_port);
+}
+
+START_TEST(listen_forms)
+{
+	struct conf_listen l;
+	char buf[64];
+
+	ck_assert_int_eq(conf_parse_listen(&l, "127.0.0.1:53"), 0);
+	ck_assert_int_eq(l.addr.ss_family, AF_INET);
+	ck_assert_int_eq(port_of(&l), 53);
+	ck_assert_str_eq(l.text, "127.0.0.1:53");
+	free(l.text);
+
+	ck_assert_int_eq(conf_parse_listen(&l, "[::1]:5353"), 0);
+	ck_assert_int_eq(l.addr.ss_family, AF_INET6);
+	ck_assert_int_eq(port_of(&l), 5353);
+	ck_assert_uint_eq(l.addrlen, sizeof(struct sockaddr_in6));
+	inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&l.addr)->sin6_addr, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "::1");
+	free(l.text);
+
+	ck_assert_int_eq(conf_parse_listen(&l, "::1"), 0);
+	ck_assert_int_eq(l.addr.ss_family, AF_INET6);
+	ck_assert_int_eq(port_of(&l), 53);
+	free(l.text);
+
+	ck_assert_int_eq(conf_parse_listen(&l, "2001:db8::53"), 0);
+	ck_assert_int_eq(l.addr.ss_family, AF_INET6);
+	ck_assert_int_eq(port_of(&l), 53);
+	free(l.text);
+
+	ck_assert_int_eq(conf_parse_listen(&l, "1.2.3.4"), 0);
+	ck_assert_int_eq(l.addr.ss_family, AF_INET);
+	ck_assert_int_eq(port_of(&l), 53);
+	ck_assert_uint_eq(ntohl(((struct sockaddr_in *)&l.addr)->sin_addr.s_addr), 0x01020304);
+	free(l.text);
+
+	ck_assert_int_eq(conf_parse_listen(&l, "[::]:0"), 0);
+	ck_assert_int_eq(port_of(&l), 0);
+	free(l.text);
+
+	ck_assert_int_eq(conf_parse_listen(&l, "0.0.0.0:65535"), 0);
+	ck_assert_int_eq(port_of(&l), 65535);
+	free(l.text);
+}
+END_TEST
+
+START_TEST(listen_bad)
+{
+	static const char *const bad[] = {
+	    "1.2.3.4:99999", "[::1",   "host:53",    "1.2.3.4:",      "1.2.3.4:x",
+	    "1.2.3.4:-1",    "[::1]x", "[::1]:",     "[1.2.3.4]:53x", "",
+	    "1.2.3",	     "[]:53",  "::1:99999x",
+	};
+	struct conf_listen l;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(conf_parse_listen(&l, bad[i]) != 0, "\"%s\" was accepted", bad[i]);
+	}
+}
+END_TEST
+
+static Suite *conf_suite(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tl = tcase_create("load");
+	TCase *te = tcase_create("errors");
+	TCase *tp = tcase_create("listen");
+
+	tcase_add_test(tl, full_config);
+	tcase_add_test(tl, defaults);
+	tcase_add_test(tl, no_pools);
+	suite_add_tcase(s, tl);
+
+	tcase_add_test(te, unknown_top_level);
+	tcase_add_test(te, unknown_pool_setting);
+	tcase_add_test(te, unknown_member_setting);
+	tcase_add_test(te, wrong_type);
+	tcase_add_test(te, out_of_range);
+	tcase_add_test(te, bad_address);
+	tcase_add_test(te, missing_address);
+	tcase_add_test(te, bad_policy);
+	tcase_add_test(te, empty_members);
+	tcase_add_test(te, duplicate_pool_name);
+	tcase_add_test(te, duplicate_member);
+	tcase_add_test(te, duplicate_zone);
+	tcase_add_test(te, bad_zone_origin);
+	tcase_add_test(te, bad_owner);
+	tcase_add_test(te, bad_listen);
+	tcase_add_test(te, missing_required);
+	tcase_add_test(te, syntax_error);
+	tcase_add_test(te, missing_file);
+	tcase_add_test(te, all_errors_reported);
+	suite_add_tcase(s, te);
+
+	tcase_add_test(tp, listen_forms);
+	tcase_add_test(tp, listen_bad);
+	suite_add_tcase(s, tp);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	tu_dir(); /* made here, shared by the forked tests, removed at exit */
+	sr = srunner_create(conf_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

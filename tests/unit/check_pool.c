@@ -1,0 +1,369 @@
+/* check_pool.c -- unit tests for src/pool.c: member records, rotation, weighted draws. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <check.h>
+
+#include "pool.h"
+#include "testutil.h"
+
+static struct conf_member members[8];
+static struct conf_pool cp;
+static struct pool pool;
+static struct pool_state st;
+static uint8_t out[4096];
+
+static void member(size_t i, const char *address, uint32_t weight)
+{
+	struct conf_member *m = &members[i];
+
+	memset(m, 0, sizeof(*m));
+	if (inet_pton(AF_INET, address, m->addr) == 1) {
+		m->family = AF_INET;
+	} else {
+		ck_assert_int_eq(inet_pton(AF_INET6, address, m->addr), 1);
+		m->family = AF_INET6;
+	}
+	m->weight = weight;
+	m->line = (int)i + 1;
+}
+
+/* A pool "p" of @n members (already filled in), made into pool 0. */
+static void make(size_t n, enum pool_policy policy, unsigned answers)
+{
+	pool_clear(&pool); /* a test may make more than one */
+	pool_state_clear(&st);
+	memset(&cp, 0, sizeof(cp));
+	cp.name = "p";
+	cp.policy = policy;
+	cp.answers = answers;
+	cp.ttl = 45;
+	cp.members = members;
+	cp.nmembers = n;
+	pool_init(&pool, &cp, 0);
+	pool_state_init(&st, 12345);
+	pool_state_reserve(&st, 1);
+}
+
+static void teardown(void)
+{
+	pool_clear(&pool);
+	pool_state_clear(&st);
+}
+
+/* Write with owner pointer 0x00C (the question name). */
+static int write_pool(uint16_t qtype, size_t room, size_t *written)
+{
+	return pool_write(out, room, written, &pool, qtype, 0x0C, &st, NULL);
+}
+
+/* Last octet of the IPv4 address in record @k of out. */
+static int last4(int k)
+{
+	return out[k * POOL_RR4_LEN + 15];
+}
+
+START_TEST(init_encodes_records)
+{
+	member(0, "192.0.2.1", 1);
+	member(1, "2001:db8::1", 1);
+	member(2, "192.0.2.2", 5);
+	member(3, "2001:db8::2", 1);
+	member(4, "192.0.2.3", 1);
+	make(5, POLICY_ROUND_ROBIN, 0);
+
+	ck_assert_str_eq(pool.name, "p");
+	ck_assert_ptr_ne(pool.name, cp.name); /* copied */
+	ck_assert_uint_eq(pool.index, 0);
+	ck_assert_uint_eq(pool.ttl, 45);
+	ck_assert_uint_eq(pool.v4.n, 3);
+	ck_assert_uint_eq(pool.v6.n, 2);
+	ck_assert_uint_eq(pool.v4.answers, 3); /* round-robin default: all */
+	ck_assert_uint_eq(pool.v6.answers, 2);
+	ck_assert_uint_eq(pool.v4.rrlen, POOL_RR4_LEN);
+	ck_assert_uint_eq(pool.v6.rrlen, POOL_RR6_LEN);
+	ck_assert_uint_eq(pool.v4.wsum, 7);
+	ck_assert_uint_eq(pool_count(&pool, 1), 3);
+	ck_assert_uint_eq(pool_count(&pool, 28), 2);
+	/* ptr, type A, class IN, ttl 45, rdlen 4, address: members in order. */
+	static const uint8_t rr0[] = {0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 45, 0, 4, 192, 0, 2, 1};
+	ck_assert_mem_eq(pool.v4.rr, rr0, sizeof(rr0));
+	ck_assert_uint_eq(pool.v4.rr[POOL_RR4_LEN + 15], 2);
+	ck_assert_uint_eq(pool.v4.rr[2 * POOL_RR4_LEN + 15], 3);
+	static const uint8_t rr6[] = {0xC0, 0x0C, 0, 28, 0, 1, 0, 0, 0, 45, 0, 16};
+	ck_assert_mem_eq(pool.v6.rr, rr6, sizeof(rr6));
+	ck_assert_uint_eq(pool.v6.rr[POOL_RR6_LEN - 1], 1);
+	ck_assert_uint_eq(pool.v6.rr[2 * POOL_RR6_LEN - 1], 2);
+}
+END_TEST
+
+START_TEST(weighted_default_one_answer)
+{
+	member(0, "192.0.2.1", 1);
+	member(1, "192.0.2.2", 1);
+	make(2, POLICY_WEIGHTED, 0);
+	ck_assert_uint_eq(pool.v4.answers, 1);
+	ck_assert_uint_eq(pool_count(&pool, 1), 1);
+	ck_assert_uint_eq(pool_count(&pool, 28), 0);
+}
+END_TEST
+
+START_TEST(answers_capped_at_members)
+{
+	member(0, "192.0.2.1", 1);
+	member(1, "192.0.2.2", 1);
+	make(2, POLICY_WEIGHTED, 5);
+	ck_assert_uint_eq(pool.v4.answers, 2);
+}
+END_TEST
+
+START_TEST(round_robin_rotates)
+{
+	size_t w;
+
+	member(0, "192.0.2.1", 1);
+	member(1, "192.0.2.2", 1);
+	member(2, "192.0.2.3", 1);
+	make(3, POLICY_ROUND_ROBIN, 0);
+	/* Starts 1, 2, 3, 1, 2...; each answer is the whole set in rotated order. */
+	for (int i = 0; i < 7; i++) {
+		ck_assert_int_eq(write_pool(1, sizeof(out), &w), 3);
+		ck_assert_uint_eq(w, 3 * POOL_RR4_LEN);
+		for (int j = 0; j < 3; j++) {
+			ck_assert_int_eq(last4(j), 1 + (i + j) % 3);
+			ck_assert_uint_eq(out[j * POOL_RR4_LEN], 0xC0);
+			ck_assert_uint_eq(out[j * POOL_RR4_LEN + 1], 0x0C);
+		}
+	}
+}
+END_TEST
+
+START_TEST(round_robin_answers_limit)
+{
+	size_t w;
+
+	member(0, "192.0.2.1", 1);
+	member(1, "192.0.2.2", 1);
+	member(2, "192.0.2.3", 1);
+	member(3, "192.0.2.4", 1);
+	make(4, POLICY_ROUND_ROBIN, 2);
+	for (int i = 0; i < 8; i++) {
+		memset(out, 0xEE, sizeof(out));
+		ck_assert_int_eq(write_pool(1, sizeof(out), &w), 2);
+		ck_assert_uint_eq(w, 2 * POOL_RR4_LEN);
+		ck_assert_int_eq(last4(0), 1 + i % 4);
+		ck_assert_int_eq(last4(1), 1 + (i + 1) % 4);
+		ck_assert_uint_eq(out[2 * POOL_RR4_LEN], 0xEE); /* nothing past the records */
+	}
+}
+END_TEST
+
+START_TEST(owner_pointer_patched)
+{
+	size_t w;
+
+	member(0, "192.0.2.1", 1);
+	make(1, POLICY_ROUND_ROBIN, 0);
+	ck_assert_int_eq(pool_write(out, sizeof(out), &w, &pool, 1, 0x1234, &st, NULL), 1);
+	ck_assert_uint_eq(out[0], 0xC0 | 0x12);
+	ck_assert_uint_eq(out[1], 0x34);
+	/* The pre-encoded record is not modified. */
+	ck_assert_uint_eq(pool.v4.rr[0], 0xC0);
+	ck_assert_uint_eq(pool.v4.rr[1], 0x0C);
+}
+END_TEST
+
+/* 20000 draws from weights 1:3 with one answer. The share of the heavy
+ * member is binomial: mean 0.75, sd sqrt(0.75 * 0.25 / 20000) ~ 0.0031, so
+ * +-0.02 is more than 6 sd: a correct draw never fails it (the seed is
+ * fixed anyway), while a draw that ignored the weights (0.5) or inverted
+ * them (0.25) always does. */
+START_TEST(weighted_proportions)
+{
+	size_t w;
+	int heavy = 0, light = 0;
+	const int draws = 20000;
+
+	member(0, "192.0.2.1", 1);
+	member(1, "192.0.2.2", 3);
+	make(2, POLICY_WEIGHTED, 1);
+	for (int i = 0; i < draws; i++) {
+		ck_assert_int_eq(write_pool(1, sizeof(out), &w), 1);
+		ck_assert_uint_eq(w, POOL_RR4_LEN);
+		if (last4(0) == 2) {
+			heavy++;
+		} else {
+			ck_assert_int_eq(last4(0), 1);
+			light++;
+		}
+	}
+	double share = (double)heavy / draws;
+	ck_assert_int_eq(heavy + light, draws);
+	ck_assert_double_ge(share, 0.75 - 0.02);
+	ck_assert_double_le(share, 0.75 + 0.02);
+}
+END_TEST
+
+/* Two answers drawn without replacement: never the same member twice,
+ * even when one member carries almost all the weight. */
+START_TEST(weighted_no_duplicates)
+{
+	size_t w;
+	int seen[4] = {0};
+
+	member(0, "192.0.2.1", 1);
+	member(1, "192.0.2.2", 1);
+	member(2, "192.0.2.3", 1000);
+	make(3, POLICY_WEIGHTED, 2);
+	for (int i = 0; i < 5000; i++) {
+		ck_assert_int_eq(write_pool(1, sizeof(out), &w), 2);
+		ck_assert_uint_eq(w, 2 * POOL_RR4_LEN);
+		ck_assert_int_ne(last4(0), last4(1));
+		ck_assert_int_ge(last4(0), 1);
+		ck_assert_int_le(last4(0), 3);
+		ck_assert_int_ge(last4(1), 1);
+		ck_assert_int_le(last4(1), 3);
+		seen[last4(0)]++;
+		seen[last4(1)]++;
+	}
+	/* The heavy one is in (nearly) every answer; the light ones share the
+	 * second place: ~2500 each. */
+	ck_assert_int_ge(seen[3], 4950);
+	ck_assert_int_gt(seen[1], 2000);
+	ck_assert_int_gt(seen[2], 2000);
+}
+END_TEST
+
+START_TEST(weighted_all_members)
+{
+	size_t w;
+
+	member(0, "192.0.2.1", 2);
+	member(1, "192.0.2.2", 7);
+	member(2, "192.0.2.3", 1);
+	make(3, POLICY_WEIGHTED, 3);
+	for (int i = 0; i < 1000; i++) {
+		ck_assert_int_eq(write_pool(1, sizeof(out), &w), 3);
+		ck_assert_int_eq(last4(0) + last4(1) + last4(2), 6);
+		ck_assert_int_eq(last4(0) * last4(1) * last4(2), 6);
+	}
+}
+END_TEST
+
+/* Each family keeps its own rotation. */
+START_TEST(families_separate)
+{
+	size_t w;
+
+	member(0, "192.0.2.1", 1);
+	member(1, "2001:db8::1", 1);
+	member(2, "192.0.2.2", 1);
+	member(3, "2001:db8::2", 1);
+	make(4, POLICY_ROUND_ROBIN, 1);
+	ck_assert_int_eq(write_pool(1, sizeof(out), &w), 1);
+	ck_assert_int_eq(last4(0), 1);
+	ck_assert_int_eq(write_pool(1, sizeof(out), &w), 1);
+	ck_assert_int_eq(last4(0), 2);
+	/* AAAA starts at its own first member. */
+	ck_assert_int_eq(write_pool(28, sizeof(out), &w), 1);
+	ck_assert_uint_eq(w, POOL_RR6_LEN);
+	ck_assert_uint_eq(out[3], 28);
+	ck_assert_uint_eq(out[11], 16);
+	ck_assert_uint_eq(out[POOL_RR6_LEN - 1], 1);
+	ck_assert_int_eq(write_pool(28, sizeof(out), &w), 1);
+	ck_assert_uint_eq(out[POOL_RR6_LEN - 1], 2);
+	/* And A went on from where it was. */
+	ck_assert_int_eq(write_pool(1, sizeof(out), &w), 1);
+	ck_assert_int_eq(last4(0), 1);
+	ck_assert_uint_eq(out[3], 1);
+}
+END_TEST
+
+START_TEST(room_too_small)
+{
+	size_t w = 99;
+
+	member(0, "192.0.2.1", 1);
+	member(1, "192.0.2.2", 1);
+	make(2, POLICY_ROUND_ROBIN, 0);
+	ck_assert_int_eq(write_pool(1, 2 * POOL_RR4_LEN - 1, &w), -1);
+	ck_assert_uint_eq(w, 0);
+	ck_assert_int_eq(write_pool(1, 0, &w), -1);
+	ck_assert_int_eq(write_pool(1, 2 * POOL_RR4_LEN, &w), 2);
+	ck_assert_uint_eq(w, 2 * POOL_RR4_LEN);
+}
+END_TEST
+
+START_TEST(empty_family)
+{
+	size_t w = 99;
+
+	member(0, "192.0.2.1", 1);
+	make(1, POLICY_ROUND_ROBIN, 0);
+	ck_assert_int_eq(write_pool(28, sizeof(out), &w), 0);
+	ck_assert_uint_eq(w, 0);
+	make(1, POLICY_WEIGHTED, 0);
+	ck_assert_int_eq(write_pool(28, sizeof(out), &w), 0);
+	ck_assert_uint_eq(w, 0);
+}
+END_TEST
+
+/* Growing the state for a bigger snapshot keeps the rotation of the pools
+ * it already covered. */
+START_TEST(state_reserve_keeps_rotation)
+{
+	size_t w;
+
+	member(0, "192.0.2.1", 1);
+	member(1, "192.0.2.2", 1);
+	member(2, "192.0.2.3", 1);
+	make(3, POLICY_ROUND_ROBIN, 1);
+	write_pool(1, sizeof(out), &w);
+	ck_assert_int_eq(last4(0), 1);
+	pool_state_reserve(&st, 40);
+	ck_assert_uint_ge(st.cap, 40);
+	write_pool(1, sizeof(out), &w);
+	ck_assert_int_eq(last4(0), 2);
+	pool_state_reserve(&st, 2); /* smaller: nothing changes */
+	write_pool(1, sizeof(out), &w);
+	ck_assert_int_eq(last4(0), 3);
+}
+END_TEST
+
+static Suite *pool_suite(void)
+{
+	Suite *s = suite_create("pool");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, init_encodes_records);
+	tcase_add_test(tc, weighted_default_one_answer);
+	tcase_add_test(tc, answers_capped_at_members);
+	tcase_add_test(tc, round_robin_rotates);
+	tcase_add_test(tc, round_robin_answers_limit);
+	tcase_add_test(tc, owner_pointer_patched);
+	tcase_add_test(tc, weighted_proportions);
+	tcase_add_test(tc, weighted_no_duplicates);
+	tcase_add_test(tc, weighted_all_members);
+	tcase_add_test(tc, families_separate);
+	tcase_add_test(tc, room_too_small);
+	tcase_add_test(tc, empty_family);
+	tcase_add_test(tc, state_reserve_keeps_rotation);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(pool_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
