@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -111,6 +112,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init(0, verbose);
+	{
+		/* Every probe in flight holds a descriptor, and so does every TCP
+		 * client: take what the hard limit allows. */
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	conf = conf_load(path);
 	if (!conf) {
 		log_err("%s: configuration is not valid", path);

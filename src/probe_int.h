@@ -140,6 +140,13 @@ void probe_dns_setup(struct probe *p);
 void probe_dns_start(struct probe *p);
 void probe_dns_cancel(struct probe *p);
 
+/* Judge one datagram from the server (@len bytes at @m, outside input) for
+ * p's query (p->dns_id, the spec's question and expected answer): UP or
+ * DOWN with a reason in @reason, or IGNORE for what is not the reply to our
+ * query (an old or forged ID). Pure; the Check suite feeds it directly. */
+enum { PROBE_DNS_IGNORE = -1, PROBE_DNS_DOWN = 0, PROBE_DNS_UP = 1 };
+int probe_dns_judge(struct probe *p, const uint8_t *m, size_t len, char *reason, size_t size);
+
 void probe_exec_fini(struct probe_engine *e);
 void probe_exec_setup(struct probe *p);
 void probe_exec_clear(struct probe *p);

@@ -34,7 +34,13 @@
 
 static void server_health_changed(struct server *srv);
 
-#define PROBES_SET(srv, s) ((void)0) /* the probe engine lands next */
+#define PROBES_SET(srv, s) \
+	do { \
+		if ((srv)->probes) { \
+			probe_engine_set((srv)->probes, (struct probe_spec *const *)(s)->specs, \
+					 (s)->nspecs); \
+		} \
+	} while (0)
 
 #define UDP_BATCH 32
 #define UDP_BUFSIZE 4096
@@ -621,7 +627,13 @@ int server_run(struct server *srv, const char *conf_path)
 	ev_signal shup, sterm, sint;
 
 	srv->conf_path = conf_path;
-	srv->loop = EV_DEFAULT;
+	/* Not the default loop: that one reaps every child (SIGCHLD), and exec
+	 * probes must collect their own. ev_signal works in any loop. */
+	srv->loop = ev_loop_new(EVFLAG_AUTO);
+	if (!srv->loop) {
+		log_err("cannot create the main event loop");
+		return -1;
+	}
 	/* Workers inherit a mask that blocks everything: signals go to the
 	 * main loop only (libev: one thread handles signals). */
 	sigfillset(&all);
@@ -646,6 +658,13 @@ int server_run(struct server *srv, const char *conf_path)
 		w->accepting = true;
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 			log_err("cannot start worker thread: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (srv->health) {
+		srv->probes = probe_engine_new(srv->health);
+		if (!srv->probes || probe_engine_start(srv->probes) != 0) {
+			log_err("cannot start the probe engine");
 			return -1;
 		}
 	}
@@ -686,11 +705,15 @@ int server_run(struct server *srv, const char *conf_path)
 		ev_loop_destroy(srv->workers[i]->loop);
 		srv->workers[i]->loop = NULL;
 	}
+	probe_engine_free(srv->probes); /* before the health table it reports to */
+	srv->probes = NULL;
 	if (srv->health) {
 		health_save_state(srv->health);
 	}
 	control_free(srv->control);
 	srv->control = NULL;
+	ev_loop_destroy(srv->loop);
+	srv->loop = NULL;
 	return 0;
 }
 
