@@ -170,8 +170,8 @@ size_t answer_query(struct answer_ctx *ctx, const struct snapshot *s, const uint
 	case MATCH_NONE:
 		return empty_response(ctx, q, pkt, resp, RCODE_REFUSED, false, false, true);
 	case MATCH_EXACT:
-		if (node->referral && !(q->qtype == 43 && node->cut == node)) {
-			img = node->referral;
+		if (node_referral(node) && !(q->qtype == 43 && node_cut(node) == node)) {
+			img = node_referral(node);
 		} else {
 			img = node_image(node, q->qtype);
 		}
@@ -180,7 +180,7 @@ size_t answer_query(struct answer_ctx *ctx, const struct snapshot *s, const uint
 		img = node_image(node, q->qtype);
 		break;
 	case MATCH_REFERRAL:
-		img = node->referral;
+		img = node_referral(node);
 		break;
 	case MATCH_NXDOMAIN:
 		img = node->zone->nxdomain;

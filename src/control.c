@@ -671,9 +671,9 @@ static void explain_node(struct ctl *x, const struct node *n, uint16_t qtype, co
 	if (qtype == TYPE_ANY) {
 		/* RFC 8482: one RRset, chosen as the answer builder chooses it. */
 		uint16_t pick = 0;
-		if (n->pool && pool_count(n->pool, TYPE_A)) {
+		if (node_pool(n) && pool_count(node_pool(n), TYPE_A)) {
 			pick = TYPE_A;
-		} else if (n->pool && pool_count(n->pool, TYPE_AAAA)) {
+		} else if (node_pool(n) && pool_count(node_pool(n), TYPE_AAAA)) {
 			pick = TYPE_AAAA;
 		} else if (n->nrrsets) {
 			pick = node_rrset(n, 6) ? 6 : n->rrsets[0].type;
@@ -684,11 +684,11 @@ static void explain_node(struct ctl *x, const struct node *n, uint16_t qtype, co
 			qtype = pick;
 		}
 	}
-	if (n->pool && (qtype == TYPE_A || qtype == TYPE_AAAA)) {
-		if (pool_count(n->pool, qtype)) {
-			explain_pool(x, n->pool, qtype);
+	if (node_pool(n) && (qtype == TYPE_A || qtype == TYPE_AAAA)) {
+		if (pool_count(node_pool(n), qtype)) {
+			explain_pool(x, node_pool(n), qtype);
 		} else {
-			sb_printf(b, "pool %s has no %s members: NODATA\n", n->pool->name,
+			sb_printf(b, "pool %s has no %s members: NODATA\n", node_pool(n)->name,
 				  qtype == TYPE_A ? "A" : "AAAA");
 		}
 		return;
@@ -700,7 +700,7 @@ static void explain_node(struct ctl *x, const struct node *n, uint16_t qtype, co
 		return;
 	}
 	sb_printf(b, "NODATA: no %s records here%s\n", type_name(tbuf, sizeof(tbuf), qtype),
-		  n->pool ? " (the name's pool answers only A and AAAA)" : "");
+		  node_pool(n) ? " (the name's pool answers only A and AAAA)" : "");
 }
 
 static void explain_name(struct ctl *x, const uint8_t *name, uint16_t qtype, const uint8_t **chain,
@@ -726,11 +726,11 @@ static void explain_name(struct ctl *x, const uint8_t *name, uint16_t qtype, con
 		sb_printf(b, "zone %s: exact match %s\n",
 			  dname_to_str(zbuf, sizeof(zbuf), n->zone->apex->name),
 			  dname_to_str(nbuf, sizeof(nbuf), n->name));
-		if (n->cut && !(qtype == TYPE_DS && n->is_cut)) {
+		if (node_cut(n) && !(qtype == TYPE_DS && n->is_cut)) {
 			sb_printf(b,
 				  "at or below the delegation %s: referral to its name servers "
 				  "(not authoritative)\n",
-				  dname_to_str(cbuf, sizeof(cbuf), n->cut->name));
+				  dname_to_str(cbuf, sizeof(cbuf), node_cut(n)->name));
 			return;
 		}
 		explain_node(x, n, qtype, chain, depth);
@@ -746,7 +746,7 @@ static void explain_name(struct ctl *x, const uint8_t *name, uint16_t qtype, con
 			  "zone %s: below the delegation %s: referral to its name servers "
 			  "(not authoritative)\n",
 			  dname_to_str(zbuf, sizeof(zbuf), n->zone->apex->name),
-			  dname_to_str(cbuf, sizeof(cbuf), n->cut->name));
+			  dname_to_str(cbuf, sizeof(cbuf), node_cut(n)->name));
 		return;
 	case MATCH_NXDOMAIN:
 		sb_printf(b, "zone %s: no such name (closest encloser %s): NXDOMAIN\n",

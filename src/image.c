@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "arena.h"
 #include "dname.h"
 #include "image.h"
 #include "mem.h"
@@ -20,14 +21,6 @@ void image_write(uint8_t *out, const struct image *img, size_t n, unsigned qname
 		uint16_t ptr = image_ref_resolve((uint16_t)(f & 0xFFFF), qname_len);
 		out[pos] = (uint8_t)(0xC0 | (ptr >> 8));
 		out[pos + 1] = (uint8_t)ptr;
-	}
-}
-
-void image_free(struct image *img)
-{
-	if (img) {
-		free(img->fixups);
-		free(img);
 	}
 }
 
@@ -244,8 +237,9 @@ uint16_t imgb_ref(const struct imgb *b, const uint8_t *name)
 	return c ? c->ref : IMG_REF_NONE;
 }
 
-struct image *imgb_finish(struct imgb *b, uint8_t rcode, bool aa, const struct pool *pool,
-			  uint16_t pool_qtype, uint16_t pool_owner, unsigned exact_qname_len)
+struct image *imgb_finish(struct imgb *b, struct arena *arena, uint8_t rcode, bool aa,
+			  const struct pool *pool, uint16_t pool_qtype, uint16_t pool_owner,
+			  unsigned exact_qname_len)
 {
 	struct image *img;
 
@@ -255,7 +249,7 @@ struct image *imgb_finish(struct imgb *b, uint8_t rcode, bool aa, const struct p
 	if (b->section != IMG_ADDITIONAL) {
 		b->len_noadd = b->len;
 	}
-	img = xcalloc(1, sizeof(*img) + b->len);
+	img = arena_alloc(arena, sizeof(*img) + b->len);
 	img->rcode = rcode;
 	img->aa = aa;
 	img->ancount = b->count[0];
@@ -276,7 +270,7 @@ struct image *imgb_finish(struct imgb *b, uint8_t rcode, bool aa, const struct p
 		img->nfixups = 0;
 	} else if (b->nfixups) {
 		img->nfixups = (uint16_t)b->nfixups;
-		img->fixups = xmemdup(b->fixups, b->nfixups * sizeof(uint32_t));
+		img->fixups = arena_memdup(arena, b->fixups, b->nfixups * sizeof(uint32_t));
 	}
 	return img;
 }

@@ -58,8 +58,6 @@ static inline uint16_t image_ref_resolve(uint16_t ref, unsigned qname_len)
  * name of @qname_len bytes. Hot path: no allocation. */
 void image_write(uint8_t *out, const struct image *img, size_t n, unsigned qname_len);
 
-void image_free(struct image *img);
-
 /* --- load-time builder ----------------------------------------------------- */
 
 enum img_section { IMG_ANSWER = 0, IMG_AUTHORITY = 1, IMG_ADDITIONAL = 2 };
@@ -103,10 +101,14 @@ void imgb_add_rr(struct imgb *b, int section, const uint8_t *owner, uint16_t typ
 /* Reference to where @name (lower-case) was written, or 0xFFFF if it never was. */
 uint16_t imgb_ref(const struct imgb *b, const uint8_t *name);
 
-/* Produce the image. If @exact_qname_len is non-zero, the image will only be
- * used for query names of that length and its fixups are resolved now.
- * Returns a heap image the caller owns, or NULL if it overflowed. */
-struct image *imgb_finish(struct imgb *b, uint8_t rcode, bool aa, const struct pool *pool,
-			  uint16_t pool_qtype, uint16_t pool_owner, unsigned exact_qname_len);
+struct arena;
+
+/* Produce the image, allocated in @arena (freed with it). If
+ * @exact_qname_len is non-zero, the image will only be used for query names
+ * of that length and its fixups are resolved now. Returns NULL if it
+ * overflowed. */
+struct image *imgb_finish(struct imgb *b, struct arena *arena, uint8_t rcode, bool aa,
+			  const struct pool *pool, uint16_t pool_qtype, uint16_t pool_owner,
+			  unsigned exact_qname_len);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "log.h"
 #include "mem.h"
 #include "probe.h"
@@ -83,6 +84,14 @@ static void table_grow(struct snapshot *s)
 	free(old);
 }
 
+static struct node_extra *node_x(struct snapshot *s, struct node *n)
+{
+	if (!n->x) {
+		n->x = arena_alloc(s->arena, sizeof(*n->x));
+	}
+	return n->x;
+}
+
 static struct node *node_get(struct snapshot *s, const uint8_t *name, struct snap_zone *z)
 {
 	size_t len = dname_len(name);
@@ -96,9 +105,9 @@ static struct node *node_get(struct snapshot *s, const uint8_t *name, struct sna
 	if ((s->nnodes + 1) * 2 > (s->table ? s->mask + 1 : 0)) {
 		table_grow(s);
 	}
-	n = xcalloc(1, sizeof(*n));
+	n = arena_alloc(s->arena, sizeof(*n) + len);
 	n->hash = h;
-	n->name = xmemdup(name, len);
+	memcpy(n->name, name, len);
 	n->namelen = (uint8_t)len;
 	n->nlabels = (uint8_t)dname_labels(name, offs);
 	n->zone = z;
@@ -142,11 +151,11 @@ enum match_kind snapshot_find(const struct snapshot *s, const uint8_t *name,
 	if (i == 0) {
 		return MATCH_EXACT; /* the caller checks for a delegation (DS at a cut) */
 	}
-	if (n->cut) {
+	if (node_cut(n)) {
 		return MATCH_REFERRAL;
 	}
-	if (n->wild) {
-		*out = n->wild;
+	if (node_wild(n)) {
+		*out = node_wild(n);
 		return MATCH_WILDCARD;
 	}
 	return MATCH_NXDOMAIN;
@@ -262,7 +271,7 @@ static void resolve_name(struct build *bd, const uint8_t *target, uint16_t qtype
 		resolve_node(bd, n, target, qtype, chain, depth, out);
 		return;
 	case MATCH_REFERRAL:
-		out->glue_required |= add_referral(bd, n->cut);
+		out->glue_required |= add_referral(bd, node_cut(n));
 		return;
 	case MATCH_NXDOMAIN:
 		out->rcode = 3;
@@ -281,17 +290,17 @@ static void resolve_node(struct build *bd, const struct node *n, const uint8_t *
 
 	/* DS at the topmost delegation is the parent's data (RFC 4035 3.1.4.1);
 	 * anything else at or below a delegation is a referral. */
-	if (n->cut && !(qtype == TYPE_DS && n->cut == n)) {
-		out->glue_required |= add_referral(bd, n->cut);
+	if (node_cut(n) && !(qtype == TYPE_DS && node_cut(n) == n)) {
+		out->glue_required |= add_referral(bd, node_cut(n));
 		return;
 	}
-	if (qtype == TYPE_DS && n->is_apex && n->ds_parent) {
+	if (qtype == TYPE_DS && n->is_apex && node_ds_parent(n)) {
 		/* DS at the apex of a child zone we also serve: from the parent. */
 		rs = find_rrset(n, TYPE_DS);
 		if (rs) {
 			add_rrset(b, IMG_ANSWER, owner, rs);
 		} else {
-			add_soa(b, n->ds_parent);
+			add_soa(b, node_ds_parent(n));
 		}
 		return;
 	}
@@ -303,9 +312,9 @@ static void resolve_node(struct build *bd, const struct node *n, const uint8_t *
 		return;
 	}
 	if (qtype == TYPE_ANY) {
-		if (n->pool && pool_count(n->pool, TYPE_A)) {
+		if (node_pool(n) && pool_count(node_pool(n), TYPE_A)) {
 			qtype = TYPE_A;
-		} else if (n->pool && pool_count(n->pool, TYPE_AAAA)) {
+		} else if (node_pool(n) && pool_count(node_pool(n), TYPE_AAAA)) {
 			qtype = TYPE_AAAA;
 		} else if (n->nrrsets) {
 			qtype = n->rrsets[0].type;
@@ -315,9 +324,9 @@ static void resolve_node(struct build *bd, const struct node *n, const uint8_t *
 			}
 		}
 	}
-	if (n->pool && (qtype == TYPE_A || qtype == TYPE_AAAA) && pool_count(n->pool, qtype) &&
+	if (node_pool(n) && (qtype == TYPE_A || qtype == TYPE_AAAA) && pool_count(node_pool(n), qtype) &&
 	    !bd->pool_nodata) {
-		out->pool = n->pool;
+		out->pool = node_pool(n);
 		out->pool_qtype = qtype;
 		out->pool_owner = imgb_ref(b, owner);
 		return;
@@ -337,11 +346,7 @@ static const struct image *keep(struct build *bd, struct image *img)
 	if (!img) {
 		return NULL;
 	}
-	if (s->nimages == s->capimages) {
-		s->capimages = s->capimages ? s->capimages * 2 : 256;
-		s->images = xrealloc(s->images, s->capimages * sizeof(*s->images));
-	}
-	s->images[s->nimages++] = img;
+	s->nimages++;
 	s->image_bytes += sizeof(*img) + img->len + img->nfixups * sizeof(uint32_t);
 	return img;
 }
@@ -359,7 +364,7 @@ static const struct image *build_image(struct build *bd, const struct node *n, u
 	 * the query name. Exact images know the whole name. */
 	imgb_reset(bd->b, wild ? parent : n->name, n->name);
 	resolve_node(bd, n, n->name, qtype, chain, 0, &r);
-	img = imgb_finish(bd->b, r.rcode, true, r.pool, r.pool_qtype, r.pool_owner,
+	img = imgb_finish(bd->b, bd->s->arena, r.rcode, true, r.pool, r.pool_qtype, r.pool_owner,
 			  wild ? 0 : n->namelen);
 	if (!img) {
 		log_err("%s: the answer for %s type %u exceeds 65000 bytes",
@@ -375,7 +380,7 @@ static const struct image *build_image(struct build *bd, const struct node *n, u
 		bd->pool_nodata = true;
 		resolve_node(bd, n, n->name, qtype, chain, 0, &r2);
 		bd->pool_nodata = false;
-		img->alt = keep(bd, imgb_finish(bd->b, r2.rcode, true, NULL, 0, 0,
+		img->alt = keep(bd, imgb_finish(bd->b, bd->s->arena, r2.rcode, true, NULL, 0, 0,
 						  wild ? 0 : n->namelen));
 	}
 	return keep(bd, img);
@@ -421,12 +426,12 @@ static void build_node(struct build *bd, struct node *n)
 	unsigned nt = 0;
 	const struct node *end;
 
-	if (n->cut) {
-		n->referral = n->cut->referral;
-		n->other = n->referral;
-		n->any = n->referral;
-		if (n->cut == n) {
-			n->imgs = xcalloc(1, sizeof(*n->imgs));
+	if (node_cut(n)) {
+		node_x(bd->s, n)->referral = node_referral(node_cut(n));
+		n->other = node_referral(n);
+		n->any = node_referral(n);
+		if (node_cut(n) == n) {
+			n->imgs = arena_alloc(bd->s->arena, sizeof(*n->imgs));
 			n->imgs[0].type = TYPE_DS;
 			n->imgs[0].img = build_image(bd, n, TYPE_DS);
 			n->nimgs = 1;
@@ -437,26 +442,47 @@ static void build_node(struct build *bd, struct node *n)
 	if (find_rrset(n, TYPE_CNAME)) {
 		add_type(types, &nt, TYPE_CNAME);
 	}
-	if (n->is_apex && n->ds_parent) {
+	if (n->is_apex && node_ds_parent(n)) {
 		add_type(types, &nt, TYPE_DS);
 	}
 	if (end) {
 		for (unsigned i = 0; i < end->nrrsets && nt < 64; i++) {
 			add_type(types, &nt, end->rrsets[i].type);
 		}
-		if (end->pool) {
+		if (node_pool(end)) {
 			add_type(types, &nt, TYPE_A);
 			add_type(types, &nt, TYPE_AAAA);
 		}
 	}
-	n->imgs = xcalloc(nt ? nt : 1, sizeof(*n->imgs));
+	n->imgs = arena_alloc(bd->s->arena, (nt ? nt : 1) * sizeof(*n->imgs));
 	for (unsigned i = 0; i < nt; i++) {
 		n->imgs[i].type = types[i];
 		n->imgs[i].img = build_image(bd, n, types[i]);
 	}
 	n->nimgs = (uint16_t)nt;
-	n->other = build_image(bd, n, 0);
-	n->any = build_image(bd, n, TYPE_ANY);
+	/* Most names share their zone's NODATA (it is resolved per query) and
+	 * answer ANY with an image they already have: no copies per name. */
+	if (!find_rrset(n, TYPE_CNAME)) {
+		n->other = n->zone->nodata;
+	} else {
+		n->other = build_image(bd, n, 0);
+	}
+	uint16_t any = 0;
+	if (find_rrset(n, TYPE_CNAME)) {
+		any = TYPE_CNAME;
+	} else if (node_pool(n) && pool_count(node_pool(n), TYPE_A)) {
+		any = TYPE_A;
+	} else if (node_pool(n) && pool_count(node_pool(n), TYPE_AAAA)) {
+		any = TYPE_AAAA;
+	} else if (find_rrset(n, TYPE_SOA)) {
+		any = TYPE_SOA;
+	} else if (n->nrrsets) {
+		any = n->rrsets[0].type;
+	}
+	n->any = any ? node_image(n, any) : n->other;
+	if (n->any == n->other && any) {
+		n->any = build_image(bd, n, TYPE_ANY);
+	}
 }
 
 static void build_zone_images(struct build *bd, struct snap_zone *z)
@@ -467,11 +493,11 @@ static void build_zone_images(struct build *bd, struct snap_zone *z)
 	(void)r;
 	imgb_reset(bd->b, z->apex->name, NULL);
 	add_soa(bd->b, z);
-	img = imgb_finish(bd->b, 3, true, NULL, 0, 0, 0);
+	img = imgb_finish(bd->b, bd->s->arena, 3, true, NULL, 0, 0, 0);
 	z->nxdomain = keep(bd, img);
 	imgb_reset(bd->b, z->apex->name, NULL);
 	add_soa(bd->b, z);
-	img = imgb_finish(bd->b, 0, true, NULL, 0, 0, 0);
+	img = imgb_finish(bd->b, bd->s->arena, 0, true, NULL, 0, 0, 0);
 	z->nodata = keep(bd, img);
 }
 
@@ -495,7 +521,7 @@ static const struct image *build_chaos(struct build *bd, const char *name, const
 		}
 		imgb_add_rr(bd->b, IMG_ANSWER, wire, TYPE_TXT, CLASS_CH, 0, rdata, (uint16_t)o);
 	}
-	return keep(bd, imgb_finish(bd->b, 0, true, NULL, 0, 0, (unsigned)l));
+	return keep(bd, imgb_finish(bd->b, bd->s->arena, 0, true, NULL, 0, 0, (unsigned)l));
 }
 
 /* --- assembling the snapshot -------------------------------------------- */
@@ -543,7 +569,11 @@ static void add_zone_nodes(struct build *bd, struct snap_zone *z)
 					while (m < j && d->rrs[m].type == TYPE_DS) {
 						m++;
 					}
-					cn->rrsets = xrealloc(cn->rrsets, (cn->nrrsets + 1u) * sizeof(*cn->rrsets));
+					struct rrset *grown = arena_alloc(s->arena, (cn->nrrsets + 1u) * sizeof(*grown));
+					if (cn->nrrsets) {
+						memcpy(grown, cn->rrsets, cn->nrrsets * sizeof(*grown));
+					}
+					cn->rrsets = grown;
 					struct rrset *rs = &cn->rrsets[cn->nrrsets++];
 					rs->type = TYPE_DS;
 					rs->count = (uint16_t)(m - k);
@@ -556,12 +586,22 @@ static void add_zone_nodes(struct build *bd, struct snap_zone *z)
 			continue;
 		}
 		n = node_get(s, rr->owner, z);
+		size_t ntypes = 0;
+		for (size_t k = i; k < j; k++) {
+			ntypes += k == i || d->rrs[k].type != d->rrs[k - 1].type;
+		}
+		{
+			struct rrset *grown = arena_alloc(s->arena, (n->nrrsets + ntypes) * sizeof(*grown));
+			if (n->nrrsets) {
+				memcpy(grown, n->rrsets, n->nrrsets * sizeof(*grown));
+			}
+			n->rrsets = grown;
+		}
 		for (size_t k = i; k < j;) {
 			size_t m = k;
 			while (m < j && d->rrs[m].type == d->rrs[k].type) {
 				m++;
 			}
-			n->rrsets = xrealloc(n->rrsets, (n->nrrsets + 1u) * sizeof(*n->rrsets));
 			struct rrset *rs = &n->rrsets[n->nrrsets++];
 			rs->type = d->rrs[k].type;
 			rs->count = (uint16_t)(m - k);
@@ -611,9 +651,9 @@ static void add_pools(struct build *bd)
 				continue;
 			}
 			n = node_get(s, wire, z);
-			if (n->pool) {
+			if (node_pool(n)) {
 				log_err("%s:%d: pools[%zu].owners: \"%s\" is already an owner of pool \"%s\"",
-					conf->path, cp->owner_lines[j], i, cp->owners[j], n->pool->name);
+					conf->path, cp->owner_lines[j], i, cp->owners[j], node_pool(n)->name);
 				bd->errors++;
 				continue;
 			}
@@ -628,8 +668,8 @@ static void add_pools(struct build *bd)
 					bd->errors++;
 				}
 			}
-			n->pool = &s->pools[i];
-			n->pool_line = cp->owner_lines[j];
+			node_x(s, n)->pool = &s->pools[i];
+			node_x(s, n)->pool_line = cp->owner_lines[j];
 			(void)tmp;
 		}
 	}
@@ -657,20 +697,20 @@ static void find_cuts(struct build *bd)
 		     p += p[0] + 1) {
 			struct node *a = node_find(s, p);
 			if (a && a->is_cut) {
-				n->cut = a; /* keep walking: the topmost one wins */
+				node_x(s, n)->cut = a; /* keep walking: the topmost one wins */
 			}
 		}
 		if (n->name[0] == 1 && n->name[1] == '*') {
 			struct node *parent = node_find(s, n->name + 2);
 			if (parent) {
-				parent->wild = n;
+				node_x(s, parent)->wild = n;
 			}
 		}
-		if (n->pool && n->cut) {
+		if (node_pool(n) && node_cut(n)) {
 			log_err("%s:%d: pools[%u].owners: \"%s\" is at or below the delegation %s",
-				s->conf->path, n->pool_line, n->pool->index,
+				s->conf->path, node_pool_line(n), node_pool(n)->index,
 				dname_to_str(tmp, sizeof(tmp), n->name),
-				dname_to_str(tmp + 550, sizeof(tmp) - 550, n->cut->name));
+				dname_to_str(tmp + 550, sizeof(tmp) - 550, node_cut(n)->name));
 			bd->errors++;
 		}
 	}
@@ -840,6 +880,7 @@ struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *h
 
 	s->conf = conf;
 	s->health = health;
+	s->arena = arena_new();
 	s->nzones = conf->nzones;
 	s->zones = xcalloc(s->nzones, sizeof(*s->zones));
 	for (size_t i = 0; i < conf->nzones; i++) {
@@ -871,7 +912,9 @@ struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *h
 				best = p;
 			}
 		}
-		z->apex->ds_parent = best;
+		if (best) {
+			node_x(s, z->apex)->ds_parent = best;
+		}
 	}
 	add_pools(&bd);
 	wire_health(&bd);
@@ -885,11 +928,11 @@ struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *h
 		if (n && n->is_cut) {
 			imgb_reset(bd.b, n->name, NULL);
 			bool req = add_referral(&bd, n);
-			struct image *img = imgb_finish(bd.b, 0, false, NULL, 0, 0, 0);
+			struct image *img = imgb_finish(bd.b, s->arena, 0, false, NULL, 0, 0, 0);
 			if (img) {
 				img->glue_required = req;
 			}
-			n->referral = keep(&bd, img);
+			node_x(s, n)->referral = keep(&bd, img);
 		}
 	}
 	for (size_t i = 0; i < s->nzones; i++) {
@@ -922,20 +965,8 @@ void snapshot_free(struct snapshot *s)
 	if (!s) {
 		return;
 	}
-	for (size_t i = 0; s->table && i <= s->mask; i++) {
-		struct node *n = s->table[i];
-		if (n) {
-			free(n->name);
-			free(n->rrsets);
-			free(n->imgs);
-			free(n);
-		}
-	}
 	free(s->table);
-	for (size_t i = 0; i < s->nimages; i++) {
-		image_free(s->images[i]);
-	}
-	free(s->images);
+	arena_free(s->arena);
 	for (size_t i = 0; i < s->nzones; i++) {
 		zone_clear(&s->zones[i].data);
 	}

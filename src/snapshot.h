@@ -29,28 +29,64 @@ struct node_img {
 	const struct image *img;
 };
 
+/* What few names have (delegations, wildcards, pools, DS of a served child):
+ * kept out of struct node so that a million plain names stay small. */
+struct node_extra {
+	struct node *cut;            /* topmost delegation at or above, or NULL */
+	struct node *wild;           /* the "*" child, or NULL */
+	struct snap_zone *ds_parent; /* child apex: the served parent answering DS */
+	const struct pool *pool;
+	const struct image *referral;/* set when at or below a delegation */
+	int pool_line;               /* config line that named this owner */
+};
+
 struct node {
 	uint64_t hash;
-	uint8_t *name;          /* lower-case wire */
-	uint8_t namelen;
-	uint8_t nlabels;
-	bool is_apex;
-	bool is_cut;            /* a delegation point (NS below the apex) */
 	struct snap_zone *zone;
-	struct node *cut;       /* topmost delegation at or above this name, or NULL */
-	struct node *wild;      /* the "*" child, or NULL */
-	struct snap_zone *ds_parent; /* apex of a child zone: the served parent answering DS */
-	const struct pool *pool;
-	int pool_line;          /* config line that named this owner */
-	struct rrset *rrsets;   /* sorted by type; load-time data kept for images */
-	uint16_t nrrsets;
 	/* What the answer path reads: */
-	uint16_t nimgs;
 	struct node_img *imgs;       /* per query type */
 	const struct image *other;   /* any type not in imgs: NODATA or CNAME chain */
 	const struct image *any;     /* qtype ANY (RFC 8482: one RRset) */
-	const struct image *referral;/* set when at or below a delegation */
+	struct node_extra *x;        /* NULL for most names */
+	struct rrset *rrsets;        /* sorted by type; load-time data kept for explain */
+	uint16_t nimgs;
+	uint16_t nrrsets;
+	uint8_t namelen;
+	uint8_t nlabels;
+	bool is_apex;
+	bool is_cut;                 /* a delegation point (NS below the apex) */
+	uint8_t name[];              /* lower-case wire */
 };
+
+static inline struct node *node_cut(const struct node *n)
+{
+	return n->x ? n->x->cut : NULL;
+}
+
+static inline struct node *node_wild(const struct node *n)
+{
+	return n->x ? n->x->wild : NULL;
+}
+
+static inline struct snap_zone *node_ds_parent(const struct node *n)
+{
+	return n->x ? n->x->ds_parent : NULL;
+}
+
+static inline const struct pool *node_pool(const struct node *n)
+{
+	return n->x ? n->x->pool : NULL;
+}
+
+static inline int node_pool_line(const struct node *n)
+{
+	return n->x ? n->x->pool_line : 0;
+}
+
+static inline const struct image *node_referral(const struct node *n)
+{
+	return n->x ? n->x->referral : NULL;
+}
 
 struct snap_zone {
 	struct zone_data data;
@@ -74,8 +110,8 @@ struct snapshot {
 	struct health_table *health; /* not owned; NULL: every member is up */
 	struct probe_spec **specs;   /* one per probed (address, port, check); owned */
 	size_t nspecs;
-	struct image **images;       /* every image, for freeing */
-	size_t nimages, capimages;
+	struct arena *arena;         /* nodes, images and their arrays */
+	size_t nimages;
 	size_t image_bytes;
 };
 

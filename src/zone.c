@@ -10,6 +10,7 @@
 
 #include <ldns/ldns.h>
 
+#include "arena.h"
 #include "log.h"
 #include "mem.h"
 #include "zone.h"
@@ -24,6 +25,7 @@
 struct reader {
 	struct zone_data *z;
 	int errors;
+	ldns_buffer *buf; /* reused for every record's rdata */
 };
 
 static const char *add_file(struct zone_data *z, const char *file)
@@ -36,7 +38,7 @@ static const char *add_file(struct zone_data *z, const char *file)
 static void push_rr(struct reader *r, ldns_rr *rr, const char *file, int line)
 {
 	struct zone_data *z = r->z;
-	ldns_buffer *buf;
+	ldns_buffer *buf = r->buf;
 	ldns_rdf *owner = ldns_rr_owner(rr);
 	struct zone_rr *out;
 	char tmp[1100];
@@ -58,12 +60,11 @@ static void push_rr(struct reader *r, ldns_rr *rr, const char *file, int line)
 		r->errors++;
 		return;
 	}
-	buf = ldns_buffer_new(512);
+	ldns_buffer_clear(buf);
 	if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK ||
 	    ldns_buffer_position(buf) > 65535) {
 		log_err("%s:%d: cannot encode record data", file, line);
 		r->errors++;
-		ldns_buffer_free(buf);
 		return;
 	}
 	if (z->nrrs == z->caprrs) {
@@ -71,14 +72,19 @@ static void push_rr(struct reader *r, ldns_rr *rr, const char *file, int line)
 		z->rrs = xrealloc(z->rrs, z->caprrs * sizeof(*z->rrs));
 	}
 	out = &z->rrs[z->nrrs++];
-	out->owner = xmemdup(lowner, olen);
+	/* Records of one name usually follow each other: share the owner. */
+	if (z->nrrs > 1 && dname_len(z->rrs[z->nrrs - 2].owner) == olen &&
+	    memcmp(z->rrs[z->nrrs - 2].owner, lowner, olen) == 0) {
+		out->owner = z->rrs[z->nrrs - 2].owner;
+	} else {
+		out->owner = arena_memdup(z->arena, lowner, olen);
+	}
 	out->rdlen = (uint16_t)ldns_buffer_position(buf);
-	out->rdata = xmemdup(ldns_buffer_begin(buf), out->rdlen);
+	out->rdata = arena_memdup(z->arena, ldns_buffer_begin(buf), out->rdlen);
 	out->type = (uint16_t)ldns_rr_get_type(rr);
 	out->ttl = ldns_rr_ttl(rr);
 	out->line = line;
 	out->file = file;
-	ldns_buffer_free(buf);
 }
 
 /* Is the next non-blank line a $INCLUDE (1) or $ORIGIN (2)? Blank and
@@ -353,9 +359,7 @@ static void check_zone(struct reader *r, const char *file)
 			struct zone_rr *p = &z->rrs[out - 1];
 			if (same_name(p, rr) && p->type == rr->type && p->rdlen == rr->rdlen &&
 			    memcmp(p->rdata, rr->rdata, rr->rdlen) == 0) {
-				free(rr->owner);
-				free(rr->rdata);
-				continue;
+				continue; /* the arena keeps its bytes until zone_clear */
 			}
 		}
 		z->rrs[out++] = *rr;
@@ -423,7 +427,7 @@ static void check_zone(struct reader *r, const char *file)
 
 int zone_load(struct zone_data *z, const char *origin, const char *file)
 {
-	struct reader r = { z, 0 };
+	struct reader r = { z, 0, NULL };
 	ldns_rdf *o = NULL;
 	uint32_t ttl = 3600;
 	int len = dname_from_str(z->origin, origin);
@@ -439,7 +443,12 @@ int zone_load(struct zone_data *z, const char *origin, const char *file)
 		log_err("%s: zone origin \"%s\" is not a domain name", file, origin);
 		return -1;
 	}
+	if (!z->arena) {
+		z->arena = arena_new();
+	}
+	r.buf = ldns_buffer_new(512);
 	read_file(&r, file, &o, &ttl, 0, NULL, 0);
+	ldns_buffer_free(r.buf);
 	ldns_rdf_deep_free(o);
 	if (r.errors == 0) {
 		check_zone(&r, file);
@@ -449,10 +458,7 @@ int zone_load(struct zone_data *z, const char *origin, const char *file)
 
 void zone_clear(struct zone_data *z)
 {
-	for (size_t i = 0; i < z->nrrs; i++) {
-		free(z->rrs[i].owner);
-		free(z->rrs[i].rdata);
-	}
+	arena_free(z->arena);
 	free(z->rrs);
 	for (size_t i = 0; i < z->nfiles; i++) {
 		free(z->files[i]);

@@ -17,7 +17,10 @@ struct zone_rr {
 	const char *file;  /* points into the zone's file list */
 };
 
+struct arena;
+
 struct zone_data {
+	struct arena *arena; /* owners and rdata */
 	uint8_t origin[DNAME_MAXLEN];
 	size_t origin_len;
 	struct zone_rr *rrs;
