@@ -199,10 +199,10 @@ write:
 	}
 	n = put_head(resp, q, pkt, img->rcode, img->aa);
 	body = img->len;
-	if (img->pool) {
+	if (img->dyn) {
 		/* The smallest tail the pool can give, for the size check; the
 		 * real size is known once members are chosen. */
-		dyn = img->pool_qtype == 1 ? POOL_RR4_LEN : POOL_RR6_LEN;
+		dyn = img->dyn->qtype == 1 ? POOL_RR4_LEN : POOL_RR6_LEN;
 	}
 	if (n + body + dyn + opt > limit) {
 		if (!img->glue_required && img->arcount && n + img->len_noadd + dyn + opt <= limit) {
@@ -218,14 +218,14 @@ write:
 	wr16(resp + 8, img->nscount);
 	wr16(resp + 10, body == img->len ? img->arcount : 0);
 	n += body;
-	if (img->pool) {
+	if (img->dyn) {
 		size_t w;
 		int k;
 		assert(img->len == img->len_noadd && img->nscount == 0);
-		k = pool_write(resp + n, limit - n - opt, &w, img->pool, img->pool_qtype,
-			       image_ref_resolve(img->pool_owner, qlen), &ctx->pools, s->health);
-		if (k == POOL_NODATA && img->alt) {
-			img = img->alt;
+		k = pool_write(resp + n, limit - n - opt, &w, img->dyn->pool, img->dyn->qtype,
+			       image_ref_resolve(img->dyn->owner, qlen), &ctx->pools, s->health);
+		if (k == POOL_NODATA && img->dyn->alt) {
+			img = img->dyn->alt;
 			goto write;
 		}
 		if (k == POOL_SERVFAIL || k == POOL_NODATA) {

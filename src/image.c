@@ -9,11 +9,11 @@
 #include "image.h"
 #include "mem.h"
 
-void image_write(uint8_t *out, const struct image *img, size_t n, unsigned qname_len)
+static void apply_fixups(uint8_t *out, const uint32_t *fixups, unsigned nfixups, size_t n,
+			 unsigned qname_len)
 {
-	memcpy(out, img->data, n);
-	for (unsigned i = 0; i < img->nfixups; i++) {
-		uint32_t f = img->fixups[i];
+	for (unsigned i = 0; i < nfixups; i++) {
+		uint32_t f = fixups[i];
 		size_t pos = f >> 16;
 		if (pos >= n) {
 			continue; /* in the additional section that was left out */
@@ -21,6 +21,14 @@ void image_write(uint8_t *out, const struct image *img, size_t n, unsigned qname
 		uint16_t ptr = image_ref_resolve((uint16_t)(f & 0xFFFF), qname_len);
 		out[pos] = (uint8_t)(0xC0 | (ptr >> 8));
 		out[pos + 1] = (uint8_t)ptr;
+	}
+}
+
+void image_write(uint8_t *out, const struct image *img, size_t n, unsigned qname_len)
+{
+	memcpy(out, img->data, n);
+	if (img->nfixups) {
+		apply_fixups(out, image_fixups(img), img->nfixups, n, qname_len);
 	}
 }
 
@@ -242,6 +250,7 @@ struct image *imgb_finish(struct imgb *b, struct arena *arena, uint8_t rcode, bo
 			  unsigned exact_qname_len)
 {
 	struct image *img;
+	size_t nfix;
 
 	if (b->overflow || b->len > 65000) {
 		return NULL;
@@ -249,7 +258,8 @@ struct image *imgb_finish(struct imgb *b, struct arena *arena, uint8_t rcode, bo
 	if (b->section != IMG_ADDITIONAL) {
 		b->len_noadd = b->len;
 	}
-	img = arena_alloc(arena, sizeof(*img) + b->len);
+	nfix = exact_qname_len ? 0 : b->nfixups;
+	img = arena_alloc(arena, sizeof(*img) + ((b->len + 3) & ~(size_t)3) + nfix * sizeof(uint32_t));
 	img->rcode = rcode;
 	img->aa = aa;
 	img->ancount = b->count[0];
@@ -257,20 +267,19 @@ struct image *imgb_finish(struct imgb *b, struct arena *arena, uint8_t rcode, bo
 	img->arcount = b->count[2];
 	img->len = (uint16_t)b->len;
 	img->len_noadd = (uint16_t)b->len_noadd;
-	img->pool = pool;
-	img->pool_qtype = pool_qtype;
-	img->pool_owner = pool_owner;
 	memcpy(img->data, b->buf, b->len);
 	if (exact_qname_len) {
 		/* Only ever used for one query name length: resolve now. */
-		img->nfixups = (uint16_t)b->nfixups;
-		img->fixups = b->fixups;
-		image_write(img->data, img, img->len, exact_qname_len);
-		img->fixups = NULL;
-		img->nfixups = 0;
-	} else if (b->nfixups) {
-		img->nfixups = (uint16_t)b->nfixups;
-		img->fixups = arena_memdup(arena, b->fixups, b->nfixups * sizeof(uint32_t));
+		apply_fixups(img->data, b->fixups, (unsigned)b->nfixups, img->len, exact_qname_len);
+	} else if (nfix) {
+		img->nfixups = (uint16_t)nfix;
+		memcpy((void *)image_fixups(img), b->fixups, nfix * sizeof(uint32_t));
+	}
+	if (pool) {
+		img->dyn = arena_alloc(arena, sizeof(*img->dyn));
+		img->dyn->pool = pool;
+		img->dyn->qtype = pool_qtype;
+		img->dyn->owner = pool_owner;
 	}
 	return img;
 }

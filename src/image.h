@@ -17,6 +17,16 @@
 
 struct pool;
 
+/* The dynamic part of a pool answer: which pool, for which type, with which
+ * owner name, and the same answer as NODATA for the "nodata" last resort. */
+struct image_dyn {
+	const struct pool *pool;
+	uint16_t qtype;           /* 1 (A) or 28 (AAAA) */
+	uint16_t owner;           /* reference to the records' owner name */
+	const struct image *alt;  /* NODATA variant, or NULL */
+};
+
+/* 24 bytes of header, then data, then (4-aligned) the fixups. */
 struct image {
 	uint8_t rcode;
 	uint8_t aa;
@@ -24,14 +34,15 @@ struct image {
 	uint16_t ancount, nscount, arcount;
 	uint16_t len;          /* bytes in data */
 	uint16_t len_noadd;    /* bytes of answer + authority */
-	uint16_t nfixups;
-	const struct pool *pool; /* dynamic answer tail appended after data, or NULL */
-	uint16_t pool_qtype;     /* 1 (A) or 28 (AAAA) */
-	uint16_t pool_owner;     /* reference to the tail's owner name; IMG_REF_QNAME = the qname */
-	uint32_t *fixups;        /* pos << 16 | encoded reference */
-	const struct image *alt; /* pool images: the same answer as NODATA (last resort) */
+	uint16_t nfixups;      /* pos << 16 | encoded reference, after data */
+	struct image_dyn *dyn; /* pool answer tail appended after data, or NULL */
 	uint8_t data[];
 };
+
+static inline const uint32_t *image_fixups(const struct image *img)
+{
+	return (const uint32_t *)(const void *)(img->data + ((img->len + 3u) & ~3u));
+}
 
 /* Encoded references (14 bits of pointer value plus a kind bit). */
 #define IMG_REF_QSUFFIX 0x8000u /* low 14 bits: length of a qname suffix */

@@ -544,8 +544,8 @@ static void reload(struct server *srv)
 	}
 	server_swap(srv, snap);
 	server_health_changed(srv);
-	log_info("reload done: %zu zones, %zu pools, %zu names", snap->nzones, snap->npools,
-		 snap->nnodes);
+	log_info("reload done: %zu zones, %zu pools, %zu names, %.1f MiB", snap->nzones,
+		 snap->npools, snap->nnodes, snapshot_memory(snap) / 1048576.0);
 }
 
 /* What the live snapshot probes is what the engine runs, and what the state

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -347,7 +348,8 @@ static const struct image *keep(struct build *bd, struct image *img)
 		return NULL;
 	}
 	s->nimages++;
-	s->image_bytes += sizeof(*img) + img->len + img->nfixups * sizeof(uint32_t);
+	s->image_bytes += sizeof(*img) + img->len + img->nfixups * sizeof(uint32_t) +
+			  (img->dyn ? sizeof(*img->dyn) : 0);
 	return img;
 }
 
@@ -380,7 +382,7 @@ static const struct image *build_image(struct build *bd, const struct node *n, u
 		bd->pool_nodata = true;
 		resolve_node(bd, n, n->name, qtype, chain, 0, &r2);
 		bd->pool_nodata = false;
-		img->alt = keep(bd, imgb_finish(bd->b, bd->s->arena, r2.rcode, true, NULL, 0, 0,
+		img->dyn->alt = keep(bd, imgb_finish(bd->b, bd->s->arena, r2.rcode, true, NULL, 0, 0,
 						  wild ? 0 : n->namelen));
 	}
 	return keep(bd, img);
@@ -954,10 +956,23 @@ struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *h
 	if (bd.errors) {
 		goto fail;
 	}
+	/* Parsing freed many small ldns objects: hand that heap back. */
+	malloc_trim(0);
 	return s;
 fail:
 	snapshot_free(s);
 	return NULL;
+}
+
+size_t snapshot_memory(const struct snapshot *s)
+{
+	size_t n = arena_used(s->arena) + (s->mask + 1) * sizeof(struct node *);
+
+	for (size_t i = 0; i < s->nzones; i++) {
+		const struct zone_data *d = &s->zones[i].data;
+		n += d->nrrs * sizeof(*d->rrs) + (d->arena ? arena_used(d->arena) : 0);
+	}
+	return n;
 }
 
 void snapshot_free(struct snapshot *s)

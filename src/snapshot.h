@@ -134,6 +134,9 @@ struct snapshot *snapshot_build(struct conf *conf);
  * what the probe engine must run. */
 struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *health);
 
+/* Bytes held by @s: nodes, images, name table, zone records (for reports). */
+size_t snapshot_memory(const struct snapshot *s);
+
 /* Free @s and everything it owns. NULL is a no-op. Only once no reader can
  * still hold it. */
 void snapshot_free(struct snapshot *s);

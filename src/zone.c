@@ -365,6 +365,8 @@ static void check_zone(struct reader *r, const char *file)
 		z->rrs[out++] = *rr;
 	}
 	z->nrrs = out;
+	z->rrs = xrealloc(z->rrs, (out ? out : 1) * sizeof(*z->rrs)); /* drop the doubling slack */
+	z->caprrs = out;
 
 	for (size_t i = 0; i < z->nrrs; i++) {
 		struct zone_rr *rr = &z->rrs[i];
