@@ -1,0 +1,215 @@
+/* check_alloc.c -- the answer path allocates nothing: malloc and friends are
+ * interposed with counting versions, and every kind of answer is produced
+ * many times after warm-up with the count required to stay at zero. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+#include "testutil.h"
+
+#include "answer.h"
+#include "conf.h"
+#include "health.h"
+#include "probe.h"
+#include "snapshot.h"
+
+/* Interposition does not mix with the sanitizers' own malloc. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+
+#ifndef SANITIZED
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+
+static volatile unsigned long allocations;
+
+void *malloc(size_t n)
+{
+	allocations++;
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t m)
+{
+	allocations++;
+	return __libc_calloc(n, m);
+}
+
+void *realloc(void *p, size_t n)
+{
+	allocations++;
+	return __libc_realloc(p, n);
+}
+
+void *aligned_alloc(size_t a, size_t n)
+{
+	allocations++;
+	return __libc_memalign(a, n);
+}
+
+int posix_memalign(void **p, size_t a, size_t n)
+{
+	allocations++;
+	*p = __libc_memalign(a, n);
+	return *p ? 0 : 12;
+}
+
+static const char zone_text[] =
+	"$ORIGIN lb.test.\n$TTL 300\n"
+	"@ IN SOA ns1 host 1 2 3 4 60\n@ IN NS ns1\nns1 IN A 192.0.2.1\n"
+	"static IN A 192.0.2.2\nstatic IN TXT \"x\"\n*.wild IN A 192.0.2.3\n"
+	"c1 IN CNAME c2\nc2 IN CNAME www\nsub IN NS ns.sub\nns.sub IN A 192.0.2.53\n"
+	"a.b.c IN A 192.0.2.4\n";
+
+static const char conf_fmt[] =
+	"listen = [\"127.0.0.1:0\"];\n"
+	"zones = ( { origin = \"lb.test\"; file = \"%s\"; } );\n"
+	"checks = ( { name = \"t\"; type = \"tcp\"; port = 9; } );\n"
+	"pools = ( { name = \"w\"; owners = [\"www.lb.test\"]; policy = \"weighted\"; answers = 2;\n"
+	"  check = \"t\"; backup = \"b\";\n"
+	"  members = ( {address=\"192.0.2.10\"; weight=3;}, {address=\"192.0.2.11\";},\n"
+	"              {address=\"2001:db8::1\";} ); },\n"
+	"  { name = \"b\"; owners = [\"rr.lb.test\"]; check = \"t\";\n"
+	"  members = ( {address=\"198.51.100.1\";}, {address=\"198.51.100.2\";} ); } );\n";
+
+struct q {
+	const char *name;
+	uint16_t type, class, flags;
+	bool edns;
+	uint8_t version;
+};
+
+static const struct q queries[] = {
+	{ "www.lb.test", 1, 1, TU_RD, true, 0 },   { "WWW.lb.test", 28, 1, 0, false, 0 },
+	{ "rr.lb.test", 1, 1, 0, true, 0 },        { "static.lb.test", 16, 1, 0, true, 0 },
+	{ "static.lb.test", 255, 1, 0, false, 0 }, { "x.wild.lb.test", 1, 1, 0, true, 0 },
+	{ "x.wild.lb.test", 15, 1, 0, true, 0 },   { "c1.lb.test", 1, 1, 0, true, 0 },
+	{ "deep.sub.lb.test", 1, 1, 0, true, 0 },  { "nx.lb.test", 1, 1, 0, true, 0 },
+	{ "b.c.lb.test", 1, 1, 0, false, 0 },      { "example.com", 1, 1, 0, true, 0 },
+	{ "version.bind", 16, 3, 0, false, 0 },    { "www.lb.test", 1, 1, 0, true, 1 },
+	{ "www.lb.test", 252, 1, 0, false, 0 },    { "www.lb.test", 1, 1, TU_OPCODE(4), false, 0 },
+};
+
+static struct snapshot *snap;
+static struct health_table *health;
+static struct health_entry *entries[8];
+static size_t nentries;
+
+static void setup(void)
+{
+	char zpath[PATH_MAX], cpath[PATH_MAX], text[PATH_MAX + 1024];
+	struct conf *c;
+
+	tu_write(zpath, "lb.test.zone", zone_text);
+	snprintf(text, sizeof(text), conf_fmt, zpath);
+	tu_write(cpath, "gslbd.conf", text);
+	c = conf_load(cpath);
+	ck_assert_ptr_nonnull(c);
+	health = health_table_new();
+	snap = snapshot_build_health(c, health);
+	ck_assert_ptr_nonnull(snap);
+	nentries = 0;
+	for (size_t i = 0; i < snap->nspecs && nentries < 8; i++) {
+		entries[nentries++] = snap->specs[i]->entry;
+	}
+}
+
+static void teardown(void)
+{
+	snapshot_free(snap);
+	health_table_free(health);
+}
+
+/* Returns how many queries got no answer. No ck_assert in here: Check's
+ * own bookkeeping allocates on every assertion. */
+static unsigned answer_all(struct answer_ctx *ctx, unsigned rounds)
+{
+	static uint8_t pkt[512], resp[65535];
+	unsigned unanswered = 0;
+
+	for (unsigned r = 0; r < rounds; r++) {
+		for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+			const struct q *q = &queries[i];
+			size_t len = tu_query(pkt, (uint16_t)(r + i), q->flags, q->name, q->type,
+					      q->class);
+			if (q->edns) {
+				len = tu_add_opt(pkt, len, 1232, true, q->version, 10, 8);
+			}
+			unanswered += answer_query(ctx, snap, pkt, len, resp, 4096, false) == 0;
+			answer_query(ctx, snap, pkt, len, resp, sizeof(resp), true);
+			/* A malformed one: cut in the middle of the question. */
+			answer_query(ctx, snap, pkt, 15, resp, 4096, false);
+		}
+	}
+	return unanswered;
+}
+
+START_TEST(counter_works)
+{
+	unsigned long before = allocations;
+	void *p = malloc(16);
+
+	ck_assert_uint_eq(allocations, before + 1);
+	free(p);
+}
+END_TEST
+
+START_TEST(answer_path_allocates_nothing)
+{
+	struct answer_ctx ctx;
+	unsigned long before;
+
+	answer_ctx_init(&ctx, 42);
+	answer_ctx_use(&ctx, snap); /* sizing the worker's state may allocate, once */
+	answer_all(&ctx, 2);
+	before = allocations;
+	unsigned unanswered = answer_all(&ctx, 500);
+	unsigned long used = allocations - before;
+	ck_assert_uint_eq(unanswered, 0);
+	ck_assert_uint_eq(used, 0);
+
+	/* Also with members down: backup chain and last resort paths. */
+	for (size_t i = 0; i < nentries; i++) {
+		health_record(health, entries[i], false, "test", 0, 1, 1, 1.0);
+	}
+	before = allocations;
+	unanswered = answer_all(&ctx, 200);
+	used = allocations - before;
+	ck_assert_uint_eq(unanswered, 0);
+	ck_assert_uint_eq(used, 0);
+	answer_ctx_clear(&ctx);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("alloc");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, counter_works);
+	tcase_add_test(tc, answer_path_allocates_nothing);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+#else
+int main(void)
+{
+	puts("check_alloc: skipped under AddressSanitizer (it owns malloc)");
+	return 77;
+}
+#endif
