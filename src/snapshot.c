@@ -733,7 +733,11 @@ static void fmt_target(char *buf, size_t size, int family, const uint8_t *addr, 
 	char a[INET6_ADDRSTRLEN];
 
 	inet_ntop(family, addr, a, sizeof(a));
-	snprintf(buf, size, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	if (port == 0) {
+		snprintf(buf, size, "%s", a); /* file and exec checks need no port */
+	} else {
+		snprintf(buf, size, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	}
 }
 
 static struct probe_spec *make_spec(const struct conf_check *k, const struct conf_member *m,

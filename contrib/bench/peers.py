@@ -1,0 +1,1441 @@
+#!/usr/bin/python3
+"""peers.py -- gslbd side by side with other authoritative DNS servers.
+
+One command measures gslbd against a UDP echo floor (contrib/bench/echo.c),
+gdnsd, Knot DNS, NSD and PowerDNS Authoritative (bind backend, LUA records),
+all serving the same zone bench.test with the same pool name www.bench.test,
+each on its own loopback port, each started here and stopped here by PID:
+
+  0. the load generator check (1 vs 2 dnsperf, -T 2, against echo and gslbd)
+  1. throughput and CPU per query, one worker thread, server on core 0,
+     dnsperf on core 1, runs interleaved over the servers (medians)
+  2. latency percentiles at a fixed 20,000 qps (dnsperf -v, per query)
+  3. RSS after load
+  4. reload under load: gslbd at ~50% of its saturation, SIGHUP every second
+  5. every server at its default thread count, nothing pinned
+  6. failover: a health-checked member's listener closed, time until it is
+     gone from the answers and back again (gslbd, gdnsd, PowerDNS)
+
+Then a report (Markdown tables) on stdout, progress on stderr.  Packages that
+are missing are installed with apt-get first.  Only 127.0.0.0/8 is contacted.
+Every loop is bounded in count and time.
+
+    /usr/bin/python3 contrib/bench/peers.py              # full run (~15 min)
+    /usr/bin/python3 contrib/bench/peers.py --quick      # smoke run (~3 min)
+    /usr/bin/python3 contrib/bench/peers.py --runs 7 --seconds 15
+
+See BENCHMARKS.md at the top of the tree for the method and the results.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import random
+import re
+import selectors
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+try:
+    import dns.message
+    import dns.rdatatype
+    import dns.rcode
+except ImportError:          # installed below (python3-dnspython) and re-imported
+    dns = None
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+TEMPLATES = os.path.join(HERE, "peers")
+ECHO_SRC = os.path.join(HERE, "echo.c")
+DEFAULT_GSLBD = os.path.join(REPO, "src", "gslbd")
+
+# Debian 12 packages: what each provides that we run.
+PACKAGES = ["dnsperf", "gdnsd", "nsd", "knot", "pdns-server", "pdns-backend-bind",
+            "gcc", "python3-dnspython"]
+OPTIONAL_PACKAGES = ["python3-matplotlib"]
+VERSION_PACKAGES = ["dnsperf", "gdnsd", "nsd", "knot", "pdns-server", "pdns-backend-bind",
+                    "gcc", "linux-image-amd64"]
+DAEMON_BINARIES = {"/usr/sbin/gdnsd", "/usr/sbin/nsd", "/usr/sbin/knotd",
+                   "/usr/sbin/pdns_server"}
+
+SERVERS = ["echo", "gslbd", "gdnsd", "knot", "nsd", "pdns"]
+PEERS = ["gdnsd", "knot", "nsd", "pdns"]          # the real DNS servers besides gslbd
+FAILOVER_SERVERS = ["gslbd", "gdnsd", "pdns"]      # those that can probe
+LABELS = {"echo": "echo floor", "gslbd": "gslbd", "gdnsd": "gdnsd", "knot": "Knot DNS",
+          "nsd": "NSD", "pdns": "PowerDNS"}
+
+POOL_NAME = "www.bench.test"
+V4_MEMBERS = ["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]
+V6_MEMBERS = ["2001:db8:10::1", "2001:db8:10::2"]
+
+SERVER_CORE = "0"
+CLIENT_CORE = "1"
+DNSPERF_BASE = ["-c", "8", "-q", "200"]
+LATENCY_QPS = 20000
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 5.0
+POLL_PERIOD = 0.010           # failover: one query per server every 10 ms
+DNS_TIMEOUT = 0.5
+GONE_LIMIT = 40.0             # failover waits are bounded
+BACK_LIMIT = 60.0
+STABLE_POLLS = 5
+
+# Targets gslbd must meet.
+T_CPU_VS_GDNSD = 1.0
+T_CPU_VS_ECHO = 1.05
+T_USER_VS_GDNSD = 0.8
+T_RSS_KIB = 4096
+T_FAIL_MEDIAN = 0.3
+T_FAIL_MAX = 0.5
+
+
+def log(msg):
+    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def percentile(sorted_xs, p):
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_xs:
+        return None
+    k = max(0, min(len(sorted_xs) - 1, int(-(-p * len(sorted_xs) // 100)) - 1))
+    return sorted_xs[k]
+
+
+def run_quiet(argv, timeout=600, **kw):
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+# ------------------------------------------------------------ packages ---
+
+def installed(pkg):
+    r = run_quiet(["dpkg-query", "-W", "-f=${Status}", pkg], timeout=30)
+    return r.returncode == 0 and "install ok installed" in r.stdout
+
+
+def daemon_pids():
+    """PIDs of processes running one of the peers' daemon binaries."""
+    out = set()
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.readlink("/proc/%s/exe" % d) in DAEMON_BINARIES:
+                    out.add(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def ensure_packages():
+    missing = [p for p in PACKAGES if not installed(p)]
+    optional = [p for p in OPTIONAL_PACKAGES if not installed(p)]
+    if not missing and not optional:
+        return
+    log("installing with apt-get: %s" % " ".join(missing + optional))
+    before = daemon_pids()
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if not os.path.isdir("/var/lib/apt/lists") or not any(
+            f.endswith("_Packages") for f in os.listdir("/var/lib/apt/lists")):
+        run_quiet(["apt-get", "update", "-qq"], timeout=900, env=env)
+    for group, required in ((missing, True), (optional, False)):
+        if not group:
+            continue
+        r = run_quiet(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + group,
+                      timeout=1800, env=env)
+        if r.returncode != 0:
+            run_quiet(["apt-get", "update", "-qq"], timeout=900, env=env)
+            r = run_quiet(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + group,
+                          timeout=1800, env=env)
+        if r.returncode != 0 and required:
+            sys.exit("apt-get install %s failed:\n%s" % (" ".join(group), r.stderr[-2000:]))
+        if r.returncode != 0:
+            log("optional packages not installed (%s): no chart" % " ".join(group))
+    # A package may start its daemon on install (not under policy-rc.d 101 or
+    # without an init system, but elsewhere it would): stop exactly those.
+    for pid in sorted(daemon_pids() - before):
+        log("stopping daemon PID %d started by the package install" % pid)
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    if shutil.which("systemctl") and os.path.isdir("/run/systemd/system"):
+        for unit in ("gdnsd", "nsd", "knot", "pdns"):
+            run_quiet(["systemctl", "disable", "--now", unit], timeout=60)
+
+
+def versions():
+    out = {}
+    for p in VERSION_PACKAGES:
+        r = run_quiet(["dpkg-query", "-W", "-f=${Version}", p], timeout=30)
+        out[p] = r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else "-"
+    return out
+
+
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            mem = "%.1f GiB" % (int(f.readline().split()[1]) / 1048576)
+    except (OSError, ValueError, IndexError):
+        pass
+    distro = "?"
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    distro = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": model, "kernel": platform.release(),
+            "memory": mem, "os": distro}
+
+
+def gslbd_version(binary):
+    v = "?"
+    try:
+        r = run_quiet([binary, "--version"], timeout=10)
+        v = (r.stdout or r.stderr).strip().splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        pass
+    try:
+        r = run_quiet(["git", "-C", REPO, "describe", "--always", "--dirty"], timeout=10)
+        if r.returncode == 0:
+            v += " (git %s)" % r.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return v
+
+
+# -------------------------------------------------------------- /proc ---
+
+def children_map():
+    kids = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                s = f.read()
+        except OSError:
+            continue
+        ppid = int(s[s.rindex(")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(d))
+    return kids
+
+
+def process_tree(pid):
+    """pid and all its descendants (NSD forks its server and xfrd)."""
+    kids = children_map()
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def cpu_ticks(pids):
+    """(utime, stime) in clock ticks summed over processes (each process's
+    /proc/PID/stat already sums all of its threads)."""
+    u = s = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        u += int(fields[11])
+        s += int(fields[12])
+    return u, s
+
+
+def rss_kib(pids):
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/status" % p) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def thread_count(pids):
+    n = 0
+    for p in pids:
+        try:
+            n += len(os.listdir("/proc/%d/task" % p))
+        except OSError:
+            pass
+    return n
+
+
+# --------------------------------------------------------- templates ---
+
+def render(name, values, tags):
+    """A template of contrib/bench/peers/: lines starting with @TAG@ are kept
+    (tag stripped) only when TAG is in tags; @@KEY@@ is replaced by values[KEY]."""
+    with open(os.path.join(TEMPLATES, name)) as f:
+        lines = f.read().splitlines()
+    out = []
+    for line in lines:
+        m = re.match(r"^@(\w+)@(?!@)", line)
+        if m:
+            if m.group(1) not in tags:
+                continue
+            line = line[m.end():]
+        out.append(line)
+    text = "\n".join(out) + "\n"
+    for k, v in values.items():
+        text = text.replace("@@%s@@" % k, str(v))
+    left = re.findall(r"@@([A-Z0-9_]+)@@", text)
+    if left:
+        raise RuntimeError("template %s: no value for %s" % (name, ", ".join(sorted(set(left)))))
+    return text
+
+
+def free_port():
+    """A port free for UDP and TCP on 127.0.0.1 (the kernel's pick)."""
+    for _ in range(50):
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.bind(("127.0.0.1", 0))
+        port = t.getsockname()[1]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            t.close()
+            u.close()
+    raise RuntimeError("no free port")
+
+
+# ---------------------------------------------------------- backends ---
+
+class Listeners:
+    """The pool's health-check targets: TCP listeners that accept and close.
+
+    127.0.0.11..14 share one port (gdnsd's tcp_connect and PowerDNS's
+    ifportup probe the answered address on one port); the two IPv6 members
+    (documentation addresses, never contacted) are probed by gslbd at
+    127.0.0.1 on two ports of their own.  close_member()/open_member() make
+    one listener refuse connections (RST) and accept again.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.sel = selectors.DefaultSelector()
+        self.socks = {}
+        self.accepted = {}
+        self.stopping = False
+        for _ in range(50):
+            try:
+                first = self._listen(V4_MEMBERS[0], 0)
+                self.port = first.getsockname()[1]
+                socks = {V4_MEMBERS[0]: first}
+                for a in V4_MEMBERS[1:]:
+                    socks[a] = self._listen(a, self.port)
+                break
+            except OSError:
+                for s in list(locals().get("socks", {}).values()):
+                    s.close()
+                continue
+        else:
+            raise RuntimeError("no common free port on 127.0.0.11..14")
+        v6a = self._listen("127.0.0.1", 0)
+        v6b = self._listen("127.0.0.1", 0)
+        self.v6_ports = [v6a.getsockname()[1], v6b.getsockname()[1]]
+        socks["v6a"], socks["v6b"] = v6a, v6b
+        self.where = {k: (s.getsockname()) for k, s in socks.items()}
+        for k, s in socks.items():
+            self.socks[k] = s
+            self.accepted[k] = 0
+            self.sel.register(s, selectors.EVENT_READ, k)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _listen(addr, port):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((addr, port))
+        s.listen(512)
+        s.setblocking(False)
+        return s
+
+    def _run(self):
+        while not self.stopping:
+            events = self.sel.select(0.05)
+            with self.lock:
+                for key, _ in events:
+                    s = self.socks.get(key.data)
+                    if s is None or s is not key.fileobj:
+                        continue
+                    for _ in range(64):
+                        try:
+                            c, _ = s.accept()
+                        except OSError:
+                            break
+                        c.close()
+                        self.accepted[key.data] += 1
+
+    def close_member(self, key):
+        with self.lock:
+            s = self.socks.pop(key)
+            self.sel.unregister(s)
+            s.close()          # new SYNs now get RST: connection refused
+        return time.monotonic()
+
+    def open_member(self, key):
+        addr, port = self.where[key]
+        with self.lock:
+            s = self._listen(addr, port)
+            self.socks[key] = s
+            self.sel.register(s, selectors.EVENT_READ, key)
+        return time.monotonic()
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(2.0)
+        with self.lock:
+            for s in self.socks.values():
+                s.close()
+            self.socks.clear()
+
+
+# ----------------------------------------------------------------- DNS ---
+
+def dns_query(port, qname, qtype, timeout=DNS_TIMEOUT):
+    """One UDP query to 127.0.0.1:port; the parsed response or None."""
+    q = dns.message.make_query(qname, qtype)
+    wire = q.to_wire()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(timeout)
+        s.sendto(wire, ("127.0.0.1", port))
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            s.settimeout(left)
+            data = s.recv(4096)
+            if len(data) >= 2 and data[:2] == wire[:2]:
+                try:
+                    return dns.message.from_wire(data)
+                except Exception:       # the echo floor: a query with QR set
+                    return None
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
+def answer_addresses(msg, rdtype):
+    out = set()
+    if msg is None:
+        return None
+    for rrset in msg.answer:
+        if rrset.rdtype == rdtype:
+            out.update(rd.address for rd in rrset)
+    return out
+
+
+def pool_a(port):
+    return answer_addresses(dns_query(port, POOL_NAME, "A"), dns.rdatatype.A)
+
+
+# ------------------------------------------------------------- servers ---
+
+class Server:
+    """One server process, a child of this script, in its own temp dir."""
+
+    def __init__(self, name, binary, base, mode, listeners, echo_bin, pinned, gdnsd_fast):
+        self.name = name
+        self.mode = mode                # "single", "default" or "fast"
+        self.pinned = pinned
+        self.dir = os.path.join(base, "%s-%s" % (name, mode))
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.proc = None
+        self.restarts = 0
+        self.log_path = os.path.join(self.dir, "server.log")
+        tags = {"single" if mode in ("single", "fast") else "default",
+                "fast" if mode == "fast" else "normal"}
+        vals = {"DIR": self.dir, "PORT": self.port, "PROBE_PORT": listeners.port,
+                "V6_PORT1": listeners.v6_ports[0], "V6_PORT2": listeners.v6_ports[1],
+                "GDNSD_INTERVAL": gdnsd_fast[0], "GDNSD_TIMEOUT": gdnsd_fast[1]}
+        pool = {"gslbd": None, "gdnsd": "www-gdnsd.zone.in", "knot": "www-static.zone.in",
+                "nsd": "www-static.zone.in", "pdns": "www-pdns.zone.in", "echo": None}[name]
+        zone = render("bench.test.zone.in", {"POOL": render(pool, vals, tags) if pool else ""},
+                      tags)
+
+        def write(rel, text):
+            p = os.path.join(self.dir, rel)
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "w") as f:
+                f.write(text)
+            return p
+
+        if name == "echo":
+            self.argv = [echo_bin, "127.0.0.1", str(self.port)]
+        elif name == "gslbd":
+            write("bench.test.zone", zone)
+            conf = write("gslbd.conf", render("gslbd.conf.in", vals, tags))
+            self.argv = [binary, "-c", conf]
+        elif name == "gdnsd":
+            write("zones/bench.test", zone)
+            write("config", render("gdnsd.config.in", vals, tags))
+            self.argv = ["/usr/sbin/gdnsd", "-c", self.dir, "start"]
+        elif name == "knot":
+            write("bench.test.zone", zone)
+            os.makedirs(os.path.join(self.dir, "db"), exist_ok=True)
+            conf = write("knot.conf", render("knot.conf.in", vals, tags))
+            self.argv = ["/usr/sbin/knotd", "-c", conf]
+        elif name == "nsd":
+            write("bench.test.zone", zone)
+            conf = write("nsd.conf", render("nsd.conf.in", vals, tags))
+            self.argv = ["/usr/sbin/nsd", "-d", "-c", conf]
+        elif name == "pdns":
+            write("bench.test.zone", zone)
+            write("named.conf", render("pdns-named.conf.in", vals, tags))
+            write("pdns.conf", render("pdns.conf.in", vals, tags))
+            self.argv = ["/usr/sbin/pdns_server", "--config-dir=" + self.dir]
+        else:
+            raise ValueError(name)
+        if pinned:
+            self.argv = ["taskset", "-c", SERVER_CORE] + self.argv
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def command(self):
+        return " ".join(shlex.quote(a) for a in self.argv)
+
+    def start(self):
+        logf = open(self.log_path, "a")
+        self.proc = subprocess.Popen(self.argv, cwd=self.dir, stdin=subprocess.DEVNULL,
+                                     stdout=logf, stderr=subprocess.STDOUT)
+        logf.close()
+        self.wait_ready()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_ready(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        want = set(V4_MEMBERS)
+        while time.monotonic() < deadline:
+            if not self.alive():
+                break
+            if self.name == "echo":
+                if dns_query(self.port, "bench.test", "SOA", 0.2) is not None or \
+                        self._echo_ok():
+                    return
+            else:
+                r = dns_query(self.port, "bench.test", "SOA", 0.2)
+                if r is not None and r.rcode() == dns.rcode.NOERROR and r.answer:
+                    got = pool_a(self.port)
+                    if got is not None and got >= want:
+                        return
+            time.sleep(0.1)
+        tail = self.log_tail()
+        self.stop()
+        raise RuntimeError("%s did not start or did not answer %s A with all four members "
+                           "within %.0f s (exit %s); log tail:\n%s"
+                           % (self.name, POOL_NAME, START_TIMEOUT,
+                              self.proc.poll() if self.proc else None, tail))
+
+    def _echo_ok(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.settimeout(0.2)
+            s.sendto(b"\x12\x34\x01\x00" + b"\x00" * 8, ("127.0.0.1", self.port))
+            return s.recv(512)[:3] == b"\x12\x34\x81"
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def log_tail(self, n=15):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def log_count(self, text):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return sum(1 for line in f if text in line)
+        except OSError:
+            return 0
+
+    def tree(self):
+        return process_tree(self.pid) if self.alive() else []
+
+    def ensure(self):
+        """Restart if the process died (counted, reported)."""
+        if not self.alive():
+            log("%s (%s) died (exit %s): restarting; log tail:\n%s"
+                % (self.name, self.mode, self.proc.poll() if self.proc else None,
+                   self.log_tail()))
+            self.restarts += 1
+            self.start()
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGTERM)
+            except OSError:
+                pass
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                # NSD's children are in our tree only; kill them by PID too.
+                for p in reversed(process_tree(self.proc.pid)):
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except OSError:
+                        pass
+                self.proc.wait(STOP_TIMEOUT)
+
+
+def start_servers(names, *args, **kw):
+    """Start each server; those that fail are reported and left out."""
+    out, failed = {}, {}
+    for n in names:
+        log("starting %s" % n)
+        s = Server(n, *args, **kw)
+        try:
+            s.start()
+            out[n] = s
+            log("  %s: pid %d, port %d, %d threads: %s"
+                % (n, s.pid, s.port, thread_count(s.tree()), s.command()))
+        except (RuntimeError, OSError) as e:
+            log("  %s failed: %s" % (n, e))
+            failed[n] = str(e).splitlines()[0]
+    return out, failed
+
+
+# ------------------------------------------------------------- dnsperf ---
+
+DP_RE = {
+    "sent": re.compile(r"Queries sent:\s+(\d+)"),
+    "completed": re.compile(r"Queries completed:\s+(\d+)"),
+    "lost": re.compile(r"Queries lost:\s+(\d+)"),
+    "runtime": re.compile(r"Run time \(s\):\s+([\d.]+)"),
+    "qps": re.compile(r"Queries per second:\s+([\d.]+)"),
+    "avg_lat": re.compile(r"Average Latency \(s\):\s+([\d.]+)"),
+}
+
+
+def dnsperf_argv(port, qfile, seconds, extra=(), core=CLIENT_CORE):
+    argv = ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", qfile, "-l", str(seconds)]
+    argv += list(extra)
+    if core is not None:
+        argv = ["taskset", "-c", core] + argv
+    return argv
+
+
+class Dnsperf:
+    """One dnsperf process, output to a file, its CPU from wait4()."""
+
+    def __init__(self, argv, out_path):
+        self.argv = argv
+        self.out_path = out_path
+        self.outf = open(out_path, "w")
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.outf,
+                                     stderr=subprocess.STDOUT)
+
+    def wait(self, limit):
+        deadline = time.monotonic() + limit
+        while True:
+            pid, status, ru = os.wait4(self.proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                pid, status, ru = os.wait4(self.proc.pid, 0)
+                break
+            time.sleep(0.02)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        self.wall = time.monotonic() - self.t0
+        self.cpu = ru.ru_utime + ru.ru_stime
+        self.outf.close()
+        with open(self.out_path, errors="replace") as f:
+            self.text = f.read()
+        r = {"rc": self.proc.returncode, "wall": self.wall, "client_cpu": self.cpu}
+        for k, rx in DP_RE.items():
+            m = rx.search(self.text)
+            r[k] = float(m.group(1)) if m else None
+        r["summary"] = self.summary()
+        return r
+
+    def summary(self):
+        keep = []
+        for line in self.text.splitlines():
+            line = line.strip()
+            if line.startswith(("Queries sent", "Queries completed", "Queries lost",
+                                "Queries per second", "Run time", "Average Latency")):
+                keep.append(re.sub(r"\s{2,}", " ", line))
+        return "; ".join(keep)
+
+
+def measure(server, argvs, seconds, tmp, tag):
+    """Run the dnsperf command lines at once against server; CPU of the
+    server's process tree read just before the first starts and just after
+    the last ends.  Returns per-query figures."""
+    tree = server.tree()
+    u0, s0 = cpu_ticks(tree)
+    t0 = time.monotonic()
+    runs = [Dnsperf(a, os.path.join(tmp, "dnsperf-%s-%s-%d.txt" % (server.name, tag, i)))
+            for i, a in enumerate(argvs)]
+    res = [d.wait(seconds + 30) for d in runs]
+    wall = time.monotonic() - t0
+    u1, s1 = cpu_ticks(server.tree())
+    completed = sum(r["completed"] or 0 for r in res)
+    out = {
+        "qps": sum(r["qps"] or 0 for r in res),
+        "completed": completed,
+        "sent": sum(r["sent"] or 0 for r in res),
+        "lost": sum(r["lost"] or 0 for r in res),
+        "wall": wall,
+        "user_us": (u1 - u0) * 1e6 / CLK_TCK / completed if completed else None,
+        "sys_us": (s1 - s0) * 1e6 / CLK_TCK / completed if completed else None,
+        "busy": ((u1 - u0) + (s1 - s0)) / CLK_TCK / wall * 100,
+        "client_busy": sum(r["client_cpu"] for r in res) / wall * 100,
+        "summaries": [r["summary"] for r in res],
+        "rc": [r["rc"] for r in res],
+        "alive": server.alive(),
+    }
+    out["total_us"] = (out["user_us"] + out["sys_us"]) if completed else None
+    return out
+
+
+def latency_run(server, qfile, seconds, tmp):
+    argv = dnsperf_argv(server.port, qfile, seconds,
+                        DNSPERF_BASE + ["-Q", str(LATENCY_QPS), "-v"])
+    d = Dnsperf(argv, os.path.join(tmp, "latency-%s.txt" % server.name))
+    r = d.wait(seconds + 30)
+    lat, timeouts = [], 0
+    for line in d.text.splitlines():
+        if line.startswith("> "):
+            parts = line.split()
+            if parts[1] == "T":
+                timeouts += 1
+                continue
+            try:
+                lat.append(float(parts[-1]))
+            except ValueError:
+                pass
+    lat.sort()
+    return {"n": len(lat), "timeouts": timeouts, "qps": r["qps"], "lost": r["lost"],
+            "p50": percentile(lat, 50), "p99": percentile(lat, 99),
+            "p999": percentile(lat, 99.9), "max": lat[-1] if lat else None,
+            "summary": r["summary"], "argv": argv}
+
+
+# ------------------------------------------------------------- queries ---
+
+STATIC_QUERIES = [
+    ("bench.test", "SOA"), ("bench.test", "NS"), ("bench.test", "MX"), ("bench.test", "TXT"),
+    ("ns1.bench.test", "A"), ("mail.bench.test", "A"), ("mail.bench.test", "AAAA"),
+    ("api.bench.test", "A"), ("api.bench.test", "AAAA"), ("app.bench.test", "A"),
+    ("app.bench.test", "TXT"), ("cdn.bench.test", "A"), ("cdn.bench.test", "AAAA"),
+    ("db.bench.test", "A"), ("git.bench.test", "AAAA"), ("img.bench.test", "A"),
+    ("mx2.bench.test", "MX"), ("ntp.bench.test", "A"), ("smtp.bench.test", "TXT"),
+    ("static.bench.test", "AAAA"), ("vpn.bench.test", "A"), ("wiki.bench.test", "TXT"),
+]
+
+
+def write_queries(path, n=20000, seed=1):
+    """~60% pool A, 10% pool AAAA, 20% static, 10% NXDOMAIN (random labels)."""
+    rng = random.Random(seed)
+    lines = ["%s A" % POOL_NAME] * (n * 60 // 100)
+    lines += ["%s AAAA" % POOL_NAME] * (n * 10 // 100)
+    lines += ["%s %s" % STATIC_QUERIES[i % len(STATIC_QUERIES)] for i in range(n * 20 // 100)]
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    lines += ["%s.bench.test A" % "".join(rng.choice(alphabet) for _ in range(rng.randint(6, 14)))
+              for _ in range(n - len(lines))]
+    rng.shuffle(lines)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return {"total": n, "pool_a": n * 60 // 100, "pool_aaaa": n * 10 // 100,
+            "static": n * 20 // 100, "nxdomain": n - n * 90 // 100}
+
+
+def check_answers(servers):
+    """Sanity: every DNS server gives the same kind of answer to each class
+    of query (rcode and answer count), so no server is measured doing less."""
+    probes = [(POOL_NAME, "A"), (POOL_NAME, "AAAA"), ("bench.test", "MX"),
+              ("app.bench.test", "TXT"), ("nxd-check-1.bench.test", "A")]
+    rows = []
+    for qn, qt in probes:
+        row = [qn + " " + qt]
+        for n, s in servers.items():
+            if n == "echo":
+                continue
+            r = dns_query(s.port, qn, qt)
+            row.append("%s:%s" % (n, "-" if r is None else "%s/%d" % (
+                dns.rcode.to_text(r.rcode()), sum(len(x) for x in r.answer))))
+        rows.append(row)
+    return rows
+
+
+# ------------------------------------------------------------ failover ---
+
+def failover(servers, listeners, cycles, rng):
+    """Close one v4 member's listener, poll every server every 10 ms until
+    its answers lack it (gone), reopen, poll until it is back."""
+    res = {n: {"gone": [], "back": [], "timeouts": 0, "noanswer": 0, "false_down": 0}
+           for n in servers}
+    for c in range(cycles):
+        victim = V4_MEMBERS[c % len(V4_MEMBERS)]
+        others = set(V4_MEMBERS) - {victim}
+        time.sleep(rng.uniform(0, 1.0))      # land at a random point of the probe schedule
+        for phase in ("gone", "back"):
+            if phase == "gone":
+                t0 = listeners.close_member(victim)
+                limit = GONE_LIMIT
+            else:
+                time.sleep(rng.uniform(0, 1.0))
+                t0 = listeners.open_member(victim)
+                limit = BACK_LIMIT
+            pending = set(servers)
+            nxt = time.monotonic()
+            while pending and time.monotonic() - t0 < limit:
+                for n in sorted(pending):
+                    got = pool_a(servers[n].port)
+                    t = time.monotonic()
+                    if got is None:
+                        res[n]["noanswer"] += 1
+                        continue
+                    if not others <= got:
+                        res[n]["false_down"] += 1
+                    done = (victim not in got) if phase == "gone" else (victim in got)
+                    if done:
+                        res[n][phase].append(t - t0)
+                        pending.discard(n)
+                nxt += POLL_PERIOD
+                pause = nxt - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                else:
+                    nxt = time.monotonic()
+            for n in pending:
+                res[n]["timeouts"] += 1
+                res[n][phase].append(None)
+            log("  failover cycle %d/%d %s %s: %s" % (
+                c + 1, cycles, victim, phase,
+                ", ".join("%s %s" % (n, fmt_s(res[n][phase][-1])) for n in sorted(servers))))
+        # Stable again: every server answers all four in STABLE_POLLS polls in a row.
+        deadline = time.monotonic() + BACK_LIMIT
+        streak = 0
+        while streak < STABLE_POLLS and time.monotonic() < deadline:
+            ok = all((pool_a(s.port) or set()) >= set(V4_MEMBERS) for s in servers.values())
+            streak = streak + 1 if ok else 0
+            time.sleep(0.05)
+    return res
+
+
+# ----------------------------------------------------------- reporting ---
+
+def fmt(x, nd=2):
+    return "-" if x is None else ("%.*f" % (nd, x))
+
+
+def fmt_s(x):
+    return "timeout" if x is None else "%.3f s" % x
+
+
+def fmt_us(x):
+    return "-" if x is None else "%.0f" % (x * 1e6)
+
+
+def ratio(a, b):
+    return "-" if a is None or b is None or b == 0 else "%.2f×" % (a / b)
+
+
+def table(headers, rows):
+    out = ["| " + " | ".join(headers) + " |",
+           "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(str(x) for x in r) + " |")
+    return "\n".join(out)
+
+
+def verdict(ok):
+    return "PASS" if ok else "FAIL"
+
+
+def chart(path, main, order):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    names = [n for n in order if n in main and main[n]["total_us"] is not None]
+    user = [main[n]["user_us"] for n in names]
+    sys_ = [main[n]["sys_us"] for n in names]
+    qps = [main[n]["qps"] / 1000 for n in names]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    x = range(len(names))
+    a1.bar(x, user, label="user", color="#4a7bb7")
+    a1.bar(x, sys_, bottom=user, label="sys", color="#f0a04b")
+    a1.set_xticks(list(x), [LABELS[n] for n in names], rotation=30, ha="right", fontsize=8)
+    a1.set_ylabel("server CPU µs / query")
+    a1.set_title("CPU per query (median, 1 thread)", fontsize=9)
+    a1.legend(fontsize=8)
+    a2.bar(x, qps, color="#6aa56a")
+    a2.set_xticks(list(x), [LABELS[n] for n in names], rotation=30, ha="right", fontsize=8)
+    a2.set_ylabel("k queries / s")
+    a2.set_title("throughput (median, dnsperf on the other core)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
+# ---------------------------------------------------------------- main ---
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 1 run of 3 s, 2 failover cycles, short extras")
+    ap.add_argument("--runs", type=int, help="interleaved runs per server (default 5; quick 1)")
+    ap.add_argument("--seconds", type=float, help="dnsperf -l per run (default 10; quick 3)")
+    ap.add_argument("--cycles", type=int, help="failover cycles (default 5; quick 2)")
+    ap.add_argument("--gslbd", default=DEFAULT_GSLBD, help="gslbd binary (default src/gslbd)")
+    ap.add_argument("--only", help="comma-separated subset of: " + ",".join(SERVERS))
+    ap.add_argument("--skip", default="",
+                    help="comma-separated sections to skip: check,latency,reload,multi,failover")
+    ap.add_argument("--report", help="also write the report (Markdown) to this file")
+    ap.add_argument("--chart", help="write a PNG chart here (needs python3-matplotlib)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (for debugging)")
+    args = ap.parse_args()
+    runs = args.runs or (1 if args.quick else 5)
+    seconds = args.seconds or (3 if args.quick else 10)
+    cycles = args.cycles or (2 if args.quick else 5)
+    lat_seconds = 3 if args.quick else 5
+    reload_seconds = 5 if args.quick else 10
+    multi_runs = max(1, min(runs, 3))
+    names = SERVERS if not args.only else [n for n in SERVERS if n in args.only.split(",")]
+    skip = set(x for x in args.skip.split(",") if x)
+    rng = random.Random(args.seed)
+    if "echo" not in names:
+        names = ["echo"] + names      # the floor is always measured
+
+    started = time.monotonic()
+    ensure_packages()
+    global dns
+    if dns is None:
+        import dns.message
+        import dns.rdatatype
+        import dns.rcode
+    if (os.cpu_count() or 1) < 2:
+        sys.exit("needs 2 cores: the server on core 0, dnsperf on core 1")
+    gslbd = os.path.abspath(args.gslbd)
+    if "gslbd" in names and not os.access(gslbd, os.X_OK):
+        sys.exit("%s is missing: build it first (make -s)" % gslbd)
+
+    tmp = tempfile.mkdtemp(prefix="gslbd-peers-")
+    listeners = None
+    live = []                   # every Server started, for the finally block
+    rep = []                    # the report, Markdown
+
+    def out(s=""):
+        rep.append(s)
+
+    failed = {}
+    try:
+        echo_bin = os.path.join(tmp, "echo")
+        r = run_quiet(["gcc", "-O2", "-Wall", "-o", echo_bin, ECHO_SRC], timeout=120)
+        if r.returncode != 0:
+            sys.exit("building echo.c failed:\n" + r.stderr)
+        qfile = os.path.join(tmp, "queries.txt")
+        mix = write_queries(qfile, seed=args.seed)
+        listeners = Listeners()
+        log("listeners: 127.0.0.11-14:%d, 127.0.0.1:%d, 127.0.0.1:%d"
+            % (listeners.port, listeners.v6_ports[0], listeners.v6_ports[1]))
+
+        # ---- single-thread, pinned servers: check, main, latency, RSS, reload
+        srv, f1 = start_servers(names, gslbd, tmp, "single", listeners, echo_bin, True,
+                                (1, 1))
+        live += srv.values()
+        failed.update(f1)
+        sanity = check_answers(srv)
+        order = [n for n in names if n in srv]
+
+        # 0. the load generator check
+        gencheck = []
+        if "check" not in skip:
+            variants = [
+                ("1 dnsperf, core 1", [DNSPERF_BASE]),
+                ("2 dnsperf, core 1", [DNSPERF_BASE, DNSPERF_BASE]),
+                ("1 dnsperf -T 2 -c 16 -q 400, core 1", [["-T", "2", "-c", "16", "-q", "400"]]),
+                ("1 dnsperf, unpinned (may share core 0)", None),
+            ]
+            for n in [x for x in ("echo", "gslbd") if x in srv]:
+                for label, extras in variants:
+                    srv[n].ensure()
+                    if extras is None:
+                        argvs = [dnsperf_argv(srv[n].port, qfile, seconds, DNSPERF_BASE,
+                                              core=None)]
+                    else:
+                        argvs = [dnsperf_argv(srv[n].port, qfile, seconds, e) for e in extras]
+                    m = measure(srv[n], argvs, seconds, tmp, "check")
+                    gencheck.append((n, label, m))
+                    log("check %s / %s: %.0f qps, server busy %.0f%%, dnsperf CPU %.0f%%"
+                        % (n, label, m["qps"], m["busy"], m["client_busy"]))
+
+        # 1. main measurement, interleaved
+        results = {n: [] for n in order}
+        for run in range(1, runs + 1):
+            for n in order:
+                srv[n].ensure()
+                argv = dnsperf_argv(srv[n].port, qfile, seconds, DNSPERF_BASE)
+                m = measure(srv[n], [argv], seconds, tmp, "main%d" % run)
+                results[n].append(m)
+                log("run %d/%d %s: %.0f qps, %s µs/q (user %s, sys %s), busy %.0f%%, "
+                    "dnsperf %.0f%%, lost %d" % (run, runs, n, m["qps"], fmt(m["total_us"]),
+                                                 fmt(m["user_us"]), fmt(m["sys_us"]), m["busy"],
+                                                 m["client_busy"], m["lost"]))
+        main_argv = dnsperf_argv("PORT", "QUERIES", seconds, DNSPERF_BASE)
+        med = {}
+        for n in order:
+            rs = results[n]
+            med[n] = {k: median([r[k] for r in rs])
+                      for k in ("qps", "user_us", "sys_us", "total_us", "busy", "client_busy")}
+            med[n]["lost"] = sum(r["lost"] for r in rs)
+            med[n]["spread"] = ((max(r["total_us"] for r in rs) - min(r["total_us"] for r in rs))
+                                / med[n]["total_us"] * 100) if med[n]["total_us"] else None
+
+        # 2. latency at a fixed rate
+        lat = {}
+        if "latency" not in skip:
+            for n in order:
+                srv[n].ensure()
+                lat[n] = latency_run(srv[n], qfile, lat_seconds, tmp)
+                log("latency %s: p50 %s p99 %s p99.9 %s µs (%d answers, %d timeouts)"
+                    % (n, fmt_us(lat[n]["p50"]), fmt_us(lat[n]["p99"]), fmt_us(lat[n]["p999"]),
+                       lat[n]["n"], lat[n]["timeouts"]))
+
+        # 3. RSS after load
+        rss = {n: (rss_kib(srv[n].tree()), len(srv[n].tree()), thread_count(srv[n].tree()))
+               for n in order}
+
+        # 4. reload under load
+        reload_res = None
+        if "reload" not in skip and "gslbd" in srv and med.get("gslbd", {}).get("qps"):
+            g = srv["gslbd"]
+            g.ensure()
+            rate = int(med["gslbd"]["qps"] * 0.5)
+            done0 = g.log_count("reload done")
+            argv = dnsperf_argv(g.port, qfile, reload_seconds, DNSPERF_BASE + ["-Q", str(rate)])
+            d = Dnsperf(argv, os.path.join(tmp, "reload.txt"))
+            hups = 0
+            for i in range(int(reload_seconds) - 1):
+                time.sleep(1.0)
+                if d.proc.poll() is not None or not g.alive():
+                    break
+                os.kill(g.pid, signal.SIGHUP)
+                hups += 1
+            r = d.wait(reload_seconds + 30)
+            time.sleep(0.5)
+            reload_res = {"rate": rate, "hups": hups, "done": g.log_count("reload done") - done0,
+                          "sent": r["sent"], "completed": r["completed"], "lost": r["lost"],
+                          "qps": r["qps"], "summary": r["summary"], "argv": argv,
+                          "alive": g.alive()}
+            log("reload: %d SIGHUPs, %d reloads done, %s sent, %s lost"
+                % (hups, reload_res["done"], r["sent"], r["lost"]))
+
+        restarts = {n: srv[n].restarts for n in order}
+        commands = {n: srv[n].command() for n in order}
+        for s in srv.values():
+            s.stop()
+
+        # 5. default threads, unpinned
+        multi = {}
+        multi_threads = {}
+        if "multi" not in skip:
+            mnames = [n for n in order if n != "echo"]
+            msrv, f2 = start_servers(mnames, gslbd, tmp, "default", listeners, echo_bin, False,
+                                     (1, 1))
+            live += msrv.values()
+            for n, e in f2.items():
+                failed.setdefault(n + " (default threads)", e)
+            mres = {n: [] for n in msrv}
+            for run in range(1, multi_runs + 1):
+                for n in msrv:
+                    msrv[n].ensure()
+                    argv = dnsperf_argv(msrv[n].port, qfile, seconds, DNSPERF_BASE, core=None)
+                    m = measure(msrv[n], [argv], seconds, tmp, "multi%d" % run)
+                    mres[n].append(m)
+                    log("multi %d/%d %s: %.0f qps, %s µs/q, busy %.0f%%"
+                        % (run, multi_runs, n, m["qps"], fmt(m["total_us"]), m["busy"]))
+            for n in msrv:
+                multi[n] = {k: median([r[k] for r in mres[n]])
+                            for k in ("qps", "user_us", "sys_us", "total_us", "busy")}
+                multi_threads[n] = thread_count(msrv[n].tree())
+            for s in msrv.values():
+                s.stop()
+
+        # 6. failover
+        fo = None
+        fo_cmds = {}
+        if "failover" not in skip:
+            fnames = [n for n in FAILOVER_SERVERS if n in names]
+            gdnsd_fast = gdnsd_fastest(tmp)
+            fsrv, f3 = start_servers(fnames, gslbd, tmp, "fast", listeners, echo_bin, False,
+                                     gdnsd_fast)
+            live += fsrv.values()
+            for n, e in f3.items():
+                failed.setdefault(n + " (failover)", e)
+            fo_cmds = {n: fsrv[n].command() for n in fsrv}
+            if fsrv:
+                log("failover: %d cycles over %s" % (cycles, ", ".join(fsrv)))
+                fo = failover(fsrv, listeners, cycles, rng)
+            for s in fsrv.values():
+                s.stop()
+    finally:
+        for s in live:
+            try:
+                s.stop()
+            except Exception as e:        # keep stopping the others
+                log("stopping %s: %s" % (s.name, e))
+        if listeners:
+            listeners.close()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            log("temp dir kept: %s" % tmp)
+
+    elapsed = time.monotonic() - started
+
+    # ------------------------------------------------------------ report ---
+    mach = machine()
+    vers = versions()
+    out("# gslbd side-by-side benchmark (contrib/bench/peers.py)")
+    out()
+    out("- date: %s" % datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"))
+    out("- command: `%s`" % " ".join(shlex.quote(a) for a in ["/usr/bin/python3"] + sys.argv))
+    out("- machine: %s cores, %s, %s RAM, kernel %s, %s"
+        % (mach["nproc"], mach["cpu"], mach["memory"], mach["kernel"], mach["os"]))
+    out("- gslbd: %s" % gslbd_version(gslbd))
+    out("- packages: " + ", ".join("%s %s" % kv for kv in vers.items()))
+    out("- settings: %d interleaved runs of %g s per server; latency runs %d s at %d qps; "
+        "failover %d cycles; whole run %.0f s" % (runs, seconds, lat_seconds, LATENCY_QPS,
+                                                  cycles, elapsed))
+    out("- query mix (%d lines, dnsperf loops over it): %d%% %s A, %d%% AAAA, %d%% static "
+        "(SOA/NS/MX/TXT/A/AAAA on 21 names), %d%% NXDOMAIN (random labels)"
+        % (mix["total"], mix["pool_a"] * 100 // mix["total"], POOL_NAME,
+           mix["pool_aaaa"] * 100 // mix["total"], mix["static"] * 100 // mix["total"],
+           mix["nxdomain"] * 100 // mix["total"]))
+    out("- main dnsperf command: `%s`; each server started with `taskset -c %s`"
+        % (" ".join(main_argv), SERVER_CORE))
+    if failed:
+        out()
+        out("Servers that could not be measured:")
+        for n, e in failed.items():
+            out("- %s: %s" % (n, e))
+    out()
+    out("Answer check (rcode/answer records per server, same for all = same work):")
+    out()
+    for row in sanity:
+        out("- %s: %s" % (row[0], ", ".join(row[1:])))
+
+    if gencheck:
+        out()
+        out("## 0. Is the load generator the bottleneck?")
+        out()
+        rows = []
+        for n, label, m in gencheck:
+            rows.append([LABELS[n], label, "%.0f" % m["qps"], fmt(m["total_us"]),
+                         "%.0f%%" % m["busy"], "%.0f%%" % m["client_busy"], "%d" % m["lost"]])
+        out(table(["server", "load", "qps", "server CPU µs/q", "server busy (of 1 core)",
+                   "dnsperf CPU", "lost"], rows))
+        out()
+        for n in ("echo", "gslbd"):
+            ms = [m for x, _, m in gencheck if x == n]
+            if len(ms) < 3:
+                continue
+            one, two, thr = ms[0]["qps"], ms[1]["qps"], ms[2]["qps"]
+            best = max(two, thr)
+            rise = (best / one - 1) * 100 if one else 0
+            sat = ms[0]["busy"] >= 90
+            out("- %s: 1 dnsperf %.0f qps; 2 dnsperf %.0f (%+.0f%%); -T 2 %.0f (%+.0f%%). "
+                "Server busy %.0f%% of its core with one dnsperf. %s"
+                % (LABELS[n], one, two, (two / one - 1) * 100 if one else 0, thr,
+                   (thr / one - 1) * 100 if one else 0, ms[0]["busy"],
+                   ("The server's core is saturated and more load generation does not raise "
+                    "qps: the server is the bottleneck." if sat and rise < 5 else
+                    "More load generation raises qps by %.0f%%: one dnsperf is a limit here."
+                    % rise if rise >= 5 else
+                    "The server's core is NOT saturated and more generator processes on core 1 "
+                    "do not help: core 1 (dnsperf plus the kernel's loopback delivery it "
+                    "carries) is the bottleneck, so this server's qps is generator-bound; its "
+                    "CPU per query is still measured at that rate.")))
+
+    out()
+    out("## 1. Throughput and CPU per query (one worker thread, server on core %s, dnsperf "
+        "on core %s)" % (SERVER_CORE, CLIENT_CORE))
+    out()
+    g = med.get("gslbd")
+    rows = []
+    for n in order:
+        m = med[n]
+        rows.append([LABELS[n], "%.0f" % m["qps"], fmt(m["user_us"]), fmt(m["sys_us"]),
+                     fmt(m["total_us"]), ratio(m["total_us"], g and g["total_us"]),
+                     ratio(m["qps"], g and g["qps"]), "%.0f%%" % m["busy"],
+                     "%.0f%%" % m["client_busy"], fmt(m["spread"], 0) + "%", "%d" % m["lost"]])
+    out(table(["server", "qps", "user µs/q", "sys µs/q", "total µs/q", "CPU/q vs gslbd",
+               "qps vs gslbd", "server busy", "dnsperf CPU", "CPU/q spread", "lost"], rows))
+    out()
+    out("Medians over %d runs. µs/q = server CPU (utime, stime of /proc/PID/stat over its "
+        "whole process tree) from just before dnsperf starts to just after it exits, divided "
+        "by the queries dnsperf completed. 'server busy' = that CPU time / wall time "
+        "(100%% = core %s saturated); 'CPU/q spread' = (max - min) / median over the runs."
+        % (runs, SERVER_CORE))
+    dbound = [LABELS[n] for n in order if med[n]["busy"] < 90]
+    if dbound:
+        out()
+        out("Not saturated (server busy < 90%%, so qps is set by dnsperf/core %s, not by the "
+            "server): %s." % (CLIENT_CORE, ", ".join(dbound)))
+
+    if lat:
+        out()
+        out("## 2. Latency at a fixed %d qps (dnsperf -Q %d -v, per-query latencies, 1 µs "
+            "resolution)" % (LATENCY_QPS, LATENCY_QPS))
+        out()
+        rows = [[LABELS[n], fmt_us(lat[n]["p50"]), fmt_us(lat[n]["p99"]), fmt_us(lat[n]["p999"]),
+                 fmt_us(lat[n]["max"]), "%d" % lat[n]["n"], "%d" % lat[n]["timeouts"],
+                 "%.0f" % (lat[n]["qps"] or 0)] for n in order]
+        out(table(["server", "p50 µs", "p99 µs", "p99.9 µs", "max µs", "answers", "timeouts",
+                   "qps"], rows))
+
+    out()
+    out("## 3. Memory after load (VmRSS summed over the process tree)")
+    out()
+    out(table(["server", "RSS KiB", "RSS MiB", "processes", "threads"],
+              [[LABELS[n], "%d" % rss[n][0], "%.1f" % (rss[n][0] / 1024), rss[n][1], rss[n][2]]
+               for n in order]))
+
+    if reload_res:
+        out()
+        out("## 4. Reload under load (gslbd, one thread, pinned)")
+        out()
+        r = reload_res
+        out("dnsperf at %d qps (50%% of the median saturation) for %d s, SIGHUP every second: "
+            "%d SIGHUPs sent, %d `reload done` logged; %s sent, %s completed, **%s lost**."
+            % (r["rate"], reload_seconds, r["hups"], r["done"], fmt(r["sent"], 0),
+               fmt(r["completed"], 0), fmt(r["lost"], 0)))
+        out("Command: `%s`" % " ".join(r["argv"]))
+
+    if multi:
+        out()
+        out("## 5. Default thread counts, nothing pinned (dnsperf shares the 2 cores)")
+        out()
+        gm = multi.get("gslbd")
+        rows = [[LABELS[n], multi_threads[n], "%.0f" % multi[n]["qps"], fmt(multi[n]["user_us"]),
+                 fmt(multi[n]["sys_us"]), fmt(multi[n]["total_us"]),
+                 ratio(multi[n]["total_us"], gm and gm["total_us"]),
+                 ratio(multi[n]["qps"], gm and gm["qps"]), "%.0f%%" % multi[n]["busy"]]
+                for n in multi]
+        out(table(["server", "threads", "qps", "user µs/q", "sys µs/q", "total µs/q",
+                   "CPU/q vs gslbd", "qps vs gslbd", "server CPU (of 2 cores: 200%)"], rows))
+        out()
+        out("Medians over %d runs of `%s`." % (
+            multi_runs, " ".join(dnsperf_argv("PORT", "QUERIES", seconds, DNSPERF_BASE,
+                                              core=None))))
+
+    if fo:
+        out()
+        out("## 6. Failover (a member's TCP listener closed: connects refused)")
+        out()
+        settings = {"gslbd": "tcp check, interval 0.1 s, timeout 0.1 s, fall 2, rise 2",
+                    "gdnsd": "tcp_connect, interval %s s, timeout %s s, down_thresh 2, "
+                             "ok_thresh 2, up_thresh 2" % gdnsd_fast,
+                    "pdns": "ifportup, lua-health-checks-interval=1 (no thresholds), "
+                            "default caches"}
+        rows = []
+        for n in fo:
+            gone = [x for x in fo[n]["gone"] if x is not None]
+            back = [x for x in fo[n]["back"] if x is not None]
+            rows.append([LABELS[n], settings.get(n, ""), fmt(median(gone), 3),
+                         fmt(max(gone) if gone else None, 3), fmt(median(back), 3),
+                         fmt(max(back) if back else None, 3), fo[n]["timeouts"],
+                         fo[n]["false_down"], fo[n]["noanswer"]])
+        out(table(["server", "probe settings", "gone median s", "gone max s", "back median s",
+                   "back max s", "waits timed out", "answers missing a healthy member",
+                   "unanswered polls"], rows))
+        out()
+        out("%d cycles, members 127.0.0.11..14 in turn; a random 0-1 s pause before each "
+            "close and each reopen; one `%s A` query per server every 10 ms. Gone = close -> "
+            "first answer without the member; back = reopen -> first answer with it."
+            % (cycles, POOL_NAME))
+        for n in fo:
+            out("- %s: `%s`" % (LABELS[n], fo_cmds.get(n, "")))
+
+    # targets
+    out()
+    out("## Targets (gslbd)")
+    out()
+    trows = []
+
+    def target(name, ok, detail):
+        trows.append([name, "-" if ok is None else verdict(ok), detail])
+
+    gm = med.get("gslbd")
+    gd = med.get("gdnsd")
+    ec = med.get("echo")
+    if gm and gd:
+        target("total CPU/query ≤ %.2f× gdnsd" % T_CPU_VS_GDNSD,
+               gm["total_us"] <= T_CPU_VS_GDNSD * gd["total_us"],
+               "%.2f vs %.2f µs (%s)" % (gm["total_us"], gd["total_us"],
+                                         ratio(gm["total_us"], gd["total_us"])))
+        target("user CPU/query ≤ %.2f× gdnsd" % T_USER_VS_GDNSD,
+               gm["user_us"] <= T_USER_VS_GDNSD * gd["user_us"],
+               "%.2f vs %.2f µs (%s)" % (gm["user_us"], gd["user_us"],
+                                         ratio(gm["user_us"], gd["user_us"])))
+    else:
+        target("total/user CPU vs gdnsd", None, "gdnsd not measured")
+    if gm and ec:
+        target("total CPU/query ≤ %.2f× echo floor" % T_CPU_VS_ECHO,
+               gm["total_us"] <= T_CPU_VS_ECHO * ec["total_us"],
+               "%.2f vs %.2f µs (%s)" % (gm["total_us"], ec["total_us"],
+                                         ratio(gm["total_us"], ec["total_us"])))
+    if lat.get("gslbd"):
+        peers = [n for n in PEERS if n in lat and lat[n]["p50"] is not None]
+        if peers:
+            best = min(peers, key=lambda n: lat[n]["p50"])
+            target("p50 latency at %d qps ≤ best peer" % LATENCY_QPS,
+                   lat["gslbd"]["p50"] <= lat[best]["p50"],
+                   "%s µs vs %s %s µs" % (fmt_us(lat["gslbd"]["p50"]), LABELS[best],
+                                         fmt_us(lat[best]["p50"])))
+    if "gslbd" in rss:
+        target("RSS ≤ %d MiB" % (T_RSS_KIB // 1024), rss["gslbd"][0] <= T_RSS_KIB,
+               "%d KiB" % rss["gslbd"][0])
+    if fo and "gslbd" in fo:
+        gone = fo["gslbd"]["gone"]
+        ok_vals = [x for x in gone if x is not None]
+        ok = bool(ok_vals) and None not in gone and median(ok_vals) <= T_FAIL_MEDIAN \
+            and max(ok_vals) <= T_FAIL_MAX
+        target("failover (100 ms probes): median ≤ %.1f s, every cycle ≤ %.1f s"
+               % (T_FAIL_MEDIAN, T_FAIL_MAX), ok,
+               "median %s s, max %s s over %d cycles%s"
+               % (fmt(median(ok_vals), 3), fmt(max(ok_vals) if ok_vals else None, 3), len(gone),
+                  ", %d timed out" % gone.count(None) if None in gone else ""))
+    if reload_res:
+        target("reload every second under load: 0 queries lost",
+               reload_res["lost"] == 0 and reload_res["done"] >= reload_res["hups"] > 0
+               and reload_res["alive"],
+               "%s lost, %d/%d reloads done" % (fmt(reload_res["lost"], 0), reload_res["done"],
+                                               reload_res["hups"]))
+    out(table(["target", "verdict", "measured"], trows))
+
+    anomalies = []
+    for n in order:
+        if restarts.get(n):
+            anomalies.append("%s died and was restarted %d times" % (LABELS[n], restarts[n]))
+        if med[n]["lost"]:
+            anomalies.append("%s: %d queries lost in the main runs" % (LABELS[n], med[n]["lost"]))
+        if med[n]["spread"] is not None and med[n]["spread"] > 15:
+            anomalies.append("%s: CPU/query varies %.0f%% across runs" % (LABELS[n],
+                                                                         med[n]["spread"]))
+    if anomalies:
+        out()
+        out("Anomalies: " + "; ".join(anomalies) + ".")
+
+    out()
+    out("## Raw dnsperf summaries (main runs)")
+    out()
+    out("```")
+    for n in order:
+        for i, r in enumerate(results[n], 1):
+            out("%-6s run %d: %s" % (n, i, "; ".join(r["summaries"])))
+    for n, label, m in gencheck:
+        out("%-6s check [%s]: %s" % (n, label, " || ".join(m["summaries"])))
+    for n in lat:
+        out("%-6s latency: %s" % (n, lat[n]["summary"]))
+    if reload_res:
+        out("gslbd  reload: %s" % reload_res["summary"])
+    out("```")
+    out()
+    out("Server command lines (each in its own temp dir; configs from contrib/bench/peers/):")
+    out()
+    for n in order:
+        out("- %s: `%s`" % (LABELS[n], commands[n]))
+
+    text = "\n".join(rep) + "\n"
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    if args.report:
+        with open(args.report, "w") as f:
+            f.write(text)
+    if args.chart:
+        if chart(args.chart, med, order):
+            log("chart written to %s" % args.chart)
+        else:
+            log("no chart: python3-matplotlib is missing")
+    log("done in %.0f s" % elapsed)
+    return 0
+
+
+def gdnsd_fastest(tmp):
+    """gdnsd's smallest accepted (interval, timeout): try 1/1 … 2/1 with checkconf."""
+    for interval, timeout in ((1, 1), (2, 1)):
+        d = os.path.join(tmp, "gdnsd-probe-%d-%d" % (interval, timeout))
+        os.makedirs(os.path.join(d, "zones"), exist_ok=True)
+        tags = {"single", "fast"}
+        vals = {"DIR": d, "PORT": free_port(), "PROBE_PORT": 9, "V6_PORT1": 9, "V6_PORT2": 9,
+                "GDNSD_INTERVAL": interval, "GDNSD_TIMEOUT": timeout}
+        with open(os.path.join(d, "config"), "w") as f:
+            f.write(render("gdnsd.config.in", vals, tags))
+        with open(os.path.join(d, "zones", "bench.test"), "w") as f:
+            f.write(render("bench.test.zone.in",
+                           {"POOL": render("www-gdnsd.zone.in", vals, tags)}, tags))
+        r = run_quiet(["/usr/sbin/gdnsd", "-c", d, "checkconf"], timeout=60)
+        if r.returncode == 0:
+            return interval, timeout
+    return 2, 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
