@@ -190,6 +190,37 @@ static char *read_all(int fd, const char *path, size_t *len)
 	return buf;
 }
 
+/* Print the reply: the body on stdout for OK, the message on stderr for
+ * ERR. Returns the exit status. */
+static int report(char *reply, size_t replylen, const char *path)
+{
+	char *nl;
+
+	nl = memchr(reply, '\n', replylen);
+	if (!nl) {
+		fprintf(stderr, "gslbctl: %s: %s\n", path,
+			replylen ? "malformed reply (no first line)" : "closed without a reply");
+		return EXIT_CONN;
+	}
+	*nl = 0;
+	if (strcmp(reply, "OK") == 0) {
+		fwrite(nl + 1, 1, replylen - (size_t)(nl + 1 - reply), stdout);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "gslbctl: writing the reply: %s\n", strerror(errno));
+			return EXIT_CMD;
+		}
+		return 0;
+	}
+	if (strncmp(reply, "ERR", 3) == 0) {
+		const char *msg = reply[3] == ' ' ? reply + 4 : reply + 3;
+		fprintf(stderr, "gslbctl: %s\n", *msg ? msg : "command failed");
+		fputs(nl + 1, stderr);
+		return EXIT_CMD;
+	}
+	fprintf(stderr, "gslbctl: %s: malformed reply: %s\n", path, reply);
+	return EXIT_CONN;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -201,7 +232,8 @@ int main(int argc, char **argv)
 	};
 	char line[CONTROL_MAX_LINE];
 	const char *sock = NULL, *config = NULL;
-	char *path, *reply, *nl;
+	char *path, *reply;
+	int rc;
 	size_t len = 0, replylen;
 	int opt, fd, i;
 
@@ -268,27 +300,8 @@ int main(int argc, char **argv)
 	reply = read_all(fd, path, &replylen);
 	close(fd);
 
-	nl = memchr(reply, '\n', replylen);
-	if (!nl) {
-		fprintf(stderr, "gslbctl: %s: %s\n", path,
-			replylen ? "malformed reply (no first line)" : "closed without a reply");
-		return EXIT_CONN;
-	}
-	*nl = 0;
-	if (strcmp(reply, "OK") == 0) {
-		fwrite(nl + 1, 1, replylen - (size_t)(nl + 1 - reply), stdout);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			fprintf(stderr, "gslbctl: writing the reply: %s\n", strerror(errno));
-			return EXIT_CMD;
-		}
-		return 0;
-	}
-	if (strncmp(reply, "ERR", 3) == 0) {
-		const char *msg = reply[3] == ' ' ? reply + 4 : reply + 3;
-		fprintf(stderr, "gslbctl: %s\n", *msg ? msg : "command failed");
-		fputs(nl + 1, stderr);
-		return EXIT_CMD;
-	}
-	fprintf(stderr, "gslbctl: %s: malformed reply: %s\n", path, reply);
-	return EXIT_CONN;
+	rc = report(reply, replylen, path);
+	free(reply);
+	free(path);
+	return rc;
 }
