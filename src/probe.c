@@ -23,7 +23,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <curl/curl.h>
+#include "curl_dl.h"
 #include <ev.h>
 
 #include "log.h"
@@ -408,9 +408,6 @@ static void *engine_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_setname_np(pthread_self(), "gslbd-probe");
 	atomic_store(&e->tid, (int)gettid());
-	if (probe_http_init(e) != 0) {
-		log_err("probe: cannot set up libcurl; http and https checks will fail");
-	}
 
 	ev_run(e->loop, 0);
 
@@ -460,7 +457,6 @@ struct probe_engine *probe_engine_new(struct health_table *t)
 	ev_async_init(&e->wake, wake_cb);
 	e->wake.data = e;
 	ev_async_start(e->loop, &e->wake);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	return e;
 }
 
@@ -524,5 +520,6 @@ void probe_engine_free(struct probe_engine *e)
 	pthread_mutex_destroy(&e->lock);
 	free(e->path_env);
 	free(e);
-	curl_global_cleanup();
+	/* libcurl, once loaded, stays initialised until the process exits:
+	 * curl_global_cleanup is not safe while another engine might use it. */
 }

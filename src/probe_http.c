@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
+#include "curl_dl.h"
+#include "log.h"
 #include <ev.h>
 
 #include "mem.h"
@@ -207,6 +208,9 @@ int probe_http_init(struct probe_engine *e)
 {
 	ev_timer_init(&e->curl_timer, curl_timer_cb, 0., 0.);
 	e->curl_timer.data = e;
+	if (curl_dl_load() != 0) {
+		return -1;
+	}
 	e->multi = curl_multi_init();
 	if (!e->multi) {
 		return -1;
@@ -224,7 +228,9 @@ void probe_http_fini(struct probe_engine *e)
 		curl_multi_cleanup(e->multi);
 		e->multi = NULL;
 	}
-	ev_timer_stop(e->loop, &e->curl_timer);
+	if (e->curl_tried) {
+		ev_timer_stop(e->loop, &e->curl_timer);
+	}
 	while (e->curl_socks) {
 		struct probe_curl_sock *cs = e->curl_socks;
 		e->curl_socks = cs->next;
@@ -277,6 +283,10 @@ void probe_http_setup(struct probe *p)
 		return;
 	}
 	p->http_url = xstrdup(s->url);
+	if (curl_dl_load() != 0) {
+		snprintf(p->setup_err, sizeof(p->setup_err), "libcurl unavailable");
+		return;
+	}
 	if (s->host) {
 		size_t n = strlen(s->host) + 7;
 		char *h = xmalloc(n);
@@ -293,10 +303,15 @@ void probe_http_clear(struct probe *p)
 {
 	free(p->http_url);
 	p->http_url = NULL;
-	curl_slist_free_all(p->http_headers);
-	p->http_headers = NULL;
-	curl_slist_free_all(p->http_connect);
-	p->http_connect = NULL;
+	/* Non-NULL lists mean libcurl was loaded for them. */
+	if (p->http_headers) {
+		curl_slist_free_all(p->http_headers);
+		p->http_headers = NULL;
+	}
+	if (p->http_connect) {
+		curl_slist_free_all(p->http_connect);
+		p->http_connect = NULL;
+	}
 }
 
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -335,6 +350,13 @@ void probe_http_start(struct probe *p)
 	CURLMcode mc;
 	CURL *c;
 
+	if (!e->multi && !e->curl_tried) {
+		/* First http(s) probe of this engine: load libcurl now. */
+		e->curl_tried = true;
+		if (probe_http_init(e) != 0) {
+			log_err("probe: cannot set up libcurl; http and https checks will fail");
+		}
+	}
 	if (!e->multi) {
 		probe_done(p, false, "libcurl unavailable");
 		return;

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <curl/curl.h>
+#include "curl_dl.h"
 #include <ev.h>
 
 #include "probe.h"
@@ -89,6 +89,7 @@ struct probe_engine {
 	char *path_env; /* "PATH=..." captured at probe_engine_new, or NULL */
 	/* http */
 	CURLM *multi;
+	bool curl_tried;  /* probe_http_init was attempted (on the first http probe) */
 	ev_timer curl_timer;
 	struct probe_curl_sock *curl_socks;
 	/* exec */

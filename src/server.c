@@ -43,7 +43,7 @@ static void server_health_changed(struct server *srv);
 	} while (0)
 
 #define UDP_BATCH 32
-#define UDP_BUFSIZE 4096
+#define UDP_QUERY_MAX 1536 /* larger UDP queries (none are legitimate) are dropped */
 #define TCP_MSG_MAX 65535
 #define TCP_OUT_HIGH (256 * 1024)
 
@@ -86,8 +86,11 @@ struct worker {
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
 	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
 	struct sockaddr_storage addrs[UDP_BATCH];
-	uint8_t rbuf[UDP_BATCH][UDP_BUFSIZE];
-	uint8_t sbuf[UDP_BATCH][UDP_BUFSIZE];
+	/* Packed slots, so that a batch touches few pages: queries up to
+	 * UDP_QUERY_MAX bytes, responses up to the configured udp_size. */
+	size_t sstride;
+	uint8_t *rbuf;
+	uint8_t *sbuf;
 };
 
 struct server {
@@ -119,8 +122,8 @@ static void udp_cb(struct ev_loop *loop, ev_io *io, int revents)
 	for (int round = 0; round < 8; round++) {
 		int n, out = 0;
 		for (int i = 0; i < UDP_BATCH; i++) {
-			w->riov[i].iov_base = w->rbuf[i];
-			w->riov[i].iov_len = UDP_BUFSIZE;
+			w->riov[i].iov_base = w->rbuf + (size_t)i * UDP_QUERY_MAX;
+			w->riov[i].iov_len = UDP_QUERY_MAX;
 			memset(&w->rmsg[i].msg_hdr, 0, sizeof(w->rmsg[i].msg_hdr));
 			w->rmsg[i].msg_hdr.msg_iov = &w->riov[i];
 			w->rmsg[i].msg_hdr.msg_iovlen = 1;
@@ -138,12 +141,13 @@ static void udp_cb(struct ev_loop *loop, ev_io *io, int revents)
 			if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) {
 				continue; /* larger than any query we would answer */
 			}
-			len = answer_query(&w->actx, snap, w->rbuf[i], w->rmsg[i].msg_len,
-					   w->sbuf[out], UDP_BUFSIZE, false);
+			len = answer_query(&w->actx, snap, w->rbuf + (size_t)i * UDP_QUERY_MAX,
+					   w->rmsg[i].msg_len, w->sbuf + (size_t)out * w->sstride,
+					   w->sstride, false);
 			if (len == 0) {
 				continue;
 			}
-			w->siov[out].iov_base = w->sbuf[out];
+			w->siov[out].iov_base = w->sbuf + (size_t)out * w->sstride;
 			w->siov[out].iov_len = len;
 			memset(&w->smsg[out].msg_hdr, 0, sizeof(w->smsg[out].msg_hdr));
 			w->smsg[out].msg_hdr.msg_iov = &w->siov[out];
@@ -506,6 +510,11 @@ struct server *server_new(struct snapshot *snap, struct health_table *health)
 		w->id = i;
 		w->nlisten = srv->nlisten;
 		w->udp = xcalloc(srv->nlisten, sizeof(*w->udp));
+		/* answer_query needs 512 bytes of room at least; it sends no more
+		 * than udp_size over UDP. */
+		w->sstride = conf->udp_size < 512 ? 512 : conf->udp_size;
+		w->rbuf = xmalloc((size_t)UDP_BATCH * UDP_QUERY_MAX);
+		w->sbuf = xmalloc((size_t)UDP_BATCH * w->sstride);
 		w->tcp = xcalloc(srv->nlisten, sizeof(*w->tcp));
 		for (size_t j = 0; j < srv->nlisten; j++) {
 			w->udp[j].fd = w->tcp[j].fd = -1;
@@ -734,6 +743,8 @@ void server_free(struct server *srv)
 		}
 		free(w->udp);
 		free(w->tcp);
+		free(w->rbuf);
+		free(w->sbuf);
 		answer_ctx_clear(&w->actx);
 		free(w);
 	}
