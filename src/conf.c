@@ -11,6 +11,8 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 
@@ -972,6 +974,50 @@ static void parse_pools(struct ctx *c, struct conf *conf, const config_setting_t
 	}
 }
 
+/* libconfig 1.5 exits the process when an @include names something that
+ * is not a readable regular file: check every @include first (recursively). */
+static int check_includes(const char *path, const char *dir, int depth)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int lineno = 0, errors = 0;
+
+	if (!f) {
+		return 0; /* reported by whoever opens it */
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, name[PATH_MAX], full[PATH_MAX * 2];
+		struct stat st;
+		lineno++;
+		while (*p == ' ' || *p == '\t') {
+			p++;
+		}
+		if (strncmp(p, "@include", 8) != 0) {
+			continue;
+		}
+		p += 8;
+		while (*p && *p != '"') {
+			p++;
+		}
+		if (*p != '"' || sscanf(p + 1, "%4095[^\"]", name) != 1) {
+			name[0] = 0;
+		}
+		snprintf(full, sizeof(full), "%s%s%s", name[0] == '/' ? "" : dir,
+			 name[0] == '/' ? "" : "/", name);
+		if (!name[0] || stat(full, &st) != 0 || !S_ISREG(st.st_mode) || access(full, R_OK) != 0) {
+			log_err("%s:%d: @include \"%s\": not a readable regular file", path, lineno, name);
+			errors++;
+		} else if (depth >= 10) {
+			log_err("%s:%d: @include nested deeper than 10", path, lineno);
+			errors++;
+		} else {
+			errors += check_includes(full, dir, depth + 1);
+		}
+	}
+	fclose(f);
+	return errors;
+}
+
 struct conf *conf_load(const char *path)
 {
 	config_t cfg;
@@ -987,7 +1033,13 @@ struct conf *conf_load(const char *path)
 	config_init(&cfg);
 	{
 		char *tmp = xstrdup(path);
-		config_set_include_dir(&cfg, dirname(tmp));
+		const char *dir = dirname(tmp);
+		config_set_include_dir(&cfg, dir);
+		if (check_includes(path, dir, 0) != 0) {
+			free(tmp);
+			config_destroy(&cfg);
+			return NULL;
+		}
 		free(tmp);
 	}
 	fclose(f);
