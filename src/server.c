@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,21 +69,15 @@ struct listen_io {
 	int fd;
 };
 
-struct worker {
+/* One thread per (worker, UDP socket): a blocking recvmmsg loop, as the
+ * echo floor does it. No event loop in between: epoll_wait per batch was
+ * the one system call a query paid for beyond receive and send. */
+struct udp_thread {
 	pthread_t thread;
+	bool started;
 	struct server *srv;
-	unsigned id;
-	struct ev_loop *loop;
-	ev_async stop;
-	ev_prepare prepare;
-	ev_check check;
-	struct listen_io *udp, *tcp;
-	size_t nlisten;
-	unsigned nconns;
-	bool accepting;
-	struct tcp_conn *conns;
+	int fd;
 	struct answer_ctx actx;
-	uint8_t resp[2 + TCP_MSG_MAX];
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
 	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
 	struct sockaddr_storage addrs[UDP_BATCH];
@@ -91,6 +86,25 @@ struct worker {
 	size_t sstride;
 	uint8_t *rbuf;
 	uint8_t *sbuf;
+};
+
+/* A worker: its UDP threads, and one libev loop for its TCP sockets. */
+struct worker {
+	pthread_t thread;
+	struct server *srv;
+	unsigned id;
+	struct ev_loop *loop;
+	ev_async stop;
+	ev_prepare prepare;
+	ev_check check;
+	struct udp_thread *udp;
+	struct listen_io *tcp;
+	size_t nlisten;
+	unsigned nconns;
+	bool accepting;
+	struct tcp_conn *conns;
+	struct answer_ctx actx;
+	uint8_t resp[2 + TCP_MSG_MAX];
 };
 
 struct server {
@@ -107,69 +121,82 @@ struct server {
 	unsigned tcp_max;
 	struct ev_loop *loop;
 	const char *conf_path;
+	atomic_bool stopping;
 };
 
 /* --- UDP ------------------------------------------------------------------ */
 
-static void udp_cb(struct ev_loop *loop, ev_io *io, int revents)
+/* Answer the @n datagrams just received and send the replies in one call. */
+static void udp_answer(struct udp_thread *u, int n)
 {
-	struct listen_io *l = (struct listen_io *)io;
-	struct worker *w = l->w;
-	const struct snapshot *snap;
+	const struct snapshot *snap = rcu_dereference(u->srv->snap);
+	int out = 0;
 
-	/* A bounded number of batches per wakeup keeps TCP and other sockets
-	 * served under a UDP flood. */
-	for (int round = 0; round < 8; round++) {
-		int n, out = 0;
-		for (int i = 0; i < UDP_BATCH; i++) {
-			w->riov[i].iov_base = w->rbuf + (size_t)i * UDP_QUERY_MAX;
-			w->riov[i].iov_len = UDP_QUERY_MAX;
-			memset(&w->rmsg[i].msg_hdr, 0, sizeof(w->rmsg[i].msg_hdr));
-			w->rmsg[i].msg_hdr.msg_iov = &w->riov[i];
-			w->rmsg[i].msg_hdr.msg_iovlen = 1;
-			w->rmsg[i].msg_hdr.msg_name = &w->addrs[i];
-			w->rmsg[i].msg_hdr.msg_namelen = sizeof(w->addrs[i]);
+	answer_ctx_use(&u->actx, snap);
+	for (int i = 0; i < n; i++) {
+		size_t len;
+		if (u->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			continue; /* larger than any query we would answer */
 		}
-		n = recvmmsg(l->fd, w->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0) {
-			return;
+		len = answer_query(&u->actx, snap, u->rbuf + (size_t)i * UDP_QUERY_MAX,
+				   u->rmsg[i].msg_len, u->sbuf + (size_t)out * u->sstride, u->sstride,
+				   false);
+		if (len == 0) {
+			continue;
 		}
-		snap = rcu_dereference(w->srv->snap);
-		answer_ctx_use(&w->actx, snap);
-		for (int i = 0; i < n; i++) {
-			size_t len;
-			if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				continue; /* larger than any query we would answer */
-			}
-			len = answer_query(&w->actx, snap, w->rbuf + (size_t)i * UDP_QUERY_MAX,
-					   w->rmsg[i].msg_len, w->sbuf + (size_t)out * w->sstride,
-					   w->sstride, false);
-			if (len == 0) {
+		u->siov[out].iov_base = u->sbuf + (size_t)out * u->sstride;
+		u->siov[out].iov_len = len;
+		u->smsg[out].msg_hdr.msg_name = &u->addrs[i];
+		u->smsg[out].msg_hdr.msg_namelen = u->rmsg[i].msg_hdr.msg_namelen;
+		out++;
+	}
+	for (int sent = 0; sent < out;) {
+		int k = sendmmsg(u->fd, u->smsg + sent, (unsigned)(out - sent), MSG_DONTWAIT);
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR) {
 				continue;
 			}
-			w->siov[out].iov_base = w->sbuf + (size_t)out * w->sstride;
-			w->siov[out].iov_len = len;
-			memset(&w->smsg[out].msg_hdr, 0, sizeof(w->smsg[out].msg_hdr));
-			w->smsg[out].msg_hdr.msg_iov = &w->siov[out];
-			w->smsg[out].msg_hdr.msg_iovlen = 1;
-			w->smsg[out].msg_hdr.msg_name = &w->addrs[i];
-			w->smsg[out].msg_hdr.msg_namelen = w->rmsg[i].msg_hdr.msg_namelen;
-			out++;
+			break; /* buffer full or peer error: drop the rest, as UDP may */
 		}
-		for (int sent = 0; sent < out;) {
-			int k = sendmmsg(l->fd, w->smsg + sent, (unsigned)(out - sent), MSG_DONTWAIT);
-			if (k <= 0) {
-				if (k < 0 && errno == EINTR) {
-					continue;
-				}
-				break; /* buffer full or peer error: drop the rest, as UDP may */
-			}
-			sent += k;
+		sent += k;
+	}
+}
+
+static void *udp_main(void *arg)
+{
+	struct udp_thread *u = arg;
+
+	pthread_setname_np(pthread_self(), "gslbd-udp");
+	for (int i = 0; i < UDP_BATCH; i++) {
+		u->smsg[i].msg_hdr.msg_iov = &u->siov[i];
+		u->smsg[i].msg_hdr.msg_iovlen = 1;
+	}
+	rcu_register_thread();
+	while (!atomic_load_explicit(&u->srv->stopping, memory_order_relaxed)) {
+		int n;
+		for (int i = 0; i < UDP_BATCH; i++) {
+			u->riov[i].iov_base = u->rbuf + (size_t)i * UDP_QUERY_MAX;
+			u->riov[i].iov_len = UDP_QUERY_MAX;
+			u->rmsg[i].msg_hdr.msg_iov = &u->riov[i];
+			u->rmsg[i].msg_hdr.msg_iovlen = 1;
+			u->rmsg[i].msg_hdr.msg_name = &u->addrs[i];
+			u->rmsg[i].msg_hdr.msg_namelen = sizeof(u->addrs[i]);
+			u->rmsg[i].msg_hdr.msg_control = NULL;
+			u->rmsg[i].msg_hdr.msg_controllen = 0;
+			u->rmsg[i].msg_hdr.msg_flags = 0;
 		}
-		if (n < UDP_BATCH) {
-			return;
+		/* Offline while blocked: a reload never waits for an idle socket.
+		 * MSG_WAITFORONE: block for the first datagram, then take what
+		 * else is queued. SO_RCVTIMEO bounds the wait for a stop. */
+		rcu_thread_offline();
+		n = recvmmsg(u->fd, u->rmsg, UDP_BATCH, MSG_WAITFORONE, NULL);
+		rcu_thread_online();
+		if (n > 0) {
+			udp_answer(u, n);
 		}
 	}
+	rcu_unregister_thread();
+	return NULL;
 }
 
 /* --- TCP (RFC 7766) ------------------------------------------------------- */
@@ -412,6 +439,12 @@ static int make_socket(const struct sockaddr_storage *addr, socklen_t len, int t
 		errno = e;
 		return -1;
 	}
+	if (type == SOCK_DGRAM) {
+		/* Blocking, for udp_main's recvmmsg; a timeout to notice a stop. */
+		struct timeval tv = { 1, 0 };
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	if (type == SOCK_STREAM && listen(fd, 1024) != 0) {
 		int e = errno;
 		close(fd);
@@ -510,11 +543,18 @@ struct server *server_new(struct snapshot *snap, struct health_table *health)
 		w->id = i;
 		w->nlisten = srv->nlisten;
 		w->udp = xcalloc(srv->nlisten, sizeof(*w->udp));
-		/* answer_query needs 512 bytes of room at least; it sends no more
-		 * than udp_size over UDP. */
-		w->sstride = conf->udp_size < 512 ? 512 : conf->udp_size;
-		w->rbuf = xmalloc((size_t)UDP_BATCH * UDP_QUERY_MAX);
-		w->sbuf = xmalloc((size_t)UDP_BATCH * w->sstride);
+		for (size_t j = 0; j < srv->nlisten; j++) {
+			struct udp_thread *u = &w->udp[j];
+			u->srv = srv;
+			/* answer_query needs 512 bytes of room at least; it sends
+			 * no more than udp_size over UDP. */
+			u->sstride = conf->udp_size < 512 ? 512 : conf->udp_size;
+			u->rbuf = xmalloc((size_t)UDP_BATCH * UDP_QUERY_MAX);
+			u->sbuf = xmalloc((size_t)UDP_BATCH * u->sstride);
+			answer_ctx_init(&u->actx, (uint64_t)time(NULL) * 2654435761u +
+							  (i * 16 + j + 1) * 0x9E3779B97F4A7C15ULL +
+							  (uint64_t)getpid());
+		}
 		w->tcp = xcalloc(srv->nlisten, sizeof(*w->tcp));
 		for (size_t j = 0; j < srv->nlisten; j++) {
 			w->udp[j].fd = w->tcp[j].fd = -1;
@@ -657,9 +697,11 @@ int server_run(struct server *srv, const char *conf_path)
 		ev_check_init(&w->check, check_cb);
 		ev_check_start(w->loop, &w->check);
 		for (size_t j = 0; j < w->nlisten; j++) {
-			w->udp[j].w = w;
-			ev_io_init(&w->udp[j].io, udp_cb, w->udp[j].fd, EV_READ);
-			ev_io_start(w->loop, &w->udp[j].io);
+			if (pthread_create(&w->udp[j].thread, NULL, udp_main, &w->udp[j]) != 0) {
+				log_err("cannot start a UDP thread: %s", strerror(errno));
+				return -1;
+			}
+			w->udp[j].started = true;
 			w->tcp[j].w = w;
 			ev_io_init(&w->tcp[j].io, accept_cb, w->tcp[j].fd, EV_READ);
 			ev_io_start(w->loop, &w->tcp[j].io);
@@ -706,8 +748,22 @@ int server_run(struct server *srv, const char *conf_path)
 	log_info("ready: %u workers, %zu zones, %zu pools, %zu names", srv->nworkers,
 		 srv->snap->nzones, srv->snap->npools, srv->snap->nnodes);
 	ev_run(srv->loop, 0);
+	atomic_store(&srv->stopping, true);
 	for (unsigned i = 0; i < srv->nworkers; i++) {
-		ev_async_send(srv->workers[i]->loop, &srv->workers[i]->stop);
+		struct worker *w = srv->workers[i];
+		ev_async_send(w->loop, &w->stop);
+		for (size_t j = 0; j < w->nlisten; j++) {
+			shutdown(w->udp[j].fd, SHUT_RD); /* wakes its blocked recvmmsg */
+		}
+	}
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		struct worker *w = srv->workers[i];
+		for (size_t j = 0; j < w->nlisten; j++) {
+			if (w->udp[j].started) {
+				pthread_join(w->udp[j].thread, NULL);
+				w->udp[j].started = false;
+			}
+		}
 	}
 	for (unsigned i = 0; i < srv->nworkers; i++) {
 		pthread_join(srv->workers[i]->thread, NULL);
@@ -741,10 +797,13 @@ void server_free(struct server *srv)
 				close(w->tcp[j].fd);
 			}
 		}
+		for (size_t j = 0; j < w->nlisten; j++) {
+			free(w->udp[j].rbuf);
+			free(w->udp[j].sbuf);
+			answer_ctx_clear(&w->udp[j].actx);
+		}
 		free(w->udp);
 		free(w->tcp);
-		free(w->rbuf);
-		free(w->sbuf);
 		answer_ctx_clear(&w->actx);
 		free(w);
 	}
