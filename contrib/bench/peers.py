@@ -2,7 +2,8 @@
 """peers.py -- gslbd side by side with other authoritative DNS servers.
 
 One command measures gslbd against a UDP echo floor (contrib/bench/echo.c),
-gdnsd, Knot DNS, NSD and PowerDNS Authoritative (bind backend, LUA records),
+gdnsd, Knot DNS, NSD and PowerDNS Authoritative (bind backend, LUA records;
+twice: enable-lua-records=yes and =shared),
 all serving the same zone bench.test with the same pool name www.bench.test,
 each on its own loopback port, each started here and stopped here by PID:
 
@@ -20,8 +21,11 @@ Then a report (Markdown tables) on stdout, progress on stderr.  Packages that
 are missing are installed with apt-get first.  Only 127.0.0.0/8 is contacted.
 Every loop is bounded in count and time.
 
-    /usr/bin/python3 contrib/bench/peers.py              # full run (~15 min)
-    /usr/bin/python3 contrib/bench/peers.py --quick      # smoke run (~3 min)
+    /usr/bin/python3 contrib/bench/peers.py              # full run (~15 min idle)
+    /usr/bin/python3 contrib/bench/peers.py --quick      # smoke run (~3 min idle)
+
+On a shared machine it waits for other processes to go idle before each run
+and redoes a run they disturbed (bounded by --quiet-budget), so it takes longer.
     /usr/bin/python3 contrib/bench/peers.py --runs 7 --seconds 15
 
 See BENCHMARKS.md at the top of the tree for the method and the results.
@@ -63,15 +67,15 @@ PACKAGES = ["dnsperf", "gdnsd", "nsd", "knot", "pdns-server", "pdns-backend-bind
             "gcc", "python3-dnspython"]
 OPTIONAL_PACKAGES = ["python3-matplotlib"]
 VERSION_PACKAGES = ["dnsperf", "gdnsd", "nsd", "knot", "pdns-server", "pdns-backend-bind",
-                    "gcc", "linux-image-amd64"]
+                    "gcc", "libc6"]
 DAEMON_BINARIES = {"/usr/sbin/gdnsd", "/usr/sbin/nsd", "/usr/sbin/knotd",
                    "/usr/sbin/pdns_server"}
 
-SERVERS = ["echo", "gslbd", "gdnsd", "knot", "nsd", "pdns"]
-PEERS = ["gdnsd", "knot", "nsd", "pdns"]          # the real DNS servers besides gslbd
+SERVERS = ["echo", "gslbd", "gdnsd", "knot", "nsd", "pdns", "pdns-shared"]
+PEERS = ["gdnsd", "knot", "nsd", "pdns", "pdns-shared"]   # the DNS servers besides gslbd
 FAILOVER_SERVERS = ["gslbd", "gdnsd", "pdns"]      # those that can probe
 LABELS = {"echo": "echo floor", "gslbd": "gslbd", "gdnsd": "gdnsd", "knot": "Knot DNS",
-          "nsd": "NSD", "pdns": "PowerDNS"}
+          "nsd": "NSD", "pdns": "PowerDNS", "pdns-shared": "PowerDNS shared Lua"}
 
 POOL_NAME = "www.bench.test"
 V4_MEMBERS = ["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]
@@ -224,7 +228,7 @@ def gslbd_version(binary):
     try:
         r = run_quiet(["git", "-C", REPO, "describe", "--always", "--dirty"], timeout=10)
         if r.returncode == 0:
-            v += " (git %s)" % r.stdout.strip()
+            v += "; source tree at git %s" % r.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         pass
     return v
@@ -272,6 +276,87 @@ def cpu_ticks(pids):
         u += int(fields[11])
         s += int(fields[12])
     return u, s
+
+
+def foreign_ticks():
+    """A sample for foreign_delta(): (user+nice+system ticks of all cores from
+    /proc/stat, ticks of this script, its live descendants and the children
+    it has reaped).  Interrupt and softirq time is left out of both."""
+    machine = 0
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu "):
+                v = [int(x) for x in line.split()[1:4]]
+                machine = v[0] + v[1] + v[2]
+                break
+    ours = 0
+    me = os.getpid()
+    for p in process_tree(me):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        ours += int(fields[11]) + int(fields[12])
+        if p == me:
+            ours += int(fields[13]) + int(fields[14])
+    return machine, ours
+
+
+def foreign_delta(a, b):
+    """CPU ticks used between two samples by processes other than ours: the
+    rest of the machine (someone else's build or fuzzer on a shared host)."""
+    return max(0, (b[0] - a[0]) - (b[1] - a[1]))
+
+
+class Quiet:
+    """Waits (within a total budget) until the rest of the machine is idle."""
+
+    def __init__(self, budget, threshold=5.0):
+        self.budget = budget
+        self.threshold = threshold
+        self.waited = 0.0
+        self.gave_up = 0
+
+    def wait(self):
+        while True:
+            a = foreign_ticks()
+            time.sleep(1.0)
+            pct = foreign_delta(a, foreign_ticks()) * 100.0 / CLK_TCK
+            if pct < self.threshold:
+                return pct
+            if self.waited >= self.budget:
+                self.gave_up += 1
+                return pct
+            if self.waited == 0 or int(self.waited) % 30 == 0:
+                log("  other processes use %.0f%% CPU: waiting for a quiet machine "
+                    "(%.0f of %.0f s budget used)" % (pct, self.waited, self.budget))
+            self.waited += 1.0
+
+
+def core_stat():
+    """Per-core tick counters from /proc/stat: core -> (user, nice, system,
+    idle, iowait, irq, softirq, steal)."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu") and line[3:4].isdigit():
+                parts = line.split()
+                out[parts[0][3:]] = [int(x) for x in parts[1:9]]
+    return out
+
+
+def core_delta(a, b, core):
+    """busy %, irq+softirq ticks and steal % of one core between two core_stat()s."""
+    if core not in a or core not in b:
+        return None, 0, None
+    d = [y - x for x, y in zip(a[core], b[core])]
+    total = sum(d)
+    if total <= 0:
+        return None, 0, None
+    busy = (total - d[3] - d[4]) * 100.0 / total
+    return busy, d[5] + d[6], d[7] * 100.0 / total
 
 
 def rss_kib(pids):
@@ -358,15 +443,16 @@ class Listeners:
         self.accepted = {}
         self.stopping = False
         for _ in range(50):
+            socks = {}
             try:
                 first = self._listen(V4_MEMBERS[0], 0)
                 self.port = first.getsockname()[1]
-                socks = {V4_MEMBERS[0]: first}
+                socks[V4_MEMBERS[0]] = first
                 for a in V4_MEMBERS[1:]:
                     socks[a] = self._listen(a, self.port)
                 break
             except OSError:
-                for s in list(locals().get("socks", {}).values()):
+                for s in socks.values():
                     s.close()
                 continue
         else:
@@ -493,9 +579,13 @@ class Server:
                 "fast" if mode == "fast" else "normal"}
         vals = {"DIR": self.dir, "PORT": self.port, "PROBE_PORT": listeners.port,
                 "V6_PORT1": listeners.v6_ports[0], "V6_PORT2": listeners.v6_ports[1],
-                "GDNSD_INTERVAL": gdnsd_fast[0], "GDNSD_TIMEOUT": gdnsd_fast[1]}
+                "GDNSD_INTERVAL": gdnsd_fast[0], "GDNSD_TIMEOUT": gdnsd_fast[1],
+                # PowerDNS: a fresh Lua state per LUA record evaluation (the
+                # default, "yes") or one shared state per thread ("shared").
+                "LUA_MODE": "shared" if name == "pdns-shared" else "yes"}
         pool = {"gslbd": None, "gdnsd": "www-gdnsd.zone.in", "knot": "www-static.zone.in",
-                "nsd": "www-static.zone.in", "pdns": "www-pdns.zone.in", "echo": None}[name]
+                "nsd": "www-static.zone.in", "pdns": "www-pdns.zone.in",
+                "pdns-shared": "www-pdns.zone.in", "echo": None}[name]
         zone = render("bench.test.zone.in", {"POOL": render(pool, vals, tags) if pool else ""},
                       tags)
 
@@ -525,7 +615,7 @@ class Server:
             write("bench.test.zone", zone)
             conf = write("nsd.conf", render("nsd.conf.in", vals, tags))
             self.argv = ["/usr/sbin/nsd", "-d", "-c", conf]
-        elif name == "pdns":
+        elif name in ("pdns", "pdns-shared"):
             write("bench.test.zone", zone)
             write("named.conf", render("pdns-named.conf.in", vals, tags))
             write("pdns.conf", render("pdns.conf.in", vals, tags))
@@ -659,6 +749,7 @@ DP_RE = {
     "runtime": re.compile(r"Run time \(s\):\s+([\d.]+)"),
     "qps": re.compile(r"Queries per second:\s+([\d.]+)"),
     "avg_lat": re.compile(r"Average Latency \(s\):\s+([\d.]+)"),
+    "max_lat": re.compile(r"Average Latency \(s\):.*max ([\d.]+)\)"),
 }
 
 
@@ -671,7 +762,7 @@ def dnsperf_argv(port, qfile, seconds, extra=(), core=CLIENT_CORE):
 
 
 class Dnsperf:
-    """One dnsperf process, output to a file, its CPU from wait4()."""
+    """One dnsperf process, output to a file; wait() parses its statistics."""
 
     def __init__(self, argv, out_path):
         self.argv = argv
@@ -720,6 +811,8 @@ def measure(server, argvs, seconds, tmp, tag):
     server's process tree read just before the first starts and just after
     the last ends.  Returns per-query figures."""
     tree = server.tree()
+    f0 = foreign_ticks()
+    c0 = core_stat()
     u0, s0 = cpu_ticks(tree)
     t0 = time.monotonic()
     runs = [Dnsperf(a, os.path.join(tmp, "dnsperf-%s-%s-%d.txt" % (server.name, tag, i)))
@@ -727,7 +820,14 @@ def measure(server, argvs, seconds, tmp, tag):
     res = [d.wait(seconds + 30) for d in runs]
     wall = time.monotonic() - t0
     u1, s1 = cpu_ticks(server.tree())
+    c1 = core_stat()
+    foreign = foreign_delta(f0, foreign_ticks()) * 100.0 / CLK_TCK / wall
+    busy0, irq0, steal0 = core_delta(c0, c1, SERVER_CORE)
+    busy1, _, steal1 = core_delta(c0, c1, CLIENT_CORE)
     completed = sum(r["completed"] or 0 for r in res)
+    # dnsperf's own "Run time" (the sending phase): a run with lost queries
+    # waits for their timeout afterwards, idle time that must not dilute "busy".
+    runtime = max([r["runtime"] for r in res if r["runtime"]] or [wall])
     out = {
         "qps": sum(r["qps"] or 0 for r in res),
         "completed": completed,
@@ -736,9 +836,18 @@ def measure(server, argvs, seconds, tmp, tag):
         "wall": wall,
         "user_us": (u1 - u0) * 1e6 / CLK_TCK / completed if completed else None,
         "sys_us": (s1 - s0) * 1e6 / CLK_TCK / completed if completed else None,
-        "busy": ((u1 - u0) + (s1 - s0)) / CLK_TCK / wall * 100,
-        "client_busy": sum(r["client_cpu"] for r in res) / wall * 100,
+        "busy": ((u1 - u0) + (s1 - s0)) / CLK_TCK / runtime * 100,
+        # Whole-core figures from /proc/stat over the same span (wall time):
+        # core 1 carries dnsperf and the kernel work it causes; interrupt and
+        # softirq time (loopback delivery) is in no process's utime/stime.
+        "client_busy": busy1,
+        "core0_busy": busy0,
+        "irq0_us": irq0 * 1e6 / CLK_TCK / completed if completed else None,
+        "steal": max(x for x in (steal0, steal1, 0.0) if x is not None),
+        "foreign": foreign,
         "summaries": [r["summary"] for r in res],
+        "max_lat": max([r["max_lat"] for r in res if r["max_lat"] is not None] or [0]),
+        "avg_lat": median([r["avg_lat"] for r in res]) or 0,
         "rc": [r["rc"] for r in res],
         "alive": server.alive(),
     }
@@ -746,10 +855,32 @@ def measure(server, argvs, seconds, tmp, tag):
     return out
 
 
-def latency_run(server, qfile, seconds, tmp):
+FOREIGN_MAX = 10.0     # % of one core used by other processes: the run is redone
+MEASURE_TRIES = 3
+
+
+def measure_quiet(quiet, server, argvs, seconds, tmp, tag):
+    """measure() on a quiet machine: wait for quiet, and redo a run during
+    which other processes used more than FOREIGN_MAX % (at most
+    MEASURE_TRIES runs; the last one counts whatever happened)."""
+    for attempt in range(1, MEASURE_TRIES + 1):
+        quiet.wait()
+        server.ensure()
+        m = measure(server, argvs, seconds, tmp, tag)
+        m["attempts"] = attempt
+        if m["foreign"] <= FOREIGN_MAX or attempt == MEASURE_TRIES:
+            return m
+        log("  %s: other processes used %.0f%% CPU during the run: measuring again"
+            % (server.name, m["foreign"]))
+    return m
+
+
+def latency_run(server, qfile, seconds, tmp, run):
+    """One dnsperf -Q LATENCY_QPS -v run: the per-query latencies (seconds,
+    printed by dnsperf with 1 µs resolution) and the run's summary."""
     argv = dnsperf_argv(server.port, qfile, seconds,
                         DNSPERF_BASE + ["-Q", str(LATENCY_QPS), "-v"])
-    d = Dnsperf(argv, os.path.join(tmp, "latency-%s.txt" % server.name))
+    d = Dnsperf(argv, os.path.join(tmp, "latency-%s-%d.txt" % (server.name, run)))
     r = d.wait(seconds + 30)
     lat, timeouts = [], 0
     for line in d.text.splitlines():
@@ -762,11 +893,34 @@ def latency_run(server, qfile, seconds, tmp):
                 lat.append(float(parts[-1]))
             except ValueError:
                 pass
-    lat.sort()
-    return {"n": len(lat), "timeouts": timeouts, "qps": r["qps"], "lost": r["lost"],
-            "p50": percentile(lat, 50), "p99": percentile(lat, 99),
-            "p999": percentile(lat, 99.9), "max": lat[-1] if lat else None,
+    os.unlink(d.out_path)          # up to ~100k lines a run
+    return {"lat": lat, "timeouts": timeouts, "qps": r["qps"], "lost": r["lost"],
             "summary": r["summary"], "argv": argv}
+
+
+def grouped_median(sorted_xs, step=1e-6):
+    """The median of values rounded to step (dnsperf prints whole µs),
+    interpolated inside the bucket that holds it (the grouped-data median):
+    finer than one bucket when many samples tie."""
+    n = len(sorted_xs)
+    if not n:
+        return None
+    m = sorted_xs[(n - 1) // 2]
+    below = sum(1 for x in sorted_xs if x < m - step / 2)
+    inside = sum(1 for x in sorted_xs if abs(x - m) <= step / 2)
+    if not inside:
+        return m
+    return m - step / 2 + (n / 2 - below) / inside * step
+
+
+def latency_summary(runs):
+    lat = sorted(x for r in runs for x in r["lat"])
+    return {"n": len(lat), "timeouts": sum(r["timeouts"] for r in runs),
+            "qps": median([r["qps"] for r in runs]), "lost": sum(r["lost"] or 0 for r in runs),
+            "p50": grouped_median(lat), "p50_raw": percentile(lat, 50),
+            "p99": percentile(lat, 99), "p999": percentile(lat, 99.9),
+            "max": lat[-1] if lat else None, "summaries": [r["summary"] for r in runs],
+            "argv": runs[0]["argv"] if runs else None}
 
 
 # ------------------------------------------------------------- queries ---
@@ -882,8 +1036,17 @@ def fmt_s(x):
     return "timeout" if x is None else "%.3f s" % x
 
 
-def fmt_us(x):
-    return "-" if x is None else "%.0f" % (x * 1e6)
+def fmt_us(x, nd=0):
+    return "-" if x is None else "%.*f" % (nd, x * 1e6)
+
+
+def inv(r):
+    """gslbd / peer from a peer / gslbd paired ratio."""
+    return "-" if not r else "%.2f×" % (1 / r)
+
+
+def pct(x):
+    return "-" if x is None else "%.0f%%" % x
 
 
 def ratio(a, b):
@@ -910,6 +1073,9 @@ def chart(path, main, order):
     except ImportError:
         return False
     names = [n for n in order if n in main and main[n]["total_us"] is not None]
+    ref = min(main[n]["total_us"] for n in names)
+    off = [n for n in names if main[n]["total_us"] > 5 * ref]
+    names = [n for n in names if n not in off]
     user = [main[n]["user_us"] for n in names]
     sys_ = [main[n]["sys_us"] for n in names]
     qps = [main[n]["qps"] / 1000 for n in names]
@@ -919,7 +1085,9 @@ def chart(path, main, order):
     a1.bar(x, sys_, bottom=user, label="sys", color="#f0a04b")
     a1.set_xticks(list(x), [LABELS[n] for n in names], rotation=30, ha="right", fontsize=8)
     a1.set_ylabel("server CPU µs / query")
-    a1.set_title("CPU per query (median, 1 thread)", fontsize=9)
+    a1.set_title("CPU per query (median, 1 thread)" + "".join(
+        "\n%s off scale: %.0f µs/q, %.0f qps" % (LABELS[n], main[n]["total_us"], main[n]["qps"])
+        for n in off), fontsize=9)
     a1.legend(fontsize=8)
     a2.bar(x, qps, color="#6aa56a")
     a2.set_xticks(list(x), [LABELS[n] for n in names], rotation=30, ha="right", fontsize=8)
@@ -947,6 +1115,9 @@ def main():
                     help="comma-separated sections to skip: check,latency,reload,multi,failover")
     ap.add_argument("--report", help="also write the report (Markdown) to this file")
     ap.add_argument("--chart", help="write a PNG chart here (needs python3-matplotlib)")
+    ap.add_argument("--quiet-budget", type=float,
+                    help="seconds to wait in all for other processes on the machine to go "
+                         "idle before runs (default 1200; quick 120)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (for debugging)")
     args = ap.parse_args()
@@ -954,11 +1125,14 @@ def main():
     seconds = args.seconds or (3 if args.quick else 10)
     cycles = args.cycles or (2 if args.quick else 5)
     lat_seconds = 3 if args.quick else 5
+    lat_runs = 1 if args.quick else 3
     reload_seconds = 5 if args.quick else 10
     multi_runs = max(1, min(runs, 3))
     names = SERVERS if not args.only else [n for n in SERVERS if n in args.only.split(",")]
     skip = set(x for x in args.skip.split(",") if x)
     rng = random.Random(args.seed)
+    quiet = Quiet(args.quiet_budget if args.quiet_budget is not None else
+                  (120 if args.quick else 1200))
     if "echo" not in names:
         names = ["echo"] + names      # the floor is always measured
 
@@ -989,6 +1163,15 @@ def main():
         r = run_quiet(["gcc", "-O2", "-Wall", "-o", echo_bin, ECHO_SRC], timeout=120)
         if r.returncode != 0:
             sys.exit("building echo.c failed:\n" + r.stderr)
+        # A private copy: a rebuild of src/gslbd during the run changes nothing here.
+        gslbd_src, gslbd_desc = gslbd, "not run"
+        if os.access(gslbd_src, os.X_OK):
+            gslbd = os.path.join(tmp, "gslbd")
+            shutil.copy2(gslbd_src, gslbd)
+            gslbd_desc = "%s, binary %s (modified %s)" % (
+                gslbd_version(gslbd), gslbd_src,
+                datetime.datetime.fromtimestamp(os.path.getmtime(gslbd_src)).strftime(
+                    "%Y-%m-%d %H:%M:%S"))
         qfile = os.path.join(tmp, "queries.txt")
         mix = write_queries(qfile, seed=args.seed)
         listeners = Listeners()
@@ -1020,42 +1203,77 @@ def main():
                                               core=None)]
                     else:
                         argvs = [dnsperf_argv(srv[n].port, qfile, seconds, e) for e in extras]
-                    m = measure(srv[n], argvs, seconds, tmp, "check")
+                    m = measure_quiet(quiet, srv[n], argvs, seconds, tmp, "check")
                     gencheck.append((n, label, m))
-                    log("check %s / %s: %.0f qps, server busy %.0f%%, dnsperf CPU %.0f%%"
-                        % (n, label, m["qps"], m["busy"], m["client_busy"]))
+                    log("check %s / %s: %.0f qps, server busy %.0f%%, core 1 busy %.0f%%"
+                        % (n, label, m["qps"], m["busy"], m["client_busy"] or 0))
 
-        # 1. main measurement, interleaved
+        # 1. main measurement, interleaved; each run starts one server later
+        # in the order, so no server is always measured right after another.
+        for n in order:           # warm-up, not counted
+            srv[n].ensure()
+            Dnsperf(dnsperf_argv(srv[n].port, qfile, 2, DNSPERF_BASE),
+                    os.path.join(tmp, "warmup-%s.txt" % n)).wait(40)
         results = {n: [] for n in order}
         for run in range(1, runs + 1):
-            for n in order:
+            k = (run - 1) % len(order)
+            for n in order[k:] + order[:k]:
                 srv[n].ensure()
                 argv = dnsperf_argv(srv[n].port, qfile, seconds, DNSPERF_BASE)
-                m = measure(srv[n], [argv], seconds, tmp, "main%d" % run)
+                m = measure_quiet(quiet, srv[n], [argv], seconds, tmp, "main%d" % run)
                 results[n].append(m)
-                log("run %d/%d %s: %.0f qps, %s µs/q (user %s, sys %s), busy %.0f%%, "
-                    "dnsperf %.0f%%, lost %d" % (run, runs, n, m["qps"], fmt(m["total_us"]),
-                                                 fmt(m["user_us"]), fmt(m["sys_us"]), m["busy"],
-                                                 m["client_busy"], m["lost"]))
+                log("run %d/%d %s: %.0f qps, %s µs/q (user %s, sys %s; core-0 irq %s), "
+                    "busy %.0f%%, core 1 %.0f%%, lost %d"
+                    % (run, runs, n, m["qps"], fmt(m["total_us"]), fmt(m["user_us"]),
+                       fmt(m["sys_us"]), fmt(m["irq0_us"]), m["busy"], m["client_busy"] or 0,
+                       m["lost"]))
         main_argv = dnsperf_argv("PORT", "QUERIES", seconds, DNSPERF_BASE)
         med = {}
         for n in order:
             rs = results[n]
             med[n] = {k: median([r[k] for r in rs])
-                      for k in ("qps", "user_us", "sys_us", "total_us", "busy", "client_busy")}
+                      for k in ("qps", "user_us", "sys_us", "total_us", "busy", "client_busy",
+                                "irq0_us", "steal")}
             med[n]["lost"] = sum(r["lost"] for r in rs)
-            med[n]["spread"] = ((max(r["total_us"] for r in rs) - min(r["total_us"] for r in rs))
-                                / med[n]["total_us"] * 100) if med[n]["total_us"] else None
+            med[n]["max_lat"] = max(r["max_lat"] for r in rs)
+            tot = [r["total_us"] for r in rs if r["total_us"] is not None]
+            med[n]["spread"] = ((max(tot) - min(tot)) / med[n]["total_us"] * 100
+                                if tot and med[n]["total_us"] else None)
+        # Paired ratios: server / gslbd within the same run (measured minutes
+        # apart at most), then the median: robust to slow drifts of the host.
+        for n in order:
+            for key, out_key in (("total_us", "paired"), ("user_us", "paired_user")):
+                pr = [a[key] / b[key] for a, b in zip(results[n], results.get("gslbd", []))
+                      if a[key] and b[key]]
+                med[n][out_key] = median(pr)
 
         # 2. latency at a fixed rate
         lat = {}
+        lruns = {}
         if "latency" not in skip:
-            for n in order:
-                srv[n].ensure()
-                lat[n] = latency_run(srv[n], qfile, lat_seconds, tmp)
-                log("latency %s: p50 %s p99 %s p99.9 %s µs (%d answers, %d timeouts)"
-                    % (n, fmt_us(lat[n]["p50"]), fmt_us(lat[n]["p99"]), fmt_us(lat[n]["p999"]),
-                       lat[n]["n"], lat[n]["timeouts"]))
+            lruns = {n: [] for n in order}
+            for run in range(1, lat_runs + 1):
+                for n in order:
+                    srv[n].ensure()
+                    for attempt in range(1, MEASURE_TRIES + 1):
+                        quiet.wait()
+                        srv[n].ensure()
+                        f0, t0 = foreign_ticks(), time.monotonic()
+                        lr = latency_run(srv[n], qfile, lat_seconds, tmp, run)
+                        fpct = (foreign_delta(f0, foreign_ticks()) * 100.0 / CLK_TCK
+                                / (time.monotonic() - t0))
+                        lr["foreign"], lr["attempts"] = fpct, attempt
+                        if fpct <= FOREIGN_MAX:
+                            break
+                        log("  %s: other processes used %.0f%% CPU during the latency run%s"
+                            % (n, fpct, ": measuring again" if attempt < MEASURE_TRIES else ""))
+                    lruns[n].append(lr)
+                    ls = latency_summary([lr])
+                    log("latency %d/%d %s: p50 %s p99 %s p99.9 %s µs (%d answers, %d timeouts, "
+                        "%.0f qps)" % (run, lat_runs, n, fmt_us(ls["p50"], 1), fmt_us(ls["p99"]),
+                                       fmt_us(ls["p999"]), ls["n"], ls["timeouts"],
+                                       ls["qps"] or 0))
+            lat = {n: latency_summary(lruns[n]) for n in order}
 
         # 3. RSS after load
         rss = {n: (rss_kib(srv[n].tree()), len(srv[n].tree()), thread_count(srv[n].tree()))
@@ -1069,6 +1287,7 @@ def main():
             rate = int(med["gslbd"]["qps"] * 0.5)
             done0 = g.log_count("reload done")
             argv = dnsperf_argv(g.port, qfile, reload_seconds, DNSPERF_BASE + ["-Q", str(rate)])
+            quiet.wait()
             d = Dnsperf(argv, os.path.join(tmp, "reload.txt"))
             hups = 0
             for i in range(int(reload_seconds) - 1):
@@ -1094,6 +1313,8 @@ def main():
         # 5. default threads, unpinned
         multi = {}
         multi_threads = {}
+        multi_raw = {}
+        mres_all = {}
         if "multi" not in skip:
             mnames = [n for n in order if n != "echo"]
             msrv, f2 = start_servers(mnames, gslbd, tmp, "default", listeners, echo_bin, False,
@@ -1101,12 +1322,12 @@ def main():
             live += msrv.values()
             for n, e in f2.items():
                 failed.setdefault(n + " (default threads)", e)
-            mres = {n: [] for n in msrv}
+            mres = mres_all = {n: [] for n in msrv}
             for run in range(1, multi_runs + 1):
                 for n in msrv:
                     msrv[n].ensure()
                     argv = dnsperf_argv(msrv[n].port, qfile, seconds, DNSPERF_BASE, core=None)
-                    m = measure(msrv[n], [argv], seconds, tmp, "multi%d" % run)
+                    m = measure_quiet(quiet, msrv[n], [argv], seconds, tmp, "multi%d" % run)
                     mres[n].append(m)
                     log("multi %d/%d %s: %.0f qps, %s µs/q, busy %.0f%%"
                         % (run, multi_runs, n, m["qps"], fmt(m["total_us"]), m["busy"]))
@@ -1114,6 +1335,7 @@ def main():
                 multi[n] = {k: median([r[k] for r in mres[n]])
                             for k in ("qps", "user_us", "sys_us", "total_us", "busy")}
                 multi_threads[n] = thread_count(msrv[n].tree())
+                multi_raw[n] = ["; ".join(r["summaries"]) for r in mres[n]]
             for s in msrv.values():
                 s.stop()
 
@@ -1158,7 +1380,7 @@ def main():
     out("- command: `%s`" % " ".join(shlex.quote(a) for a in ["/usr/bin/python3"] + sys.argv))
     out("- machine: %s cores, %s, %s RAM, kernel %s, %s"
         % (mach["nproc"], mach["cpu"], mach["memory"], mach["kernel"], mach["os"]))
-    out("- gslbd: %s" % gslbd_version(gslbd))
+    out("- gslbd: %s" % gslbd_desc)
     out("- packages: " + ", ".join("%s %s" % kv for kv in vers.items()))
     out("- settings: %d interleaved runs of %g s per server; latency runs %d s at %d qps; "
         "failover %d cycles; whole run %.0f s" % (runs, seconds, lat_seconds, LATENCY_QPS,
@@ -1170,6 +1392,19 @@ def main():
            mix["nxdomain"] * 100 // mix["total"]))
     out("- main dnsperf command: `%s`; each server started with `taskset -c %s`"
         % (" ".join(main_argv), SERVER_CORE))
+    all_runs = [m for n in results for m in results[n]] + [m for _, _, m in gencheck] + \
+        [m for n in mres_all for m in mres_all[n]] + \
+        [dict(foreign=r["foreign"], attempts=r["attempts"]) for n in lruns for r in lruns[n]]
+    noisy = [m for m in all_runs if m["foreign"] > FOREIGN_MAX]
+    out("- other processes on the machine: waited %.0f s in all for it to be idle; %d runs "
+        "redone because other processes used > %.0f%% of a core meanwhile; %d of %d counted "
+        "runs still had such load (%s)"
+        % (quiet.waited, sum(m["attempts"] - 1 for m in all_runs), FOREIGN_MAX, len(noisy),
+           len(all_runs), "worst %.0f%%" % max(m["foreign"] for m in noisy) if noisy else
+           "none"))
+    notes = build_notes()
+    if notes:
+        out("- builds: " + "; ".join(notes))
     if failed:
         out()
         out("Servers that could not be measured:")
@@ -1188,9 +1423,9 @@ def main():
         rows = []
         for n, label, m in gencheck:
             rows.append([LABELS[n], label, "%.0f" % m["qps"], fmt(m["total_us"]),
-                         "%.0f%%" % m["busy"], "%.0f%%" % m["client_busy"], "%d" % m["lost"]])
-        out(table(["server", "load", "qps", "server CPU µs/q", "server busy (of 1 core)",
-                   "dnsperf CPU", "lost"], rows))
+                         "%.0f%%" % m["busy"], pct(m["client_busy"]), "%d" % m["lost"]])
+        out(table(["server", "load", "qps", "server CPU µs/q", "server busy (of core 0)",
+                   "core 1 busy", "lost"], rows))
         out()
         for n in ("echo", "gslbd"):
             ms = [m for x, _, m in gencheck if x == n]
@@ -1223,16 +1458,24 @@ def main():
         m = med[n]
         rows.append([LABELS[n], "%.0f" % m["qps"], fmt(m["user_us"]), fmt(m["sys_us"]),
                      fmt(m["total_us"]), ratio(m["total_us"], g and g["total_us"]),
+                     "-" if m.get("paired") is None else "%.2f×" % m["paired"],
                      ratio(m["qps"], g and g["qps"]), "%.0f%%" % m["busy"],
-                     "%.0f%%" % m["client_busy"], fmt(m["spread"], 0) + "%", "%d" % m["lost"]])
+                     pct(m["client_busy"]), fmt(m["irq0_us"]), fmt(m["spread"], 0) + "%",
+                     "%d" % m["lost"], "%.1f" % (m["max_lat"] * 1000)])
     out(table(["server", "qps", "user µs/q", "sys µs/q", "total µs/q", "CPU/q vs gslbd",
-               "qps vs gslbd", "server busy", "dnsperf CPU", "CPU/q spread", "lost"], rows))
+               "paired CPU/q vs gslbd", "qps vs gslbd", "server busy", "core 1 busy", "core-0 irq µs/q",
+               "CPU/q spread", "lost", "max latency ms"], rows))
     out()
     out("Medians over %d runs. µs/q = server CPU (utime, stime of /proc/PID/stat over its "
         "whole process tree) from just before dnsperf starts to just after it exits, divided "
-        "by the queries dnsperf completed. 'server busy' = that CPU time / wall time "
-        "(100%% = core %s saturated); 'CPU/q spread' = (max - min) / median over the runs."
-        % (runs, SERVER_CORE))
+        "by the queries dnsperf completed. 'server busy' = that CPU time / dnsperf's run "
+        "time (100%% = core %s saturated). 'core 1 busy' = non-idle share of core %s (dnsperf "
+        "and the kernel work it causes) from /proc/stat. 'core-0 irq µs/q' = hardirq+softirq "
+        "time on core %s per query (loopback delivery of the server's replies, which the "
+        "kernel charges to no process: not in total µs/q). 'CPU/q spread' = (max - min) / "
+        "median of total µs/q over the runs; 'paired' = the median over runs of "
+        "(server's total µs/q / gslbd's in the same run); 'lost' is summed and 'max latency' (dnsperf's) "
+        "is the largest over the runs." % (runs, SERVER_CORE, CLIENT_CORE, SERVER_CORE))
     dbound = [LABELS[n] for n in order if med[n]["busy"] < 90]
     if dbound:
         out()
@@ -1244,11 +1487,23 @@ def main():
         out("## 2. Latency at a fixed %d qps (dnsperf -Q %d -v, per-query latencies, 1 µs "
             "resolution)" % (LATENCY_QPS, LATENCY_QPS))
         out()
-        rows = [[LABELS[n], fmt_us(lat[n]["p50"]), fmt_us(lat[n]["p99"]), fmt_us(lat[n]["p999"]),
-                 fmt_us(lat[n]["max"]), "%d" % lat[n]["n"], "%d" % lat[n]["timeouts"],
-                 "%.0f" % (lat[n]["qps"] or 0)] for n in order]
+        rows = [[LABELS[n], fmt_us(lat[n]["p50"], 1), fmt_us(lat[n]["p99"]),
+                 fmt_us(lat[n]["p999"]), fmt_us(lat[n]["max"]), "%d" % lat[n]["n"],
+                 "%d" % lat[n]["timeouts"], "%.0f" % (lat[n]["qps"] or 0)] for n in order]
         out(table(["server", "p50 µs", "p99 µs", "p99.9 µs", "max µs", "answers", "timeouts",
-                   "qps"], rows))
+                   "qps reached"], rows))
+        out()
+        out("%d interleaved runs of %g s per server, latencies pooled. dnsperf prints each "
+            "latency in whole µs; p50 is the grouped-data median (interpolated inside its 1 µs "
+            "bucket), p99/p99.9 are nearest-rank. Command: `%s`."
+            % (lat_runs, lat_seconds, " ".join(dnsperf_argv("PORT", "QUERIES", lat_seconds,
+                                                          DNSPERF_BASE + ["-Q", str(LATENCY_QPS),
+                                                                          "-v"]))))
+        slow = [LABELS[n] for n in order if (lat[n]["qps"] or 0) < 0.95 * LATENCY_QPS]
+        if slow:
+            out()
+            out("Could not sustain %d qps (their figures are queueing delay, not service "
+                "time): %s." % (LATENCY_QPS, ", ".join(slow)))
 
     out()
     out("## 3. Memory after load (VmRSS summed over the process tree)")
@@ -1328,27 +1583,30 @@ def main():
     if gm and gd:
         target("total CPU/query ≤ %.2f× gdnsd" % T_CPU_VS_GDNSD,
                gm["total_us"] <= T_CPU_VS_GDNSD * gd["total_us"],
-               "%.2f vs %.2f µs (%s)" % (gm["total_us"], gd["total_us"],
-                                         ratio(gm["total_us"], gd["total_us"])))
+               "%.2f vs %.2f µs (%s; paired per run %s)"
+               % (gm["total_us"], gd["total_us"], ratio(gm["total_us"], gd["total_us"]),
+                  inv(gd.get("paired"))))
         target("user CPU/query ≤ %.2f× gdnsd" % T_USER_VS_GDNSD,
                gm["user_us"] <= T_USER_VS_GDNSD * gd["user_us"],
-               "%.2f vs %.2f µs (%s)" % (gm["user_us"], gd["user_us"],
-                                         ratio(gm["user_us"], gd["user_us"])))
+               "%.2f vs %.2f µs (%s; paired per run %s)"
+               % (gm["user_us"], gd["user_us"], ratio(gm["user_us"], gd["user_us"]),
+                  inv(gd.get("paired_user"))))
     else:
         target("total/user CPU vs gdnsd", None, "gdnsd not measured")
     if gm and ec:
         target("total CPU/query ≤ %.2f× echo floor" % T_CPU_VS_ECHO,
                gm["total_us"] <= T_CPU_VS_ECHO * ec["total_us"],
-               "%.2f vs %.2f µs (%s)" % (gm["total_us"], ec["total_us"],
-                                         ratio(gm["total_us"], ec["total_us"])))
+               "%.2f vs %.2f µs (%s; paired per run %s)"
+               % (gm["total_us"], ec["total_us"], ratio(gm["total_us"], ec["total_us"]),
+                  inv(ec.get("paired"))))
     if lat.get("gslbd"):
         peers = [n for n in PEERS if n in lat and lat[n]["p50"] is not None]
         if peers:
             best = min(peers, key=lambda n: lat[n]["p50"])
             target("p50 latency at %d qps ≤ best peer" % LATENCY_QPS,
                    lat["gslbd"]["p50"] <= lat[best]["p50"],
-                   "%s µs vs %s %s µs" % (fmt_us(lat["gslbd"]["p50"]), LABELS[best],
-                                         fmt_us(lat[best]["p50"])))
+                   "%s µs vs %s %s µs" % (fmt_us(lat["gslbd"]["p50"], 1), LABELS[best],
+                                         fmt_us(lat[best]["p50"], 1)))
     if "gslbd" in rss:
         target("RSS ≤ %d MiB" % (T_RSS_KIB // 1024), rss["gslbd"][0] <= T_RSS_KIB,
                "%d KiB" % rss["gslbd"][0])
@@ -1379,6 +1637,10 @@ def main():
         if med[n]["spread"] is not None and med[n]["spread"] > 15:
             anomalies.append("%s: CPU/query varies %.0f%% across runs" % (LABELS[n],
                                                                          med[n]["spread"]))
+    for n in order:
+        if (med[n].get("steal") or 0) > 1:
+            anomalies.append("%s: %.1f%% steal time (the hypervisor ran something else on "
+                             "these vCPUs)" % (LABELS[n], med[n]["steal"]))
     if anomalies:
         out()
         out("Anomalies: " + "; ".join(anomalies) + ".")
@@ -1389,11 +1651,15 @@ def main():
     out("```")
     for n in order:
         for i, r in enumerate(results[n], 1):
-            out("%-6s run %d: %s" % (n, i, "; ".join(r["summaries"])))
+            out("%-11s run %d: %s" % (n, i, "; ".join(r["summaries"])))
     for n, label, m in gencheck:
-        out("%-6s check [%s]: %s" % (n, label, " || ".join(m["summaries"])))
+        out("%-11s check [%s]: %s" % (n, label, " || ".join(m["summaries"])))
     for n in lat:
-        out("%-6s latency: %s" % (n, lat[n]["summary"]))
+        for i, sm in enumerate(lat[n]["summaries"], 1):
+            out("%-11s latency %d: %s" % (n, i, sm))
+    for n in multi_raw:
+        for i, sm in enumerate(multi_raw[n], 1):
+            out("%-11s multi %d: %s" % (n, i, sm))
     if reload_res:
         out("gslbd  reload: %s" % reload_res["summary"])
     out("```")
@@ -1416,6 +1682,21 @@ def main():
             log("no chart: python3-matplotlib is missing")
     log("done in %.0f s" % elapsed)
     return 0
+
+
+def build_notes():
+    """Build options of the Debian packages that bear on these figures."""
+    notes = []
+    try:
+        r = run_quiet(["/usr/sbin/nsd", "-v"], timeout=10)
+        text = r.stdout + r.stderr
+        flags = [f for f in ("--disable-recvmmsg", "--enable-checking") if f in text]
+        if flags:
+            notes.append("Debian's NSD is configured with %s (no recvmmsg batching; internal "
+                         "assertions on)" % " ".join(flags))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return notes
 
 
 def gdnsd_fastest(tmp):
