@@ -894,7 +894,7 @@ const struct conf_check *conf_find_check(const struct conf *conf, const char *na
 	return NULL;
 }
 
-static const struct conf_pool *find_pool(const struct conf *conf, const char *name)
+const struct conf_pool *conf_find_pool(const struct conf *conf, const char *name)
 {
 	for (size_t i = 0; name && i < conf->npools; i++) {
 		if (strcmp(conf->pools[i].name, name) == 0) {
@@ -931,7 +931,7 @@ static void cross_check(struct ctx *c, struct conf *conf)
 			}
 		}
 		if (p->backup) {
-			const struct conf_pool *b = find_pool(conf, p->backup);
+			const struct conf_pool *b = conf_find_pool(conf, p->backup);
 			size_t hops = 0;
 			if (!b) {
 				log_err("%s:%d: pools[%zu].backup: no pool named \"%s\"", conf->path,
@@ -946,7 +946,7 @@ static void cross_check(struct ctx *c, struct conf *conf)
 					c->errors++;
 					break;
 				}
-				b = find_pool(conf, b->backup);
+				b = conf_find_pool(conf, b->backup);
 				hops++;
 			}
 		}

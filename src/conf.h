@@ -102,6 +102,9 @@ struct conf {
 /* The check called @name, or NULL. */
 const struct conf_check *conf_find_check(const struct conf *conf, const char *name);
 
+/* The pool called @name, or NULL. */
+const struct conf_pool *conf_find_pool(const struct conf *conf, const char *name);
+
 /* Read and validate @path. On error, logs "FILE:LINE: SETTING: message" lines
  * and returns NULL. The caller owns the result (conf_free). Main thread. */
 struct conf *conf_load(const char *path);

@@ -166,9 +166,8 @@ struct health_entry *health_get(struct health_table *t, const char *key, const c
 	} else if (e->is_admin) {
 		pthread_mutex_unlock(&t->lock);
 		return NULL;
-	} else if (!e->target) {
-		/* Known only from the state file until now: keep that state. */
 	}
+	/* An entry known only from the state file keeps that state. */
 	set_str(&e->target, target);
 	set_str(&e->check, check);
 	set_str(&e->kind, kind);

@@ -51,3 +51,18 @@ void *xmemdup(const void *p, size_t size)
 	memcpy(q, p, size);
 	return q;
 }
+
+char **xstrvdup(char *const *v)
+{
+	size_t n = 0;
+	char **d;
+
+	while (v[n]) {
+		n++;
+	}
+	d = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		d[i] = xstrdup(v[i]);
+	}
+	return d;
+}

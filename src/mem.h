@@ -11,4 +11,7 @@ void *xrealloc(void *p, size_t size);
 char *xstrdup(const char *s);
 void *xmemdup(const void *p, size_t size);
 
+/* Copy of a NULL-terminated string vector (argv), every string copied. */
+char **xstrvdup(char *const *v);
+
 #endif

@@ -230,44 +230,81 @@ static const uint16_t all_members[512] = {
 #undef R8
 };
 
+/* Where an answer for @qtype comes from. */
+enum source { SRC_POOL, SRC_BACKUP, SRC_FAIL_OPEN, SRC_NODATA, SRC_SERVFAIL };
+
+/* The one decision pool_write and pool_explain share: the pool itself while
+ * min_healthy of its members are up, else the first backup that has enough,
+ * else the pool's last resort. Sets *@src to the pool answered (NULL for
+ * NODATA/SERVFAIL), *@cand and *@ncand to its candidate members (@buf holds them
+ * when filtered) and *@nup to the members up in @p. @p's family is not empty. */
+static enum source pick_source(const struct pool *p, uint16_t qtype,
+			       const struct health_table *health, uint16_t *buf,
+			       const struct pool **src, const uint16_t **cand, unsigned *ncand,
+			       unsigned *nup)
+{
+	const struct pool_family *f = family_of(p, qtype);
+
+	*src = p;
+	if (!p->checked || !health) {
+		*cand = all_members;
+		*ncand = *nup = f->n;
+		return SRC_POOL;
+	}
+	*cand = buf;
+	*ncand = *nup = members_up(buf, p, f, health);
+	if (*nup >= p->min_healthy) {
+		return SRC_POOL;
+	}
+	for (const struct pool *b = p->backup; b; b = b->backup) {
+		const struct pool_family *bf = family_of(b, qtype);
+		unsigned bup = bf->n ? members_up(buf, b, bf, health) : 0;
+		if (bup > 0 && bup >= b->min_healthy) {
+			*src = b;
+			*ncand = bup;
+			return SRC_BACKUP;
+		}
+	}
+	switch (p->last_resort) {
+	case LAST_RESORT_NODATA:
+		*src = NULL;
+		return SRC_NODATA;
+	case LAST_RESORT_SERVFAIL:
+		*src = NULL;
+		return SRC_SERVFAIL;
+	case LAST_RESORT_FAIL_OPEN:
+	default:
+		*cand = all_members;
+		*ncand = f->n;
+		return SRC_FAIL_OPEN;
+	}
+}
+
 int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p, uint16_t qtype,
 	       uint16_t owner_ptr, struct pool_state *st, const struct health_table *health)
 {
 	const struct pool_family *f = family_of(p, qtype);
-	uint16_t up[512];
-	unsigned nup;
+	const struct pool *src;
+	const uint16_t *cand;
+	uint16_t buf[512];
+	unsigned n, nup;
 
 	*written = 0;
 	if (f->n == 0) {
 		return 0;
 	}
-	if (!p->checked || !health) {
-		return choose(out, room, written, p, f, all_members, f->n, qtype, owner_ptr, st,
-			      p->ttl, false);
-	}
-	nup = members_up(up, p, f, health);
-	if (nup >= p->min_healthy) {
-		/* Shorter TTL while degraded, so resolvers come back soon. */
-		return choose(out, room, written, p, f, up, nup, qtype, owner_ptr, st,
-			      nup < f->n ? p->ttl_degraded : p->ttl, nup < f->n);
-	}
-	for (const struct pool *b = p->backup; b; b = b->backup) {
-		const struct pool_family *bf = family_of(b, qtype);
-		unsigned bup = bf->n ? members_up(up, b, bf, health) : 0;
-		if (bup > 0 && bup >= b->min_healthy) {
-			return choose(out, room, written, b, bf, up, bup, qtype, owner_ptr, st,
-				      p->ttl_degraded, true);
-		}
-	}
-	switch (p->last_resort) {
-	case LAST_RESORT_NODATA:
+	switch (pick_source(p, qtype, health, buf, &src, &cand, &n, &nup)) {
+	case SRC_NODATA:
 		return POOL_NODATA;
-	case LAST_RESORT_SERVFAIL:
+	case SRC_SERVFAIL:
 		return POOL_SERVFAIL;
-	case LAST_RESORT_FAIL_OPEN:
-	default:
-		return choose(out, room, written, p, f, all_members, f->n, qtype, owner_ptr, st,
-			      p->ttl_degraded, true);
+	case SRC_POOL:
+		/* Shorter TTL while degraded, so resolvers come back soon. */
+		return choose(out, room, written, p, f, cand, n, qtype, owner_ptr, st,
+			      n < f->n ? p->ttl_degraded : p->ttl, n < f->n);
+	default: /* a backup, or fail-open */
+		return choose(out, room, written, src, family_of(src, qtype), cand, n, qtype,
+			      owner_ptr, st, p->ttl_degraded, true);
 	}
 }
 
@@ -275,33 +312,18 @@ void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
 		  const struct health_table *health)
 {
 	const struct pool_family *f = family_of(p, qtype);
-	uint16_t up[512];
-	unsigned nup;
+	const uint16_t *cand;
+	uint16_t buf[512];
+	unsigned n, nup;
+	enum source s;
 
 	memset(ex, 0, sizeof(*ex));
 	if (f->n == 0) {
 		return;
 	}
-	nup = members_up(up, p, f, health);
-	if (!p->checked || !health || nup >= p->min_healthy) {
-		ex->answered = p;
-		ex->up = nup;
-		ex->ttl = nup < f->n ? p->ttl_degraded : p->ttl;
-		return;
-	}
-	for (const struct pool *b = p->backup; b; b = b->backup) {
-		const struct pool_family *bf = family_of(b, qtype);
-		unsigned bup = bf->n ? members_up(up, b, bf, health) : 0;
-		if (bup > 0 && bup >= b->min_healthy) {
-			ex->answered = b;
-			ex->from_backup = true;
-			ex->up = bup;
-			ex->ttl = p->ttl_degraded;
-			return;
-		}
-	}
-	ex->last_resort = true;
-	ex->up = nup;
-	ex->ttl = p->ttl_degraded;
-	ex->answered = p->last_resort == LAST_RESORT_FAIL_OPEN ? p : NULL;
+	s = pick_source(p, qtype, health, buf, &ex->answered, &cand, &n, &nup);
+	ex->from_backup = s == SRC_BACKUP;
+	ex->last_resort = s >= SRC_FAIL_OPEN;
+	ex->up = s == SRC_BACKUP ? n : nup;
+	ex->ttl = s == SRC_POOL && nup == f->n ? p->ttl : p->ttl_degraded;
 }

@@ -80,6 +80,21 @@ unsigned probe_port(const struct probe_spec *s)
 	return ntohs(((const struct sockaddr_in *)&s->addr)->sin_port);
 }
 
+void probe_watch(struct probe *p, int fd, int events, void (*cb)(struct ev_loop *, ev_io *, int))
+{
+	p->fd = fd;
+	ev_io_init(&p->io, cb, fd, events);
+	p->io.data = p;
+	ev_io_start(p->eng->loop, &p->io);
+}
+
+void probe_unwatch(struct probe *p)
+{
+	ev_io_stop(p->eng->loop, &p->io);
+	close(p->fd);
+	p->fd = -1;
+}
+
 void probe_fail_errno(struct probe *p, const char *what, int err)
 {
 	char tmp[128], reason[PROBE_REASON_MAX];

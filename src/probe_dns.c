@@ -171,13 +171,6 @@ int probe_dns_judge(struct probe *p, const uint8_t *m, size_t len, char *reason,
 	return DOWN;
 }
 
-static void close_run(struct probe *p)
-{
-	ev_io_stop(p->eng->loop, &p->io);
-	close(p->fd);
-	p->fd = -1;
-}
-
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct probe *p = w->data;
@@ -193,13 +186,13 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 			}
 			/* ICMP port unreachable arrives as ECONNREFUSED on a
 			 * connected socket: "connection refused". */
-			close_run(p);
+			probe_unwatch(p);
 			probe_fail_errno(p, NULL, err);
 			return;
 		}
 		int verdict = probe_dns_judge(p, m, (size_t)n, reason, sizeof(reason));
 		if (verdict != IGNORE) {
-			close_run(p);
+			probe_unwatch(p);
 			probe_done(p, verdict == UP, reason);
 			return;
 		}
@@ -245,15 +238,12 @@ void probe_dns_start(struct probe *p)
 		probe_fail_errno(p, NULL, err);
 		return;
 	}
-	p->fd = fd;
-	ev_io_init(&p->io, io_cb, fd, EV_READ);
-	p->io.data = p;
-	ev_io_start(p->eng->loop, &p->io);
+	probe_watch(p, fd, EV_READ, io_cb);
 }
 
 void probe_dns_cancel(struct probe *p)
 {
 	if (p->fd >= 0) {
-		close_run(p);
+		probe_unwatch(p);
 	}
 }

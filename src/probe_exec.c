@@ -265,9 +265,7 @@ void probe_exec_clear(struct probe *p)
 
 static void close_run(struct probe *p)
 {
-	ev_io_stop(p->eng->loop, &p->io);
-	close(p->fd);
-	p->fd = -1;
+	probe_unwatch(p);
 	p->pid = 0;
 }
 
@@ -347,11 +345,8 @@ void probe_exec_start(struct probe *p)
 		return;
 	}
 	p->pid = pid;
-	p->fd = pidfd;
 	p->exec_tries = 0;
-	ev_io_init(&p->io, io_cb, pidfd, EV_READ);
-	p->io.data = p;
-	ev_io_start(e->loop, &p->io);
+	probe_watch(p, pidfd, EV_READ, io_cb);
 }
 
 void probe_exec_cancel(struct probe *p)

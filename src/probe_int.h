@@ -113,6 +113,11 @@ void probe_done(struct probe *p, bool ok, const char *reason);
  * error when @what is NULL), the first letter lowered. */
 void probe_fail_errno(struct probe *p, const char *what, int err);
 
+/* Watch @fd (which the probe now owns) for @events on the engine's loop,
+ * calling @cb with io.data = @p; probe_unwatch stops and closes it. */
+void probe_watch(struct probe *p, int fd, int events, void (*cb)(struct ev_loop *, ev_io *, int));
+void probe_unwatch(struct probe *p);
+
 /* Uniform random in [0, 1) and a random 16-bit value, from the engine's
  * generator (probe thread only). */
 double probe_random(struct probe_engine *e);

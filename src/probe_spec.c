@@ -24,16 +24,7 @@ struct probe_spec *probe_spec_dup(const struct probe_spec *s)
 	d->expect_answer = dup_or_null(s->expect_answer);
 	d->path = dup_or_null(s->path);
 	d->file_key = dup_or_null(s->file_key);
-	if (s->argv) {
-		size_t n = 0;
-		while (s->argv[n]) {
-			n++;
-		}
-		d->argv = xcalloc(n + 1, sizeof(char *));
-		for (size_t i = 0; i < n; i++) {
-			d->argv[i] = xstrdup(s->argv[i]);
-		}
-	}
+	d->argv = s->argv ? xstrvdup(s->argv) : NULL;
 	return d;
 }
 

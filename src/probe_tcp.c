@@ -9,13 +9,6 @@
 
 #include "probe_int.h"
 
-static void close_run(struct probe *p)
-{
-	ev_io_stop(p->eng->loop, &p->io);
-	close(p->fd);
-	p->fd = -1;
-}
-
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct probe *p = w->data;
@@ -25,7 +18,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
 		err = errno;
 	}
-	close_run(p);
+	probe_unwatch(p);
 	if (err) {
 		probe_fail_errno(p, NULL, err);
 	} else {
@@ -59,15 +52,12 @@ void probe_tcp_start(struct probe *p)
 		probe_fail_errno(p, NULL, err);
 		return;
 	}
-	p->fd = fd;
-	ev_io_init(&p->io, io_cb, fd, EV_WRITE);
-	p->io.data = p;
-	ev_io_start(p->eng->loop, &p->io);
+	probe_watch(p, fd, EV_WRITE, io_cb);
 }
 
 void probe_tcp_cancel(struct probe *p)
 {
 	if (p->fd >= 0) {
-		close_run(p);
+		probe_unwatch(p);
 	}
 }

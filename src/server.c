@@ -35,13 +35,6 @@
 
 static void server_health_changed(struct server *srv);
 
-#define PROBES_SET(srv, s) \
-	do { \
-		if ((srv)->probes) { \
-			probe_engine_set((srv)->probes, (struct probe_spec *const *)(s)->specs, \
-					 (s)->nspecs); \
-		} \
-	} while (0)
 
 #define UDP_BATCH 32
 #define UDP_QUERY_MAX 1536 /* larger UDP queries (none are legitimate) are dropped */
@@ -618,7 +611,9 @@ static void server_health_changed(struct server *srv)
 		s->specs[i]->entry->in_use = true;
 	}
 	pthread_mutex_unlock(&srv->health->lock);
-	PROBES_SET(srv, s);
+	if (srv->probes) {
+		probe_engine_set(srv->probes, (struct probe_spec *const *)s->specs, s->nspecs);
+	}
 	srv->health->dirty = true;
 }
 

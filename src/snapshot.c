@@ -489,10 +489,8 @@ static void build_node(struct build *bd, struct node *n)
 
 static void build_zone_images(struct build *bd, struct snap_zone *z)
 {
-	struct resolved r = { 0, false, NULL, 0, IMG_REF_NONE };
 	struct image *img;
 
-	(void)r;
 	imgb_reset(bd->b, z->apex->name, NULL);
 	add_soa(bd->b, z);
 	img = imgb_finish(bd->b, bd->s->arena, 3, true, NULL, 0, 0, 0);
@@ -633,7 +631,6 @@ static void add_pools(struct build *bd)
 {
 	struct snapshot *s = bd->s;
 	struct conf *conf = s->conf;
-	char tmp[1100];
 
 	s->npools = conf->npools;
 	s->pools = xcalloc(s->npools, sizeof(*s->pools));
@@ -672,7 +669,6 @@ static void add_pools(struct build *bd)
 			}
 			node_x(s, n)->pool = &s->pools[i];
 			node_x(s, n)->pool_line = cp->owner_lines[j];
-			(void)tmp;
 		}
 	}
 }
@@ -716,16 +712,6 @@ static void find_cuts(struct build *bd)
 			bd->errors++;
 		}
 	}
-}
-
-static const struct conf_pool *conf_pool_named(const struct conf *conf, const char *name)
-{
-	for (size_t i = 0; name && i < conf->npools; i++) {
-		if (strcmp(conf->pools[i].name, name) == 0) {
-			return &conf->pools[i];
-		}
-	}
-	return NULL;
 }
 
 static void fmt_target(char *buf, size_t size, int family, const uint8_t *addr, unsigned port)
@@ -791,14 +777,7 @@ static struct probe_spec *make_spec(const struct conf_check *k, const struct con
 		ps->expect_answer = k->expect_answer ? xstrdup(k->expect_answer) : NULL;
 	}
 	if (k->kind == PROBE_EXEC) {
-		size_t n = 0;
-		while (k->argv[n]) {
-			n++;
-		}
-		ps->argv = xcalloc(n + 1, sizeof(char *));
-		for (size_t i = 0; i < n; i++) {
-			ps->argv[i] = xstrdup(k->argv[i]);
-		}
+		ps->argv = xstrvdup(k->argv);
 	}
 	if (k->kind == PROBE_FILE) {
 		ps->path = xstrdup(k->path);
@@ -824,7 +803,7 @@ static void wire_health(struct build *bd)
 
 	for (size_t i = 0; i < s->npools; i++) {
 		const struct conf_pool *cp = &conf->pools[i];
-		const struct conf_pool *bp = conf_pool_named(conf, cp->backup);
+		const struct conf_pool *bp = conf_find_pool(conf, cp->backup);
 		s->pools[i].backup = bp ? &s->pools[bp - conf->pools] : NULL;
 	}
 	if (!t) {
