@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-#include "probe.h"
+#include "data/conf.h"
+#include "health/probe.h"
 
 #include "fuzzutil.h"
 

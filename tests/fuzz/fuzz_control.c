@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-#include "control.h"
-#include "health.h"
-#include "snapshot.h"
+#include "data/conf.h"
+#include "ctl/control.h"
+#include "health/health.h"
+#include "data/snapshot.h"
 
 #include "fuzzutil.h"
 

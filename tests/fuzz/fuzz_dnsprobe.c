@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe_int.h"
+#include "health/probe_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "answer.h"
-#include "conf.h"
-#include "query.h"
-#include "snapshot.h"
+#include "dns/answer.h"
+#include "data/conf.h"
+#include "dns/query.h"
+#include "data/snapshot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dname.h"
-#include "zone.h"
+#include "dns/dname.h"
+#include "data/zone.h"
 
 #include "fuzzutil.h"
 

@@ -8,11 +8,11 @@
 
 #include "testutil.h"
 
-#include "answer.h"
-#include "conf.h"
-#include "health.h"
-#include "probe.h"
-#include "snapshot.h"
+#include "dns/answer.h"
+#include "data/conf.h"
+#include "health/health.h"
+#include "health/probe.h"
+#include "data/snapshot.h"
 
 /* Interposition does not mix with the sanitizers' own malloc. */
 #if defined(__SANITIZE_ADDRESS__)

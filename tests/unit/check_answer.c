@@ -8,9 +8,9 @@
 
 #include <check.h>
 
-#include "answer.h"
-#include "conf.h"
-#include "snapshot.h"
+#include "dns/answer.h"
+#include "data/conf.h"
+#include "data/snapshot.h"
 #include "testutil.h"
 
 #define T_A 1

@@ -8,7 +8,7 @@
 
 #include <check.h>
 
-#include "conf.h"
+#include "data/conf.h"
 #include "testutil.h"
 
 static char errlog[16384];

@@ -11,10 +11,10 @@
 #include <check.h>
 #include <ev.h>
 
-#include "conf.h"
-#include "control.h"
-#include "health.h"
-#include "snapshot.h"
+#include "data/conf.h"
+#include "ctl/control.h"
+#include "health/health.h"
+#include "data/snapshot.h"
 #include "testutil.h"
 
 static const char zone_text[] = "$ORIGIN lb.test.\n"

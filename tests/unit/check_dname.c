@@ -6,7 +6,7 @@
 
 #include <check.h>
 
-#include "dname.h"
+#include "dns/dname.h"
 #include "testutil.h"
 
 START_TEST(from_str_folds_case_and_final_dot)

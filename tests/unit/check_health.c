@@ -7,7 +7,7 @@
 
 #include "testutil.h"
 
-#include "health.h"
+#include "health/health.h"
 
 START_TEST(test_sm_fall_and_rise)
 {

@@ -8,7 +8,7 @@
 
 #include <check.h>
 
-#include "pool.h"
+#include "lb/pool.h"
 #include "testutil.h"
 
 static struct conf_member members[8];

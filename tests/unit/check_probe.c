@@ -25,9 +25,9 @@
 
 #include <check.h>
 
-#include "health.h"
-#include "probe.h"
-#include "probe_int.h"
+#include "health/health.h"
+#include "health/probe.h"
+#include "health/probe_int.h"
 #include "testutil.h"
 
 /* --- helpers --------------------------------------------------------------------- */

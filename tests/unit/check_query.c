@@ -6,7 +6,7 @@
 
 #include <check.h>
 
-#include "query.h"
+#include "dns/query.h"
 #include "testutil.h"
 
 static struct query q;

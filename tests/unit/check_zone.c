@@ -6,7 +6,7 @@
 
 #include <check.h>
 
-#include "zone.h"
+#include "data/zone.h"
 #include "testutil.h"
 
 static struct zone_data z;

@@ -1,0 +1,808 @@
+/* server.c -- sockets and worker threads.
+ *
+ * Each worker has its own libev loop and its own SO_REUSEPORT UDP and TCP
+ * sockets for every listen address, so the kernel spreads flows over workers
+ * and nothing is shared on the hot path but the snapshot pointer. The
+ * snapshot is published with userspace RCU (QSBR flavour): a worker is
+ * "online" only while it runs callbacks, and goes offline before it blocks in
+ * the loop, so a reload waits at most for one batch of queries. */
+#include "config.h"
+
+#define _LGPL_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <urcu-qsbr.h>
+
+#include "dns/answer.h"
+#include "ctl/control.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "health/probe.h"
+#include "daemon/server.h"
+
+static void server_health_changed(struct server *srv);
+
+
+#define UDP_BATCH 32
+#define UDP_QUERY_MAX 1536 /* larger UDP queries (none are legitimate) are dropped */
+#define TCP_MSG_MAX 65535
+#define TCP_OUT_HIGH (256 * 1024)
+
+struct worker;
+
+struct tcp_conn {
+	ev_io io;
+	ev_timer timer;
+	struct worker *w;
+	struct tcp_conn *prev, *next;
+	int fd;
+	bool want_write;
+	size_t inlen;
+	size_t outoff, outlen, outcap;
+	uint8_t *out;
+	uint8_t in[2 + TCP_MSG_MAX];
+};
+
+struct listen_io {
+	ev_io io;
+	struct worker *w;
+	int fd;
+};
+
+/* One thread per (worker, UDP socket): a blocking recvmmsg loop, as the
+ * echo floor does it. No event loop in between: epoll_wait per batch was
+ * the one system call a query paid for beyond receive and send. */
+struct udp_thread {
+	pthread_t thread;
+	bool started;
+	struct server *srv;
+	int fd;
+	struct answer_ctx actx;
+	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
+	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
+	struct sockaddr_storage addrs[UDP_BATCH];
+	/* Packed slots, so that a batch touches few pages: queries up to
+	 * UDP_QUERY_MAX bytes, responses up to the configured udp_size. */
+	size_t sstride;
+	uint8_t *rbuf;
+	uint8_t *sbuf;
+};
+
+/* A worker: its UDP threads, and one libev loop for its TCP sockets. */
+struct worker {
+	pthread_t thread;
+	struct server *srv;
+	unsigned id;
+	struct ev_loop *loop;
+	ev_async stop;
+	ev_prepare prepare;
+	ev_check check;
+	struct udp_thread *udp;
+	struct listen_io *tcp;
+	size_t nlisten;
+	unsigned nconns;
+	bool accepting;
+	struct tcp_conn *conns;
+	struct answer_ctx actx;
+	uint8_t resp[2 + TCP_MSG_MAX];
+};
+
+struct server {
+	struct snapshot *snap; /* RCU-protected */
+	struct health_table *health; /* not owned */
+	struct probe_engine *probes;
+	struct control *control;
+	struct control_ops ctl_ops;
+	ev_timer save_timer;
+	unsigned nworkers;
+	struct worker **workers;
+	size_t nlisten;
+	unsigned tcp_timeout;
+	unsigned tcp_max;
+	struct ev_loop *loop;
+	const char *conf_path;
+	atomic_bool stopping;
+};
+
+/* --- UDP ------------------------------------------------------------------ */
+
+/* Answer the @n datagrams just received and send the replies in one call. */
+static void udp_answer(struct udp_thread *u, int n)
+{
+	const struct snapshot *snap = rcu_dereference(u->srv->snap);
+	int out = 0;
+
+	answer_ctx_use(&u->actx, snap);
+	for (int i = 0; i < n; i++) {
+		size_t len;
+		if (u->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			continue; /* larger than any query we would answer */
+		}
+		len = answer_query(&u->actx, snap, u->rbuf + (size_t)i * UDP_QUERY_MAX,
+				   u->rmsg[i].msg_len, u->sbuf + (size_t)out * u->sstride, u->sstride,
+				   false);
+		if (len == 0) {
+			continue;
+		}
+		u->siov[out].iov_base = u->sbuf + (size_t)out * u->sstride;
+		u->siov[out].iov_len = len;
+		u->smsg[out].msg_hdr.msg_name = &u->addrs[i];
+		u->smsg[out].msg_hdr.msg_namelen = u->rmsg[i].msg_hdr.msg_namelen;
+		out++;
+	}
+	for (int sent = 0; sent < out;) {
+		int k = sendmmsg(u->fd, u->smsg + sent, (unsigned)(out - sent), MSG_DONTWAIT);
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR) {
+				continue;
+			}
+			break; /* buffer full or peer error: drop the rest, as UDP may */
+		}
+		sent += k;
+	}
+}
+
+static void *udp_main(void *arg)
+{
+	struct udp_thread *u = arg;
+
+	pthread_setname_np(pthread_self(), "gslbd-udp");
+	for (int i = 0; i < UDP_BATCH; i++) {
+		u->smsg[i].msg_hdr.msg_iov = &u->siov[i];
+		u->smsg[i].msg_hdr.msg_iovlen = 1;
+	}
+	rcu_register_thread();
+	while (!atomic_load_explicit(&u->srv->stopping, memory_order_relaxed)) {
+		int n;
+		for (int i = 0; i < UDP_BATCH; i++) {
+			u->riov[i].iov_base = u->rbuf + (size_t)i * UDP_QUERY_MAX;
+			u->riov[i].iov_len = UDP_QUERY_MAX;
+			u->rmsg[i].msg_hdr.msg_iov = &u->riov[i];
+			u->rmsg[i].msg_hdr.msg_iovlen = 1;
+			u->rmsg[i].msg_hdr.msg_name = &u->addrs[i];
+			u->rmsg[i].msg_hdr.msg_namelen = sizeof(u->addrs[i]);
+			u->rmsg[i].msg_hdr.msg_control = NULL;
+			u->rmsg[i].msg_hdr.msg_controllen = 0;
+			u->rmsg[i].msg_hdr.msg_flags = 0;
+		}
+		/* Offline while blocked: a reload never waits for an idle socket.
+		 * MSG_WAITFORONE: block for the first datagram, then take what
+		 * else is queued. SO_RCVTIMEO bounds the wait for a stop. */
+		rcu_thread_offline();
+		n = recvmmsg(u->fd, u->rmsg, UDP_BATCH, MSG_WAITFORONE, NULL);
+		rcu_thread_online();
+		if (n > 0) {
+			udp_answer(u, n);
+		}
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+/* --- TCP (RFC 7766) ------------------------------------------------------- */
+
+static void tcp_close(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+
+	ev_io_stop(w->loop, &c->io);
+	ev_timer_stop(w->loop, &c->timer);
+	close(c->fd);
+	if (c->prev) {
+		c->prev->next = c->next;
+	} else {
+		w->conns = c->next;
+	}
+	if (c->next) {
+		c->next->prev = c->prev;
+	}
+	free(c->out);
+	free(c);
+	w->nconns--;
+	if (!w->accepting && w->nconns < w->srv->tcp_max) {
+		for (size_t i = 0; i < w->nlisten; i++) {
+			ev_io_start(w->loop, &w->tcp[i].io);
+		}
+		w->accepting = true;
+	}
+}
+
+static void tcp_update_io(struct tcp_conn *c)
+{
+	int events = 0;
+
+	if (c->outlen - c->outoff < TCP_OUT_HIGH) {
+		events |= EV_READ; /* stop reading while the client does not read */
+	}
+	if (c->outlen > c->outoff) {
+		events |= EV_WRITE;
+	}
+	if (events != (c->io.events & (EV_READ | EV_WRITE))) {
+		ev_io_stop(c->w->loop, &c->io);
+		ev_io_set(&c->io, c->fd, events);
+		ev_io_start(c->w->loop, &c->io);
+	}
+}
+
+/* Send what is queued; returns -1 if the connection died. */
+static int tcp_flush(struct tcp_conn *c)
+{
+	while (c->outoff < c->outlen) {
+		ssize_t k = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+		if (k < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				break;
+			}
+			if (errno == EINTR) {
+				continue;
+			}
+			return -1;
+		}
+		c->outoff += (size_t)k;
+	}
+	if (c->outoff == c->outlen) {
+		c->outoff = c->outlen = 0;
+	}
+	return 0;
+}
+
+static void tcp_queue(struct tcp_conn *c, const uint8_t *p, size_t n)
+{
+	if (c->outoff > 0 && c->outoff == c->outlen) {
+		c->outoff = c->outlen = 0;
+	}
+	if (c->outlen + n > c->outcap) {
+		if (c->outoff > 0) {
+			memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
+			c->outlen -= c->outoff;
+			c->outoff = 0;
+		}
+		if (c->outlen + n > c->outcap) {
+			c->outcap = (c->outlen + n) * 2;
+			c->out = xrealloc(c->out, c->outcap);
+		}
+	}
+	memcpy(c->out + c->outlen, p, n);
+	c->outlen += n;
+}
+
+static void tcp_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct tcp_conn *c = (struct tcp_conn *)io;
+	struct worker *w = c->w;
+
+	if (revents & EV_READ) {
+		ssize_t k = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+			tcp_close(c);
+			return;
+		}
+		if (k > 0) {
+			const struct snapshot *snap = rcu_dereference(w->srv->snap);
+			size_t off = 0;
+			c->inlen += (size_t)k;
+			answer_ctx_use(&w->actx, snap);
+			/* Every complete message, in order (pipelining). */
+			while (c->inlen - off >= 2) {
+				size_t mlen = (size_t)c->in[off] << 8 | c->in[off + 1];
+				size_t rlen;
+				if (c->inlen - off < 2 + mlen) {
+					break;
+				}
+				rlen = answer_query(&w->actx, snap, c->in + off + 2, mlen, w->resp + 2,
+						    TCP_MSG_MAX, true);
+				off += 2 + mlen;
+				if (rlen == 0) {
+					continue;
+				}
+				w->resp[0] = (uint8_t)(rlen >> 8);
+				w->resp[1] = (uint8_t)rlen;
+				tcp_queue(c, w->resp, rlen + 2);
+			}
+			if (off) {
+				memmove(c->in, c->in + off, c->inlen - off);
+				c->inlen -= off;
+			}
+			ev_timer_again(loop, &c->timer);
+		}
+	}
+	if (tcp_flush(c) != 0) {
+		tcp_close(c);
+		return;
+	}
+	tcp_update_io(c);
+}
+
+static void tcp_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct tcp_conn *c = (struct tcp_conn *)((char *)t - offsetof(struct tcp_conn, timer));
+	tcp_close(c);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct listen_io *l = (struct listen_io *)io;
+	struct worker *w = l->w;
+
+	for (int i = 0; i < 64; i++) {
+		struct tcp_conn *c;
+		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			return; /* EAGAIN, or a transient error (EMFILE...): retried on next event */
+		}
+		c = malloc(sizeof(*c));
+		if (!c) {
+			close(fd);
+			return;
+		}
+		memset(c, 0, offsetof(struct tcp_conn, in));
+		c->fd = fd;
+		c->w = w;
+		ev_io_init(&c->io, tcp_cb, fd, EV_READ);
+		ev_io_start(loop, &c->io);
+		ev_init(&c->timer, tcp_timeout_cb);
+		c->timer.repeat = w->srv->tcp_timeout;
+		ev_timer_again(loop, &c->timer);
+		c->next = w->conns;
+		if (w->conns) {
+			w->conns->prev = c;
+		}
+		w->conns = c;
+		if (++w->nconns >= w->srv->tcp_max) {
+			for (size_t j = 0; j < w->nlisten; j++) {
+				ev_io_stop(loop, &w->tcp[j].io);
+			}
+			w->accepting = false;
+			return;
+		}
+	}
+}
+
+/* --- workers ------------------------------------------------------------- */
+
+static void prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+	rcu_thread_offline(); /* about to block: reloads need not wait for us */
+}
+
+static void check_cb(struct ev_loop *loop, ev_check *c, int revents)
+{
+	rcu_thread_online();
+}
+
+static void stop_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	rcu_register_thread();
+	ev_run(w->loop, 0);
+	while (w->conns) {
+		tcp_close(w->conns);
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static int set_reuse(int fd)
+{
+	int one = 1;
+	return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+}
+
+static int make_socket(const struct sockaddr_storage *addr, socklen_t len, int type)
+{
+	int fd = socket(addr->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	if (fd < 0) {
+		return -1;
+	}
+	if (set_reuse(fd) != 0) {
+		close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (addr->ss_family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (type == SOCK_STREAM) {
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	if (bind(fd, (const struct sockaddr *)addr, len) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (type == SOCK_DGRAM) {
+		/* Blocking, for udp_main's recvmmsg; a timeout to notice a stop. */
+		struct timeval tv = { 1, 0 };
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	if (type == SOCK_STREAM && listen(fd, 1024) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static uint16_t get_port(const struct sockaddr_storage *a)
+{
+	return ntohs(a->ss_family == AF_INET ? ((const struct sockaddr_in *)a)->sin_port
+					     : ((const struct sockaddr_in6 *)a)->sin6_port);
+}
+
+static void set_port(struct sockaddr_storage *a, uint16_t port)
+{
+	if (a->ss_family == AF_INET) {
+		((struct sockaddr_in *)a)->sin_port = htons(port);
+	} else {
+		((struct sockaddr_in6 *)a)->sin6_port = htons(port);
+	}
+}
+
+/* Open one listener for every worker. With port 0 the first socket's port
+ * is used for all of them, UDP and TCP alike; if TCP cannot have that port,
+ * another is tried. */
+static int open_listener(struct server *srv, size_t li, const struct conf_listen *cl)
+{
+	for (int attempt = 0; attempt < 16; attempt++) {
+		struct sockaddr_storage addr = cl->addr;
+		size_t opened = 0;
+		bool ok = true;
+		for (unsigned wi = 0; wi < srv->nworkers && ok; wi++) {
+			struct worker *w = srv->workers[wi];
+			int u = make_socket(&addr, cl->addrlen, SOCK_DGRAM);
+			int t = -1;
+			if (u >= 0 && get_port(&addr) == 0) {
+				struct sockaddr_storage got;
+				socklen_t gl = sizeof(got);
+				getsockname(u, (struct sockaddr *)&got, &gl);
+				set_port(&addr, get_port(&got));
+			}
+			if (u >= 0) {
+				t = make_socket(&addr, cl->addrlen, SOCK_STREAM);
+			}
+			if (u < 0 || t < 0) {
+				int e = errno;
+				if (u >= 0) {
+					close(u);
+				}
+				ok = false;
+				if (get_port(&cl->addr) != 0 || e != EADDRINUSE) {
+					log_err("cannot listen on %s: %s", cl->text, strerror(e));
+					attempt = 16;
+				}
+				break;
+			}
+			w->udp[li].fd = u;
+			w->tcp[li].fd = t;
+			opened++;
+		}
+		if (ok) {
+			char host[INET6_ADDRSTRLEN];
+			const void *a = addr.ss_family == AF_INET
+						? (const void *)&((struct sockaddr_in *)&addr)->sin_addr
+						: (const void *)&((struct sockaddr_in6 *)&addr)->sin6_addr;
+			inet_ntop(addr.ss_family, a, host, sizeof(host));
+			log_info("listening on %s port %u (udp+tcp)", host, get_port(&addr));
+			return 0;
+		}
+		for (size_t wi = 0; wi < opened; wi++) {
+			close(srv->workers[wi]->udp[li].fd);
+			close(srv->workers[wi]->tcp[li].fd);
+		}
+	}
+	return -1;
+}
+
+struct server *server_new(struct snapshot *snap, struct health_table *health)
+{
+	struct server *srv = xcalloc(1, sizeof(*srv));
+	const struct conf *conf = snap->conf;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	srv->snap = snap;
+	srv->health = health;
+	srv->nworkers = conf->threads ? conf->threads : (unsigned)(cores > 0 ? cores : 1);
+	srv->nlisten = conf->nlistens;
+	srv->tcp_timeout = conf->tcp_idle_timeout;
+	srv->tcp_max = conf->tcp_max_clients;
+	srv->workers = xcalloc(srv->nworkers, sizeof(*srv->workers));
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		struct worker *w = xcalloc(1, sizeof(*w));
+		w->srv = srv;
+		w->id = i;
+		w->nlisten = srv->nlisten;
+		w->udp = xcalloc(srv->nlisten, sizeof(*w->udp));
+		for (size_t j = 0; j < srv->nlisten; j++) {
+			struct udp_thread *u = &w->udp[j];
+			u->srv = srv;
+			/* answer_query needs 512 bytes of room at least; it sends
+			 * no more than udp_size over UDP. */
+			u->sstride = conf->udp_size < 512 ? 512 : conf->udp_size;
+			u->rbuf = xmalloc((size_t)UDP_BATCH * UDP_QUERY_MAX);
+			u->sbuf = xmalloc((size_t)UDP_BATCH * u->sstride);
+			answer_ctx_init(&u->actx, (uint64_t)time(NULL) * 2654435761u +
+							  (i * 16 + j + 1) * 0x9E3779B97F4A7C15ULL +
+							  (uint64_t)getpid());
+		}
+		w->tcp = xcalloc(srv->nlisten, sizeof(*w->tcp));
+		for (size_t j = 0; j < srv->nlisten; j++) {
+			w->udp[j].fd = w->tcp[j].fd = -1;
+		}
+		answer_ctx_init(&w->actx, (uint64_t)time(NULL) * 2654435761u + i * 0x9E3779B97F4A7C15ULL + (uint64_t)getpid());
+		srv->workers[i] = w;
+	}
+	for (size_t j = 0; j < srv->nlisten; j++) {
+		if (open_listener(srv, j, &conf->listens[j]) != 0) {
+			server_free(srv);
+			return NULL;
+		}
+	}
+	return srv;
+}
+
+static void reload(struct server *srv)
+{
+	struct conf *conf;
+	struct snapshot *snap;
+
+	log_info("reloading %s", srv->conf_path);
+	conf = conf_load(srv->conf_path);
+	if (!conf) {
+		log_err("reload failed: configuration errors above; keeping the previous configuration");
+		return;
+	}
+	snap = snapshot_build_health(conf, srv->health);
+	if (!snap) {
+		log_err("reload failed: zone or pool errors above; keeping the previous configuration");
+		return;
+	}
+	if (snap->conf->nlistens != srv->snap->conf->nlistens ||
+	    snap->conf->threads != srv->snap->conf->threads) {
+		log_warn("listen and threads changes take effect at the next restart");
+	}
+	server_swap(srv, snap);
+	server_health_changed(srv);
+	log_info("reload done: %zu zones, %zu pools, %zu names, %.1f MiB", snap->nzones,
+		 snap->npools, snap->nnodes, snapshot_memory(snap) / 1048576.0);
+}
+
+/* What the live snapshot probes is what the engine runs, and what the state
+ * file records. Main thread. */
+static void server_health_changed(struct server *srv)
+{
+	struct snapshot *s = srv->snap;
+
+	if (!srv->health) {
+		return;
+	}
+	health_mark_unused(srv->health);
+	pthread_mutex_lock(&srv->health->lock);
+	for (size_t i = 0; i < srv->health->nentries; i++) {
+		struct health_entry *e = srv->health->entries[i];
+		if (e->is_admin || strcmp(e->key, "always-up") == 0) {
+			e->in_use = true;
+		}
+	}
+	for (size_t i = 0; i < s->nspecs; i++) {
+		s->specs[i]->entry->in_use = true;
+	}
+	pthread_mutex_unlock(&srv->health->lock);
+	if (srv->probes) {
+		probe_engine_set(srv->probes, (struct probe_spec *const *)s->specs, s->nspecs);
+	}
+	srv->health->dirty = true;
+}
+
+void server_swap(struct server *srv, struct snapshot *snap)
+{
+	struct snapshot *old = srv->snap;
+
+	rcu_assign_pointer(srv->snap, snap);
+	synchronize_rcu(); /* every worker has passed a quiescent state */
+	snapshot_free(old);
+}
+
+static void save_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct server *srv = t->data;
+
+	if (srv->health && srv->health->dirty) {
+		health_save_state(srv->health);
+	}
+}
+
+static const struct snapshot *ctl_current(void *arg)
+{
+	return ((struct server *)arg)->snap;
+}
+
+static void ctl_reload(void *arg)
+{
+	reload(arg);
+}
+
+static void ctl_admin_changed(void *arg)
+{
+	struct server *srv = arg;
+
+	if (srv->health) {
+		health_save_state(srv->health);
+	}
+}
+
+static void sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	reload(s->data);
+}
+
+static void sigterm_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	log_info("signal %d: stopping", s->signum);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+int server_run(struct server *srv, const char *conf_path)
+{
+	sigset_t all, old;
+	ev_signal shup, sterm, sint;
+
+	srv->conf_path = conf_path;
+	/* Not the default loop: that one reaps every child (SIGCHLD), and exec
+	 * probes must collect their own. ev_signal works in any loop. */
+	srv->loop = ev_loop_new(EVFLAG_AUTO);
+	if (!srv->loop) {
+		log_err("cannot create the main event loop");
+		return -1;
+	}
+	/* Workers inherit a mask that blocks everything: signals go to the
+	 * main loop only (libev: one thread handles signals). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		struct worker *w = srv->workers[i];
+		w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+		ev_async_init(&w->stop, stop_cb);
+		ev_async_start(w->loop, &w->stop);
+		ev_prepare_init(&w->prepare, prepare_cb);
+		ev_prepare_start(w->loop, &w->prepare);
+		ev_check_init(&w->check, check_cb);
+		ev_check_start(w->loop, &w->check);
+		for (size_t j = 0; j < w->nlisten; j++) {
+			if (pthread_create(&w->udp[j].thread, NULL, udp_main, &w->udp[j]) != 0) {
+				log_err("cannot start a UDP thread: %s", strerror(errno));
+				return -1;
+			}
+			w->udp[j].started = true;
+			w->tcp[j].w = w;
+			ev_io_init(&w->tcp[j].io, accept_cb, w->tcp[j].fd, EV_READ);
+			ev_io_start(w->loop, &w->tcp[j].io);
+		}
+		w->accepting = true;
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+			log_err("cannot start worker thread: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (srv->health) {
+		srv->probes = probe_engine_new(srv->health);
+		if (!srv->probes || probe_engine_start(srv->probes) != 0) {
+			log_err("cannot start the probe engine");
+			return -1;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	ev_signal_init(&shup, sighup_cb, SIGHUP);
+	shup.data = srv;
+	ev_signal_start(srv->loop, &shup);
+	ev_signal_init(&sterm, sigterm_cb, SIGTERM);
+	ev_signal_start(srv->loop, &sterm);
+	ev_signal_init(&sint, sigterm_cb, SIGINT);
+	ev_signal_start(srv->loop, &sint);
+	ev_timer_init(&srv->save_timer, save_cb, 1.0, 1.0);
+	srv->save_timer.data = srv;
+	if (srv->health && srv->health->state_file) {
+		ev_timer_start(srv->loop, &srv->save_timer);
+	}
+	server_health_changed(srv);
+	if (srv->snap->conf->control_socket && srv->health) {
+		static const struct control_ops ops = { ctl_current, ctl_reload, ctl_admin_changed, NULL };
+		struct control_ops *o = &srv->ctl_ops;
+		*o = ops;
+		o->arg = srv;
+		srv->control = control_new(srv->loop, srv->snap->conf->control_socket,
+					   srv->snap->conf->control_mode, srv->health, o);
+		if (!srv->control) {
+			return -1;
+		}
+	}
+	log_info("ready: %u workers, %zu zones, %zu pools, %zu names", srv->nworkers,
+		 srv->snap->nzones, srv->snap->npools, srv->snap->nnodes);
+	ev_run(srv->loop, 0);
+	atomic_store(&srv->stopping, true);
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		struct worker *w = srv->workers[i];
+		ev_async_send(w->loop, &w->stop);
+		for (size_t j = 0; j < w->nlisten; j++) {
+			shutdown(w->udp[j].fd, SHUT_RD); /* wakes its blocked recvmmsg */
+		}
+	}
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		struct worker *w = srv->workers[i];
+		for (size_t j = 0; j < w->nlisten; j++) {
+			if (w->udp[j].started) {
+				pthread_join(w->udp[j].thread, NULL);
+				w->udp[j].started = false;
+			}
+		}
+	}
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		pthread_join(srv->workers[i]->thread, NULL);
+		ev_loop_destroy(srv->workers[i]->loop);
+		srv->workers[i]->loop = NULL;
+	}
+	probe_engine_free(srv->probes); /* before the health table it reports to */
+	srv->probes = NULL;
+	if (srv->health) {
+		health_save_state(srv->health);
+	}
+	control_free(srv->control);
+	srv->control = NULL;
+	ev_loop_destroy(srv->loop);
+	srv->loop = NULL;
+	return 0;
+}
+
+void server_free(struct server *srv)
+{
+	if (!srv) {
+		return;
+	}
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		struct worker *w = srv->workers[i];
+		for (size_t j = 0; j < w->nlisten; j++) {
+			if (w->udp[j].fd >= 0) {
+				close(w->udp[j].fd);
+			}
+			if (w->tcp[j].fd >= 0) {
+				close(w->tcp[j].fd);
+			}
+		}
+		for (size_t j = 0; j < w->nlisten; j++) {
+			free(w->udp[j].rbuf);
+			free(w->udp[j].sbuf);
+			answer_ctx_clear(&w->udp[j].actx);
+		}
+		free(w->udp);
+		free(w->tcp);
+		answer_ctx_clear(&w->actx);
+		free(w);
+	}
+	free(srv->workers);
+	snapshot_free(srv->snap);
+	free(srv);
+}

@@ -1,0 +1,1128 @@
+/* conf.c -- the configuration file. The schema is written once, as tables of
+ * known settings per group; anything not in a table is an error, so a typo
+ * never silently falls back to a default. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "data/conf.h"
+#include "dns/dname.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "health/probe.h"
+
+struct ctx {
+	const char *path;
+	int errors;
+};
+
+/* "pools[0].members[1].address" for messages. */
+static void setting_path(char *buf, size_t size, const config_setting_t *s)
+{
+	char tmp[512];
+	const config_setting_t *parent = config_setting_parent(s);
+
+	buf[0] = 0;
+	if (!parent) {
+		return;
+	}
+	setting_path(tmp, sizeof(tmp), parent);
+	int n;
+	if (config_setting_name(s)) {
+		n = snprintf(buf, size, "%s%s%s", tmp, tmp[0] ? "." : "", config_setting_name(s));
+	} else {
+		n = snprintf(buf, size, "%s[%d]", tmp, config_setting_index(s));
+	}
+	if (n < 0 || (size_t)n >= size) {
+		buf[size - 1] = 0; /* a very deep path: cut, still useful */
+	}
+}
+
+__attribute__((format(printf, 3, 4)))
+static void err(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
+{
+	char path[512], msg[1024];
+	va_list ap;
+	const char *file = config_setting_source_file(s);
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	setting_path(path, sizeof(path), s);
+	int line = config_setting_source_line(s);
+	log_err("%s:%d: %s: %s", file ? file : c->path, line > 0 ? line : 1,
+		path[0] ? path : "(top level)", msg);
+	c->errors++;
+}
+
+static const char *type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a number";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	default:
+		return "something else";
+	}
+}
+
+/* Reject settings a group does not know. @known is NULL-terminated. */
+static void check_known(struct ctx *c, const config_setting_t *group, const char *const *known)
+{
+	int n = config_setting_length(group);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(s);
+		bool ok = false;
+		for (const char *const *k = known; *k; k++) {
+			if (name && strcmp(name, *k) == 0) {
+				ok = true;
+				break;
+			}
+		}
+		if (!ok) {
+			char list[512] = "";
+			for (const char *const *k = known; *k; k++) {
+				strncat(list, *k, sizeof(list) - strlen(list) - 3);
+				if (k[1]) {
+					strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+				}
+			}
+			err(c, s, "unknown setting (expected one of: %s)", list);
+		}
+	}
+}
+
+static bool get_int(struct ctx *c, const config_setting_t *group, const char *name, long long lo,
+		    long long hi, long long *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	long long v;
+
+	if (!s) {
+		return false;
+	}
+	if (config_setting_type(s) == CONFIG_TYPE_INT) {
+		v = config_setting_get_int(s);
+	} else if (config_setting_type(s) == CONFIG_TYPE_INT64) {
+		v = config_setting_get_int64(s);
+	} else {
+		err(c, s, "expected an integer from %lld to %lld, got %s", lo, hi,
+		    type_name(config_setting_type(s)));
+		return false;
+	}
+	if (v < lo || v > hi) {
+		err(c, s, "expected an integer from %lld to %lld, got %lld", lo, hi, v);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static const char *get_str(struct ctx *c, const config_setting_t *group, const char *name)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	if (!s) {
+		return NULL;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		err(c, s, "expected a string, got %s", type_name(config_setting_type(s)));
+		return NULL;
+	}
+	return config_setting_get_string(s);
+}
+
+static bool get_num(struct ctx *c, const config_setting_t *group, const char *name, double lo,
+		    double hi, double *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	double v;
+
+	if (!s) {
+		return false;
+	}
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		v = config_setting_get_int(s);
+		break;
+	case CONFIG_TYPE_INT64:
+		v = (double)config_setting_get_int64(s);
+		break;
+	case CONFIG_TYPE_FLOAT:
+		v = config_setting_get_float(s);
+		break;
+	default:
+		err(c, s, "expected a number from %g to %g, got %s", lo, hi,
+		    type_name(config_setting_type(s)));
+		return false;
+	}
+	if (v < lo || v > hi) {
+		err(c, s, "expected a number from %g to %g, got %g", lo, hi, v);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool get_bool(struct ctx *c, const config_setting_t *group, const char *name, bool *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	if (!s) {
+		return false;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		err(c, s, "expected true or false, got %s", type_name(config_setting_type(s)));
+		return false;
+	}
+	*out = config_setting_get_bool(s) != 0;
+	return true;
+}
+
+/* A list or array of strings; NULL (after an error) if it is something else. */
+static const config_setting_t *get_strlist(struct ctx *c, const config_setting_t *group,
+					   const char *name)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	if (!s) {
+		return NULL;
+	}
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		return s; /* a single string is a list of one */
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) {
+		err(c, s, "expected a list of strings, got %s", type_name(config_setting_type(s)));
+		return NULL;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			err(c, e, "expected a string, got %s", type_name(config_setting_type(e)));
+			return NULL;
+		}
+	}
+	return s;
+}
+
+static const char *strlist_elem(const config_setting_t *s, int i, const config_setting_t **e)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		*e = s;
+		return config_setting_get_string(s);
+	}
+	*e = config_setting_get_elem(s, (unsigned)i);
+	return config_setting_get_string(*e);
+}
+
+static int strlist_len(const config_setting_t *s)
+{
+	return config_setting_type(s) == CONFIG_TYPE_STRING ? 1 : config_setting_length(s);
+}
+
+static const config_setting_t *get_list(struct ctx *c, const config_setting_t *group,
+					const char *name, bool required)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	if (!s) {
+		if (required) {
+			err(c, group, "missing required setting '%s'", name);
+		}
+		return NULL;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
+		err(c, s, "expected a list of groups ( { ... }, ... ), got %s",
+		    type_name(config_setting_type(s)));
+		return NULL;
+	}
+	return s;
+}
+
+int conf_parse_listen(struct conf_listen *l, const char *text)
+{
+	char host[256];
+	const char *port = NULL;
+	long p = 53;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&l->addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l->addr;
+
+	memset(l, 0, sizeof(*l));
+	if (strlen(text) >= sizeof(host)) {
+		return -1;
+	}
+	if (text[0] == '[') {
+		const char *end = strchr(text, ']');
+		if (!end) {
+			return -1;
+		}
+		memcpy(host, text + 1, (size_t)(end - text - 1));
+		host[end - text - 1] = 0;
+		if (end[1] == ':') {
+			port = end + 2;
+		} else if (end[1] != 0) {
+			return -1;
+		}
+	} else {
+		const char *colon = strchr(text, ':');
+		if (colon && strchr(colon + 1, ':')) {
+			snprintf(host, sizeof(host), "%s", text); /* bare IPv6, port 53 */
+		} else if (colon) {
+			memcpy(host, text, (size_t)(colon - text));
+			host[colon - text] = 0;
+			port = colon + 1;
+		} else {
+			snprintf(host, sizeof(host), "%s", text);
+		}
+	}
+	if (port) {
+		char *end;
+		errno = 0;
+		p = strtol(port, &end, 10);
+		if (*port < '0' || *port > '9' || *end || errno || p < 0 || p > 65535) {
+			return -1;
+		}
+	}
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)p);
+		l->addrlen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)p);
+		l->addrlen = sizeof(*sin6);
+	} else {
+		return -1;
+	}
+	l->text = xstrdup(text);
+	return 0;
+}
+
+static char *resolve_path(const char *confpath, const char *file)
+{
+	char dir[PATH_MAX], buf[PATH_MAX * 2];
+	char *tmp;
+
+	if (file[0] == '/') {
+		return xstrdup(file);
+	}
+	tmp = xstrdup(confpath);
+	snprintf(dir, sizeof(dir), "%s", dirname(tmp));
+	free(tmp);
+	snprintf(buf, sizeof(buf), "%s/%s", dir, file);
+	return xstrdup(buf);
+}
+
+static void parse_top(struct ctx *c, struct conf *conf, const config_setting_t *root)
+{
+	static const char *const known[] = { "listen", "threads", "udp_size", "tcp_idle_timeout",
+					     "tcp_max_clients", "chaos", "zones", "pools",
+					     "checks", "state_file", "control", NULL };
+	const config_setting_t *s;
+	long long v;
+
+	check_known(c, root, known);
+	s = get_strlist(c, root, "listen");
+	if (!config_setting_get_member(root, "listen")) {
+		err(c, root, "missing required setting 'listen' (e.g. listen = [ \"127.0.0.1:5353\" ];)");
+	} else if (s) {
+		int n = strlist_len(s);
+		if (n == 0) {
+			err(c, s, "expected at least one address");
+		}
+		conf->listens = xcalloc((size_t)n, sizeof(*conf->listens));
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e;
+			const char *text = strlist_elem(s, i, &e);
+			if (conf_parse_listen(&conf->listens[conf->nlistens], text) != 0) {
+				err(c, e, "expected \"ADDRESS\", \"ADDRESS:PORT\" or \"[IPV6]:PORT\", got \"%s\"",
+				    text);
+				continue;
+			}
+			conf->nlistens++;
+		}
+	}
+	if (get_int(c, root, "threads", 0, 256, &v)) {
+		conf->threads = (unsigned)v;
+	}
+	if (get_int(c, root, "udp_size", 512, 4096, &v)) {
+		conf->udp_size = (unsigned)v;
+	}
+	if (get_int(c, root, "tcp_idle_timeout", 1, 3600, &v)) {
+		conf->tcp_idle_timeout = (unsigned)v;
+	}
+	if (get_int(c, root, "tcp_max_clients", 1, 1000000, &v)) {
+		conf->tcp_max_clients = (unsigned)v;
+	}
+	{
+		const char *str = get_str(c, root, "state_file");
+		if (str) {
+			conf->state_file = resolve_path(conf->path, str);
+		}
+	}
+	s = config_setting_get_member(root, "control");
+	if (s) {
+		static const char *const kcontrol[] = { "socket", "mode", NULL };
+		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+			err(c, s, "expected a group { socket = \"PATH\"; mode = \"0600\"; }");
+		} else {
+			const char *str;
+			check_known(c, s, kcontrol);
+			if ((str = get_str(c, s, "socket"))) {
+				conf->control_socket = resolve_path(conf->path, str);
+			}
+			if ((str = get_str(c, s, "mode"))) {
+				char *end;
+				long m = strtol(str, &end, 8);
+				if (!*str || *end || m < 0 || m > 0777) {
+					err(c, config_setting_get_member(s, "mode"),
+					    "expected octal permissions such as \"0600\", got \"%s\"", str);
+				} else {
+					conf->control_mode = (unsigned)m;
+				}
+			}
+		}
+	}
+	s = config_setting_get_member(root, "chaos");
+	if (s) {
+		static const char *const kchaos[] = { "version", "id", NULL };
+		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+			err(c, s, "expected a group { version = \"...\"; id = \"...\"; }");
+		} else {
+			const char *str;
+			check_known(c, s, kchaos);
+			if ((str = get_str(c, s, "version"))) {
+				conf->chaos_version = xstrdup(str);
+			}
+			if ((str = get_str(c, s, "id"))) {
+				conf->chaos_id = xstrdup(str);
+			}
+		}
+	}
+}
+
+static void parse_zones(struct ctx *c, struct conf *conf, const config_setting_t *root)
+{
+	static const char *const known[] = { "origin", "file", NULL };
+	const config_setting_t *list = get_list(c, root, "zones", true);
+	int n;
+
+	if (!list) {
+		return;
+	}
+	n = config_setting_length(list);
+	if (n == 0) {
+		err(c, list, "expected at least one zone");
+	}
+	conf->zones = xcalloc((size_t)n, sizeof(*conf->zones));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *z = config_setting_get_elem(list, (unsigned)i);
+		const char *origin, *file;
+		uint8_t wire[DNAME_MAXLEN];
+
+		if (config_setting_type(z) != CONFIG_TYPE_GROUP) {
+			err(c, z, "expected a group { origin = \"...\"; file = \"...\"; }");
+			continue;
+		}
+		check_known(c, z, known);
+		origin = get_str(c, z, "origin");
+		file = get_str(c, z, "file");
+		if (!config_setting_get_member(z, "origin")) {
+			err(c, z, "missing required setting 'origin'");
+		}
+		if (!config_setting_get_member(z, "file")) {
+			err(c, z, "missing required setting 'file'");
+		}
+		if (!origin || !file) {
+			continue;
+		}
+		if (dname_from_str(wire, origin) < 0) {
+			err(c, config_setting_get_member(z, "origin"),
+			    "expected a domain name, got \"%s\"", origin);
+			continue;
+		}
+		for (size_t j = 0; j < conf->nzones; j++) {
+			uint8_t other[DNAME_MAXLEN];
+			int l = dname_from_str(other, conf->zones[j].origin);
+			if (l == dname_from_str(wire, origin) && memcmp(other, wire, (size_t)l) == 0) {
+				err(c, config_setting_get_member(z, "origin"),
+				    "zone \"%s\" is already declared at line %d", origin,
+				    conf->zones[j].line);
+			}
+		}
+		conf->zones[conf->nzones].origin = xstrdup(origin);
+		conf->zones[conf->nzones].file = resolve_path(conf->path, file);
+		conf->zones[conf->nzones].line = config_setting_source_line(z);
+		conf->nzones++;
+	}
+}
+
+static void parse_member(struct ctx *c, struct conf_member *m, const config_setting_t *s)
+{
+	static const char *const known[] = { "address", "weight", "check", "port", "probe_address",
+					     "host", "url", NULL };
+	const char *addr, *str;
+	long long v;
+
+	m->weight = 1;
+	m->line = config_setting_source_line(s);
+	check_known(c, s, known);
+	addr = get_str(c, s, "address");
+	if (!config_setting_get_member(s, "address")) {
+		err(c, s, "missing required setting 'address'");
+		return;
+	}
+	if (!addr) {
+		return;
+	}
+	if (inet_pton(AF_INET, addr, m->addr) == 1) {
+		m->family = AF_INET;
+	} else if (inet_pton(AF_INET6, addr, m->addr) == 1) {
+		m->family = AF_INET6;
+	} else {
+		err(c, config_setting_get_member(s, "address"),
+		    "expected an IPv4 or IPv6 address, got \"%s\"", addr);
+	}
+	if (get_int(c, s, "weight", 1, 1000000, &v)) {
+		m->weight = (uint32_t)v;
+	}
+	if ((str = get_str(c, s, "check"))) {
+		m->check = xstrdup(str);
+	}
+	if (get_int(c, s, "port", 1, 65535, &v)) {
+		m->port = (unsigned)v;
+	}
+	if ((str = get_str(c, s, "probe_address"))) {
+		if (inet_pton(AF_INET, str, m->probe_addr) == 1) {
+			m->probe_family = AF_INET;
+		} else if (inet_pton(AF_INET6, str, m->probe_addr) == 1) {
+			m->probe_family = AF_INET6;
+		} else {
+			err(c, config_setting_get_member(s, "probe_address"),
+			    "expected an IPv4 or IPv6 address, got \"%s\"", str);
+		}
+		m->probe_address = xstrdup(str);
+	}
+	if ((str = get_str(c, s, "host"))) {
+		m->host = xstrdup(str);
+	}
+	if ((str = get_str(c, s, "url"))) {
+		if (strncmp(str, "http://", 7) != 0 && strncmp(str, "https://", 8) != 0) {
+			err(c, config_setting_get_member(s, "url"),
+			    "expected an http:// or https:// URL, got \"%s\"", str);
+		}
+		m->url = xstrdup(str);
+	}
+}
+
+static void parse_pool(struct ctx *c, struct conf *conf, struct conf_pool *p,
+		       const config_setting_t *s)
+{
+	static const char *const known[] = { "name", "owners", "policy", "answers", "ttl",
+					     "members", "check", "min_healthy", "backup",
+					     "last_resort", "ttl_degraded", NULL };
+	const config_setting_t *owners, *members;
+	const char *str;
+	long long v;
+
+	p->line = config_setting_source_line(s);
+	p->ttl = 30;
+	check_known(c, s, known);
+	str = get_str(c, s, "name");
+	if (!config_setting_get_member(s, "name")) {
+		err(c, s, "missing required setting 'name'");
+	}
+	p->name = xstrdup(str ? str : "");
+	for (size_t i = 0; str && i < conf->npools; i++) {
+		if (strcmp(conf->pools[i].name, str) == 0) {
+			err(c, config_setting_get_member(s, "name"),
+			    "pool \"%s\" is already declared at line %d", str, conf->pools[i].line);
+		}
+	}
+	owners = get_strlist(c, s, "owners");
+	if (owners) {
+		int n = strlist_len(owners);
+		p->owners = xcalloc((size_t)n, sizeof(char *));
+		p->owner_lines = xcalloc((size_t)n, sizeof(int));
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e;
+			uint8_t wire[DNAME_MAXLEN];
+			const char *o = strlist_elem(owners, i, &e);
+			if (dname_from_str(wire, o) < 0) {
+				err(c, e, "expected a domain name, got \"%s\"", o);
+				continue;
+			}
+			p->owner_lines[p->nowners] = config_setting_source_line(e);
+			p->owners[p->nowners++] = xstrdup(o);
+		}
+	}
+	str = get_str(c, s, "policy");
+	if (str) {
+		if (strcmp(str, "round-robin") == 0) {
+			p->policy = POLICY_ROUND_ROBIN;
+		} else if (strcmp(str, "weighted") == 0) {
+			p->policy = POLICY_WEIGHTED;
+		} else {
+			err(c, config_setting_get_member(s, "policy"),
+			    "expected \"round-robin\" or \"weighted\", got \"%s\"", str);
+		}
+	}
+	if (get_int(c, s, "answers", 1, 64, &v)) {
+		p->answers = (unsigned)v;
+	}
+	if (get_int(c, s, "ttl", 0, 2147483647, &v)) {
+		p->ttl = (uint32_t)v;
+	}
+	p->ttl_degraded = p->ttl / 3;
+	if (get_int(c, s, "ttl_degraded", 0, 2147483647, &v)) {
+		p->ttl_degraded = (uint32_t)v;
+	}
+	p->min_healthy = 1;
+	if (get_int(c, s, "min_healthy", 1, 512, &v)) {
+		p->min_healthy = (unsigned)v;
+	}
+	if ((str = get_str(c, s, "check"))) {
+		p->check = xstrdup(str);
+	}
+	if ((str = get_str(c, s, "backup"))) {
+		p->backup = xstrdup(str);
+		p->backup_line = config_setting_source_line(config_setting_get_member(s, "backup"));
+	}
+	if ((str = get_str(c, s, "last_resort"))) {
+		if (strcmp(str, "fail-open") == 0) {
+			p->last_resort = LAST_RESORT_FAIL_OPEN;
+		} else if (strcmp(str, "nodata") == 0) {
+			p->last_resort = LAST_RESORT_NODATA;
+		} else if (strcmp(str, "servfail") == 0) {
+			p->last_resort = LAST_RESORT_SERVFAIL;
+		} else {
+			err(c, config_setting_get_member(s, "last_resort"),
+			    "expected \"fail-open\", \"nodata\" or \"servfail\", got \"%s\"", str);
+		}
+	}
+	members = get_list(c, s, "members", true);
+	if (members) {
+		int n = config_setting_length(members);
+		if (n == 0) {
+			err(c, members, "expected at least one member");
+		}
+		if (n > 512) {
+			err(c, members, "expected at most 512 members, got %d", n);
+			n = 512;
+		}
+		p->members = xcalloc((size_t)n, sizeof(*p->members));
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *m = config_setting_get_elem(members, (unsigned)i);
+			if (config_setting_type(m) != CONFIG_TYPE_GROUP) {
+				err(c, m, "expected a group { address = \"...\"; weight = N; }");
+				continue;
+			}
+			parse_member(c, &p->members[p->nmembers], m);
+			for (size_t j = 0; j < p->nmembers; j++) {
+				struct conf_member *a = &p->members[j], *b = &p->members[p->nmembers];
+				if (b->family && a->family == b->family &&
+				    memcmp(a->addr, b->addr, 16) == 0) {
+					err(c, m, "duplicate member address (also at line %d)", a->line);
+				}
+			}
+			p->nmembers++;
+		}
+	}
+}
+
+static void parse_status(struct ctx *c, struct conf_check *k, const config_setting_t *list)
+{
+	memset(k->status_ok, 0, sizeof(k->status_ok));
+	int n = config_setting_type(list) == CONFIG_TYPE_STRING ||
+				config_setting_type(list) == CONFIG_TYPE_INT
+			? 1
+			: config_setting_length(list);
+	if (config_setting_type(list) != CONFIG_TYPE_STRING &&
+	    config_setting_type(list) != CONFIG_TYPE_INT &&
+	    config_setting_type(list) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(list) != CONFIG_TYPE_LIST) {
+		err(c, list, "expected statuses such as [ 200, \"3xx\" ]");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_type(list) == CONFIG_TYPE_STRING ||
+							    config_setting_type(list) == CONFIG_TYPE_INT
+						    ? list
+						    : config_setting_get_elem(list, (unsigned)i);
+		long lo, hi;
+		if (config_setting_type(e) == CONFIG_TYPE_INT) {
+			lo = hi = config_setting_get_int(e);
+		} else if (config_setting_type(e) == CONFIG_TYPE_STRING &&
+			   strlen(config_setting_get_string(e)) == 3 &&
+			   config_setting_get_string(e)[0] >= '1' &&
+			   config_setting_get_string(e)[0] <= '7' &&
+			   strcmp(config_setting_get_string(e) + 1, "xx") == 0) {
+			lo = (config_setting_get_string(e)[0] - '0') * 100;
+			hi = lo + 99;
+		} else {
+			err(c, e, "expected a status (200) or a class (\"2xx\")");
+			continue;
+		}
+		if (lo < 100 || hi > 739) {
+			err(c, e, "expected a status from 100 to 739, got %ld", lo);
+			continue;
+		}
+		for (long st = lo; st <= hi; st++) {
+			unsigned b = (unsigned)(st - 100);
+			k->status_ok[b / 32] |= 1u << (b % 32);
+		}
+	}
+}
+
+static void parse_check(struct ctx *c, struct conf *conf, struct conf_check *k,
+			const config_setting_t *s)
+{
+	static const char *const known[] = { "name", "type", "port", "interval", "timeout",
+					     "rise", "fall", "initial", "path", "host",
+					     "method", "expect_status", "expect_body", "tls_verify",
+					     "query", "qtype", "expect_rcode", "expect_answer",
+					     "command", NULL };
+	static const char *const kinds[] = { "none", "tcp", "http", "https", "dns", "exec", "file" };
+	const config_setting_t *x;
+	const char *str;
+	long long v;
+
+	k->line = config_setting_source_line(s);
+	k->interval = 0.3;
+	k->timeout = 0.25;
+	k->rise = k->fall = 2;
+	k->initial_up = true;
+	k->tls_verify = true;
+	k->qtype = 1;
+	check_known(c, s, known);
+	str = get_str(c, s, "name");
+	if (!config_setting_get_member(s, "name")) {
+		err(c, s, "missing required setting 'name'");
+	}
+	k->name = xstrdup(str ? str : "");
+	for (size_t i = 0; str && i < conf->nchecks; i++) {
+		if (strcmp(conf->checks[i].name, str) == 0) {
+			err(c, config_setting_get_member(s, "name"),
+			    "check \"%s\" is already declared at line %d", str, conf->checks[i].line);
+		}
+	}
+	str = get_str(c, s, "type");
+	k->kind = -1;
+	if (!config_setting_get_member(s, "type")) {
+		err(c, s, "missing required setting 'type' (tcp, http, https, dns, exec, file, none)");
+	} else if (str) {
+		for (int i = 0; i < 7; i++) {
+			if (strcmp(str, kinds[i]) == 0) {
+				k->kind = i;
+			}
+		}
+		if (k->kind < 0) {
+			err(c, config_setting_get_member(s, "type"),
+			    "expected tcp, http, https, dns, exec, file or none, got \"%s\"", str);
+		}
+	}
+	k->kind_name = xstrdup(k->kind >= 0 ? kinds[k->kind] : "?");
+	k->port = k->kind == PROBE_HTTP ? 80 : k->kind == PROBE_HTTPS ? 443 : k->kind == PROBE_DNS ? 53 : 0;
+	if (get_int(c, s, "port", 1, 65535, &v)) {
+		k->port = (unsigned)v;
+	}
+	get_num(c, s, "interval", 0.1, 86400, &k->interval);
+	get_num(c, s, "timeout", 0.001, 3600, &k->timeout);
+	if (get_int(c, s, "rise", 1, 100, &v)) {
+		k->rise = (unsigned)v;
+	}
+	if (get_int(c, s, "fall", 1, 100, &v)) {
+		k->fall = (unsigned)v;
+	}
+	if ((str = get_str(c, s, "initial"))) {
+		if (strcmp(str, "up") == 0 || strcmp(str, "down") == 0) {
+			k->initial_up = str[0] == 'u';
+		} else {
+			err(c, config_setting_get_member(s, "initial"), "expected \"up\" or \"down\", got \"%s\"",
+			    str);
+		}
+	}
+	if ((str = get_str(c, s, "path"))) {
+		k->path = k->kind == PROBE_FILE ? resolve_path(conf->path, str) : xstrdup(str);
+	}
+	if ((str = get_str(c, s, "host"))) {
+		k->host = xstrdup(str);
+	}
+	if ((str = get_str(c, s, "method"))) {
+		if (strcmp(str, "GET") == 0 || strcmp(str, "HEAD") == 0) {
+			k->head = str[0] == 'H';
+		} else {
+			err(c, config_setting_get_member(s, "method"), "expected \"GET\" or \"HEAD\", got \"%s\"",
+			    str);
+		}
+	}
+	if ((x = config_setting_get_member(s, "expect_status"))) {
+		parse_status(c, k, x);
+	} else {
+		for (unsigned st = 200; st <= 399; st++) {
+			k->status_ok[(st - 100) / 32] |= 1u << ((st - 100) % 32);
+		}
+	}
+	if ((str = get_str(c, s, "expect_body"))) {
+		k->expect_body = xstrdup(str);
+	}
+	get_bool(c, s, "tls_verify", &k->tls_verify);
+	if ((str = get_str(c, s, "query"))) {
+		uint8_t wire[DNAME_MAXLEN];
+		if (dname_from_str(wire, str) < 0) {
+			err(c, config_setting_get_member(s, "query"), "expected a domain name, got \"%s\"", str);
+		}
+		k->query = xstrdup(str);
+	}
+	if ((str = get_str(c, s, "qtype"))) {
+		static const struct { const char *n; uint16_t t; } types[] = {
+			{ "A", 1 }, { "NS", 2 }, { "CNAME", 5 }, { "SOA", 6 }, { "PTR", 12 }, { "MX", 15 },
+			{ "TXT", 16 }, { "AAAA", 28 }, { "SRV", 33 }, { "CAA", 257 } };
+		k->qtype = 0;
+		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+			if (strcasecmp(types[i].n, str) == 0) {
+				k->qtype = types[i].t;
+			}
+		}
+		if (!k->qtype) {
+			err(c, config_setting_get_member(s, "qtype"),
+			    "expected A, AAAA, NS, CNAME, SOA, PTR, MX, TXT, SRV or CAA, got \"%s\"", str);
+		}
+	}
+	if ((str = get_str(c, s, "expect_rcode"))) {
+		static const char *const rcodes[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+						       "NOTIMP", "REFUSED" };
+		k->expect_rcode = -1;
+		for (int i = 0; i < 6; i++) {
+			if (strcasecmp(rcodes[i], str) == 0) {
+				k->expect_rcode = i;
+			}
+		}
+		if (k->expect_rcode < 0) {
+			err(c, config_setting_get_member(s, "expect_rcode"),
+			    "expected NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP or REFUSED, got \"%s\"", str);
+			k->expect_rcode = 0;
+		}
+	}
+	if ((str = get_str(c, s, "expect_answer"))) {
+		uint8_t a[16];
+		if (inet_pton(AF_INET, str, a) != 1 && inet_pton(AF_INET6, str, a) != 1) {
+			err(c, config_setting_get_member(s, "expect_answer"),
+			    "expected an IPv4 or IPv6 address, got \"%s\"", str);
+		}
+		k->expect_answer = xstrdup(str);
+	}
+	if ((x = get_strlist(c, s, "command"))) {
+		int n = strlist_len(x);
+		k->argv = xcalloc((size_t)n + 1, sizeof(char *));
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e;
+			k->argv[i] = xstrdup(strlist_elem(x, i, &e));
+		}
+		if (n == 0) {
+			err(c, x, "expected a non-empty list: the program and its arguments");
+		}
+	}
+	/* What each kind cannot do without. */
+	if (k->kind == PROBE_DNS && !k->query) {
+		err(c, s, "a dns check needs 'query'");
+	}
+	if (k->kind == PROBE_EXEC && !k->argv) {
+		err(c, s, "an exec check needs 'command'");
+	}
+	if (k->kind == PROBE_FILE && !k->path) {
+		err(c, s, "a file check needs 'path'");
+	}
+	if ((k->kind == PROBE_HTTP || k->kind == PROBE_HTTPS) && !k->path) {
+		k->path = xstrdup("/");
+	}
+}
+
+static void parse_checks(struct ctx *c, struct conf *conf, const config_setting_t *root)
+{
+	const config_setting_t *list = get_list(c, root, "checks", false);
+	int n;
+
+	if (!list) {
+		return;
+	}
+	n = config_setting_length(list);
+	conf->checks = xcalloc((size_t)n, sizeof(*conf->checks));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(list, (unsigned)i);
+		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+			err(c, s, "expected a group { name = \"...\"; type = \"...\"; }");
+			continue;
+		}
+		parse_check(c, conf, &conf->checks[conf->nchecks], s);
+		conf->nchecks++;
+	}
+}
+
+const struct conf_check *conf_find_check(const struct conf *conf, const char *name)
+{
+	for (size_t i = 0; name && i < conf->nchecks; i++) {
+		if (strcmp(conf->checks[i].name, name) == 0) {
+			return &conf->checks[i];
+		}
+	}
+	return NULL;
+}
+
+const struct conf_pool *conf_find_pool(const struct conf *conf, const char *name)
+{
+	for (size_t i = 0; name && i < conf->npools; i++) {
+		if (strcmp(conf->pools[i].name, name) == 0) {
+			return &conf->pools[i];
+		}
+	}
+	return NULL;
+}
+
+/* References between settings: checks named by pools and members exist,
+ * backups exist and form no cycle, tcp checks have a port. */
+static void cross_check(struct ctx *c, struct conf *conf)
+{
+	for (size_t i = 0; i < conf->npools; i++) {
+		const struct conf_pool *p = &conf->pools[i];
+		const struct conf_check *pc = conf_find_check(conf, p->check);
+		if (p->check && !pc) {
+			log_err("%s:%d: pools[%zu].check: no check named \"%s\" (declare it in 'checks')",
+				conf->path, p->line, i, p->check);
+			c->errors++;
+		}
+		for (size_t j = 0; j < p->nmembers; j++) {
+			const struct conf_member *m = &p->members[j];
+			const struct conf_check *k = m->check ? conf_find_check(conf, m->check) : pc;
+			if (m->check && !k) {
+				log_err("%s:%d: pools[%zu].members[%zu].check: no check named \"%s\"",
+					conf->path, m->line, i, j, m->check);
+				c->errors++;
+			}
+			if (k && k->kind == PROBE_TCP && !k->port && !m->port) {
+				log_err("%s:%d: pools[%zu].members[%zu].port: check \"%s\" is tcp without a port; set 'port' in the check or the member",
+					conf->path, m->line, i, j, k->name);
+				c->errors++;
+			}
+		}
+		if (p->backup) {
+			const struct conf_pool *b = conf_find_pool(conf, p->backup);
+			size_t hops = 0;
+			if (!b) {
+				log_err("%s:%d: pools[%zu].backup: no pool named \"%s\"", conf->path,
+					p->backup_line, i, p->backup);
+				c->errors++;
+				continue;
+			}
+			while (b && hops <= conf->npools) {
+				if (b == p) {
+					log_err("%s:%d: pools[%zu].backup: the backup chain of \"%s\" leads back to it",
+						conf->path, p->backup_line, i, p->name);
+					c->errors++;
+					break;
+				}
+				b = conf_find_pool(conf, b->backup);
+				hops++;
+			}
+		}
+	}
+}
+
+static void parse_pools(struct ctx *c, struct conf *conf, const config_setting_t *root)
+{
+	const config_setting_t *list = get_list(c, root, "pools", false);
+	int n;
+
+	if (!list) {
+		return;
+	}
+	n = config_setting_length(list);
+	conf->pools = xcalloc((size_t)n, sizeof(*conf->pools));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(list, (unsigned)i);
+		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+			err(c, s, "expected a group { name = \"...\"; members = ( ... ); }");
+			continue;
+		}
+		parse_pool(c, conf, &conf->pools[conf->npools], s);
+		conf->npools++;
+	}
+}
+
+/* libconfig 1.5 exits the process when an @include names something that
+ * is not a readable regular file: check every @include first (recursively). */
+static int check_includes(const char *path, const char *dir, int depth)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int lineno = 0, errors = 0;
+
+	if (!f) {
+		return 0; /* reported by whoever opens it */
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, name[PATH_MAX], full[PATH_MAX * 2];
+		struct stat st;
+		lineno++;
+		while (*p == ' ' || *p == '\t') {
+			p++;
+		}
+		if (strncmp(p, "@include", 8) != 0) {
+			continue;
+		}
+		p += 8;
+		while (*p && *p != '"') {
+			p++;
+		}
+		if (*p != '"' || sscanf(p + 1, "%4095[^\"]", name) != 1) {
+			name[0] = 0;
+		}
+		snprintf(full, sizeof(full), "%s%s%s", name[0] == '/' ? "" : dir,
+			 name[0] == '/' ? "" : "/", name);
+		if (!name[0] || stat(full, &st) != 0 || !S_ISREG(st.st_mode) || access(full, R_OK) != 0) {
+			log_err("%s:%d: @include \"%s\": not a readable regular file", path, lineno, name);
+			errors++;
+		} else if (depth >= 10) {
+			log_err("%s:%d: @include nested deeper than 10", path, lineno);
+			errors++;
+		} else {
+			errors += check_includes(full, dir, depth + 1);
+		}
+	}
+	fclose(f);
+	return errors;
+}
+
+struct conf *conf_load(const char *path)
+{
+	config_t cfg;
+	struct conf *conf;
+	struct ctx c = { path, 0 };
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f) {
+		log_err("%s: cannot open config file: %s", path, strerror(errno));
+		return NULL;
+	}
+	config_init(&cfg);
+	{
+		char *tmp = xstrdup(path);
+		const char *dir = dirname(tmp);
+		config_set_include_dir(&cfg, dir);
+		if (check_includes(path, dir, 0) != 0) {
+			free(tmp);
+			config_destroy(&cfg);
+			return NULL;
+		}
+		free(tmp);
+	}
+	fclose(f);
+	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+		const char *ef = config_error_file(&cfg);
+		log_err("%s:%d: syntax error: %s", ef ? ef : path, config_error_line(&cfg),
+			config_error_text(&cfg));
+		config_destroy(&cfg);
+		return NULL;
+	}
+	conf = xcalloc(1, sizeof(*conf));
+	conf->path = xstrdup(path);
+	conf->udp_size = 1232;
+	conf->tcp_idle_timeout = 10;
+	conf->tcp_max_clients = 1024;
+	conf->control_mode = 0600;
+	parse_top(&c, conf, config_root_setting(&cfg));
+	parse_zones(&c, conf, config_root_setting(&cfg));
+	parse_checks(&c, conf, config_root_setting(&cfg));
+	parse_pools(&c, conf, config_root_setting(&cfg));
+	if (c.errors == 0) {
+		cross_check(&c, conf);
+	}
+	config_destroy(&cfg);
+	if (c.errors) {
+		conf_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+void conf_free(struct conf *conf)
+{
+	if (!conf) {
+		return;
+	}
+	for (size_t i = 0; i < conf->nlistens; i++) {
+		free(conf->listens[i].text);
+	}
+	free(conf->listens);
+	for (size_t i = 0; i < conf->nzones; i++) {
+		free(conf->zones[i].origin);
+		free(conf->zones[i].file);
+	}
+	free(conf->zones);
+	for (size_t i = 0; i < conf->npools; i++) {
+		struct conf_pool *p = &conf->pools[i];
+		for (size_t j = 0; j < p->nowners; j++) {
+			free(p->owners[j]);
+		}
+		free(p->owners);
+		free(p->owner_lines);
+		for (size_t j = 0; j < p->nmembers; j++) {
+			free(p->members[j].check);
+			free(p->members[j].probe_address);
+			free(p->members[j].host);
+			free(p->members[j].url);
+		}
+		free(p->members);
+		free(p->name);
+		free(p->check);
+		free(p->backup);
+	}
+	free(conf->pools);
+	for (size_t i = 0; i < conf->nchecks; i++) {
+		struct conf_check *k = &conf->checks[i];
+		free(k->name);
+		free(k->kind_name);
+		free(k->path);
+		free(k->host);
+		free(k->expect_body);
+		free(k->query);
+		free(k->expect_answer);
+		for (size_t j = 0; k->argv && k->argv[j]; j++) {
+			free(k->argv[j]);
+		}
+		free(k->argv);
+	}
+	free(conf->checks);
+	free(conf->state_file);
+	free(conf->control_socket);
+	free(conf->chaos_version);
+	free(conf->chaos_id);
+	free(conf->path);
+	free(conf);
+}

@@ -1,0 +1,982 @@
+/* snapshot.c -- compile config and zones into an immutable snapshot.
+ *
+ * All the work of answering is done here, once: every name's responses are
+ * laid out as images (see image.h), CNAME chains inside our zones are
+ * followed, referrals and negative answers are prepared. The answer path then
+ * only finds a node, picks an image and copies it. */
+#include "config.h"
+
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "data/arena.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "health/probe.h"
+#include "data/snapshot.h"
+
+#define TYPE_A 1
+#define TYPE_NS 2
+#define TYPE_CNAME 5
+#define TYPE_SOA 6
+#define TYPE_TXT 16
+#define TYPE_AAAA 28
+#define TYPE_DS 43
+#define TYPE_ANY 255
+#define CLASS_IN 1
+#define CLASS_CH 3
+#define MAX_CHAIN 8
+
+struct build {
+	struct snapshot *s;
+	struct imgb *b;
+	int errors;
+	bool pool_nodata; /* build the last-resort NODATA variant of pool answers */
+	unsigned gen;     /* marks health entries already given a probe in this build */
+};
+
+/* --- the name table ------------------------------------------------------ */
+
+static struct node *table_find(const struct snapshot *s, const uint8_t *name, size_t len,
+			       uint64_t hash)
+{
+	size_t i = (size_t)hash & s->mask;
+
+	for (;;) {
+		struct node *n = s->table[i];
+		if (!n) {
+			return NULL;
+		}
+		if (n->hash == hash && n->namelen == len && memcmp(n->name, name, len) == 0) {
+			return n;
+		}
+		i = (i + 1) & s->mask;
+	}
+}
+
+static void table_insert_raw(struct snapshot *s, struct node *n)
+{
+	size_t i = (size_t)n->hash & s->mask;
+
+	while (s->table[i]) {
+		i = (i + 1) & s->mask;
+	}
+	s->table[i] = n;
+}
+
+static void table_grow(struct snapshot *s)
+{
+	struct node **old = s->table;
+	size_t oldsize = s->table ? s->mask + 1 : 0;
+	size_t size = oldsize ? oldsize * 2 : 1024;
+
+	s->table = xcalloc(size, sizeof(struct node *));
+	s->mask = size - 1;
+	for (size_t i = 0; i < oldsize; i++) {
+		if (old[i]) {
+			table_insert_raw(s, old[i]);
+		}
+	}
+	free(old);
+}
+
+static struct node_extra *node_x(struct snapshot *s, struct node *n)
+{
+	if (!n->x) {
+		n->x = arena_alloc(s->arena, sizeof(*n->x));
+	}
+	return n->x;
+}
+
+static struct node *node_get(struct snapshot *s, const uint8_t *name, struct snap_zone *z)
+{
+	size_t len = dname_len(name);
+	uint64_t h = dname_hash(name);
+	struct node *n = table_find(s, name, len, h);
+	uint8_t offs[DNAME_MAXLABELS];
+
+	if (n) {
+		return n;
+	}
+	if ((s->nnodes + 1) * 2 > (s->table ? s->mask + 1 : 0)) {
+		table_grow(s);
+	}
+	n = arena_alloc(s->arena, sizeof(*n) + len);
+	n->hash = h;
+	memcpy(n->name, name, len);
+	n->namelen = (uint8_t)len;
+	n->nlabels = (uint8_t)dname_labels(name, offs);
+	n->zone = z;
+	table_insert_raw(s, n);
+	s->nnodes++;
+	if (n->nlabels > s->max_labels) {
+		s->max_labels = n->nlabels;
+	}
+	/* Empty non-terminals exist as nodes, so that they answer NODATA. */
+	if (len > z->data.origin_len) {
+		node_get(s, name + name[0] + 1, z);
+	}
+	return n;
+}
+
+static struct node *node_find(const struct snapshot *s, const uint8_t *name)
+{
+	return table_find(s, name, dname_len(name), dname_hash(name));
+}
+
+enum match_kind snapshot_find(const struct snapshot *s, const uint8_t *name,
+			      const uint8_t *offsets, int nlabels, const struct node **out)
+{
+	uint64_t hashes[DNAME_MAXLABELS + 1];
+	int start = nlabels > (int)s->max_labels ? nlabels - (int)s->max_labels : 0;
+	const struct node *n = NULL;
+	int i;
+
+	dname_suffix_hashes(hashes, name, offsets, nlabels);
+	for (i = start; i <= nlabels; i++) {
+		const uint8_t *suffix = i < nlabels ? name + offsets[i] : name + dname_len(name) - 1;
+		n = table_find(s, suffix, dname_len(suffix), hashes[i]);
+		if (n) {
+			break;
+		}
+	}
+	*out = n;
+	if (!n) {
+		return MATCH_NONE;
+	}
+	if (i == 0) {
+		return MATCH_EXACT; /* the caller checks for a delegation (DS at a cut) */
+	}
+	if (node_cut(n)) {
+		return MATCH_REFERRAL;
+	}
+	if (node_wild(n)) {
+		*out = node_wild(n);
+		return MATCH_WILDCARD;
+	}
+	return MATCH_NXDOMAIN;
+}
+
+/* --- image construction -------------------------------------------------- */
+
+static const struct rrset *find_rrset(const struct node *n, uint16_t type)
+{
+	for (unsigned i = 0; i < n->nrrsets; i++) {
+		if (n->rrsets[i].type == type) {
+			return &n->rrsets[i];
+		}
+	}
+	return NULL;
+}
+
+static void add_rrset(struct imgb *b, int section, const uint8_t *owner, const struct rrset *rs)
+{
+	for (unsigned i = 0; i < rs->count; i++) {
+		const struct zone_rr *rr = &rs->rrs[i];
+		imgb_add_rr(b, section, owner, rs->type, CLASS_IN, rs->ttl, rr->rdata, rr->rdlen);
+	}
+}
+
+static void add_soa(struct imgb *b, const struct snap_zone *z)
+{
+	const struct rrset *soa = find_rrset(z->apex, TYPE_SOA);
+	const struct zone_rr *rr = &soa->rrs[0];
+
+	imgb_add_rr(b, IMG_AUTHORITY, z->apex->name, TYPE_SOA, CLASS_IN, z->neg_ttl, rr->rdata,
+		    rr->rdlen);
+}
+
+/* NS of @cut in authority; addresses of its in-zone targets in additional.
+ * Returns true if any of them lies below the cut (glue that must not be
+ * dropped, RFC 9471). */
+static bool add_referral(struct build *bd, const struct node *cut)
+{
+	struct imgb *b = bd->b;
+	const struct rrset *ns = find_rrset(cut, TYPE_NS);
+	bool required = false;
+
+	add_rrset(b, IMG_AUTHORITY, cut->name, ns);
+	for (unsigned i = 0; i < ns->count; i++) {
+		const uint8_t *target = ns->rrs[i].rdata;
+		bool dup = false;
+		for (unsigned j = 0; j < i; j++) {
+			if (dname_len(ns->rrs[j].rdata) == dname_len(target) &&
+			    strncasecmp((const char *)ns->rrs[j].rdata, (const char *)target,
+					dname_len(target)) == 0) {
+				dup = true;
+			}
+		}
+		uint8_t lt[DNAME_MAXLEN];
+		size_t l = dname_len(target);
+		memcpy(lt, target, l);
+		dname_tolower(lt, l);
+		const struct node *t = node_find(bd->s, lt);
+		if (dup || !t || t->zone != cut->zone) {
+			continue;
+		}
+		const struct rrset *a = find_rrset(t, TYPE_A), *aaaa = find_rrset(t, TYPE_AAAA);
+		if (a) {
+			add_rrset(b, IMG_ADDITIONAL, t->name, a);
+		}
+		if (aaaa) {
+			add_rrset(b, IMG_ADDITIONAL, t->name, aaaa);
+		}
+		if ((a || aaaa) && dname_is_below_or_equal(lt, cut->name)) {
+			required = true;
+		}
+	}
+	return required;
+}
+
+struct resolved {
+	uint8_t rcode;
+	bool glue_required;
+	const struct pool *pool;
+	uint16_t pool_qtype;
+	uint16_t pool_owner;
+};
+
+static void resolve_node(struct build *bd, const struct node *n, const uint8_t *owner,
+			 uint16_t qtype, const uint8_t **chain, int depth, struct resolved *out);
+
+/* Follow a CNAME to @target inside our zones. */
+static void resolve_name(struct build *bd, const uint8_t *target, uint16_t qtype,
+			 const uint8_t **chain, int depth, struct resolved *out)
+{
+	uint8_t lt[DNAME_MAXLEN], offs[DNAME_MAXLABELS];
+	size_t l = dname_len(target);
+	const struct node *n;
+	int nl;
+
+	memcpy(lt, target, l);
+	dname_tolower(lt, l);
+	for (int i = 0; i < depth; i++) {
+		if (dname_len(chain[i]) == l && memcmp(chain[i], lt, l) == 0) {
+			return; /* a loop: stop with what we have */
+		}
+	}
+	if (depth >= MAX_CHAIN) {
+		return;
+	}
+	nl = dname_labels(lt, offs);
+	switch (snapshot_find(bd->s, lt, offs, nl, &n)) {
+	case MATCH_NONE:
+		return; /* not ours: the resolver follows it */
+	case MATCH_EXACT:
+	case MATCH_WILDCARD:
+		resolve_node(bd, n, target, qtype, chain, depth, out);
+		return;
+	case MATCH_REFERRAL:
+		out->glue_required |= add_referral(bd, node_cut(n));
+		return;
+	case MATCH_NXDOMAIN:
+		out->rcode = 3;
+		add_soa(bd->b, n->zone);
+		return;
+	}
+}
+
+/* Write the response for @qtype at node @n, whose records are written with
+ * owner @owner (the node's name, or the name a wildcard synthesizes). */
+static void resolve_node(struct build *bd, const struct node *n, const uint8_t *owner,
+			 uint16_t qtype, const uint8_t **chain, int depth, struct resolved *out)
+{
+	struct imgb *b = bd->b;
+	const struct rrset *rs;
+
+	/* DS at the topmost delegation is the parent's data (RFC 4035 3.1.4.1);
+	 * anything else at or below a delegation is a referral. */
+	if (node_cut(n) && !(qtype == TYPE_DS && node_cut(n) == n)) {
+		out->glue_required |= add_referral(bd, node_cut(n));
+		return;
+	}
+	if (qtype == TYPE_DS && n->is_apex && node_ds_parent(n)) {
+		/* DS at the apex of a child zone we also serve: from the parent. */
+		rs = find_rrset(n, TYPE_DS);
+		if (rs) {
+			add_rrset(b, IMG_ANSWER, owner, rs);
+		} else {
+			add_soa(b, node_ds_parent(n));
+		}
+		return;
+	}
+	rs = find_rrset(n, TYPE_CNAME);
+	if (rs && qtype != TYPE_CNAME && qtype != TYPE_ANY) {
+		add_rrset(b, IMG_ANSWER, owner, rs);
+		chain[depth] = n->name;
+		resolve_name(bd, rs->rrs[0].rdata, qtype, chain, depth + 1, out);
+		return;
+	}
+	if (qtype == TYPE_ANY) {
+		if (node_pool(n) && pool_count(node_pool(n), TYPE_A)) {
+			qtype = TYPE_A;
+		} else if (node_pool(n) && pool_count(node_pool(n), TYPE_AAAA)) {
+			qtype = TYPE_AAAA;
+		} else if (n->nrrsets) {
+			qtype = n->rrsets[0].type;
+			/* Prefer something small and telling over NS at an apex. */
+			if (find_rrset(n, TYPE_SOA)) {
+				qtype = TYPE_SOA;
+			}
+		}
+	}
+	if (node_pool(n) && (qtype == TYPE_A || qtype == TYPE_AAAA) && pool_count(node_pool(n), qtype) &&
+	    !bd->pool_nodata) {
+		out->pool = node_pool(n);
+		out->pool_qtype = qtype;
+		out->pool_owner = imgb_ref(b, owner);
+		return;
+	}
+	rs = find_rrset(n, qtype);
+	if (rs) {
+		add_rrset(b, IMG_ANSWER, owner, rs);
+		return;
+	}
+	add_soa(b, n->zone);
+}
+
+static const struct image *keep(struct build *bd, struct image *img)
+{
+	struct snapshot *s = bd->s;
+
+	if (!img) {
+		return NULL;
+	}
+	s->nimages++;
+	s->image_bytes += sizeof(*img) + img->len + img->nfixups * sizeof(uint32_t) +
+			  (img->dyn ? sizeof(*img->dyn) : 0);
+	return img;
+}
+
+static const struct image *build_image(struct build *bd, const struct node *n, uint16_t qtype)
+{
+	const uint8_t *chain[MAX_CHAIN + 1];
+	struct resolved r = { 0, false, NULL, 0, IMG_REF_NONE };
+	bool wild = n->name[0] == 1 && n->name[1] == '*';
+	const uint8_t *parent = n->name + n->name[0] + 1;
+	struct image *img;
+	char tmp[1100];
+
+	/* Wildcard images answer many names: only the parent is known to end
+	 * the query name. Exact images know the whole name. */
+	imgb_reset(bd->b, wild ? parent : n->name, n->name);
+	resolve_node(bd, n, n->name, qtype, chain, 0, &r);
+	img = imgb_finish(bd->b, bd->s->arena, r.rcode, true, r.pool, r.pool_qtype, r.pool_owner,
+			  wild ? 0 : n->namelen);
+	if (!img) {
+		log_err("%s: the answer for %s type %u exceeds 65000 bytes",
+			n->zone->data.files[0], dname_to_str(tmp, sizeof(tmp), n->name), qtype);
+		bd->errors++;
+		return NULL;
+	}
+	img->glue_required = r.glue_required;
+	if (r.pool) {
+		/* The same chain ending in NODATA, for the "nodata" last resort. */
+		struct resolved r2 = { 0, false, NULL, 0, IMG_REF_NONE };
+		imgb_reset(bd->b, wild ? parent : n->name, n->name);
+		bd->pool_nodata = true;
+		resolve_node(bd, n, n->name, qtype, chain, 0, &r2);
+		bd->pool_nodata = false;
+		img->dyn->alt = keep(bd, imgb_finish(bd->b, bd->s->arena, r2.rcode, true, NULL, 0, 0,
+						  wild ? 0 : n->namelen));
+	}
+	return keep(bd, img);
+}
+
+static void add_type(uint16_t *types, unsigned *nt, uint16_t t)
+{
+	for (unsigned i = 0; i < *nt; i++) {
+		if (types[i] == t) {
+			return;
+		}
+	}
+	types[(*nt)++] = t;
+}
+
+/* Where a CNAME chain from @n ends (within our zones), for the list of types
+ * worth a dedicated image. */
+static const struct node *chain_end(const struct snapshot *s, const struct node *n)
+{
+	for (int i = 0; i < MAX_CHAIN; i++) {
+		const struct rrset *c = find_rrset(n, TYPE_CNAME);
+		uint8_t lt[DNAME_MAXLEN], offs[DNAME_MAXLABELS];
+		const struct node *next;
+		enum match_kind k;
+		if (!c) {
+			return n;
+		}
+		size_t l = dname_len(c->rrs[0].rdata);
+		memcpy(lt, c->rrs[0].rdata, l);
+		dname_tolower(lt, l);
+		k = snapshot_find(s, lt, offs, dname_labels(lt, offs), &next);
+		if (k != MATCH_EXACT && k != MATCH_WILDCARD) {
+			return NULL;
+		}
+		n = next;
+	}
+	return NULL;
+}
+
+static void build_node(struct build *bd, struct node *n)
+{
+	uint16_t types[64 + 4];
+	unsigned nt = 0;
+	const struct node *end;
+
+	if (node_cut(n)) {
+		node_x(bd->s, n)->referral = node_referral(node_cut(n));
+		n->other = node_referral(n);
+		n->any = node_referral(n);
+		if (node_cut(n) == n) {
+			n->imgs = arena_alloc(bd->s->arena, sizeof(*n->imgs));
+			n->imgs[0].type = TYPE_DS;
+			n->imgs[0].img = build_image(bd, n, TYPE_DS);
+			n->nimgs = 1;
+		}
+		return;
+	}
+	end = find_rrset(n, TYPE_CNAME) ? chain_end(bd->s, n) : n;
+	if (find_rrset(n, TYPE_CNAME)) {
+		add_type(types, &nt, TYPE_CNAME);
+	}
+	if (n->is_apex && node_ds_parent(n)) {
+		add_type(types, &nt, TYPE_DS);
+	}
+	if (end) {
+		for (unsigned i = 0; i < end->nrrsets && nt < 64; i++) {
+			add_type(types, &nt, end->rrsets[i].type);
+		}
+		if (node_pool(end)) {
+			add_type(types, &nt, TYPE_A);
+			add_type(types, &nt, TYPE_AAAA);
+		}
+	}
+	n->imgs = arena_alloc(bd->s->arena, (nt ? nt : 1) * sizeof(*n->imgs));
+	for (unsigned i = 0; i < nt; i++) {
+		n->imgs[i].type = types[i];
+		n->imgs[i].img = build_image(bd, n, types[i]);
+	}
+	n->nimgs = (uint16_t)nt;
+	/* Most names share their zone's NODATA (it is resolved per query) and
+	 * answer ANY with an image they already have: no copies per name. */
+	if (!find_rrset(n, TYPE_CNAME)) {
+		n->other = n->zone->nodata;
+	} else {
+		n->other = build_image(bd, n, 0);
+	}
+	uint16_t any = 0;
+	if (find_rrset(n, TYPE_CNAME)) {
+		any = TYPE_CNAME;
+	} else if (node_pool(n) && pool_count(node_pool(n), TYPE_A)) {
+		any = TYPE_A;
+	} else if (node_pool(n) && pool_count(node_pool(n), TYPE_AAAA)) {
+		any = TYPE_AAAA;
+	} else if (find_rrset(n, TYPE_SOA)) {
+		any = TYPE_SOA;
+	} else if (n->nrrsets) {
+		any = n->rrsets[0].type;
+	}
+	n->any = any ? node_image(n, any) : n->other;
+	if (n->any == n->other && any) {
+		n->any = build_image(bd, n, TYPE_ANY);
+	}
+}
+
+static void build_zone_images(struct build *bd, struct snap_zone *z)
+{
+	struct image *img;
+
+	imgb_reset(bd->b, z->apex->name, NULL);
+	add_soa(bd->b, z);
+	img = imgb_finish(bd->b, bd->s->arena, 3, true, NULL, 0, 0, 0);
+	z->nxdomain = keep(bd, img);
+	imgb_reset(bd->b, z->apex->name, NULL);
+	add_soa(bd->b, z);
+	img = imgb_finish(bd->b, bd->s->arena, 0, true, NULL, 0, 0, 0);
+	z->nodata = keep(bd, img);
+}
+
+static const struct image *build_chaos(struct build *bd, const char *name, const char *text)
+{
+	uint8_t wire[DNAME_MAXLEN], rdata[2048];
+	size_t tl = text ? strlen(text) : 0, o = 0;
+	int l = dname_from_str(wire, name);
+
+	imgb_reset(bd->b, wire, wire);
+	if (text) {
+		/* TXT: character-strings of up to 255 octets each. */
+		for (size_t i = 0; i < tl && o + 256 < sizeof(rdata); i += 255) {
+			size_t n = tl - i > 255 ? 255 : tl - i;
+			rdata[o++] = (uint8_t)n;
+			memcpy(rdata + o, text + i, n);
+			o += n;
+		}
+		if (tl == 0) {
+			rdata[o++] = 0;
+		}
+		imgb_add_rr(bd->b, IMG_ANSWER, wire, TYPE_TXT, CLASS_CH, 0, rdata, (uint16_t)o);
+	}
+	return keep(bd, imgb_finish(bd->b, bd->s->arena, 0, true, NULL, 0, 0, (unsigned)l));
+}
+
+/* --- assembling the snapshot -------------------------------------------- */
+
+static struct snap_zone *deepest_zone(struct snapshot *s, const uint8_t *name)
+{
+	struct snap_zone *best = NULL;
+
+	for (size_t i = 0; i < s->nzones; i++) {
+		struct snap_zone *z = &s->zones[i];
+		if (dname_is_below_or_equal(name, z->data.origin) &&
+		    (!best || z->data.origin_len > best->data.origin_len)) {
+			best = z;
+		}
+	}
+	return best;
+}
+
+static void add_zone_nodes(struct build *bd, struct snap_zone *z)
+{
+	struct snapshot *s = bd->s;
+	struct zone_data *d = &z->data;
+
+	z->apex = node_get(s, d->origin, z);
+	z->apex->is_apex = true;
+	for (size_t i = 0; i < d->nrrs;) {
+		struct zone_rr *rr = &d->rrs[i];
+		size_t j = i, l = dname_len(rr->owner);
+		struct node *n;
+		/* Records for the same name are consecutive (zone_load sorts). */
+		while (j < d->nrrs && dname_len(d->rrs[j].owner) == l &&
+		       memcmp(d->rrs[j].owner, rr->owner, l) == 0) {
+			j++;
+		}
+		struct snap_zone *owner_zone = deepest_zone(s, rr->owner);
+		if (owner_zone != z) {
+			/* Shadowed by a child zone we also serve: its own data wins,
+			 * except the DS at its apex, which is ours to answer. */
+			for (size_t k = i; k < j; k++) {
+				if (d->rrs[k].type == TYPE_DS &&
+				    dname_len(owner_zone->data.origin) == l &&
+				    memcmp(owner_zone->data.origin, rr->owner, l) == 0) {
+					struct node *cn = node_get(s, rr->owner, owner_zone);
+					size_t m = k;
+					while (m < j && d->rrs[m].type == TYPE_DS) {
+						m++;
+					}
+					struct rrset *grown = arena_alloc(s->arena, (cn->nrrsets + 1u) * sizeof(*grown));
+					if (cn->nrrsets) {
+						memcpy(grown, cn->rrsets, cn->nrrsets * sizeof(*grown));
+					}
+					cn->rrsets = grown;
+					struct rrset *rs = &cn->rrsets[cn->nrrsets++];
+					rs->type = TYPE_DS;
+					rs->count = (uint16_t)(m - k);
+					rs->rrs = &d->rrs[k];
+					rs->ttl = d->rrs[k].ttl;
+					break;
+				}
+			}
+			i = j;
+			continue;
+		}
+		n = node_get(s, rr->owner, z);
+		size_t ntypes = 0;
+		for (size_t k = i; k < j; k++) {
+			ntypes += k == i || d->rrs[k].type != d->rrs[k - 1].type;
+		}
+		{
+			struct rrset *grown = arena_alloc(s->arena, (n->nrrsets + ntypes) * sizeof(*grown));
+			if (n->nrrsets) {
+				memcpy(grown, n->rrsets, n->nrrsets * sizeof(*grown));
+			}
+			n->rrsets = grown;
+		}
+		for (size_t k = i; k < j;) {
+			size_t m = k;
+			while (m < j && d->rrs[m].type == d->rrs[k].type) {
+				m++;
+			}
+			struct rrset *rs = &n->rrsets[n->nrrsets++];
+			rs->type = d->rrs[k].type;
+			rs->count = (uint16_t)(m - k);
+			rs->rrs = &d->rrs[k];
+			rs->ttl = d->rrs[k].ttl;
+			for (size_t q = k + 1; q < m; q++) {
+				if (d->rrs[q].ttl != rs->ttl) {
+					log_warn("%s:%d: TTL %u differs from %u earlier in the same RRset; using %u (RFC 2181 5.2)",
+						 d->rrs[q].file, d->rrs[q].line, d->rrs[q].ttl, rs->ttl,
+						 rs->ttl);
+				}
+			}
+			k = m;
+		}
+		i = j;
+	}
+	{
+		const struct rrset *soa = find_rrset(z->apex, TYPE_SOA);
+		const struct zone_rr *rr = &soa->rrs[0];
+		const uint8_t *p = rr->rdata + rr->rdlen - 4;
+		uint32_t minimum = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+		z->neg_ttl = soa->ttl < minimum ? soa->ttl : minimum;
+	}
+}
+
+static void add_pools(struct build *bd)
+{
+	struct snapshot *s = bd->s;
+	struct conf *conf = s->conf;
+
+	s->npools = conf->npools;
+	s->pools = xcalloc(s->npools, sizeof(*s->pools));
+	for (size_t i = 0; i < conf->npools; i++) {
+		struct conf_pool *cp = &conf->pools[i];
+		pool_init(&s->pools[i], cp, (uint32_t)i);
+		for (size_t j = 0; j < cp->nowners; j++) {
+			uint8_t wire[DNAME_MAXLEN];
+			struct snap_zone *z;
+			struct node *n;
+			dname_from_str(wire, cp->owners[j]);
+			z = deepest_zone(s, wire);
+			if (!z) {
+				log_err("%s:%d: pools[%zu].owners: \"%s\" is not inside any served zone",
+					conf->path, cp->owner_lines[j], i, cp->owners[j]);
+				bd->errors++;
+				continue;
+			}
+			n = node_get(s, wire, z);
+			if (node_pool(n)) {
+				log_err("%s:%d: pools[%zu].owners: \"%s\" is already an owner of pool \"%s\"",
+					conf->path, cp->owner_lines[j], i, cp->owners[j], node_pool(n)->name);
+				bd->errors++;
+				continue;
+			}
+			static const uint16_t clash[] = { TYPE_A, TYPE_AAAA, TYPE_CNAME };
+			for (unsigned k = 0; k < 3; k++) {
+				const struct rrset *rs = find_rrset(n, clash[k]);
+				if (rs) {
+					log_err("%s:%d: pools[%zu].owners: \"%s\" collides with the %s record at %s:%d",
+						conf->path, cp->owner_lines[j], i, cp->owners[j],
+						clash[k] == TYPE_A ? "A" : clash[k] == TYPE_AAAA ? "AAAA" : "CNAME",
+						rs->rrs[0].file, rs->rrs[0].line);
+					bd->errors++;
+				}
+			}
+			node_x(s, n)->pool = &s->pools[i];
+			node_x(s, n)->pool_line = cp->owner_lines[j];
+		}
+	}
+}
+
+/* Delegations: every non-apex node with NS is a cut; everything below it
+ * (glue included) is answered with the topmost cut's referral. */
+static void find_cuts(struct build *bd)
+{
+	struct snapshot *s = bd->s;
+	char tmp[1100];
+
+	for (size_t i = 0; i <= s->mask; i++) {
+		struct node *n = s->table[i];
+		if (n && !n->is_apex && find_rrset(n, TYPE_NS)) {
+			n->is_cut = true;
+		}
+	}
+	for (size_t i = 0; i <= s->mask; i++) {
+		struct node *n = s->table[i];
+		if (!n) {
+			continue;
+		}
+		for (const uint8_t *p = n->name; dname_len(p) > n->zone->data.origin_len;
+		     p += p[0] + 1) {
+			struct node *a = node_find(s, p);
+			if (a && a->is_cut) {
+				node_x(s, n)->cut = a; /* keep walking: the topmost one wins */
+			}
+		}
+		if (n->name[0] == 1 && n->name[1] == '*') {
+			struct node *parent = node_find(s, n->name + 2);
+			if (parent) {
+				node_x(s, parent)->wild = n;
+			}
+		}
+		if (node_pool(n) && node_cut(n)) {
+			log_err("%s:%d: pools[%u].owners: \"%s\" is at or below the delegation %s",
+				s->conf->path, node_pool_line(n), node_pool(n)->index,
+				dname_to_str(tmp, sizeof(tmp), n->name),
+				dname_to_str(tmp + 550, sizeof(tmp) - 550, node_cut(n)->name));
+			bd->errors++;
+		}
+	}
+}
+
+static void fmt_target(char *buf, size_t size, int family, const uint8_t *addr, unsigned port)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, addr, a, sizeof(a));
+	if (port == 0) {
+		snprintf(buf, size, "%s", a); /* file and exec checks need no port */
+	} else {
+		snprintf(buf, size, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	}
+}
+
+static struct probe_spec *make_spec(const struct conf_check *k, const struct conf_member *m,
+				    const char *key, const char *target, int family,
+				    const uint8_t *addr, unsigned port, struct health_entry *e)
+{
+	struct probe_spec *ps = xcalloc(1, sizeof(*ps));
+	char url[1200], a[INET6_ADDRSTRLEN];
+
+	ps->key = xstrdup(key);
+	ps->entry = e;
+	ps->kind = (enum probe_kind)k->kind;
+	ps->target = xstrdup(target);
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ps->addr;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		memcpy(&sin->sin_addr, addr, 4);
+		ps->addrlen = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ps->addr;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		memcpy(&sin6->sin6_addr, addr, 16);
+		ps->addrlen = sizeof(*sin6);
+	}
+	ps->interval = k->interval;
+	ps->timeout = k->timeout;
+	ps->rise = k->rise;
+	ps->fall = k->fall;
+	inet_ntop(family, addr, a, sizeof(a));
+	if (k->kind == PROBE_HTTP || k->kind == PROBE_HTTPS) {
+		if (m->url) {
+			ps->url = xstrdup(m->url);
+		} else {
+			snprintf(url, sizeof(url), family == AF_INET6 ? "%s://[%s]:%u%s" : "%s://%s:%u%s",
+				 k->kind == PROBE_HTTPS ? "https" : "http", a, port,
+				 k->path ? k->path : "/");
+			ps->url = xstrdup(url);
+		}
+		ps->host = m->host ? xstrdup(m->host) : k->host ? xstrdup(k->host) : NULL;
+		ps->head = k->head;
+		ps->tls_verify = k->tls_verify;
+		memcpy(ps->status_ok, k->status_ok, sizeof(ps->status_ok));
+		ps->expect_body = k->expect_body ? xstrdup(k->expect_body) : NULL;
+	}
+	if (k->kind == PROBE_DNS) {
+		dname_from_str(ps->qname, k->query);
+		ps->qtype = k->qtype;
+		ps->expect_rcode = k->expect_rcode;
+		ps->expect_answer = k->expect_answer ? xstrdup(k->expect_answer) : NULL;
+	}
+	if (k->kind == PROBE_EXEC) {
+		ps->argv = xstrvdup(k->argv);
+	}
+	if (k->kind == PROBE_FILE) {
+		ps->path = xstrdup(k->path);
+		if (m->port || k->port) {
+			char fk[INET6_ADDRSTRLEN + 10];
+			snprintf(fk, sizeof(fk), family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+			ps->file_key = xstrdup(fk);
+		} else {
+			ps->file_key = xstrdup(a);
+		}
+	}
+	return ps;
+}
+
+/* Give every member its health and admin words, and collect the probes. */
+static void wire_health(struct build *bd)
+{
+	struct snapshot *s = bd->s;
+	const struct conf *conf = s->conf;
+	struct health_table *t = s->health;
+	struct health_entry *always = NULL;
+	size_t capspecs = 0;
+
+	for (size_t i = 0; i < s->npools; i++) {
+		const struct conf_pool *cp = &conf->pools[i];
+		const struct conf_pool *bp = conf_find_pool(conf, cp->backup);
+		s->pools[i].backup = bp ? &s->pools[bp - conf->pools] : NULL;
+	}
+	if (!t) {
+		return;
+	}
+	always = health_get(t, "always-up", "-", "none", "none", true);
+	for (size_t i = 0; i < s->npools; i++) {
+		const struct conf_pool *cp = &conf->pools[i];
+		struct pool *p = &s->pools[i];
+		unsigned k4 = 0, k6 = 0;
+		p->checked = true; /* admin words apply to every pool */
+		for (size_t j = 0; j < cp->nmembers; j++) {
+			const struct conf_member *m = &cp->members[j];
+			const struct conf_check *k = conf_find_check(conf, m->check ? m->check : cp->check);
+			struct pool_family *f = m->family == AF_INET ? &p->v4 : &p->v6;
+			unsigned idx = m->family == AF_INET ? k4++ : k6++;
+			char key[600], target[300], akey[600];
+			struct health_entry *e = always;
+			snprintf(akey, sizeof(akey), "%s/%s", p->name, f->text[idx]);
+			f->aword[idx] = health_get_admin(t, akey)->word;
+			if (k && k->kind != PROBE_NONE) {
+				int fam = m->probe_family ? m->probe_family : m->family;
+				const uint8_t *addr = m->probe_family ? m->probe_addr : m->addr;
+				unsigned port = m->port ? m->port : k->port;
+				fmt_target(target, sizeof(target), fam, addr, port);
+				snprintf(key, sizeof(key), "%s/%s", target, k->name);
+				e = health_get(t, key, target, k->name, k->kind_name, k->initial_up);
+				if (!e) {
+					log_err("%s:%d: health key %s clashes with an admin entry",
+						conf->path, m->line, key);
+					bd->errors++;
+					continue;
+				}
+				/* One probe per key, however many pools share it. */
+				bool seen = e->spec_gen == bd->gen;
+				e->spec_gen = bd->gen;
+				if (!seen) {
+					if (s->nspecs == capspecs) {
+						capspecs = capspecs ? capspecs * 2 : 16;
+						s->specs = xrealloc(s->specs, capspecs * sizeof(*s->specs));
+					}
+					s->specs[s->nspecs++] = make_spec(k, m, key, target, fam, addr, port, e);
+				}
+			}
+			f->hword[idx] = e->word;
+		}
+	}
+}
+
+struct snapshot *snapshot_build(struct conf *conf)
+{
+	return snapshot_build_health(conf, NULL);
+}
+
+struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *health)
+{
+	struct snapshot *s = xcalloc(1, sizeof(*s));
+	struct build bd = { s, NULL, 0, false, health ? ++health->build_gen : 0 };
+
+	s->conf = conf;
+	s->health = health;
+	s->arena = arena_new();
+	s->nzones = conf->nzones;
+	s->zones = xcalloc(s->nzones, sizeof(*s->zones));
+	for (size_t i = 0; i < conf->nzones; i++) {
+		if (access(conf->zones[i].file, R_OK) != 0) {
+			log_err("%s:%d: zones[%zu].file: cannot read \"%s\": %s", conf->path,
+				conf->zones[i].line, i, conf->zones[i].file, strerror(errno));
+			bd.errors++;
+			continue;
+		}
+		if (zone_load(&s->zones[i].data, conf->zones[i].origin, conf->zones[i].file) != 0) {
+			bd.errors++;
+		}
+	}
+	if (bd.errors) {
+		goto fail;
+	}
+	table_grow(s);
+	for (size_t i = 0; i < s->nzones; i++) {
+		add_zone_nodes(&bd, &s->zones[i]);
+	}
+	for (size_t i = 0; i < s->nzones; i++) {
+		/* A child apex whose parent zone we serve too answers DS from it. */
+		struct snap_zone *z = &s->zones[i], *best = NULL;
+		for (size_t k = 0; k < s->nzones; k++) {
+			struct snap_zone *p = &s->zones[k];
+			if (p != z && p->data.origin_len < z->data.origin_len &&
+			    dname_is_below_or_equal(z->data.origin, p->data.origin) &&
+			    (!best || p->data.origin_len > best->data.origin_len)) {
+				best = p;
+			}
+		}
+		if (best) {
+			node_x(s, z->apex)->ds_parent = best;
+		}
+	}
+	add_pools(&bd);
+	wire_health(&bd);
+	find_cuts(&bd);
+	if (bd.errors) {
+		goto fail;
+	}
+	bd.b = imgb_new();
+	for (size_t i = 0; i <= s->mask; i++) {
+		struct node *n = s->table[i];
+		if (n && n->is_cut) {
+			imgb_reset(bd.b, n->name, NULL);
+			bool req = add_referral(&bd, n);
+			struct image *img = imgb_finish(bd.b, s->arena, 0, false, NULL, 0, 0, 0);
+			if (img) {
+				img->glue_required = req;
+			}
+			node_x(s, n)->referral = keep(&bd, img);
+		}
+	}
+	for (size_t i = 0; i < s->nzones; i++) {
+		build_zone_images(&bd, &s->zones[i]);
+	}
+	for (size_t i = 0; i <= s->mask; i++) {
+		if (s->table[i]) {
+			build_node(&bd, s->table[i]);
+		}
+	}
+	if (conf->chaos_version) {
+		s->chaos_version = build_chaos(&bd, "version.bind", conf->chaos_version);
+	}
+	if (conf->chaos_id) {
+		s->chaos_id = build_chaos(&bd, "id.server", conf->chaos_id);
+	}
+	s->chaos_nodata = build_chaos(&bd, "version.bind", NULL);
+	imgb_free(bd.b);
+	if (bd.errors) {
+		goto fail;
+	}
+	/* Parsing freed many small ldns objects: hand that heap back. */
+	malloc_trim(0);
+	return s;
+fail:
+	snapshot_free(s);
+	return NULL;
+}
+
+size_t snapshot_memory(const struct snapshot *s)
+{
+	size_t n = arena_used(s->arena) + (s->mask + 1) * sizeof(struct node *);
+
+	for (size_t i = 0; i < s->nzones; i++) {
+		const struct zone_data *d = &s->zones[i].data;
+		n += d->nrrs * sizeof(*d->rrs) + (d->arena ? arena_used(d->arena) : 0);
+	}
+	return n;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	if (!s) {
+		return;
+	}
+	free(s->table);
+	arena_free(s->arena);
+	for (size_t i = 0; i < s->nzones; i++) {
+		zone_clear(&s->zones[i].data);
+	}
+	free(s->zones);
+	for (size_t i = 0; i < s->npools; i++) {
+		pool_clear(&s->pools[i]);
+	}
+	free(s->pools);
+	for (size_t i = 0; i < s->nspecs; i++) {
+		probe_spec_free(s->specs[i]);
+	}
+	free(s->specs);
+	conf_free(s->conf);
+	free(s);
+}

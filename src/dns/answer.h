@@ -1,0 +1,36 @@
+/* answer.h -- the DNS core: (query bytes, snapshot) -> response bytes. No I/O. */
+#ifndef GSLBD_ANSWER_H
+#define GSLBD_ANSWER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb/pool.h"
+#include "dns/query.h"
+#include "data/snapshot.h"
+
+/* Per-worker answering state. Owned by one thread. */
+struct answer_ctx {
+	struct pool_state pools;
+	const struct snapshot *seen; /* snapshot the pool state was sized for */
+	unsigned udp_size;           /* our EDNS size and UDP ceiling */
+	struct query q;
+};
+
+void answer_ctx_init(struct answer_ctx *ctx, uint64_t seed);
+void answer_ctx_clear(struct answer_ctx *ctx);
+
+/* Size @ctx for snapshot @s; call whenever the snapshot pointer may have
+ * changed, before answering from it (once per batch, not per query). */
+void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s);
+
+/* Answer the @len-byte message @pkt from snapshot @s into @resp, which has
+ * room for @resp_size bytes (at least 512; 65535 for TCP). Over UDP (@tcp
+ * false) the response is limited to 512 bytes, or with EDNS to the smaller of
+ * the client's size and ctx->udp_size. Returns the response length, or 0 when
+ * the message must be dropped. Pure: no allocation, no lock, no I/O. */
+size_t answer_query(struct answer_ctx *ctx, const struct snapshot *s, const uint8_t *pkt,
+		    size_t len, uint8_t *resp, size_t resp_size, bool tcp);
+
+#endif

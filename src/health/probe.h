@@ -1,0 +1,86 @@
+/* probe.h -- the probe engine: its own thread and libev loop, running every
+ * configured health check concurrently and non-blocking, and reporting each
+ * result to the health table. It never touches snapshots or answers. */
+#ifndef GSLBD_PROBE_H
+#define GSLBD_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "health/health.h"
+
+enum probe_kind {
+	PROBE_NONE = 0, /* always up; never scheduled */
+	PROBE_TCP,
+	PROBE_HTTP,
+	PROBE_HTTPS,
+	PROBE_DNS,
+	PROBE_EXEC,
+	PROBE_FILE,
+};
+
+/* One probed target with its check's parameters: an immutable description
+ * made at load time. The engine copies what it needs (probe_spec_dup). */
+struct probe_spec {
+	char *key;                 /* the health entry's key: "ADDR:PORT/CHECK" */
+	struct health_entry *entry;
+	enum probe_kind kind;
+	struct sockaddr_storage addr; /* address and port to probe */
+	socklen_t addrlen;
+	char *target;              /* "192.0.2.10:443" / "[2001:db8::1]:443" */
+	double interval;           /* seconds, >= 0.1 */
+	double timeout;            /* seconds, > 0 */
+	unsigned rise, fall;
+	/* http / https */
+	char *url;                 /* full URL to GET (built or given per member) */
+	char *host;                /* Host header, or NULL */
+	bool head;                 /* HEAD instead of GET */
+	bool tls_verify;
+	uint32_t status_ok[20];    /* bitmap of accepted statuses 100..739: bit (status-100) */
+	char *expect_body;         /* substring the body must contain, or NULL */
+	/* dns */
+	uint8_t qname[255];        /* wire */
+	uint16_t qtype;
+	int expect_rcode;
+	char *expect_answer;       /* address text that must appear in the answer, or NULL */
+	/* exec */
+	char **argv;               /* NULL-terminated; env GSLBD_ADDRESS, GSLBD_PORT, GSLBD_CHECK */
+	/* file */
+	char *path;                /* lines "ADDRESS[:PORT] up|down" ('#' comments) */
+	char *file_key;            /* the ADDRESS or ADDRESS:PORT looked up in it */
+};
+
+struct probe_spec *probe_spec_dup(const struct probe_spec *s);
+void probe_spec_free(struct probe_spec *s);
+
+/* Is @status accepted by @s? */
+static inline bool probe_status_ok(const struct probe_spec *s, long status)
+{
+	if (status < 100 || status > 739) {
+		return false;
+	}
+	unsigned b = (unsigned)(status - 100);
+	return (s->status_ok[b / 32] >> (b % 32)) & 1;
+}
+
+struct probe_engine;
+
+/* Create the engine reporting to @t. Main thread. */
+struct probe_engine *probe_engine_new(struct health_table *t);
+
+/* Start its thread. Returns 0 or -1 (logged). */
+int probe_engine_start(struct probe_engine *e);
+
+/* Hand the engine the complete new set of probes (the engine copies @specs).
+ * Probes whose key is unchanged keep running on their schedule (parameters
+ * updated); new ones start at a random point of their first interval (spread),
+ * removed ones stop. Main thread; returns at once (the probe thread applies it
+ * through an ev_async). */
+void probe_engine_set(struct probe_engine *e, struct probe_spec *const *specs, size_t n);
+
+/* Stop the thread and free everything. NULL is a no-op. Main thread. */
+void probe_engine_free(struct probe_engine *e);
+
+#endif

@@ -1,0 +1,249 @@
+/* probe_dns.c -- the dns check: one UDP query, the reply's rcode and
+ * (optionally) an address in its answer section. The packet code is ours:
+ * a dozen lines to write a question and walk an answer do not need ldns at
+ * run time. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "health/probe_int.h"
+
+#define QUERY_MAX (12 + 255 + 4)
+/* Replies to queries without EDNS fit in 512 octets (RFC 1035 4.2.1); the
+ * spare room only tolerates servers that ignore that. */
+#define REPLY_MAX 4096
+
+enum { IGNORE = PROBE_DNS_IGNORE, DOWN = PROBE_DNS_DOWN, UP = PROBE_DNS_UP };
+
+/* clang-format off */
+static const char *const rcode_names[] = {
+	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+	"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
+};
+/* clang-format on */
+
+static void rcode_text(char *buf, size_t size, int rcode)
+{
+	if (rcode >= 0 && (size_t)rcode < sizeof(rcode_names) / sizeof(rcode_names[0])) {
+		snprintf(buf, size, "rcode %s", rcode_names[rcode]);
+	} else {
+		snprintf(buf, size, "rcode %d", rcode);
+	}
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Length of the uncompressed wire name at @n (at most @max octets), or 0. */
+static size_t wire_len(const uint8_t *n, size_t max)
+{
+	size_t o = 0;
+
+	while (o < max) {
+		uint8_t l = n[o];
+		if (l == 0) {
+			return o + 1;
+		}
+		if (l > 63) {
+			return 0;
+		}
+		o += 1 + (size_t)l;
+	}
+	return 0;
+}
+
+/* Offset after the (possibly compressed) name at @off, or 0 if it overruns. */
+static size_t skip_name(const uint8_t *m, size_t len, size_t off)
+{
+	while (off < len) {
+		uint8_t l = m[off];
+		if ((l & 0xC0) == 0xC0) {
+			return off + 2 <= len ? off + 2 : 0;
+		}
+		if (l & 0xC0) {
+			return 0;
+		}
+		if (l == 0) {
+			return off + 1;
+		}
+		off += 1 + (size_t)l;
+	}
+	return 0;
+}
+
+void probe_dns_setup(struct probe *p)
+{
+	const struct probe_spec *s = p->spec;
+
+	p->dns_qname_len = wire_len(s->qname, sizeof(s->qname));
+	if (p->dns_qname_len == 0) {
+		snprintf(p->setup_err, sizeof(p->setup_err), "bad query name");
+	}
+	p->dns_answer_family = 0;
+	if (s->expect_answer) {
+		if (inet_pton(AF_INET, s->expect_answer, p->dns_answer) == 1) {
+			p->dns_answer_family = AF_INET;
+		} else if (inet_pton(AF_INET6, s->expect_answer, p->dns_answer) == 1) {
+			p->dns_answer_family = AF_INET6;
+		} else {
+			snprintf(p->setup_err, sizeof(p->setup_err), "bad expect_answer \"%.60s\"",
+				 s->expect_answer);
+		}
+	}
+}
+
+int probe_dns_judge(struct probe *p, const uint8_t *m, size_t len, char *reason, size_t size)
+{
+	const struct probe_spec *s = p->spec;
+	size_t off = 12, ql = p->dns_qname_len;
+	unsigned qdcount, ancount;
+	int rcode;
+
+	if (len < 12 || rd16(m) != p->dns_id || !(m[2] & 0x80)) {
+		return IGNORE;
+	}
+	qdcount = rd16(m + 4);
+	ancount = rd16(m + 6);
+	if (qdcount > 1 || ((m[2] >> 3) & 0x0F) != 0) {
+		snprintf(reason, size, "malformed reply");
+		return DOWN;
+	}
+	/* Some servers leave the question out of FORMERR, NOTIMP, REFUSED. */
+	if (qdcount == 1) {
+		if (off + ql + 4 > len) {
+			snprintf(reason, size, "malformed reply");
+			return DOWN;
+		}
+		for (size_t i = 0; i < ql; i++) {
+			/* Length octets are < 64, never letters: folding them is harmless. */
+			if (tolower(m[off + i]) != tolower(s->qname[i])) {
+				snprintf(reason, size, "reply to another question");
+				return DOWN;
+			}
+		}
+		off += ql;
+		if (rd16(m + off) != s->qtype || rd16(m + off + 2) != 1) {
+			snprintf(reason, size, "reply to another question");
+			return DOWN;
+		}
+		off += 4;
+	}
+	rcode = m[3] & 0x0F;
+	rcode_text(reason, size, rcode);
+	if (rcode != s->expect_rcode) {
+		return DOWN;
+	}
+	if (!p->dns_answer_family) {
+		return UP;
+	}
+	uint16_t want_type = p->dns_answer_family == AF_INET ? 1 : 28;
+	uint16_t want_len = p->dns_answer_family == AF_INET ? 4 : 16;
+	for (unsigned i = 0; i < ancount; i++) {
+		off = skip_name(m, len, off);
+		if (!off || off + 10 > len) {
+			snprintf(reason, size, "malformed reply");
+			return DOWN;
+		}
+		uint16_t type = rd16(m + off), rdlen = rd16(m + off + 8);
+		off += 10;
+		if (off + rdlen > len) {
+			snprintf(reason, size, "malformed reply");
+			return DOWN;
+		}
+		if (type == want_type && rdlen == want_len &&
+		    memcmp(m + off, p->dns_answer, want_len) == 0) {
+			return UP;
+		}
+		off += rdlen;
+	}
+	snprintf(reason, size, "%sanswer lacks %.60s", (m[2] & 0x02) ? "truncated " : "",
+		 s->expect_answer);
+	return DOWN;
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct probe *p = w->data;
+	uint8_t m[REPLY_MAX];
+	char reason[PROBE_REASON_MAX];
+
+	for (;;) {
+		ssize_t n = recv(p->fd, m, sizeof(m), 0);
+		if (n < 0) {
+			int err = errno;
+			if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {
+				return;
+			}
+			/* ICMP port unreachable arrives as ECONNREFUSED on a
+			 * connected socket: "connection refused". */
+			probe_unwatch(p);
+			probe_fail_errno(p, NULL, err);
+			return;
+		}
+		int verdict = probe_dns_judge(p, m, (size_t)n, reason, sizeof(reason));
+		if (verdict != IGNORE) {
+			probe_unwatch(p);
+			probe_done(p, verdict == UP, reason);
+			return;
+		}
+	}
+}
+
+void probe_dns_start(struct probe *p)
+{
+	const struct probe_spec *s = p->spec;
+	uint8_t q[QUERY_MAX];
+	size_t ql = p->dns_qname_len;
+	int fd, err;
+
+	/* A connected socket: only the server's datagrams reach us, and ICMP
+	 * errors are reported. A fresh socket per query gets a fresh random
+	 * source port from the kernel. */
+	fd = socket(s->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		probe_fail_errno(p, "socket", errno);
+		return;
+	}
+	if (connect(fd, (const struct sockaddr *)&s->addr, s->addrlen) != 0) {
+		err = errno;
+		close(fd);
+		probe_fail_errno(p, NULL, err);
+		return;
+	}
+	p->dns_id = probe_random16(p->eng);
+	memset(q, 0, 12);
+	q[0] = (uint8_t)(p->dns_id >> 8);
+	q[1] = (uint8_t)p->dns_id;
+	/* RD set: recursive backends need it, authoritative ones ignore it. */
+	q[2] = 0x01;
+	q[5] = 1;
+	memcpy(q + 12, s->qname, ql);
+	q[12 + ql] = (uint8_t)(s->qtype >> 8);
+	q[12 + ql + 1] = (uint8_t)s->qtype;
+	q[12 + ql + 2] = 0;
+	q[12 + ql + 3] = 1;
+	if (send(fd, q, 12 + ql + 4, 0) < 0) {
+		err = errno;
+		close(fd);
+		probe_fail_errno(p, NULL, err);
+		return;
+	}
+	probe_watch(p, fd, EV_READ, io_cb);
+}
+
+void probe_dns_cancel(struct probe *p)
+{
+	if (p->fd >= 0) {
+		probe_unwatch(p);
+	}
+}

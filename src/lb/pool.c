@@ -1,0 +1,329 @@
+/* pool.c -- pools of addresses and the per-query choice of members. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "util/mem.h"
+#include "lb/pool.h"
+
+static void family_init(struct pool_family *f, const struct conf_pool *cp, int family,
+			uint32_t ttl)
+{
+	size_t alen = family == AF_INET ? 4 : 16;
+	unsigned answers;
+
+	f->rrlen = family == AF_INET ? POOL_RR4_LEN : POOL_RR6_LEN;
+	for (size_t i = 0; i < cp->nmembers; i++) {
+		if (cp->members[i].family == family) {
+			f->n++;
+		}
+	}
+	f->weight = xcalloc(f->n, sizeof(uint32_t));
+	f->rr = xcalloc(f->n, f->rrlen);
+	f->hword = xcalloc(f->n, sizeof(uint32_t));
+	f->aword = xcalloc(f->n, sizeof(uint32_t));
+	f->text = xcalloc(f->n, sizeof(char *));
+	for (size_t i = 0, k = 0; i < cp->nmembers; i++) {
+		const struct conf_member *m = &cp->members[i];
+		uint8_t *rr;
+		if (m->family != family) {
+			continue;
+		}
+		rr = f->rr + k * f->rrlen;
+		rr[0] = 0xC0;
+		rr[1] = 0x0C;
+		rr[2] = 0;
+		rr[3] = family == AF_INET ? 1 : 28;
+		rr[4] = 0;
+		rr[5] = 1;
+		rr[6] = (uint8_t)(ttl >> 24);
+		rr[7] = (uint8_t)(ttl >> 16);
+		rr[8] = (uint8_t)(ttl >> 8);
+		rr[9] = (uint8_t)ttl;
+		rr[10] = 0;
+		rr[11] = (uint8_t)alen;
+		memcpy(rr + 12, m->addr, alen);
+		f->weight[k] = m->weight;
+		{
+			char buf[INET6_ADDRSTRLEN];
+			inet_ntop(family, m->addr, buf, sizeof(buf));
+			f->text[k] = xstrdup(buf);
+		}
+		f->wsum += m->weight;
+		k++;
+	}
+	answers = cp->answers ? cp->answers : (cp->policy == POLICY_WEIGHTED ? 1 : f->n);
+	f->answers = (uint16_t)(answers < f->n ? answers : f->n);
+}
+
+void pool_init(struct pool *p, const struct conf_pool *cp, uint32_t index)
+{
+	memset(p, 0, sizeof(*p));
+	p->name = xstrdup(cp->name);
+	p->index = index;
+	p->policy = cp->policy;
+	p->ttl = cp->ttl;
+	p->ttl_degraded = cp->ttl_degraded;
+	p->min_healthy = cp->min_healthy ? cp->min_healthy : 1;
+	p->last_resort = cp->last_resort;
+	family_init(&p->v4, cp, AF_INET, cp->ttl);
+	family_init(&p->v6, cp, AF_INET6, cp->ttl);
+}
+
+static void family_clear(struct pool_family *f)
+{
+	for (unsigned i = 0; i < f->n; i++) {
+		free(f->text[i]);
+	}
+	free(f->text);
+	free(f->weight);
+	free(f->rr);
+	free(f->hword);
+	free(f->aword);
+}
+
+void pool_clear(struct pool *p)
+{
+	free(p->name);
+	family_clear(&p->v4);
+	family_clear(&p->v6);
+	memset(p, 0, sizeof(*p));
+}
+
+void pool_state_init(struct pool_state *st, uint64_t seed)
+{
+	memset(st, 0, sizeof(*st));
+	st->rng = seed ? seed : 0x9E3779B97F4A7C15ULL;
+}
+
+void pool_state_reserve(struct pool_state *st, size_t npools)
+{
+	if (npools <= st->cap) {
+		return;
+	}
+	st->rotation = xrealloc(st->rotation, npools * 2 * sizeof(uint32_t));
+	memset(st->rotation + st->cap * 2, 0, (npools - st->cap) * 2 * sizeof(uint32_t));
+	st->cap = npools;
+}
+
+void pool_state_clear(struct pool_state *st)
+{
+	free(st->rotation);
+	memset(st, 0, sizeof(*st));
+}
+
+/* xorshift64*: fast, good enough to spread load, and per worker. */
+static inline uint64_t rng_next(struct pool_state *st)
+{
+	uint64_t x = st->rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	st->rng = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Uniform in [0, n) without modulo bias worth caring about (Lemire). */
+static inline uint32_t rng_below(struct pool_state *st, uint32_t n)
+{
+	return (uint32_t)(((rng_next(st) >> 32) * (uint64_t)n) >> 32);
+}
+
+static inline void put_rr(uint8_t *out, const struct pool_family *f, unsigned i, uint16_t ptr,
+			  uint32_t ttl, bool patch_ttl)
+{
+	memcpy(out, f->rr + (size_t)i * f->rrlen, f->rrlen);
+	out[0] = (uint8_t)(0xC0 | (ptr >> 8));
+	out[1] = (uint8_t)ptr;
+	if (patch_ttl) {
+		out[6] = (uint8_t)(ttl >> 24);
+		out[7] = (uint8_t)(ttl >> 16);
+		out[8] = (uint8_t)(ttl >> 8);
+		out[9] = (uint8_t)ttl;
+	}
+}
+
+static inline const struct pool_family *family_of(const struct pool *p, uint16_t qtype)
+{
+	return qtype == 1 ? &p->v4 : &p->v6;
+}
+
+/* Indexes of the members that are up, into @up; returns how many. */
+static unsigned members_up(uint16_t *up, const struct pool *p, const struct pool_family *f,
+			   const struct health_table *health)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < f->n; i++) {
+		if (!p->checked || !health || health_member_up(health, f->hword[i], f->aword[i])) {
+			up[n++] = (uint16_t)i;
+		}
+	}
+	return n;
+}
+
+/* Choose min(answers, n) of the @n candidate members @cand and write them. */
+static int choose(uint8_t *out, size_t room, size_t *written, const struct pool *p,
+		  const struct pool_family *f, const uint16_t *cand, unsigned n, uint16_t qtype,
+		  uint16_t owner_ptr, struct pool_state *st, uint32_t ttl, bool patch_ttl)
+{
+	unsigned k = f->answers < n ? f->answers : n;
+
+	if (n == 0) {
+		return 0;
+	}
+	if ((size_t)k * f->rrlen > room) {
+		return POOL_NO_ROOM;
+	}
+	assert(p->index < st->cap);
+	if (p->policy == POLICY_ROUND_ROBIN) {
+		uint32_t *ctr = &st->rotation[p->index * 2 + (qtype == 1 ? 0 : 1)];
+		unsigned start = *ctr % n;
+		*ctr = start + 1;
+		for (unsigned j = 0; j < k; j++) {
+			unsigned i = start + j;
+			put_rr(out + (size_t)j * f->rrlen, f, cand[i >= n ? i - n : i], owner_ptr, ttl,
+			       patch_ttl);
+		}
+	} else {
+		/* Successive draws without replacement, each in proportion to
+		 * the weight of what is left. */
+		uint8_t taken[512];
+		uint32_t left = 0;
+		for (unsigned i = 0; i < n; i++) {
+			left += f->weight[cand[i]];
+		}
+		if (k > 1) {
+			memset(taken, 0, n);
+		}
+		for (unsigned j = 0; j < k; j++) {
+			uint32_t r = rng_below(st, left);
+			unsigned i = 0;
+			for (;; i++) {
+				if (k > 1 && taken[i]) {
+					continue;
+				}
+				if (r < f->weight[cand[i]]) {
+					break;
+				}
+				r -= f->weight[cand[i]];
+			}
+			if (k > 1) {
+				taken[i] = 1;
+			}
+			left -= f->weight[cand[i]];
+			put_rr(out + (size_t)j * f->rrlen, f, cand[i], owner_ptr, ttl, patch_ttl);
+		}
+	}
+	*written = (size_t)k * f->rrlen;
+	return (int)k;
+}
+
+static const uint16_t all_members[512] = {
+#define R8(b) b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7
+#define R64(b) R8(b), R8(b + 8), R8(b + 16), R8(b + 24), R8(b + 32), R8(b + 40), R8(b + 48), R8(b + 56)
+	R64(0), R64(64), R64(128), R64(192), R64(256), R64(320), R64(384), R64(448)
+#undef R64
+#undef R8
+};
+
+/* Where an answer for @qtype comes from. */
+enum source { SRC_POOL, SRC_BACKUP, SRC_FAIL_OPEN, SRC_NODATA, SRC_SERVFAIL };
+
+/* The one decision pool_write and pool_explain share: the pool itself while
+ * min_healthy of its members are up, else the first backup that has enough,
+ * else the pool's last resort. Sets *@src to the pool answered (NULL for
+ * NODATA/SERVFAIL), *@cand and *@ncand to its candidate members (@buf holds them
+ * when filtered) and *@nup to the members up in @p. @p's family is not empty. */
+static enum source pick_source(const struct pool *p, uint16_t qtype,
+			       const struct health_table *health, uint16_t *buf,
+			       const struct pool **src, const uint16_t **cand, unsigned *ncand,
+			       unsigned *nup)
+{
+	const struct pool_family *f = family_of(p, qtype);
+
+	*src = p;
+	if (!p->checked || !health) {
+		*cand = all_members;
+		*ncand = *nup = f->n;
+		return SRC_POOL;
+	}
+	*cand = buf;
+	*ncand = *nup = members_up(buf, p, f, health);
+	if (*nup >= p->min_healthy) {
+		return SRC_POOL;
+	}
+	for (const struct pool *b = p->backup; b; b = b->backup) {
+		const struct pool_family *bf = family_of(b, qtype);
+		unsigned bup = bf->n ? members_up(buf, b, bf, health) : 0;
+		if (bup > 0 && bup >= b->min_healthy) {
+			*src = b;
+			*ncand = bup;
+			return SRC_BACKUP;
+		}
+	}
+	switch (p->last_resort) {
+	case LAST_RESORT_NODATA:
+		*src = NULL;
+		return SRC_NODATA;
+	case LAST_RESORT_SERVFAIL:
+		*src = NULL;
+		return SRC_SERVFAIL;
+	case LAST_RESORT_FAIL_OPEN:
+	default:
+		*cand = all_members;
+		*ncand = f->n;
+		return SRC_FAIL_OPEN;
+	}
+}
+
+int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p, uint16_t qtype,
+	       uint16_t owner_ptr, struct pool_state *st, const struct health_table *health)
+{
+	const struct pool_family *f = family_of(p, qtype);
+	const struct pool *src;
+	const uint16_t *cand;
+	uint16_t buf[512];
+	unsigned n, nup;
+
+	*written = 0;
+	if (f->n == 0) {
+		return 0;
+	}
+	switch (pick_source(p, qtype, health, buf, &src, &cand, &n, &nup)) {
+	case SRC_NODATA:
+		return POOL_NODATA;
+	case SRC_SERVFAIL:
+		return POOL_SERVFAIL;
+	case SRC_POOL:
+		/* Shorter TTL while degraded, so resolvers come back soon. */
+		return choose(out, room, written, p, f, cand, n, qtype, owner_ptr, st,
+			      n < f->n ? p->ttl_degraded : p->ttl, n < f->n);
+	default: /* a backup, or fail-open */
+		return choose(out, room, written, src, family_of(src, qtype), cand, n, qtype,
+			      owner_ptr, st, p->ttl_degraded, true);
+	}
+}
+
+void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
+		  const struct health_table *health)
+{
+	const struct pool_family *f = family_of(p, qtype);
+	const uint16_t *cand;
+	uint16_t buf[512];
+	unsigned n, nup;
+	enum source s;
+
+	memset(ex, 0, sizeof(*ex));
+	if (f->n == 0) {
+		return;
+	}
+	s = pick_source(p, qtype, health, buf, &ex->answered, &cand, &n, &nup);
+	ex->from_backup = s == SRC_BACKUP;
+	ex->last_resort = s >= SRC_FAIL_OPEN;
+	ex->up = s == SRC_BACKUP ? n : nup;
+	ex->ttl = s == SRC_POOL && nup == f->n ? p->ttl : p->ttl_degraded;
+}

@@ -1,0 +1,93 @@
+/* pool.h -- pools of addresses and the per-query choice of members. */
+#ifndef GSLBD_POOL_H
+#define GSLBD_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/conf.h"
+#include "health/health.h"
+
+#define POOL_RR4_LEN 16 /* ptr(2) type class ttl rdlen(10) addr(4) */
+#define POOL_RR6_LEN 28
+
+/* One family's members of a pool, with their A or AAAA records pre-encoded
+ * (owner pointer patched per query). */
+struct pool_family {
+	uint16_t n;
+	uint16_t answers;     /* records per answer, 1..n */
+	uint16_t rrlen;       /* POOL_RR4_LEN or POOL_RR6_LEN */
+	uint32_t wsum;
+	uint32_t *weight;
+	uint8_t *rr;          /* n * rrlen bytes */
+	uint32_t *hword;      /* per member: health word (table of the snapshot) */
+	uint32_t *aword;      /* per member: admin word */
+	char **text;          /* per member: address as text, for status and logs */
+};
+
+struct pool {
+	char *name;
+	uint32_t index;       /* position in the snapshot's pool array */
+	enum pool_policy policy;
+	uint32_t ttl;
+	uint32_t ttl_degraded;
+	unsigned min_healthy;
+	enum last_resort last_resort;
+	bool checked;         /* some member has a probe or an admin word: read health */
+	const struct pool *backup;
+	struct pool_family v4, v6;
+};
+
+/* pool_write() results besides a record count. */
+#define POOL_NO_ROOM (-1)
+#define POOL_NODATA (-2)   /* last resort: answer NODATA */
+#define POOL_SERVFAIL (-3) /* last resort: answer SERVFAIL */
+
+/* Per-worker selection state: rotation counters and a PRNG. Owned by one
+ * worker thread; never shared. */
+struct pool_state {
+	uint64_t rng;
+	uint32_t *rotation;   /* 2 per pool: [index*2 + family] */
+	size_t cap;           /* pools covered by rotation */
+};
+
+/* Fill @p from its config. Load time. */
+void pool_init(struct pool *p, const struct conf_pool *cp, uint32_t index);
+void pool_clear(struct pool *p);
+
+/* Seed @st and size it for @npools pools (re-callable when a new snapshot
+ * has more pools). Not on the per-query path. */
+void pool_state_init(struct pool_state *st, uint64_t seed);
+void pool_state_reserve(struct pool_state *st, size_t npools);
+void pool_state_clear(struct pool_state *st);
+
+/* Write the answer records of pool @p for @qtype (1 = A, 28 = AAAA) to @out
+ * with owner name pointer @owner_ptr; at most @room bytes. Only members that
+ * are up in @health count (NULL: all are up); below min_healthy the backup
+ * chain answers, then the last resort. Returns the number of records (0: the
+ * family is empty), POOL_NO_ROOM, POOL_NODATA or POOL_SERVFAIL. @st must
+ * cover @p and its backups (pool_state_reserve). Hot path: no allocation, no
+ * lock: health words are read with single atomic loads. */
+int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p, uint16_t qtype,
+	       uint16_t owner_ptr, struct pool_state *st, const struct health_table *health);
+
+/* Why pool_write answers what it does, for `gslbctl explain`. */
+struct pool_explain {
+	const struct pool *answered; /* pool whose members are answered, NULL: none */
+	bool from_backup;
+	bool last_resort;            /* fail-open, NODATA or SERVFAIL in force */
+	unsigned up;                 /* members up in the answered pool's family */
+	uint32_t ttl;
+};
+void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
+		  const struct health_table *health);
+
+/* Records pool_write() produces for @qtype when every member is up; 0 when
+ * the pool has no member of that family. */
+static inline unsigned pool_count(const struct pool *p, uint16_t qtype)
+{
+	const struct pool_family *f = qtype == 1 ? &p->v4 : &p->v6;
+	return f->n ? f->answers : 0;
+}
+
+#endif
