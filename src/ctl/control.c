@@ -18,15 +18,11 @@
 #include <ev.h>
 #include <ldns/ldns.h>
 
+#include "dns/wire.h"
 #include "ctl/control.h"
 #include "util/log.h"
 #include "util/mem.h"
 
-#define TYPE_A 1
-#define TYPE_CNAME 5
-#define TYPE_AAAA 28
-#define TYPE_DS 43
-#define TYPE_ANY 255
 
 /* The answer path follows at most this many CNAME links (snapshot.c). */
 #define MAX_CHAIN 8
@@ -296,7 +292,7 @@ static unsigned family_up(const struct ctl *x, const struct pool *p, const struc
 
 static const struct pool_family *family_of(const struct pool *p, uint16_t qtype)
 {
-	return qtype == TYPE_A ? &p->v4 : &p->v6;
+	return qtype == DNS_TYPE_A ? &p->v4 : &p->v6;
 }
 
 /* "healthy", "degraded", "backup", "last-resort" or "empty". */
@@ -321,7 +317,7 @@ static const char *family_state(const struct pool_explain *ex, const struct pool
 static void status_family(struct ctl *x, const struct pool *p, uint16_t qtype)
 {
 	const struct pool_family *f = family_of(p, qtype);
-	const char *fam = qtype == TYPE_A ? "A" : "AAAA";
+	const char *fam = qtype == DNS_TYPE_A ? "A" : "AAAA";
 	struct pool_explain ex;
 	unsigned up;
 
@@ -391,8 +387,8 @@ static void status_text(struct ctl *x)
 			  p->name, p->policy == POLICY_WEIGHTED ? "weighted" : "round-robin",
 			  p->ttl, p->ttl_degraded, p->min_healthy,
 			  p->backup ? p->backup->name : "none", last_resort_name(p->last_resort));
-		status_family(x, p, TYPE_A);
-		status_family(x, p, TYPE_AAAA);
+		status_family(x, p, DNS_TYPE_A);
+		status_family(x, p, DNS_TYPE_AAAA);
 		for (int fi = 0; fi < 2; fi++) {
 			const struct pool_family *f = fi == 0 ? &p->v4 : &p->v6;
 			for (unsigned k = 0; k < f->n; k++) {
@@ -481,9 +477,9 @@ static void status_json(struct ctl *x)
 		sb_json_str(b, p->backup ? p->backup->name : NULL);
 		sb_printf(b, ",\"last_resort\":\"%s\",\"families\":{\"A\":",
 			  last_resort_name(p->last_resort));
-		json_family(x, p, TYPE_A);
+		json_family(x, p, DNS_TYPE_A);
 		sb_printf(b, ",\"AAAA\":");
-		json_family(x, p, TYPE_AAAA);
+		json_family(x, p, DNS_TYPE_AAAA);
 		sb_printf(b, "},\"members\":[");
 		for (int fi = 0; fi < 2; fi++) {
 			const struct pool_family *f = fi == 0 ? &p->v4 : &p->v6;
@@ -574,7 +570,7 @@ static void explain_members(struct ctl *x, const struct pool *p, const struct po
 static void explain_pool(struct ctl *x, const struct pool *p, uint16_t qtype)
 {
 	const struct pool_family *f = family_of(p, qtype);
-	const char *fam = qtype == TYPE_A ? "A" : "AAAA";
+	const char *fam = qtype == DNS_TYPE_A ? "A" : "AAAA";
 	struct sbuf *b = &x->out;
 	struct pool_explain ex;
 	unsigned up = family_up(x, p, f);
@@ -645,8 +641,8 @@ static void explain_node(struct ctl *x, const struct node *n, uint16_t qtype, co
 	const struct rrset *rs;
 	char nbuf[1024], tbuf[32];
 
-	rs = node_rrset(n, TYPE_CNAME);
-	if (rs && qtype != TYPE_CNAME && qtype != TYPE_ANY) {
+	rs = node_rrset(n, DNS_TYPE_CNAME);
+	if (rs && qtype != DNS_TYPE_CNAME && qtype != DNS_TYPE_ANY) {
 		uint8_t target[DNAME_MAXLEN];
 		size_t l = dname_len(rs->rrs[0].rdata);
 		memcpy(target, rs->rrs[0].rdata, l);
@@ -668,15 +664,15 @@ static void explain_node(struct ctl *x, const struct node *n, uint16_t qtype, co
 		explain_name(x, target, qtype, chain, depth + 1);
 		return;
 	}
-	if (qtype == TYPE_ANY) {
+	if (qtype == DNS_TYPE_ANY) {
 		/* RFC 8482: one RRset, chosen as the answer builder chooses it. */
 		uint16_t pick = 0;
-		if (node_pool(n) && pool_count(node_pool(n), TYPE_A)) {
-			pick = TYPE_A;
-		} else if (node_pool(n) && pool_count(node_pool(n), TYPE_AAAA)) {
-			pick = TYPE_AAAA;
+		if (node_pool(n) && pool_count(node_pool(n), DNS_TYPE_A)) {
+			pick = DNS_TYPE_A;
+		} else if (node_pool(n) && pool_count(node_pool(n), DNS_TYPE_AAAA)) {
+			pick = DNS_TYPE_AAAA;
 		} else if (n->nrrsets) {
-			pick = node_rrset(n, 6) ? 6 : n->rrsets[0].type;
+			pick = node_rrset(n, DNS_TYPE_SOA) ? DNS_TYPE_SOA : n->rrsets[0].type;
 		}
 		if (pick) {
 			sb_printf(b, "ANY is answered with one RRset (RFC 8482): %s\n",
@@ -684,12 +680,12 @@ static void explain_node(struct ctl *x, const struct node *n, uint16_t qtype, co
 			qtype = pick;
 		}
 	}
-	if (node_pool(n) && (qtype == TYPE_A || qtype == TYPE_AAAA)) {
+	if (node_pool(n) && (qtype == DNS_TYPE_A || qtype == DNS_TYPE_AAAA)) {
 		if (pool_count(node_pool(n), qtype)) {
 			explain_pool(x, node_pool(n), qtype);
 		} else {
 			sb_printf(b, "pool %s has no %s members: NODATA\n", node_pool(n)->name,
-				  qtype == TYPE_A ? "A" : "AAAA");
+				  qtype == DNS_TYPE_A ? "A" : "AAAA");
 		}
 		return;
 	}
@@ -726,7 +722,7 @@ static void explain_name(struct ctl *x, const uint8_t *name, uint16_t qtype, con
 		sb_printf(b, "zone %s: exact match %s\n",
 			  dname_to_str(zbuf, sizeof(zbuf), n->zone->apex->name),
 			  dname_to_str(nbuf, sizeof(nbuf), n->name));
-		if (node_cut(n) && !(qtype == TYPE_DS && n->is_cut)) {
+		if (node_cut(n) && !(qtype == DNS_TYPE_DS && n->is_cut)) {
 			sb_printf(b,
 				  "at or below the delegation %s: referral to its name servers "
 				  "(not authoritative)\n",
@@ -790,11 +786,11 @@ static int cmd_explain(struct ctl *x, const char *namestr, const char *typestr)
 	}
 	sb_printf(&x->out, "OK\n%s %s\n", dname_to_str(nbuf, sizeof(nbuf), name),
 		  type_name(tbuf, sizeof(tbuf), qtype));
-	if (qtype == 251 || qtype == 252) {
+	if (qtype == DNS_TYPE_IXFR || qtype == DNS_TYPE_AXFR) {
 		sb_printf(&x->out, "zone transfers are not served: REFUSED\n");
 		return 0;
 	}
-	if (qtype == 253 || qtype == 254) {
+	if (qtype == DNS_TYPE_MAILB || qtype == DNS_TYPE_MAILA) {
 		sb_printf(&x->out, "MAILA/MAILB: NOTIMP\n");
 		return 0;
 	}

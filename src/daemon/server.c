@@ -50,6 +50,7 @@ struct tcp_conn {
 	struct tcp_conn *prev, *next;
 	int fd;
 	bool want_write;
+	struct sockaddr_storage peer;
 	size_t inlen;
 	size_t outoff, outlen, outcap;
 	uint8_t *out;
@@ -71,6 +72,7 @@ struct udp_thread {
 	struct server *srv;
 	int fd;
 	struct answer_ctx actx;
+	struct request req;
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
 	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
 	struct sockaddr_storage addrs[UDP_BATCH];
@@ -97,6 +99,7 @@ struct worker {
 	bool accepting;
 	struct tcp_conn *conns;
 	struct answer_ctx actx;
+	struct request req;
 	uint8_t resp[2 + TCP_MSG_MAX];
 };
 
@@ -131,9 +134,9 @@ static void udp_answer(struct udp_thread *u, int n)
 		if (u->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			continue; /* larger than any query we would answer */
 		}
-		len = answer_query(&u->actx, snap, u->rbuf + (size_t)i * UDP_QUERY_MAX,
-				   u->rmsg[i].msg_len, u->sbuf + (size_t)out * u->sstride, u->sstride,
-				   false);
+		u->req.client = &u->addrs[i];
+		len = answer_query(&u->actx, snap, &u->req, u->rbuf + (size_t)i * UDP_QUERY_MAX,
+				   u->rmsg[i].msg_len, u->sbuf + (size_t)out * u->sstride, u->sstride);
 		if (len == 0) {
 			continue;
 		}
@@ -302,8 +305,9 @@ static void tcp_cb(struct ev_loop *loop, ev_io *io, int revents)
 				if (c->inlen - off < 2 + mlen) {
 					break;
 				}
-				rlen = answer_query(&w->actx, snap, c->in + off + 2, mlen, w->resp + 2,
-						    TCP_MSG_MAX, true);
+				w->req.client = &c->peer;
+				rlen = answer_query(&w->actx, snap, &w->req, c->in + off + 2, mlen,
+						    w->resp + 2, TCP_MSG_MAX);
 				off += 2 + mlen;
 				if (rlen == 0) {
 					continue;
@@ -339,7 +343,9 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 	for (int i = 0; i < 64; i++) {
 		struct tcp_conn *c;
-		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			return; /* EAGAIN, or a transient error (EMFILE...): retried on next event */
 		}
@@ -351,6 +357,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		memset(c, 0, offsetof(struct tcp_conn, in));
 		c->fd = fd;
 		c->w = w;
+		c->peer = peer;
 		ev_io_init(&c->io, tcp_cb, fd, EV_READ);
 		ev_io_start(loop, &c->io);
 		ev_init(&c->timer, tcp_timeout_cb);
@@ -544,6 +551,7 @@ struct server *server_new(struct snapshot *snap, struct health_table *health)
 			u->sstride = conf->udp_size < 512 ? 512 : conf->udp_size;
 			u->rbuf = xmalloc((size_t)UDP_BATCH * UDP_QUERY_MAX);
 			u->sbuf = xmalloc((size_t)UDP_BATCH * u->sstride);
+			u->req.transport = TRANSPORT_UDP;
 			answer_ctx_init(&u->actx, (uint64_t)time(NULL) * 2654435761u +
 							  (i * 16 + j + 1) * 0x9E3779B97F4A7C15ULL +
 							  (uint64_t)getpid());
@@ -552,6 +560,7 @@ struct server *server_new(struct snapshot *snap, struct health_table *health)
 		for (size_t j = 0; j < srv->nlisten; j++) {
 			w->udp[j].fd = w->tcp[j].fd = -1;
 		}
+		w->req.transport = TRANSPORT_TCP;
 		answer_ctx_init(&w->actx, (uint64_t)time(NULL) * 2654435761u + i * 0x9E3779B97F4A7C15ULL + (uint64_t)getpid());
 		srv->workers[i] = w;
 	}

@@ -16,6 +16,7 @@
 
 #include <libconfig.h>
 
+#include "dns/wire.h"
 #include "data/conf.h"
 #include "dns/dname.h"
 #include "util/log.h"
@@ -718,7 +719,7 @@ static void parse_check(struct ctx *c, struct conf *conf, struct conf_check *k,
 	k->rise = k->fall = 2;
 	k->initial_up = true;
 	k->tls_verify = true;
-	k->qtype = 1;
+	k->qtype = DNS_TYPE_A;
 	check_known(c, s, known);
 	str = get_str(c, s, "name");
 	if (!config_setting_get_member(s, "name")) {
@@ -801,8 +802,9 @@ static void parse_check(struct ctx *c, struct conf *conf, struct conf_check *k,
 	}
 	if ((str = get_str(c, s, "qtype"))) {
 		static const struct { const char *n; uint16_t t; } types[] = {
-			{ "A", 1 }, { "NS", 2 }, { "CNAME", 5 }, { "SOA", 6 }, { "PTR", 12 }, { "MX", 15 },
-			{ "TXT", 16 }, { "AAAA", 28 }, { "SRV", 33 }, { "CAA", 257 } };
+			{ "A", DNS_TYPE_A }, { "NS", DNS_TYPE_NS }, { "CNAME", DNS_TYPE_CNAME }, { "SOA", DNS_TYPE_SOA },
+			{ "PTR", DNS_TYPE_PTR }, { "MX", DNS_TYPE_MX }, { "TXT", DNS_TYPE_TXT }, { "AAAA", DNS_TYPE_AAAA },
+			{ "SRV", DNS_TYPE_SRV }, { "CAA", DNS_TYPE_CAA } };
 		k->qtype = 0;
 		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 			if (strcasecmp(types[i].n, str) == 0) {

@@ -14,22 +14,13 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "dns/wire.h"
 #include "data/arena.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "health/probe.h"
 #include "data/snapshot.h"
 
-#define TYPE_A 1
-#define TYPE_NS 2
-#define TYPE_CNAME 5
-#define TYPE_SOA 6
-#define TYPE_TXT 16
-#define TYPE_AAAA 28
-#define TYPE_DS 43
-#define TYPE_ANY 255
-#define CLASS_IN 1
-#define CLASS_CH 3
 #define MAX_CHAIN 8
 
 struct build {
@@ -178,16 +169,16 @@ static void add_rrset(struct imgb *b, int section, const uint8_t *owner, const s
 {
 	for (unsigned i = 0; i < rs->count; i++) {
 		const struct zone_rr *rr = &rs->rrs[i];
-		imgb_add_rr(b, section, owner, rs->type, CLASS_IN, rs->ttl, rr->rdata, rr->rdlen);
+		imgb_add_rr(b, section, owner, rs->type, DNS_CLASS_IN, rs->ttl, rr->rdata, rr->rdlen);
 	}
 }
 
 static void add_soa(struct imgb *b, const struct snap_zone *z)
 {
-	const struct rrset *soa = find_rrset(z->apex, TYPE_SOA);
+	const struct rrset *soa = find_rrset(z->apex, DNS_TYPE_SOA);
 	const struct zone_rr *rr = &soa->rrs[0];
 
-	imgb_add_rr(b, IMG_AUTHORITY, z->apex->name, TYPE_SOA, CLASS_IN, z->neg_ttl, rr->rdata,
+	imgb_add_rr(b, IMG_AUTHORITY, z->apex->name, DNS_TYPE_SOA, DNS_CLASS_IN, z->neg_ttl, rr->rdata,
 		    rr->rdlen);
 }
 
@@ -197,7 +188,7 @@ static void add_soa(struct imgb *b, const struct snap_zone *z)
 static bool add_referral(struct build *bd, const struct node *cut)
 {
 	struct imgb *b = bd->b;
-	const struct rrset *ns = find_rrset(cut, TYPE_NS);
+	const struct rrset *ns = find_rrset(cut, DNS_TYPE_NS);
 	bool required = false;
 
 	add_rrset(b, IMG_AUTHORITY, cut->name, ns);
@@ -219,7 +210,7 @@ static bool add_referral(struct build *bd, const struct node *cut)
 		if (dup || !t || t->zone != cut->zone) {
 			continue;
 		}
-		const struct rrset *a = find_rrset(t, TYPE_A), *aaaa = find_rrset(t, TYPE_AAAA);
+		const struct rrset *a = find_rrset(t, DNS_TYPE_A), *aaaa = find_rrset(t, DNS_TYPE_AAAA);
 		if (a) {
 			add_rrset(b, IMG_ADDITIONAL, t->name, a);
 		}
@@ -275,7 +266,7 @@ static void resolve_name(struct build *bd, const uint8_t *target, uint16_t qtype
 		out->glue_required |= add_referral(bd, node_cut(n));
 		return;
 	case MATCH_NXDOMAIN:
-		out->rcode = 3;
+		out->rcode = DNS_RCODE_NXDOMAIN;
 		add_soa(bd->b, n->zone);
 		return;
 	}
@@ -291,13 +282,13 @@ static void resolve_node(struct build *bd, const struct node *n, const uint8_t *
 
 	/* DS at the topmost delegation is the parent's data (RFC 4035 3.1.4.1);
 	 * anything else at or below a delegation is a referral. */
-	if (node_cut(n) && !(qtype == TYPE_DS && node_cut(n) == n)) {
+	if (node_cut(n) && !(qtype == DNS_TYPE_DS && node_cut(n) == n)) {
 		out->glue_required |= add_referral(bd, node_cut(n));
 		return;
 	}
-	if (qtype == TYPE_DS && n->is_apex && node_ds_parent(n)) {
+	if (qtype == DNS_TYPE_DS && n->is_apex && node_ds_parent(n)) {
 		/* DS at the apex of a child zone we also serve: from the parent. */
-		rs = find_rrset(n, TYPE_DS);
+		rs = find_rrset(n, DNS_TYPE_DS);
 		if (rs) {
 			add_rrset(b, IMG_ANSWER, owner, rs);
 		} else {
@@ -305,27 +296,27 @@ static void resolve_node(struct build *bd, const struct node *n, const uint8_t *
 		}
 		return;
 	}
-	rs = find_rrset(n, TYPE_CNAME);
-	if (rs && qtype != TYPE_CNAME && qtype != TYPE_ANY) {
+	rs = find_rrset(n, DNS_TYPE_CNAME);
+	if (rs && qtype != DNS_TYPE_CNAME && qtype != DNS_TYPE_ANY) {
 		add_rrset(b, IMG_ANSWER, owner, rs);
 		chain[depth] = n->name;
 		resolve_name(bd, rs->rrs[0].rdata, qtype, chain, depth + 1, out);
 		return;
 	}
-	if (qtype == TYPE_ANY) {
-		if (node_pool(n) && pool_count(node_pool(n), TYPE_A)) {
-			qtype = TYPE_A;
-		} else if (node_pool(n) && pool_count(node_pool(n), TYPE_AAAA)) {
-			qtype = TYPE_AAAA;
+	if (qtype == DNS_TYPE_ANY) {
+		if (node_pool(n) && pool_count(node_pool(n), DNS_TYPE_A)) {
+			qtype = DNS_TYPE_A;
+		} else if (node_pool(n) && pool_count(node_pool(n), DNS_TYPE_AAAA)) {
+			qtype = DNS_TYPE_AAAA;
 		} else if (n->nrrsets) {
 			qtype = n->rrsets[0].type;
 			/* Prefer something small and telling over NS at an apex. */
-			if (find_rrset(n, TYPE_SOA)) {
-				qtype = TYPE_SOA;
+			if (find_rrset(n, DNS_TYPE_SOA)) {
+				qtype = DNS_TYPE_SOA;
 			}
 		}
 	}
-	if (node_pool(n) && (qtype == TYPE_A || qtype == TYPE_AAAA) && pool_count(node_pool(n), qtype) &&
+	if (node_pool(n) && (qtype == DNS_TYPE_A || qtype == DNS_TYPE_AAAA) && pool_count(node_pool(n), qtype) &&
 	    !bd->pool_nodata) {
 		out->pool = node_pool(n);
 		out->pool_qtype = qtype;
@@ -403,7 +394,7 @@ static void add_type(uint16_t *types, unsigned *nt, uint16_t t)
 static const struct node *chain_end(const struct snapshot *s, const struct node *n)
 {
 	for (int i = 0; i < MAX_CHAIN; i++) {
-		const struct rrset *c = find_rrset(n, TYPE_CNAME);
+		const struct rrset *c = find_rrset(n, DNS_TYPE_CNAME);
 		uint8_t lt[DNAME_MAXLEN], offs[DNAME_MAXLABELS];
 		const struct node *next;
 		enum match_kind k;
@@ -434,26 +425,26 @@ static void build_node(struct build *bd, struct node *n)
 		n->any = node_referral(n);
 		if (node_cut(n) == n) {
 			n->imgs = arena_alloc(bd->s->arena, sizeof(*n->imgs));
-			n->imgs[0].type = TYPE_DS;
-			n->imgs[0].img = build_image(bd, n, TYPE_DS);
+			n->imgs[0].type = DNS_TYPE_DS;
+			n->imgs[0].img = build_image(bd, n, DNS_TYPE_DS);
 			n->nimgs = 1;
 		}
 		return;
 	}
-	end = find_rrset(n, TYPE_CNAME) ? chain_end(bd->s, n) : n;
-	if (find_rrset(n, TYPE_CNAME)) {
-		add_type(types, &nt, TYPE_CNAME);
+	end = find_rrset(n, DNS_TYPE_CNAME) ? chain_end(bd->s, n) : n;
+	if (find_rrset(n, DNS_TYPE_CNAME)) {
+		add_type(types, &nt, DNS_TYPE_CNAME);
 	}
 	if (n->is_apex && node_ds_parent(n)) {
-		add_type(types, &nt, TYPE_DS);
+		add_type(types, &nt, DNS_TYPE_DS);
 	}
 	if (end) {
 		for (unsigned i = 0; i < end->nrrsets && nt < 64; i++) {
 			add_type(types, &nt, end->rrsets[i].type);
 		}
 		if (node_pool(end)) {
-			add_type(types, &nt, TYPE_A);
-			add_type(types, &nt, TYPE_AAAA);
+			add_type(types, &nt, DNS_TYPE_A);
+			add_type(types, &nt, DNS_TYPE_AAAA);
 		}
 	}
 	n->imgs = arena_alloc(bd->s->arena, (nt ? nt : 1) * sizeof(*n->imgs));
@@ -464,26 +455,26 @@ static void build_node(struct build *bd, struct node *n)
 	n->nimgs = (uint16_t)nt;
 	/* Most names share their zone's NODATA (it is resolved per query) and
 	 * answer ANY with an image they already have: no copies per name. */
-	if (!find_rrset(n, TYPE_CNAME)) {
+	if (!find_rrset(n, DNS_TYPE_CNAME)) {
 		n->other = n->zone->nodata;
 	} else {
 		n->other = build_image(bd, n, 0);
 	}
 	uint16_t any = 0;
-	if (find_rrset(n, TYPE_CNAME)) {
-		any = TYPE_CNAME;
-	} else if (node_pool(n) && pool_count(node_pool(n), TYPE_A)) {
-		any = TYPE_A;
-	} else if (node_pool(n) && pool_count(node_pool(n), TYPE_AAAA)) {
-		any = TYPE_AAAA;
-	} else if (find_rrset(n, TYPE_SOA)) {
-		any = TYPE_SOA;
+	if (find_rrset(n, DNS_TYPE_CNAME)) {
+		any = DNS_TYPE_CNAME;
+	} else if (node_pool(n) && pool_count(node_pool(n), DNS_TYPE_A)) {
+		any = DNS_TYPE_A;
+	} else if (node_pool(n) && pool_count(node_pool(n), DNS_TYPE_AAAA)) {
+		any = DNS_TYPE_AAAA;
+	} else if (find_rrset(n, DNS_TYPE_SOA)) {
+		any = DNS_TYPE_SOA;
 	} else if (n->nrrsets) {
 		any = n->rrsets[0].type;
 	}
 	n->any = any ? node_image(n, any) : n->other;
 	if (n->any == n->other && any) {
-		n->any = build_image(bd, n, TYPE_ANY);
+		n->any = build_image(bd, n, DNS_TYPE_ANY);
 	}
 }
 
@@ -519,7 +510,7 @@ static const struct image *build_chaos(struct build *bd, const char *name, const
 		if (tl == 0) {
 			rdata[o++] = 0;
 		}
-		imgb_add_rr(bd->b, IMG_ANSWER, wire, TYPE_TXT, CLASS_CH, 0, rdata, (uint16_t)o);
+		imgb_add_rr(bd->b, IMG_ANSWER, wire, DNS_TYPE_TXT, DNS_CLASS_CH, 0, rdata, (uint16_t)o);
 	}
 	return keep(bd, imgb_finish(bd->b, bd->s->arena, 0, true, NULL, 0, 0, (unsigned)l));
 }
@@ -561,12 +552,12 @@ static void add_zone_nodes(struct build *bd, struct snap_zone *z)
 			/* Shadowed by a child zone we also serve: its own data wins,
 			 * except the DS at its apex, which is ours to answer. */
 			for (size_t k = i; k < j; k++) {
-				if (d->rrs[k].type == TYPE_DS &&
+				if (d->rrs[k].type == DNS_TYPE_DS &&
 				    dname_len(owner_zone->data.origin) == l &&
 				    memcmp(owner_zone->data.origin, rr->owner, l) == 0) {
 					struct node *cn = node_get(s, rr->owner, owner_zone);
 					size_t m = k;
-					while (m < j && d->rrs[m].type == TYPE_DS) {
+					while (m < j && d->rrs[m].type == DNS_TYPE_DS) {
 						m++;
 					}
 					struct rrset *grown = arena_alloc(s->arena, (cn->nrrsets + 1u) * sizeof(*grown));
@@ -575,7 +566,7 @@ static void add_zone_nodes(struct build *bd, struct snap_zone *z)
 					}
 					cn->rrsets = grown;
 					struct rrset *rs = &cn->rrsets[cn->nrrsets++];
-					rs->type = TYPE_DS;
+					rs->type = DNS_TYPE_DS;
 					rs->count = (uint16_t)(m - k);
 					rs->rrs = &d->rrs[k];
 					rs->ttl = d->rrs[k].ttl;
@@ -619,7 +610,7 @@ static void add_zone_nodes(struct build *bd, struct snap_zone *z)
 		i = j;
 	}
 	{
-		const struct rrset *soa = find_rrset(z->apex, TYPE_SOA);
+		const struct rrset *soa = find_rrset(z->apex, DNS_TYPE_SOA);
 		const struct zone_rr *rr = &soa->rrs[0];
 		const uint8_t *p = rr->rdata + rr->rdlen - 4;
 		uint32_t minimum = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -656,13 +647,13 @@ static void add_pools(struct build *bd)
 				bd->errors++;
 				continue;
 			}
-			static const uint16_t clash[] = { TYPE_A, TYPE_AAAA, TYPE_CNAME };
+			static const uint16_t clash[] = { DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME };
 			for (unsigned k = 0; k < 3; k++) {
 				const struct rrset *rs = find_rrset(n, clash[k]);
 				if (rs) {
 					log_err("%s:%d: pools[%zu].owners: \"%s\" collides with the %s record at %s:%d",
 						conf->path, cp->owner_lines[j], i, cp->owners[j],
-						clash[k] == TYPE_A ? "A" : clash[k] == TYPE_AAAA ? "AAAA" : "CNAME",
+						clash[k] == DNS_TYPE_A ? "A" : clash[k] == DNS_TYPE_AAAA ? "AAAA" : "CNAME",
 						rs->rrs[0].file, rs->rrs[0].line);
 					bd->errors++;
 				}
@@ -682,7 +673,7 @@ static void find_cuts(struct build *bd)
 
 	for (size_t i = 0; i <= s->mask; i++) {
 		struct node *n = s->table[i];
-		if (n && !n->is_apex && find_rrset(n, TYPE_NS)) {
+		if (n && !n->is_apex && find_rrset(n, DNS_TYPE_NS)) {
 			n->is_cut = true;
 		}
 	}

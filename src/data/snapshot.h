@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dns/wire.h"
 #include "data/conf.h"
 #include "dns/dname.h"
 #include "health/health.h"
@@ -155,7 +156,7 @@ static inline const struct image *node_image(const struct node *n, uint16_t qtyp
 			return n->imgs[i].img;
 		}
 	}
-	return qtype == 255 ? n->any : n->other;
+	return qtype == DNS_TYPE_ANY ? n->any : n->other;
 }
 
 #endif

@@ -12,16 +12,12 @@
 
 #include <ldns/ldns.h>
 
+#include "dns/wire.h"
 #include "data/arena.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "data/zone.h"
 
-#define TYPE_NS 2
-#define TYPE_CNAME 5
-#define TYPE_SOA 6
-#define TYPE_RRSIG 46
-#define TYPE_NSEC 47
 #define MAX_INCLUDE_DEPTH 8
 
 struct reader {
@@ -427,7 +423,7 @@ static void check_zone(struct reader *r, const char *file)
 		struct zone_rr *rr = &z->rrs[i];
 		bool apex = dname_len(rr->owner) == z->origin_len &&
 			    memcmp(rr->owner, z->origin, z->origin_len) == 0;
-		if (rr->type == TYPE_SOA) {
+		if (rr->type == DNS_TYPE_SOA) {
 			if (!apex) {
 				log_err("%s:%d: SOA record at %s, which is not the zone apex", rr->file,
 					rr->line, dname_to_str(tmp, sizeof(tmp), rr->owner));
@@ -442,17 +438,17 @@ static void check_zone(struct reader *r, const char *file)
 				soa_index = i;
 			}
 		}
-		if (rr->type == TYPE_NS && apex) {
+		if (rr->type == DNS_TYPE_NS && apex) {
 			ns++;
 		}
-		if (rr->type == TYPE_CNAME) {
+		if (rr->type == DNS_TYPE_CNAME) {
 			if (apex) {
 				log_err("%s:%d: CNAME at the zone apex", rr->file, rr->line);
 				r->errors++;
 			}
 			for (size_t j = i; j > 0 && same_name(&z->rrs[j - 1], rr); j--) {
 				const struct zone_rr *o = &z->rrs[j - 1];
-				if (o->type != TYPE_RRSIG && o->type != TYPE_NSEC) {
+				if (o->type != DNS_TYPE_RRSIG && o->type != DNS_TYPE_NSEC) {
 					log_err("%s:%d: CNAME at %s, which also has other data (line %d)",
 						rr->file, rr->line,
 						dname_to_str(tmp, sizeof(tmp), rr->owner), o->line);
@@ -461,7 +457,7 @@ static void check_zone(struct reader *r, const char *file)
 			}
 			for (size_t j = i + 1; j < z->nrrs && same_name(&z->rrs[j], rr); j++) {
 				const struct zone_rr *o = &z->rrs[j];
-				if (o->type != TYPE_RRSIG && o->type != TYPE_NSEC) {
+				if (o->type != DNS_TYPE_RRSIG && o->type != DNS_TYPE_NSEC) {
 					log_err("%s:%d: CNAME at %s, which also has other data (line %d)",
 						rr->file, rr->line,
 						dname_to_str(tmp, sizeof(tmp), rr->owner), o->line);

@@ -1,25 +1,47 @@
-/* answer.c -- the DNS core: parse, look up, copy a precomputed image, pick pool
- * members, add OPT. Everything here runs per query: no allocation, no lock. */
+/* answer.c -- the DNS core: a query's way from bytes to a response, in small
+ * named steps over a precomputed snapshot. Everything here runs per query: no
+ * allocation, no lock, no I/O.
+ *
+ * The steps run in the order of the tables below. A build step may finish
+ * the response early (an error, a CHAOS answer, TC); the finish steps run for
+ * every response that is sent. A new step (cookies before the lookup, rate
+ * limiting after the response is known) is one function and one line here. */
 #include "config.h"
 
 #include <assert.h>
 #include <string.h>
 
 #include "dns/answer.h"
+#include "dns/wire.h"
 
-#define RCODE_NOERROR 0
-#define RCODE_FORMERR 1
-#define RCODE_SERVFAIL 2
-#define RCODE_NXDOMAIN 3
-#define RCODE_NOTIMP 4
-#define RCODE_REFUSED 5
-#define OPT_LEN 11
+/* One query being answered: the request plus where its bytes go. */
+struct job {
+	struct answer_ctx *ctx;
+	const struct snapshot *s;
+	struct request *req;
+	const uint8_t *pkt;
+	size_t len;
+	uint8_t *resp;
+	size_t size;  /* room in resp */
+	size_t limit; /* what the transport and the client allow */
+	size_t n;     /* bytes of response written */
+	size_t opt;   /* room the finish steps need for the OPT record */
+	const struct image *img;
+};
+
+enum step_result {
+	STEP_NEXT = 0, /* go on with the next step */
+	STEP_DONE,     /* the response is built: skip to the finish steps */
+	STEP_DROP,     /* send nothing */
+};
+
+typedef enum step_result (*answer_step_fn)(struct job *j);
 
 void answer_ctx_init(struct answer_ctx *ctx, uint64_t seed)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	pool_state_init(&ctx->pools, seed);
-	ctx->udp_size = 1232;
+	ctx->udp_size = DNS_UDP_DEFAULT_EDNS;
 }
 
 void answer_ctx_clear(struct answer_ctx *ctx)
@@ -36,61 +58,86 @@ void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s)
 	}
 }
 
-static inline void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
+/* --- writing ---------------------------------------------------------------- */
 
 /* Header and question; returns the offset after the question. */
-static size_t put_head(uint8_t *resp, const struct query *q, const uint8_t *pkt, uint8_t rcode,
-		       bool aa)
+static size_t put_head(struct job *j, uint16_t rcode, bool aa)
 {
+	const struct query *q = &j->req->q;
+	uint8_t *resp = j->resp;
 	size_t n = DNS_HEADER_LEN;
 
-	wr16(resp, q->id);
+	dns_wr16(resp + DNS_OFF_ID, q->id);
 	/* QR, the opcode, AA, RD copied (RFC 1035 4.1.1); CD copied (RFC 6840 5.9). */
-	resp[2] = (uint8_t)(0x80 | (q->flags1 & 0x78) | (aa ? 0x04 : 0) | (q->flags1 & 0x01));
-	resp[3] = (uint8_t)((q->flags2 & 0x10) | (rcode & 0x0F));
-	wr16(resp + 4, q->has_question ? 1 : 0);
-	memset(resp + 6, 0, 6);
+	resp[DNS_OFF_FLAGS1] = (uint8_t)(DNS_FLAG_QR | (q->flags1 & DNS_OPCODE_MASK) |
+					 (aa ? DNS_FLAG_AA : 0) | (q->flags1 & DNS_FLAG_RD));
+	resp[DNS_OFF_FLAGS2] = (uint8_t)((q->flags2 & DNS_FLAG_CD) | (rcode & DNS_RCODE_MASK));
+	dns_wr16(resp + DNS_OFF_QDCOUNT, q->has_question ? 1 : 0);
+	memset(resp + DNS_OFF_ANCOUNT, 0, 6);
 	if (q->has_question) {
 		/* Copied from the query: the client's letter case survives. */
-		memcpy(resp + n, pkt + n, q->question_end - n);
+		memcpy(resp + n, j->pkt + n, q->question_end - n);
 		n = q->question_end;
 	}
+	j->req->rcode = rcode;
 	return n;
 }
 
-static size_t put_opt(uint8_t *p, const struct answer_ctx *ctx, const struct query *q,
-		      uint8_t ext_rcode)
+/* A response with no records: errors, BADVERS, and what did not fit (TC).
+ * Ends the build steps. */
+static enum step_result respond_empty(struct job *j, uint16_t rcode, bool aa, bool tc,
+				      enum response_kind kind)
 {
-	p[0] = 0;
-	wr16(p + 1, 41);
-	wr16(p + 3, (uint16_t)ctx->udp_size);
-	p[5] = ext_rcode;
-	p[6] = 0; /* version 0 */
-	p[7] = q->edns_do ? 0x80 : 0;
-	p[8] = 0;
-	wr16(p + 9, 0);
-	return OPT_LEN;
-}
-
-/* A response with no records: errors, BADVERS, and what did not fit (TC). */
-static size_t empty_response(struct answer_ctx *ctx, const struct query *q, const uint8_t *pkt,
-			     uint8_t *resp, uint8_t rcode, bool aa, bool tc, bool with_opt)
-{
-	size_t n = put_head(resp, q, pkt, rcode, aa);
-
+	j->n = put_head(j, rcode, aa);
 	if (tc) {
-		resp[2] |= 0x02;
+		j->resp[DNS_OFF_FLAGS1] |= DNS_FLAG_TC;
+		j->req->truncated = true;
 	}
-	if (with_opt && q->edns) {
-		n += put_opt(resp + n, ctx, q, (uint8_t)(rcode >> 4));
-		wr16(resp + 10, 1);
-		resp[3] = (uint8_t)((resp[3] & 0xF0) | (rcode & 0x0F));
+	j->req->kind = kind;
+	return STEP_DONE;
+}
+
+static void count_add(uint8_t *resp, size_t off, unsigned k)
+{
+	dns_wr16(resp + off, (uint16_t)(dns_rd16(resp + off) + k));
+}
+
+/* --- build steps ------------------------------------------------------------ */
+
+/* Bytes -> req->q. A message without a usable header is dropped; a malformed
+ * one gets FORMERR with no OPT (RFC 6891 7: we cannot trust what we parsed). */
+static enum step_result step_parse(struct job *j)
+{
+	struct query *q = &j->req->q;
+
+	switch (query_parse(q, j->pkt, j->len)) {
+	case QUERY_DROP:
+		return STEP_DROP;
+	case QUERY_FORMERR:
+		q->edns = false;
+		return respond_empty(j, DNS_RCODE_FORMERR, false, false, RESPONSE_ERROR);
+	case QUERY_NOTIMP:
+		return respond_empty(j, DNS_RCODE_NOTIMP, false, false, RESPONSE_ERROR);
+	case QUERY_BADVERS:
+		return respond_empty(j, DNS_RCODE_BADVERS, false, false, RESPONSE_ERROR);
+	case QUERY_OK:
+	default:
+		break;
 	}
-	return n;
+	/* RFC 6891 6.2.3-6.2.5: UDP answers fit the smaller of the client's
+	 * size and ours; 512 octets without EDNS. */
+	if (j->req->transport == TRANSPORT_TCP) {
+		j->limit = DNS_TCP_MAX;
+	} else if (q->edns) {
+		j->limit = q->edns_udp < j->ctx->udp_size ? q->edns_udp : j->ctx->udp_size;
+	} else {
+		j->limit = DNS_UDP_MIN;
+	}
+	if (j->limit > j->size) {
+		j->limit = j->size;
+	}
+	j->opt = q->edns ? DNS_OPT_FIXED_LEN : 0;
+	return STEP_NEXT;
 }
 
 static const struct image *chaos_image(const struct snapshot *s, const struct query *q)
@@ -108,138 +155,225 @@ static const struct image *chaos_image(const struct snapshot *s, const struct qu
 		img = s->chaos_id;
 	}
 #undef IS
-	if (img && q->qtype != 16 && q->qtype != 255) {
+	if (img && q->qtype != DNS_TYPE_TXT && q->qtype != DNS_TYPE_ANY) {
 		return s->chaos_nodata;
 	}
 	return img;
 }
 
-size_t answer_query(struct answer_ctx *ctx, const struct snapshot *s, const uint8_t *pkt,
-		    size_t len, uint8_t *resp, size_t resp_size, bool tcp)
+/* What is refused before any lookup: classes other than IN (CHAOS names
+ * aside), meta types, transfers. */
+static enum step_result step_filter(struct job *j)
 {
-	struct query *q = &ctx->q;
-	const struct image *img = NULL;
-	const struct node *node;
-	size_t limit, n, body, dyn = 0, opt;
-	unsigned qlen;
-	enum query_status st;
-
-	assert(resp_size >= 512);
-	st = query_parse(q, pkt, len);
-	switch (st) {
-	case QUERY_DROP:
-		return 0;
-	case QUERY_FORMERR:
-		q->edns = false;
-		return empty_response(ctx, q, pkt, resp, RCODE_FORMERR, false, false, false);
-	case QUERY_NOTIMP:
-		return empty_response(ctx, q, pkt, resp, RCODE_NOTIMP, false, false, true);
-	case QUERY_BADVERS:
-		return empty_response(ctx, q, pkt, resp, 16, false, false, true);
-	case QUERY_OK:
-		break;
-	}
+	const struct query *q = &j->req->q;
 
 	switch (q->qclass) {
-	case 1:
+	case DNS_CLASS_IN:
 		break;
-	case 3:
-		img = chaos_image(s, q);
-		if (!img) {
-			return empty_response(ctx, q, pkt, resp, RCODE_REFUSED, false, false, true);
+	case DNS_CLASS_CH:
+		j->img = chaos_image(j->s, q);
+		if (!j->img) {
+			return respond_empty(j, DNS_RCODE_REFUSED, false, false, RESPONSE_REFUSED);
 		}
-		goto write;
+		return STEP_NEXT; /* the lookup step leaves a chosen image alone */
 	default:
-		return empty_response(ctx, q, pkt, resp, RCODE_REFUSED, false, false, true);
+		return respond_empty(j, DNS_RCODE_REFUSED, false, false, RESPONSE_REFUSED);
 	}
 	switch (q->qtype) {
-	case 41: /* OPT is no question */
-		q->edns = false;
-		return empty_response(ctx, q, pkt, resp, RCODE_FORMERR, false, false, false);
-	case 251: /* IXFR */
-	case 252: /* AXFR: no transfers configured */
-		return empty_response(ctx, q, pkt, resp, RCODE_REFUSED, false, false, true);
-	case 253: /* MAILB */
-	case 254: /* MAILA */
-		return empty_response(ctx, q, pkt, resp, RCODE_NOTIMP, false, false, true);
+	case DNS_TYPE_OPT: /* OPT is no question */
+		j->req->q.edns = false;
+		return respond_empty(j, DNS_RCODE_FORMERR, false, false, RESPONSE_ERROR);
+	case DNS_TYPE_IXFR:
+	case DNS_TYPE_AXFR: /* no transfers configured */
+		return respond_empty(j, DNS_RCODE_REFUSED, false, false, RESPONSE_REFUSED);
+	case DNS_TYPE_MAILB:
+	case DNS_TYPE_MAILA:
+		return respond_empty(j, DNS_RCODE_NOTIMP, false, false, RESPONSE_ERROR);
 	default:
-		break;
+		return STEP_NEXT;
 	}
+}
 
-	switch (snapshot_find(s, q->qname, q->label_off, q->nlabels, &node)) {
+const struct image *answer_lookup(const struct snapshot *s, const struct query *q,
+				  enum match_kind *kind, const struct node **node)
+{
+	const struct node *n;
+
+	*kind = snapshot_find(s, q->qname, q->label_off, q->nlabels, &n);
+	*node = n;
+	switch (*kind) {
 	case MATCH_NONE:
-		return empty_response(ctx, q, pkt, resp, RCODE_REFUSED, false, false, true);
+		return NULL;
 	case MATCH_EXACT:
-		if (node_referral(node) && !(q->qtype == 43 && node_cut(node) == node)) {
-			img = node_referral(node);
-		} else {
-			img = node_image(node, q->qtype);
+		/* At a delegation everything is a referral but the DS of the
+		 * topmost cut, which is the parent's (RFC 4035 3.1.4.1). */
+		if (node_referral(n) && !(q->qtype == DNS_TYPE_DS && node_cut(n) == n)) {
+			return node_referral(n);
 		}
-		break;
+		return node_image(n, q->qtype);
 	case MATCH_WILDCARD:
-		img = node_image(node, q->qtype);
-		break;
+		return node_image(n, q->qtype);
 	case MATCH_REFERRAL:
-		img = node_referral(node);
-		break;
+		return node_referral(n);
 	case MATCH_NXDOMAIN:
-		img = node->zone->nxdomain;
-		break;
+	default:
+		return n->zone->nxdomain;
 	}
-	if (!img) {
-		return empty_response(ctx, q, pkt, resp, RCODE_SERVFAIL, false, false, true);
-	}
+}
 
-write:
-	qlen = q->qname_len;
-	opt = q->edns ? OPT_LEN : 0;
-	limit = tcp ? 65535 : (q->edns ? (q->edns_udp < ctx->udp_size ? q->edns_udp : ctx->udp_size) : 512);
-	if (limit > resp_size) {
-		limit = resp_size;
+static enum step_result step_lookup(struct job *j)
+{
+	enum match_kind kind;
+	const struct node *node;
+
+	if (j->img) {
+		return STEP_NEXT; /* chosen before the lookup (CHAOS) */
 	}
-	n = put_head(resp, q, pkt, img->rcode, img->aa);
-	body = img->len;
-	if (img->dyn) {
-		/* The smallest tail the pool can give, for the size check; the
-		 * real size is known once members are chosen. */
-		dyn = img->dyn->qtype == 1 ? POOL_RR4_LEN : POOL_RR6_LEN;
+	j->img = answer_lookup(j->s, &j->req->q, &kind, &node);
+	if (j->img) {
+		return STEP_NEXT;
 	}
-	if (n + body + dyn + opt > limit) {
-		if (!img->glue_required && img->arcount && n + img->len_noadd + dyn + opt <= limit) {
-			body = img->len_noadd; /* the additional section is optional */
-		} else {
-			/* RFC 2181 9: what must be there does not fit; set TC and
-			 * let the client retry over TCP. */
-			return empty_response(ctx, q, pkt, resp, img->rcode, img->aa, true, true);
-		}
+	if (kind == MATCH_NONE) {
+		return respond_empty(j, DNS_RCODE_REFUSED, false, false, RESPONSE_REFUSED);
 	}
-	image_write(resp + n, img, body, qlen);
-	wr16(resp + 6, img->ancount);
-	wr16(resp + 8, img->nscount);
-	wr16(resp + 10, body == img->len ? img->arcount : 0);
-	n += body;
-	if (img->dyn) {
-		size_t w;
+	return respond_empty(j, DNS_RCODE_SERVFAIL, false, false, RESPONSE_ERROR);
+}
+
+static enum response_kind kind_of(const struct image *img, unsigned ancount)
+{
+	if (img->rcode == DNS_RCODE_NXDOMAIN) {
+		return RESPONSE_NXDOMAIN;
+	}
+	if (img->rcode != DNS_RCODE_NOERROR) {
+		return RESPONSE_ERROR;
+	}
+	if (!img->aa) {
+		return RESPONSE_REFERRAL;
+	}
+	return ancount ? RESPONSE_ANSWER : RESPONSE_NODATA;
+}
+
+/* The chosen image, then the pool's records if it ends in a pool. The
+ * "nodata" last resort swaps in the image's NODATA variant and writes again. */
+static enum step_result step_write(struct job *j)
+{
+	const struct image *img = j->img;
+	unsigned qlen = j->req->q.qname_len;
+
+	for (;;) {
+		size_t n = put_head(j, img->rcode, img->aa);
+		size_t body = img->len, dyn = 0, w;
 		int k;
+
+		if (img->dyn) {
+			/* The smallest tail the pool can give, for the size check;
+			 * the real size is known once members are chosen. */
+			dyn = img->dyn->qtype == DNS_TYPE_A ? POOL_RR4_LEN : POOL_RR6_LEN;
+		}
+		if (n + body + dyn + j->opt > j->limit) {
+			if (!img->glue_required && img->arcount &&
+			    n + img->len_noadd + dyn + j->opt <= j->limit) {
+				body = img->len_noadd; /* the additional section is optional */
+			} else {
+				/* RFC 2181 9: what must be there does not fit; set
+				 * TC and let the client retry over TCP. */
+				return respond_empty(j, img->rcode, img->aa, true, kind_of(img, 0));
+			}
+		}
+		image_write(j->resp + n, img, body, qlen);
+		dns_wr16(j->resp + DNS_OFF_ANCOUNT, img->ancount);
+		dns_wr16(j->resp + DNS_OFF_NSCOUNT, img->nscount);
+		dns_wr16(j->resp + DNS_OFF_ARCOUNT, body == img->len ? img->arcount : 0);
+		n += body;
+		j->n = n;
+		j->req->kind = kind_of(img, img->ancount);
+		if (!img->dyn) {
+			return STEP_NEXT;
+		}
 		assert(img->len == img->len_noadd && img->nscount == 0);
-		k = pool_write(resp + n, limit - n - opt, &w, img->dyn->pool, img->dyn->qtype,
-			       image_ref_resolve(img->dyn->owner, qlen), &ctx->pools, s->health);
+		k = pool_write(j->resp + n, j->limit - n - j->opt, &w, img->dyn->pool,
+			       img->dyn->qtype, image_ref_resolve(img->dyn->owner, qlen),
+			       &j->ctx->pools, j->s->health, j->req);
 		if (k == POOL_NODATA && img->dyn->alt) {
 			img = img->dyn->alt;
-			goto write;
+			continue;
 		}
 		if (k == POOL_SERVFAIL || k == POOL_NODATA) {
-			return empty_response(ctx, q, pkt, resp, RCODE_SERVFAIL, false, false, true);
+			return respond_empty(j, DNS_RCODE_SERVFAIL, false, false, RESPONSE_ERROR);
 		}
 		if (k < 0) {
-			return empty_response(ctx, q, pkt, resp, img->rcode, img->aa, true, true);
+			return respond_empty(j, img->rcode, img->aa, true, kind_of(img, 0));
 		}
-		wr16(resp + 6, (uint16_t)(img->ancount + k));
-		n += w;
+		count_add(j->resp, DNS_OFF_ANCOUNT, (unsigned)k);
+		j->n += w;
+		j->req->kind = kind_of(img, img->ancount + (unsigned)k);
+		return STEP_NEXT;
 	}
-	if (q->edns) {
-		n += put_opt(resp + n, ctx, q, 0);
-		wr16(resp + 10, (uint16_t)((resp[10] << 8 | resp[11]) + 1));
+}
+
+/* --- finish steps ------------------------------------------------------------ */
+
+/* RFC 6891 6.1: our OPT, when the query had one: our UDP size, the upper bits
+ * of the rcode, the DO bit echoed (RFC 3225). Options join here. */
+static enum step_result step_edns(struct job *j)
+{
+	const struct query *q = &j->req->q;
+	uint8_t *p = j->resp + j->n;
+
+	if (!q->edns) {
+		return STEP_NEXT;
 	}
-	return n;
+	p[0] = 0; /* root owner */
+	dns_wr16(p + 1, DNS_TYPE_OPT);
+	dns_wr16(p + 3, (uint16_t)j->ctx->udp_size);
+	p[5] = (uint8_t)(j->req->rcode >> 4);
+	p[6] = DNS_EDNS_VERSION;
+	dns_wr16(p + 7, q->edns_do ? DNS_EDNS_FLAG_DO : 0);
+	dns_wr16(p + 9, 0); /* no options */
+	j->n += DNS_OPT_FIXED_LEN;
+	count_add(j->resp, DNS_OFF_ARCOUNT, 1);
+	return STEP_NEXT;
+}
+
+/* --- the path ---------------------------------------------------------------- */
+
+static const answer_step_fn build_steps[] = {
+	step_parse,  /* bytes -> question and EDNS options; malformed: FORMERR */
+	step_filter, /* class, opcode and meta types; CHAOS names */
+	/* (cookies join here: before the lookup) */
+	step_lookup, /* name -> precomputed image */
+	step_write,  /* header, image, pool records */
+};
+
+static const answer_step_fn finish_steps[] = {
+	step_edns, /* OPT and its options */
+	/* (rate limiting joins here: the response is known) */
+};
+
+#define NSTEPS(a) (sizeof(a) / sizeof((a)[0]))
+
+size_t answer_query(struct answer_ctx *ctx, const struct snapshot *s, struct request *req,
+		    const uint8_t *pkt, size_t len, uint8_t *resp, size_t resp_size)
+{
+	struct job j = { ctx, s, req, pkt, len, resp, resp_size, DNS_UDP_MIN, 0, 0, NULL };
+
+	assert(resp_size >= DNS_UDP_MIN);
+	request_reset(req);
+	for (size_t i = 0; i < NSTEPS(build_steps); i++) {
+		enum step_result r = build_steps[i](&j);
+		if (r == STEP_DROP) {
+			req->kind = RESPONSE_DROPPED;
+			return 0;
+		}
+		if (r == STEP_DONE) {
+			break;
+		}
+	}
+	for (size_t i = 0; i < NSTEPS(finish_steps); i++) {
+		if (finish_steps[i](&j) == STEP_DROP) {
+			req->kind = RESPONSE_DROPPED;
+			return 0;
+		}
+	}
+	return j.n;
 }

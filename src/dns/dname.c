@@ -6,6 +6,7 @@
 
 #include <ldns/ldns.h>
 
+#include "dns/wire.h"
 #include "dns/dname.h"
 
 int dname_from_str(uint8_t out[DNAME_MAXLEN], const char *str)

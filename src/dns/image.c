@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "dns/wire.h"
 #include "data/arena.h"
 #include "dns/dname.h"
 #include "dns/image.h"

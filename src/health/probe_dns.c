@@ -14,9 +14,11 @@
 
 #include <ev.h>
 
+#include "dns/dname.h"
+#include "dns/wire.h"
 #include "health/probe_int.h"
 
-#define QUERY_MAX (12 + 255 + 4)
+#define QUERY_MAX (DNS_HEADER_LEN + DNAME_MAXLEN + DNS_QUESTION_FIXED_LEN)
 /* Replies to queries without EDNS fit in 512 octets (RFC 1035 4.2.1); the
  * spare room only tolerates servers that ignore that. */
 #define REPLY_MAX 4096
@@ -37,11 +39,6 @@ static void rcode_text(char *buf, size_t size, int rcode)
 	} else {
 		snprintf(buf, size, "rcode %d", rcode);
 	}
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 /* Length of the uncompressed wire name at @n (at most @max octets), or 0. */
@@ -67,10 +64,10 @@ static size_t skip_name(const uint8_t *m, size_t len, size_t off)
 {
 	while (off < len) {
 		uint8_t l = m[off];
-		if ((l & 0xC0) == 0xC0) {
+		if ((l & DNS_PTR_MASK) == DNS_PTR_MASK) {
 			return off + 2 <= len ? off + 2 : 0;
 		}
-		if (l & 0xC0) {
+		if (l & DNS_PTR_MASK) {
 			return 0;
 		}
 		if (l == 0) {
@@ -105,16 +102,16 @@ void probe_dns_setup(struct probe *p)
 int probe_dns_judge(struct probe *p, const uint8_t *m, size_t len, char *reason, size_t size)
 {
 	const struct probe_spec *s = p->spec;
-	size_t off = 12, ql = p->dns_qname_len;
+	size_t off = DNS_HEADER_LEN, ql = p->dns_qname_len;
 	unsigned qdcount, ancount;
 	int rcode;
 
-	if (len < 12 || rd16(m) != p->dns_id || !(m[2] & 0x80)) {
+	if (len < DNS_HEADER_LEN || dns_rd16(m) != p->dns_id || !(m[DNS_OFF_FLAGS1] & DNS_FLAG_QR)) {
 		return IGNORE;
 	}
-	qdcount = rd16(m + 4);
-	ancount = rd16(m + 6);
-	if (qdcount > 1 || ((m[2] >> 3) & 0x0F) != 0) {
+	qdcount = dns_rd16(m + DNS_OFF_QDCOUNT);
+	ancount = dns_rd16(m + DNS_OFF_ANCOUNT);
+	if (qdcount > 1 || ((m[DNS_OFF_FLAGS1] & DNS_OPCODE_MASK) >> DNS_OPCODE_SHIFT) != DNS_OPCODE_QUERY) {
 		snprintf(reason, size, "malformed reply");
 		return DOWN;
 	}
@@ -132,13 +129,13 @@ int probe_dns_judge(struct probe *p, const uint8_t *m, size_t len, char *reason,
 			}
 		}
 		off += ql;
-		if (rd16(m + off) != s->qtype || rd16(m + off + 2) != 1) {
+		if (dns_rd16(m + off) != s->qtype || dns_rd16(m + off + 2) != DNS_CLASS_IN) {
 			snprintf(reason, size, "reply to another question");
 			return DOWN;
 		}
 		off += 4;
 	}
-	rcode = m[3] & 0x0F;
+	rcode = m[DNS_OFF_FLAGS2] & DNS_RCODE_MASK;
 	rcode_text(reason, size, rcode);
 	if (rcode != s->expect_rcode) {
 		return DOWN;
@@ -146,16 +143,16 @@ int probe_dns_judge(struct probe *p, const uint8_t *m, size_t len, char *reason,
 	if (!p->dns_answer_family) {
 		return UP;
 	}
-	uint16_t want_type = p->dns_answer_family == AF_INET ? 1 : 28;
+	uint16_t want_type = p->dns_answer_family == AF_INET ? DNS_TYPE_A : DNS_TYPE_AAAA;
 	uint16_t want_len = p->dns_answer_family == AF_INET ? 4 : 16;
 	for (unsigned i = 0; i < ancount; i++) {
 		off = skip_name(m, len, off);
-		if (!off || off + 10 > len) {
+		if (!off || off + DNS_RR_FIXED_LEN > len) {
 			snprintf(reason, size, "malformed reply");
 			return DOWN;
 		}
-		uint16_t type = rd16(m + off), rdlen = rd16(m + off + 8);
-		off += 10;
+		uint16_t type = dns_rd16(m + off), rdlen = dns_rd16(m + off + 8);
+		off += DNS_RR_FIXED_LEN;
 		if (off + rdlen > len) {
 			snprintf(reason, size, "malformed reply");
 			return DOWN;
@@ -221,18 +218,15 @@ void probe_dns_start(struct probe *p)
 		return;
 	}
 	p->dns_id = probe_random16(p->eng);
-	memset(q, 0, 12);
-	q[0] = (uint8_t)(p->dns_id >> 8);
-	q[1] = (uint8_t)p->dns_id;
+	memset(q, 0, DNS_HEADER_LEN);
+	dns_wr16(q + DNS_OFF_ID, p->dns_id);
 	/* RD set: recursive backends need it, authoritative ones ignore it. */
-	q[2] = 0x01;
-	q[5] = 1;
-	memcpy(q + 12, s->qname, ql);
-	q[12 + ql] = (uint8_t)(s->qtype >> 8);
-	q[12 + ql + 1] = (uint8_t)s->qtype;
-	q[12 + ql + 2] = 0;
-	q[12 + ql + 3] = 1;
-	if (send(fd, q, 12 + ql + 4, 0) < 0) {
+	q[DNS_OFF_FLAGS1] = DNS_FLAG_RD;
+	dns_wr16(q + DNS_OFF_QDCOUNT, 1);
+	memcpy(q + DNS_HEADER_LEN, s->qname, ql);
+	dns_wr16(q + DNS_HEADER_LEN + ql, s->qtype);
+	dns_wr16(q + DNS_HEADER_LEN + ql + 2, DNS_CLASS_IN);
+	if (send(fd, q, DNS_HEADER_LEN + ql + DNS_QUESTION_FIXED_LEN, 0) < 0) {
 		err = errno;
 		close(fd);
 		probe_fail_errno(p, NULL, err);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dns/wire.h"
 #include "util/mem.h"
 #include "lb/pool.h"
 
@@ -36,7 +37,7 @@ static void family_init(struct pool_family *f, const struct conf_pool *cp, int f
 		rr[0] = 0xC0;
 		rr[1] = 0x0C;
 		rr[2] = 0;
-		rr[3] = family == AF_INET ? 1 : 28;
+		rr[3] = family == AF_INET ? DNS_TYPE_A : DNS_TYPE_AAAA;
 		rr[4] = 0;
 		rr[5] = 1;
 		rr[6] = (uint8_t)(ttl >> 24);
@@ -148,7 +149,7 @@ static inline void put_rr(uint8_t *out, const struct pool_family *f, unsigned i,
 
 static inline const struct pool_family *family_of(const struct pool *p, uint16_t qtype)
 {
-	return qtype == 1 ? &p->v4 : &p->v6;
+	return qtype == DNS_TYPE_A ? &p->v4 : &p->v6;
 }
 
 /* Indexes of the members that are up, into @up; returns how many. */
@@ -180,7 +181,7 @@ static int choose(uint8_t *out, size_t room, size_t *written, const struct pool 
 	}
 	assert(p->index < st->cap);
 	if (p->policy == POLICY_ROUND_ROBIN) {
-		uint32_t *ctr = &st->rotation[p->index * 2 + (qtype == 1 ? 0 : 1)];
+		uint32_t *ctr = &st->rotation[p->index * 2 + (qtype == DNS_TYPE_A ? 0 : 1)];
 		unsigned start = *ctr % n;
 		*ctr = start + 1;
 		for (unsigned j = 0; j < k; j++) {
@@ -281,31 +282,50 @@ static enum source pick_source(const struct pool *p, uint16_t qtype,
 }
 
 int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p, uint16_t qtype,
-	       uint16_t owner_ptr, struct pool_state *st, const struct health_table *health)
+	       uint16_t owner_ptr, struct pool_state *st, const struct health_table *health,
+	       struct request *req)
 {
 	const struct pool_family *f = family_of(p, qtype);
 	const struct pool *src;
 	const uint16_t *cand;
 	uint16_t buf[512];
 	unsigned n, nup;
+	int k;
 
 	*written = 0;
+	req->pool = p;
+	req->source = POOL_SOURCE_PRIMARY;
 	if (f->n == 0) {
 		return 0;
 	}
 	switch (pick_source(p, qtype, health, buf, &src, &cand, &n, &nup)) {
 	case SRC_NODATA:
+		req->source = POOL_SOURCE_LAST_RESORT;
 		return POOL_NODATA;
 	case SRC_SERVFAIL:
+		req->source = POOL_SOURCE_LAST_RESORT;
 		return POOL_SERVFAIL;
 	case SRC_POOL:
 		/* Shorter TTL while degraded, so resolvers come back soon. */
-		return choose(out, room, written, p, f, cand, n, qtype, owner_ptr, st,
-			      n < f->n ? p->ttl_degraded : p->ttl, n < f->n);
-	default: /* a backup, or fail-open */
-		return choose(out, room, written, src, family_of(src, qtype), cand, n, qtype,
-			      owner_ptr, st, p->ttl_degraded, true);
+		k = choose(out, room, written, p, f, cand, n, qtype, owner_ptr, st,
+			   n < f->n ? p->ttl_degraded : p->ttl, n < f->n);
+		break;
+	case SRC_BACKUP:
+		req->source = POOL_SOURCE_BACKUP;
+		k = choose(out, room, written, src, family_of(src, qtype), cand, n, qtype,
+			   owner_ptr, st, p->ttl_degraded, true);
+		break;
+	case SRC_FAIL_OPEN:
+	default:
+		req->source = POOL_SOURCE_LAST_RESORT;
+		k = choose(out, room, written, src, family_of(src, qtype), cand, n, qtype,
+			   owner_ptr, st, p->ttl_degraded, true);
+		break;
 	}
+	if (k > 0) {
+		req->pool_records = (uint16_t)k;
+	}
+	return k;
 }
 
 void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,

@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dns/wire.h"
 #include "data/conf.h"
+#include "dns/request.h"
 #include "health/health.h"
 
 #define POOL_RR4_LEN 16 /* ptr(2) type class ttl rdlen(10) addr(4) */
@@ -66,10 +68,13 @@ void pool_state_clear(struct pool_state *st);
  * are up in @health count (NULL: all are up); below min_healthy the backup
  * chain answers, then the last resort. Returns the number of records (0: the
  * family is empty), POOL_NO_ROOM, POOL_NODATA or POOL_SERVFAIL. @st must
- * cover @p and its backups (pool_state_reserve). Hot path: no allocation, no
- * lock: health words are read with single atomic loads. */
+ * cover @p and its backups (pool_state_reserve). Records in @req which pool
+ * was named, where the members came from and how many were written; a policy
+ * may read the client from it. Hot path: no allocation, no lock: health
+ * words are read with single atomic loads. */
 int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p, uint16_t qtype,
-	       uint16_t owner_ptr, struct pool_state *st, const struct health_table *health);
+	       uint16_t owner_ptr, struct pool_state *st, const struct health_table *health,
+	       struct request *req);
 
 /* Why pool_write answers what it does, for `gslbctl explain`. */
 struct pool_explain {
@@ -86,7 +91,7 @@ void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
  * the pool has no member of that family. */
 static inline unsigned pool_count(const struct pool *p, uint16_t qtype)
 {
-	const struct pool_family *f = qtype == 1 ? &p->v4 : &p->v6;
+	const struct pool_family *f = qtype == DNS_TYPE_A ? &p->v4 : &p->v6;
 	return f->n ? f->answers : 0;
 }
 

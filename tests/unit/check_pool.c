@@ -15,6 +15,7 @@ static struct conf_member members[8];
 static struct conf_pool cp;
 static struct pool pool;
 static struct pool_state st;
+static struct request req; /* where pool_write records its source */
 static uint8_t out[4096];
 
 static void member(size_t i, const char *address, uint32_t weight)
@@ -58,7 +59,7 @@ static void teardown(void)
 /* Write with owner pointer 0x00C (the question name). */
 static int write_pool(uint16_t qtype, size_t room, size_t *written)
 {
-	return pool_write(out, room, written, &pool, qtype, 0x0C, &st, NULL);
+	return pool_write(out, room, written, &pool, qtype, 0x0C, &st, NULL, &req);
 }
 
 /* Last octet of the IPv4 address in record @k of out. */
@@ -87,14 +88,14 @@ START_TEST(init_encodes_records)
 	ck_assert_uint_eq(pool.v4.rrlen, POOL_RR4_LEN);
 	ck_assert_uint_eq(pool.v6.rrlen, POOL_RR6_LEN);
 	ck_assert_uint_eq(pool.v4.wsum, 7);
-	ck_assert_uint_eq(pool_count(&pool, 1), 3);
-	ck_assert_uint_eq(pool_count(&pool, 28), 2);
+	ck_assert_uint_eq(pool_count(&pool, DNS_TYPE_A), 3);
+	ck_assert_uint_eq(pool_count(&pool, DNS_TYPE_AAAA), 2);
 	/* ptr, type A, class IN, ttl 45, rdlen 4, address: members in order. */
 	static const uint8_t rr0[] = {0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 45, 0, 4, 192, 0, 2, 1};
 	ck_assert_mem_eq(pool.v4.rr, rr0, sizeof(rr0));
 	ck_assert_uint_eq(pool.v4.rr[POOL_RR4_LEN + 15], 2);
 	ck_assert_uint_eq(pool.v4.rr[2 * POOL_RR4_LEN + 15], 3);
-	static const uint8_t rr6[] = {0xC0, 0x0C, 0, 28, 0, 1, 0, 0, 0, 45, 0, 16};
+	static const uint8_t rr6[] = {0xC0, 0x0C, 0, DNS_TYPE_AAAA, 0, DNS_CLASS_IN, 0, 0, 0, 45, 0, 16};
 	ck_assert_mem_eq(pool.v6.rr, rr6, sizeof(rr6));
 	ck_assert_uint_eq(pool.v6.rr[POOL_RR6_LEN - 1], 1);
 	ck_assert_uint_eq(pool.v6.rr[2 * POOL_RR6_LEN - 1], 2);
@@ -107,8 +108,8 @@ START_TEST(weighted_default_one_answer)
 	member(1, "192.0.2.2", 1);
 	make(2, POLICY_WEIGHTED, 0);
 	ck_assert_uint_eq(pool.v4.answers, 1);
-	ck_assert_uint_eq(pool_count(&pool, 1), 1);
-	ck_assert_uint_eq(pool_count(&pool, 28), 0);
+	ck_assert_uint_eq(pool_count(&pool, DNS_TYPE_A), 1);
+	ck_assert_uint_eq(pool_count(&pool, DNS_TYPE_AAAA), 0);
 }
 END_TEST
 
@@ -131,7 +132,7 @@ START_TEST(round_robin_rotates)
 	make(3, POLICY_ROUND_ROBIN, 0);
 	/* Starts 1, 2, 3, 1, 2...; each answer is the whole set in rotated order. */
 	for (int i = 0; i < 7; i++) {
-		ck_assert_int_eq(write_pool(1, sizeof(out), &w), 3);
+		ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 3);
 		ck_assert_uint_eq(w, 3 * POOL_RR4_LEN);
 		for (int j = 0; j < 3; j++) {
 			ck_assert_int_eq(last4(j), 1 + (i + j) % 3);
@@ -153,7 +154,7 @@ START_TEST(round_robin_answers_limit)
 	make(4, POLICY_ROUND_ROBIN, 2);
 	for (int i = 0; i < 8; i++) {
 		memset(out, 0xEE, sizeof(out));
-		ck_assert_int_eq(write_pool(1, sizeof(out), &w), 2);
+		ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 2);
 		ck_assert_uint_eq(w, 2 * POOL_RR4_LEN);
 		ck_assert_int_eq(last4(0), 1 + i % 4);
 		ck_assert_int_eq(last4(1), 1 + (i + 1) % 4);
@@ -168,7 +169,7 @@ START_TEST(owner_pointer_patched)
 
 	member(0, "192.0.2.1", 1);
 	make(1, POLICY_ROUND_ROBIN, 0);
-	ck_assert_int_eq(pool_write(out, sizeof(out), &w, &pool, 1, 0x1234, &st, NULL), 1);
+	ck_assert_int_eq(pool_write(out, sizeof(out), &w, &pool, DNS_TYPE_A, 0x1234, &st, NULL, &req), 1);
 	ck_assert_uint_eq(out[0], 0xC0 | 0x12);
 	ck_assert_uint_eq(out[1], 0x34);
 	/* The pre-encoded record is not modified. */
@@ -192,7 +193,7 @@ START_TEST(weighted_proportions)
 	member(1, "192.0.2.2", 3);
 	make(2, POLICY_WEIGHTED, 1);
 	for (int i = 0; i < draws; i++) {
-		ck_assert_int_eq(write_pool(1, sizeof(out), &w), 1);
+		ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 1);
 		ck_assert_uint_eq(w, POOL_RR4_LEN);
 		if (last4(0) == 2) {
 			heavy++;
@@ -220,7 +221,7 @@ START_TEST(weighted_no_duplicates)
 	member(2, "192.0.2.3", 1000);
 	make(3, POLICY_WEIGHTED, 2);
 	for (int i = 0; i < 5000; i++) {
-		ck_assert_int_eq(write_pool(1, sizeof(out), &w), 2);
+		ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 2);
 		ck_assert_uint_eq(w, 2 * POOL_RR4_LEN);
 		ck_assert_int_ne(last4(0), last4(1));
 		ck_assert_int_ge(last4(0), 1);
@@ -247,7 +248,7 @@ START_TEST(weighted_all_members)
 	member(2, "192.0.2.3", 1);
 	make(3, POLICY_WEIGHTED, 3);
 	for (int i = 0; i < 1000; i++) {
-		ck_assert_int_eq(write_pool(1, sizeof(out), &w), 3);
+		ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 3);
 		ck_assert_int_eq(last4(0) + last4(1) + last4(2), 6);
 		ck_assert_int_eq(last4(0) * last4(1) * last4(2), 6);
 	}
@@ -264,20 +265,20 @@ START_TEST(families_separate)
 	member(2, "192.0.2.2", 1);
 	member(3, "2001:db8::2", 1);
 	make(4, POLICY_ROUND_ROBIN, 1);
-	ck_assert_int_eq(write_pool(1, sizeof(out), &w), 1);
+	ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 1);
 	ck_assert_int_eq(last4(0), 1);
-	ck_assert_int_eq(write_pool(1, sizeof(out), &w), 1);
+	ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 1);
 	ck_assert_int_eq(last4(0), 2);
 	/* AAAA starts at its own first member. */
-	ck_assert_int_eq(write_pool(28, sizeof(out), &w), 1);
+	ck_assert_int_eq(write_pool(DNS_TYPE_AAAA, sizeof(out), &w), 1);
 	ck_assert_uint_eq(w, POOL_RR6_LEN);
-	ck_assert_uint_eq(out[3], 28);
+	ck_assert_uint_eq(out[3], DNS_TYPE_AAAA);
 	ck_assert_uint_eq(out[11], 16);
 	ck_assert_uint_eq(out[POOL_RR6_LEN - 1], 1);
-	ck_assert_int_eq(write_pool(28, sizeof(out), &w), 1);
+	ck_assert_int_eq(write_pool(DNS_TYPE_AAAA, sizeof(out), &w), 1);
 	ck_assert_uint_eq(out[POOL_RR6_LEN - 1], 2);
 	/* And A went on from where it was. */
-	ck_assert_int_eq(write_pool(1, sizeof(out), &w), 1);
+	ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 1);
 	ck_assert_int_eq(last4(0), 1);
 	ck_assert_uint_eq(out[3], 1);
 }
@@ -290,10 +291,10 @@ START_TEST(room_too_small)
 	member(0, "192.0.2.1", 1);
 	member(1, "192.0.2.2", 1);
 	make(2, POLICY_ROUND_ROBIN, 0);
-	ck_assert_int_eq(write_pool(1, 2 * POOL_RR4_LEN - 1, &w), -1);
+	ck_assert_int_eq(write_pool(DNS_TYPE_A, 2 * POOL_RR4_LEN - 1, &w), -1);
 	ck_assert_uint_eq(w, 0);
-	ck_assert_int_eq(write_pool(1, 0, &w), -1);
-	ck_assert_int_eq(write_pool(1, 2 * POOL_RR4_LEN, &w), 2);
+	ck_assert_int_eq(write_pool(DNS_TYPE_A, 0, &w), -1);
+	ck_assert_int_eq(write_pool(DNS_TYPE_A, 2 * POOL_RR4_LEN, &w), 2);
 	ck_assert_uint_eq(w, 2 * POOL_RR4_LEN);
 }
 END_TEST
@@ -304,10 +305,10 @@ START_TEST(empty_family)
 
 	member(0, "192.0.2.1", 1);
 	make(1, POLICY_ROUND_ROBIN, 0);
-	ck_assert_int_eq(write_pool(28, sizeof(out), &w), 0);
+	ck_assert_int_eq(write_pool(DNS_TYPE_AAAA, sizeof(out), &w), 0);
 	ck_assert_uint_eq(w, 0);
 	make(1, POLICY_WEIGHTED, 0);
-	ck_assert_int_eq(write_pool(28, sizeof(out), &w), 0);
+	ck_assert_int_eq(write_pool(DNS_TYPE_AAAA, sizeof(out), &w), 0);
 	ck_assert_uint_eq(w, 0);
 }
 END_TEST
@@ -322,14 +323,14 @@ START_TEST(state_reserve_keeps_rotation)
 	member(1, "192.0.2.2", 1);
 	member(2, "192.0.2.3", 1);
 	make(3, POLICY_ROUND_ROBIN, 1);
-	write_pool(1, sizeof(out), &w);
+	write_pool(DNS_TYPE_A, sizeof(out), &w);
 	ck_assert_int_eq(last4(0), 1);
 	pool_state_reserve(&st, 40);
 	ck_assert_uint_ge(st.cap, 40);
-	write_pool(1, sizeof(out), &w);
+	write_pool(DNS_TYPE_A, sizeof(out), &w);
 	ck_assert_int_eq(last4(0), 2);
 	pool_state_reserve(&st, 2); /* smaller: nothing changes */
-	write_pool(1, sizeof(out), &w);
+	write_pool(DNS_TYPE_A, sizeof(out), &w);
 	ck_assert_int_eq(last4(0), 3);
 }
 END_TEST

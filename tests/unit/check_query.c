@@ -14,7 +14,7 @@ static uint8_t pkt[1024];
 
 START_TEST(normal_query)
 {
-	size_t len = tu_query(pkt, 0xBEEF, TU_RD | TU_CD, "WwW.Lb.TeSt", 28, 1);
+	size_t len = tu_query(pkt, 0xBEEF, TU_RD | TU_CD, "WwW.Lb.TeSt", DNS_TYPE_AAAA, DNS_CLASS_IN);
 
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_OK);
 	ck_assert_uint_eq(q.id, 0xBEEF);
@@ -22,7 +22,7 @@ START_TEST(normal_query)
 	ck_assert_uint_eq(q.flags2, 0x10);
 	ck_assert_uint_eq(q.opcode, 0);
 	ck_assert(q.has_question);
-	ck_assert_uint_eq(q.qtype, 28);
+	ck_assert_uint_eq(q.qtype, DNS_TYPE_AAAA);
 	ck_assert_uint_eq(q.qclass, 1);
 	ck_assert_uint_eq(q.qname_len, 13);
 	ck_assert_mem_eq(q.qname, "\003www\002lb\004test", 13);
@@ -52,7 +52,7 @@ END_TEST
 
 START_TEST(response_dropped)
 {
-	size_t len = tu_query(pkt, 1, TU_QR, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, TU_QR, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_DROP);
 }
@@ -60,7 +60,7 @@ END_TEST
 
 START_TEST(short_dropped)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 
 	(void)len;
 	for (size_t n = 0; n < 12; n++) {
@@ -72,7 +72,7 @@ END_TEST
 
 START_TEST(qdcount_zero_and_two)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 
 	tu_wr16(pkt + 4, 0);
 	ck_assert_int_eq(query_parse(&q, pkt, 12), QUERY_FORMERR);
@@ -85,7 +85,7 @@ END_TEST
 
 START_TEST(header_only_is_formerr)
 {
-	tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 	ck_assert_int_eq(query_parse(&q, pkt, 12), QUERY_FORMERR);
 	ck_assert(!q.has_question);
 }
@@ -114,7 +114,7 @@ END_TEST
 
 START_TEST(label_past_end)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 
 	/* Cut inside the last label, and just before the root label. */
 	ck_assert_int_eq(query_parse(&q, pkt, 12 + 9), QUERY_FORMERR);
@@ -190,7 +190,7 @@ END_TEST
 
 START_TEST(ancount_nscount)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 
 	tu_wr16(pkt + 6, 1);
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_FORMERR);
@@ -203,7 +203,7 @@ END_TEST
 
 START_TEST(trailing_garbage)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 
 	pkt[len] = 0;
 	ck_assert_int_eq(query_parse(&q, pkt, len + 1), QUERY_FORMERR);
@@ -241,7 +241,7 @@ END_TEST
 
 START_TEST(edns_fields)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 
 	len = tu_add_opt(pkt, len, 4096, true, 0, 0, -1);
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_OK);
@@ -250,7 +250,7 @@ START_TEST(edns_fields)
 	ck_assert_uint_eq(q.edns_udp, 4096);
 	ck_assert_uint_eq(q.edns_version, 0);
 
-	len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 	len = tu_add_opt(pkt, len, 1400, false, 0, 0, -1);
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_OK);
 	ck_assert(q.edns);
@@ -262,12 +262,12 @@ END_TEST
 /* RFC 6891 6.2.3: values below 512 are treated as 512. */
 START_TEST(edns_small_udp_raised)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 
 	len = tu_add_opt(pkt, len, 100, false, 0, 0, -1);
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_OK);
 	ck_assert_uint_eq(q.edns_udp, 512);
-	len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 	len = tu_add_opt(pkt, len, 0, false, 0, 0, -1);
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_OK);
 	ck_assert_uint_eq(q.edns_udp, 512);
@@ -276,7 +276,7 @@ END_TEST
 
 START_TEST(edns_badvers)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 
 	len = tu_add_opt(pkt, len, 1232, true, 1, 0, -1);
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_BADVERS);
@@ -289,7 +289,7 @@ END_TEST
 
 START_TEST(edns_two_opt)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 
 	len = tu_add_opt(pkt, len, 1232, false, 0, 0, -1);
 	len = tu_add_opt(pkt, len, 1232, false, 0, 0, -1);
@@ -300,7 +300,7 @@ END_TEST
 
 START_TEST(edns_owner_not_root)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 	size_t opt = len;
 
 	/* Owner "a." instead of the root: insert the label before the OPT's. */
@@ -311,7 +311,7 @@ START_TEST(edns_owner_not_root)
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_FORMERR);
 
 	/* Owner as a pointer to the question name. */
-	len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 	pkt[len++] = 0xC0;
 	pkt[len++] = 12;
 	len = tu_add_opt(pkt, len, 1232, false, 0, 0, -1);
@@ -323,23 +323,23 @@ END_TEST
 
 START_TEST(edns_option_past_rdata)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 	size_t opt = len;
 
-	len = tu_add_opt(pkt, len, 1232, false, 0, 10, 4);
+	len = tu_add_opt(pkt, len, 1232, false, 0, 65000, 4);
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_OK);
 	/* The option claims 5 bytes; the rdata holds 4 + 4. */
 	tu_wr16(pkt + opt + 11 + 2, 5);
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_FORMERR);
 	/* An option header cut short: rdlen 2. */
-	len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
-	len = tu_add_opt(pkt, len, 1232, false, 0, 10, 0);
+	len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
+	len = tu_add_opt(pkt, len, 1232, false, 0, 65000, 0);
 	tu_wr16(pkt + opt + 9, 2);
 	len -= 2;
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_FORMERR);
 	/* rdlen running past the packet. */
-	len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
-	len = tu_add_opt(pkt, len, 1232, false, 0, 10, 4);
+	len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
+	len = tu_add_opt(pkt, len, 1232, false, 0, 65000, 4);
 	tu_wr16(pkt + opt + 9, 9);
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_FORMERR);
 }
@@ -347,24 +347,142 @@ END_TEST
 
 START_TEST(edns_unknown_option)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 
 	len = tu_add_opt(pkt, len, 1232, false, 0, 65001, 7);
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_OK);
 	ck_assert(q.edns);
 	/* Unknown flag bits (Z) are ignored too. */
-	len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 	size_t opt = len;
-	len = tu_add_opt(pkt, len, 1232, true, 0, 8, 0);
+	len = tu_add_opt(pkt, len, 1232, true, 0, 65002, 0);
 	pkt[opt + 8] = 0xFF;
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_OK);
 	ck_assert(q.edns_do);
 }
 END_TEST
 
+/* A query for www.lb.test A whose OPT carries the options @opts. */
+static enum query_status parse_with_options(const uint8_t *opts, size_t optlen)
+{
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
+
+	len = tu_add_opt_raw(pkt, len, 1232, opts, optlen);
+	return query_parse(&q, pkt, len);
+}
+
+/* ECS: family, source prefix, scope prefix, address (RFC 7871 6). */
+static size_t ecs(uint8_t *out, uint16_t family, uint8_t source, uint8_t scope,
+		  const uint8_t *addr, size_t alen)
+{
+	uint8_t d[4 + 16];
+
+	tu_wr16(d, family);
+	d[2] = source;
+	d[3] = scope;
+	memcpy(d + 4, addr, alen);
+	return tu_option(out, DNS_EDNS_CLIENT_SUBNET, d, 4 + alen);
+}
+
+START_TEST(edns_client_subnet_parsed)
+{
+	static const uint8_t v4[] = { 192, 0, 2 };
+	static const uint8_t v6[] = { 0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56 };
+	uint8_t o[64];
+
+	ck_assert_int_eq(parse_with_options(o, ecs(o, DNS_ECS_FAMILY_IP4, 24, 0, v4, 3)), QUERY_OK);
+	ck_assert(q.ecs.present);
+	ck_assert_uint_eq(q.ecs.family, DNS_ECS_FAMILY_IP4);
+	ck_assert_uint_eq(q.ecs.source_prefix, 24);
+	ck_assert_mem_eq(q.ecs.addr, v4, 3);
+	ck_assert_uint_eq(q.ecs.addr[3], 0);
+	ck_assert_int_eq(parse_with_options(o, ecs(o, DNS_ECS_FAMILY_IP6, 56, 0, v6, 7)), QUERY_OK);
+	ck_assert_uint_eq(q.ecs.family, DNS_ECS_FAMILY_IP6);
+	ck_assert_mem_eq(q.ecs.addr, v6, 7);
+	/* Source prefix 0: no address octets ("use the resolver's address"). */
+	ck_assert_int_eq(parse_with_options(o, ecs(o, DNS_ECS_FAMILY_IP4, 0, 0, v4, 0)), QUERY_OK);
+	ck_assert(q.ecs.present);
+	ck_assert_uint_eq(q.ecs.source_prefix, 0);
+	/* A query without the option says so, even after one with it. */
+	ck_assert_int_eq(parse_with_options(o, 0), QUERY_OK);
+	ck_assert(!q.ecs.present);
+}
+END_TEST
+
+START_TEST(edns_client_subnet_malformed)
+{
+	static const uint8_t v4[] = { 192, 0, 3, 0, 0 };
+	uint8_t o[128];
+	size_t n;
+
+	/* Unknown family. */
+	ck_assert_int_eq(parse_with_options(o, ecs(o, 3, 24, 0, v4, 3)), QUERY_FORMERR);
+	/* Source prefix longer than the address. */
+	ck_assert_int_eq(parse_with_options(o, ecs(o, DNS_ECS_FAMILY_IP4, 33, 0, v4, 5)),
+			 QUERY_FORMERR);
+	/* Address octets not ceil(source / 8): too many, too few. */
+	ck_assert_int_eq(parse_with_options(o, ecs(o, DNS_ECS_FAMILY_IP4, 16, 0, v4, 3)),
+			 QUERY_FORMERR);
+	ck_assert_int_eq(parse_with_options(o, ecs(o, DNS_ECS_FAMILY_IP4, 24, 0, v4, 2)),
+			 QUERY_FORMERR);
+	/* 192.0.3.0/23: the low bit of the third octet lies beyond the prefix. */
+	ck_assert_int_eq(parse_with_options(o, ecs(o, DNS_ECS_FAMILY_IP4, 23, 0, v4, 3)),
+			 QUERY_FORMERR);
+	ck_assert_int_eq(parse_with_options(o, ecs(o, DNS_ECS_FAMILY_IP4, 24, 0, v4, 3)), QUERY_OK);
+	/* Shorter than its fixed part. */
+	ck_assert_int_eq(parse_with_options(o, tu_option(o, DNS_EDNS_CLIENT_SUBNET, v4, 3)),
+			 QUERY_FORMERR);
+	/* Twice. */
+	n = ecs(o, DNS_ECS_FAMILY_IP4, 24, 0, v4, 3);
+	n += ecs(o + n, DNS_ECS_FAMILY_IP4, 24, 0, v4, 3);
+	ck_assert_int_eq(parse_with_options(o, n), QUERY_FORMERR);
+}
+END_TEST
+
+START_TEST(edns_cookie_lengths)
+{
+	uint8_t data[48], o[64];
+
+	memset(data, 0x5A, sizeof(data));
+	/* RFC 7873 5.2.2: 8 (client only), 16 to 40 octets; anything else is FORMERR. */
+	for (size_t len = 0; len <= 41; len++) {
+		enum query_status want = len == 8 || (len >= 16 && len <= 40) ? QUERY_OK : QUERY_FORMERR;
+		ck_assert_msg(parse_with_options(o, tu_option(o, DNS_EDNS_COOKIE, data, len)) == want,
+			      "cookie of %zu octets", len);
+		if (want == QUERY_OK) {
+			ck_assert(q.cookie.present);
+			ck_assert_uint_eq(q.cookie.len, len);
+			ck_assert_mem_eq(q.cookie.data, data, len);
+		}
+	}
+	{
+		size_t n = tu_option(o, DNS_EDNS_COOKIE, data, 8);
+		n += tu_option(o + n, DNS_EDNS_COOKIE, data, 8);
+		ck_assert_int_eq(parse_with_options(o, n), QUERY_FORMERR);
+	}
+}
+END_TEST
+
+START_TEST(edns_nsid_and_unknown_counted)
+{
+	uint8_t o[64];
+	size_t n = tu_option(o, DNS_EDNS_NSID, NULL, 0);
+
+	n += tu_option(o + n, 65001, (const uint8_t *)"xyz", 3);
+	n += tu_option(o + n, DNS_EDNS_PADDING, (const uint8_t *)"\0\0", 2);
+	ck_assert_int_eq(parse_with_options(o, n), QUERY_OK);
+	ck_assert(q.nsid);
+	ck_assert_uint_eq(q.unknown_options, 2);
+	ck_assert(!q.cookie.present);
+	ck_assert_int_eq(parse_with_options(o, 0), QUERY_OK);
+	ck_assert(!q.nsid);
+	ck_assert_uint_eq(q.unknown_options, 0);
+}
+END_TEST
+
 START_TEST(tsig_like_rr_skipped)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 	static const uint8_t tsig[] = {3, 'k', 'e', 'y', 0xC0, 12, /* owner: key.<qname> */
 				       0, 250,			   /* TSIG */
 				       0, 255,			   /* class ANY */
@@ -376,7 +494,7 @@ START_TEST(tsig_like_rr_skipped)
 	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_OK);
 	ck_assert(!q.edns);
 	/* With an OPT before it. */
-	len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 	len = tu_add_opt(pkt, len, 2048, false, 0, 0, -1);
 	memcpy(pkt + len, tsig, sizeof(tsig));
 	len += sizeof(tsig);
@@ -391,7 +509,7 @@ END_TEST
 
 START_TEST(arcount_more_than_present)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 
 	len = tu_add_opt(pkt, len, 1232, false, 0, 0, -1);
 	tu_wr16(pkt + 10, 2);
@@ -403,7 +521,7 @@ END_TEST
  * reading past the end (run under ASan to make this bite). */
 START_TEST(every_prefix_is_safe)
 {
-	size_t len = tu_query(pkt, 1, 0, "www.lb.test", 1, 1);
+	size_t len = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
 
 	len = tu_add_opt(pkt, len, 1232, true, 0, 10, 8);
 	for (size_t n = 0; n <= len; n++) {
@@ -452,6 +570,10 @@ static Suite *query_suite(void)
 	tcase_add_test(te, edns_owner_not_root);
 	tcase_add_test(te, edns_option_past_rdata);
 	tcase_add_test(te, edns_unknown_option);
+	tcase_add_test(te, edns_client_subnet_parsed);
+	tcase_add_test(te, edns_client_subnet_malformed);
+	tcase_add_test(te, edns_cookie_lengths);
+	tcase_add_test(te, edns_nsid_and_unknown_counted);
 	tcase_add_test(te, tsig_like_rr_skipped);
 	tcase_add_test(te, arcount_more_than_present);
 	suite_add_tcase(s, te);

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dns/wire.h"
+
 /* --- temporary files ------------------------------------------------------ */
 
 /* One temp directory, removed at exit by the process that made it. Call
@@ -171,13 +173,13 @@ static inline size_t tu_name_wire(uint8_t *out, const char *name)
 }
 
 /* Header flags for tu_query(): byte 2 in the high octet, byte 3 in the low. */
-#define TU_RD 0x0100
-#define TU_TC 0x0200
-#define TU_AA 0x0400
-#define TU_QR 0x8000
-#define TU_CD 0x0010
-#define TU_AD 0x0020
-#define TU_OPCODE(n) ((uint16_t)((n) << 11))
+#define TU_RD (DNS_FLAG_RD << 8)
+#define TU_TC (DNS_FLAG_TC << 8)
+#define TU_AA (DNS_FLAG_AA << 8)
+#define TU_QR (DNS_FLAG_QR << 8)
+#define TU_CD DNS_FLAG_CD
+#define TU_AD DNS_FLAG_AD
+#define TU_OPCODE(n) ((uint16_t)((n) << (DNS_OPCODE_SHIFT + 8)))
 
 /* A query with one question at @buf (at least 512 bytes). Returns its length. */
 static inline size_t tu_query(uint8_t *buf, uint16_t id, uint16_t flags, const char *qname,
@@ -219,6 +221,37 @@ static inline size_t tu_add_opt(uint8_t *buf, size_t len, uint16_t udp, bool do_
 	}
 	tu_wr16(buf + 10, (uint16_t)(tu_rd16(buf + 10) + 1));
 	return len + 11 + rdlen;
+}
+
+/* Append an OPT holding the options @opts (@optlen bytes, already framed as
+ * code, length, data) to the query at @buf of @len bytes. */
+static inline size_t tu_add_opt_raw(uint8_t *buf, size_t len, uint16_t udp, const uint8_t *opts,
+				    size_t optlen)
+{
+	uint8_t *p = buf + len;
+
+	p[0] = 0;
+	tu_wr16(p + 1, DNS_TYPE_OPT);
+	tu_wr16(p + 3, udp);
+	p[5] = 0;
+	p[6] = DNS_EDNS_VERSION;
+	p[7] = 0;
+	p[8] = 0;
+	tu_wr16(p + 9, (uint16_t)optlen);
+	memcpy(p + DNS_OPT_FIXED_LEN, opts, optlen);
+	tu_wr16(buf + DNS_OFF_ARCOUNT, (uint16_t)(tu_rd16(buf + DNS_OFF_ARCOUNT) + 1));
+	return len + DNS_OPT_FIXED_LEN + optlen;
+}
+
+/* Frame one option (@code, @data of @dlen bytes) at @out; returns its size. */
+static inline size_t tu_option(uint8_t *out, uint16_t code, const uint8_t *data, size_t dlen)
+{
+	tu_wr16(out, code);
+	tu_wr16(out + 2, (uint16_t)dlen);
+	if (dlen) {
+		memcpy(out + DNS_EDNS_OPTION_HDR, data, dlen);
+	}
+	return DNS_EDNS_OPTION_HDR + dlen;
 }
 
 /* --- walking responses ---------------------------------------------------- */

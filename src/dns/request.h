@@ -1,0 +1,70 @@
+/* request.h -- one query on its way through the answer path: what the
+ * transport knows (client, transport), what the parser found (question, EDNS
+ * options), and afterwards what kind of response it got and who answered it.
+ *
+ * Steps that act on the client (cookies before the lookup, rate limiting after
+ * it, location policies in pools) read it; counters and logs read its outcome
+ * instead of re-deriving it. It lives on the worker's stack or in its
+ * answer context: never on the heap, never shared between threads. */
+#ifndef GSLBD_REQUEST_H
+#define GSLBD_REQUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dns/query.h"
+
+struct pool;
+
+enum transport { TRANSPORT_UDP = 0, TRANSPORT_TCP, TRANSPORT_COUNT };
+
+/* What the response said, in the words of RFC 2308 and operators. */
+enum response_kind {
+	RESPONSE_DROPPED = 0, /* no response (malformed beyond a header, QR=1) */
+	RESPONSE_ANSWER,      /* NOERROR with records in the answer section */
+	RESPONSE_REFERRAL,    /* NOERROR, not authoritative, NS in authority */
+	RESPONSE_NODATA,      /* NOERROR, empty answer, authoritative */
+	RESPONSE_NXDOMAIN,
+	RESPONSE_REFUSED,     /* outside our zones, a class or type we refuse */
+	RESPONSE_ERROR,       /* FORMERR, SERVFAIL, NOTIMP, BADVERS */
+	RESPONSE_KIND_COUNT
+};
+
+/* Where a pool answer's members came from. */
+enum pool_source {
+	POOL_SOURCE_NONE = 0,     /* no pool in this answer */
+	POOL_SOURCE_PRIMARY,      /* the pool itself (healthy or degraded) */
+	POOL_SOURCE_BACKUP,       /* a pool of its backup chain */
+	POOL_SOURCE_LAST_RESORT,  /* fail-open, NODATA or SERVFAIL in force */
+	POOL_SOURCE_COUNT
+};
+
+struct request {
+	/* Set by the transport before answering; the address is the
+	 * transport's, valid for the duration of the call. */
+	const struct sockaddr_storage *client; /* NULL: unknown (tests, explain) */
+	enum transport transport;
+
+	/* Filled by the answer path. */
+	struct query q;             /* header, question, EDNS and its options */
+	uint16_t rcode;             /* full rcode of the response (extended included) */
+	enum response_kind kind;
+	bool truncated;             /* TC set: the client should retry over TCP */
+	const struct pool *pool;    /* the pool named by the answer, or NULL */
+	enum pool_source source;    /* where its records came from */
+	uint16_t pool_records;      /* A/AAAA records the pool contributed */
+};
+
+/* Reset the outcome fields for a new query on the same transport. Hot path. */
+static inline void request_reset(struct request *req)
+{
+	req->rcode = 0;
+	req->kind = RESPONSE_DROPPED;
+	req->truncated = false;
+	req->pool = 0;
+	req->source = POOL_SOURCE_NONE;
+	req->pool_records = 0;
+}
+
+#endif
