@@ -15,9 +15,9 @@
 
 #include <libconfig.h>
 
-#include "ctl/control.h"
+#include "ctl/protocol.h"
 
-#define DEFAULT_SOCKET "/run/gslbd/control.sock"
+#define DEFAULT_SOCKET CONTROL_DEFAULT_SOCKET
 
 /* A status of many pools is long, but a server that stops mid-reply must
  * not hang a script forever. */
@@ -29,16 +29,13 @@
 
 static void usage(FILE *f)
 {
+	fprintf(f, "usage: gslbctl [-s SOCKET | -c CONFIG] COMMAND [ARGS...]\n\nCommands:\n");
+	for (size_t i = 0; i < control_ndocs; i++) {
+		char cmd[64];
+		snprintf(cmd, sizeof(cmd), "%s %s", control_docs[i].name, control_docs[i].args);
+		fprintf(f, "  %-24s %s\n", cmd, control_docs[i].help);
+	}
 	fprintf(f,
-		"usage: gslbctl [-s SOCKET | -c CONFIG] COMMAND [ARGS...]\n"
-		"\n"
-		"Commands:\n"
-		"  status [--json]          every pool and member: state, last probe, latency,\n"
-		"                           consecutive count, last change, admin override\n"
-		"  explain NAME TYPE        why NAME TYPE is answered the way it is now\n"
-		"  drain POOL ADDRESS       take a member out whatever its probes say\n"
-		"  undrain POOL ADDRESS     remove the override\n"
-		"  reload                   reload config and zones (same as SIGHUP)\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket SOCKET      control socket (default %s)\n"

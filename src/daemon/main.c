@@ -1,4 +1,4 @@
-/* main.c -- command line, start-up and the main thread. */
+/* main.c -- the command line; the rest of the daemon is daemon.c. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -11,10 +11,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "data/conf.h"
+#include "daemon/daemon.h"
 #include "util/log.h"
-#include "daemon/server.h"
-#include "data/snapshot.h"
 
 static void usage(FILE *f)
 {
@@ -33,40 +31,6 @@ static void usage(FILE *f)
 		"Signals: HUP reloads configuration and zones; INT and TERM stop.\n");
 }
 
-/* A few dig lines for the first pool owners and zones, so that someone who
- * just started the server knows what to ask it. */
-static void print_hints(const struct conf *c)
-{
-	char host[INET6_ADDRSTRLEN];
-	const struct sockaddr_storage *a;
-	unsigned port;
-	int shown = 0;
-
-	if (!c->nlistens) {
-		return;
-	}
-	a = &c->listens[0].addr;
-	if (a->ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)a)->sin_addr, host, sizeof(host));
-		port = ntohs(((const struct sockaddr_in *)a)->sin_port);
-	} else {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)a)->sin6_addr, host, sizeof(host));
-		port = ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
-	}
-	if (port == 0) {
-		return;
-	}
-	for (size_t i = 0; i < c->npools && shown < 3; i++) {
-		for (size_t j = 0; j < c->pools[i].nowners && shown < 3; j++, shown++) {
-			log_info("try: dig @%s -p %u %s A", host, port, c->pools[i].owners[j]);
-			log_info("try: dig @%s -p %u %s AAAA", host, port, c->pools[i].owners[j]);
-		}
-	}
-	for (size_t i = 0; i < c->nzones && i < 2; i++) {
-		log_info("try: dig @%s -p %u %s SOA", host, port, c->zones[i].origin);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -77,11 +41,6 @@ int main(int argc, char **argv)
 	};
 	const char *path = NULL;
 	int test = 0, daemonize = 0, verbose = 0, c;
-	struct conf *conf;
-	struct snapshot *snap;
-	struct health_table *health;
-	struct server *srv;
-	int rc;
 
 	while ((c = getopt_long(argc, argv, "c:tdvVh", opts, NULL)) != -1) {
 		switch (c) {
@@ -126,47 +85,5 @@ int main(int argc, char **argv)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
-	conf = conf_load(path);
-	if (!conf) {
-		log_err("%s: configuration is not valid", path);
-		return 1;
-	}
-	health = health_table_new();
-	if (conf->state_file && !test) {
-		health_load_state(health, conf->state_file);
-	}
-	snap = snapshot_build_health(conf, health);
-	if (!snap) {
-		log_err("%s: configuration is not valid", path);
-		health_table_free(health);
-		return 1;
-	}
-	if (test) {
-		log_info("%s: configuration OK (%zu zones, %zu pools, %zu names, %zu probes, %.1f MiB)",
-			 path, snap->nzones, snap->npools, snap->nnodes, snap->nspecs,
-			 snapshot_memory(snap) / 1048576.0);
-		snapshot_free(snap);
-		health_table_free(health);
-		return 0;
-	}
-	srv = server_new(snap, health);
-	if (!srv) {
-		health_table_free(health);
-		return 1;
-	}
-	if (daemonize) {
-		if (daemon(0, 0) != 0) {
-			log_err("cannot detach: %m");
-			server_free(srv);
-			health_table_free(health);
-			return 1;
-		}
-		log_init(1, verbose);
-	} else {
-		print_hints(snap->conf);
-	}
-	rc = server_run(srv, path);
-	server_free(srv);
-	health_table_free(health);
-	return rc == 0 ? 0 : 1;
+	return test ? daemon_check(path) : daemon_run(path, daemonize, verbose);
 }

@@ -1,4 +1,6 @@
-/* server.c -- sockets and worker threads.
+/* server.c -- sockets and worker threads: moves bytes in and out and hands
+ * each message to the DNS core (answer_query); knows nothing of reloads,
+ * signals, probes or the control socket (daemon.c).
  *
  * Each worker has its own libev loop and its own SO_REUSEPORT UDP and TCP
  * sockets for every listen address, so the kernel spreads flows over workers
@@ -26,15 +28,11 @@
 #include <ev.h>
 #include <urcu-qsbr.h>
 
+#include "daemon/server.h"
+#include "daemon/stats.h"
 #include "dns/answer.h"
-#include "ctl/control.h"
 #include "util/log.h"
 #include "util/mem.h"
-#include "health/probe.h"
-#include "daemon/server.h"
-
-static void server_health_changed(struct server *srv);
-
 
 #define UDP_BATCH 32
 #define UDP_QUERY_MAX 1536 /* larger UDP queries (none are legitimate) are dropped */
@@ -73,6 +71,7 @@ struct udp_thread {
 	int fd;
 	struct answer_ctx actx;
 	struct request req;
+	struct stats_worker *stats; /* this thread's counters; it is their one writer */
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
 	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
 	struct sockaddr_storage addrs[UDP_BATCH];
@@ -86,6 +85,7 @@ struct udp_thread {
 /* A worker: its UDP threads, and one libev loop for its TCP sockets. */
 struct worker {
 	pthread_t thread;
+	bool started;
 	struct server *srv;
 	unsigned id;
 	struct ev_loop *loop;
@@ -100,23 +100,18 @@ struct worker {
 	struct tcp_conn *conns;
 	struct answer_ctx actx;
 	struct request req;
+	struct stats_worker *stats; /* the TCP loop's counters */
 	uint8_t resp[2 + TCP_MSG_MAX];
 };
 
 struct server {
-	struct snapshot *snap; /* RCU-protected */
-	struct health_table *health; /* not owned */
-	struct probe_engine *probes;
-	struct control *control;
-	struct control_ops ctl_ops;
-	ev_timer save_timer;
+	struct snapshot *snap; /* RCU-protected; owned */
 	unsigned nworkers;
 	struct worker **workers;
 	size_t nlisten;
 	unsigned tcp_timeout;
 	unsigned tcp_max;
-	struct ev_loop *loop;
-	const char *conf_path;
+	bool started;
 	atomic_bool stopping;
 };
 
@@ -132,11 +127,13 @@ static void udp_answer(struct udp_thread *u, int n)
 	for (int i = 0; i < n; i++) {
 		size_t len;
 		if (u->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			stats_count_dropped(u->stats, TRANSPORT_UDP);
 			continue; /* larger than any query we would answer */
 		}
 		u->req.client = &u->addrs[i];
 		len = answer_query(&u->actx, snap, &u->req, u->rbuf + (size_t)i * UDP_QUERY_MAX,
 				   u->rmsg[i].msg_len, u->sbuf + (size_t)out * u->sstride, u->sstride);
+		stats_count(u->stats, &u->req);
 		if (len == 0) {
 			continue;
 		}
@@ -308,6 +305,7 @@ static void tcp_cb(struct ev_loop *loop, ev_io *io, int revents)
 				w->req.client = &c->peer;
 				rlen = answer_query(&w->actx, snap, &w->req, c->in + off + 2, mlen,
 						    w->resp + 2, TCP_MSG_MAX);
+				stats_count(w->stats, &w->req);
 				off += 2 + mlen;
 				if (rlen == 0) {
 					continue;
@@ -524,14 +522,13 @@ static int open_listener(struct server *srv, size_t li, const struct conf_listen
 	return -1;
 }
 
-struct server *server_new(struct snapshot *snap, struct health_table *health)
+struct server *server_new(struct snapshot *snap, struct stats *stats)
 {
 	struct server *srv = xcalloc(1, sizeof(*srv));
 	const struct conf *conf = snap->conf;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
 	srv->snap = snap;
-	srv->health = health;
 	srv->nworkers = conf->threads ? conf->threads : (unsigned)(cores > 0 ? cores : 1);
 	srv->nlisten = conf->nlistens;
 	srv->tcp_timeout = conf->tcp_idle_timeout;
@@ -552,6 +549,7 @@ struct server *server_new(struct snapshot *snap, struct health_table *health)
 			u->rbuf = xmalloc((size_t)UDP_BATCH * UDP_QUERY_MAX);
 			u->sbuf = xmalloc((size_t)UDP_BATCH * u->sstride);
 			u->req.transport = TRANSPORT_UDP;
+			u->stats = stats_worker_new(stats);
 			answer_ctx_init(&u->actx, (uint64_t)time(NULL) * 2654435761u +
 							  (i * 16 + j + 1) * 0x9E3779B97F4A7C15ULL +
 							  (uint64_t)getpid());
@@ -561,6 +559,7 @@ struct server *server_new(struct snapshot *snap, struct health_table *health)
 			w->udp[j].fd = w->tcp[j].fd = -1;
 		}
 		w->req.transport = TRANSPORT_TCP;
+		w->stats = stats_worker_new(stats);
 		answer_ctx_init(&w->actx, (uint64_t)time(NULL) * 2654435761u + i * 0x9E3779B97F4A7C15ULL + (uint64_t)getpid());
 		srv->workers[i] = w;
 	}
@@ -573,59 +572,6 @@ struct server *server_new(struct snapshot *snap, struct health_table *health)
 	return srv;
 }
 
-static void reload(struct server *srv)
-{
-	struct conf *conf;
-	struct snapshot *snap;
-
-	log_info("reloading %s", srv->conf_path);
-	conf = conf_load(srv->conf_path);
-	if (!conf) {
-		log_err("reload failed: configuration errors above; keeping the previous configuration");
-		return;
-	}
-	snap = snapshot_build_health(conf, srv->health);
-	if (!snap) {
-		log_err("reload failed: zone or pool errors above; keeping the previous configuration");
-		return;
-	}
-	if (snap->conf->nlistens != srv->snap->conf->nlistens ||
-	    snap->conf->threads != srv->snap->conf->threads) {
-		log_warn("listen and threads changes take effect at the next restart");
-	}
-	server_swap(srv, snap);
-	server_health_changed(srv);
-	log_info("reload done: %zu zones, %zu pools, %zu names, %.1f MiB", snap->nzones,
-		 snap->npools, snap->nnodes, snapshot_memory(snap) / 1048576.0);
-}
-
-/* What the live snapshot probes is what the engine runs, and what the state
- * file records. Main thread. */
-static void server_health_changed(struct server *srv)
-{
-	struct snapshot *s = srv->snap;
-
-	if (!srv->health) {
-		return;
-	}
-	health_mark_unused(srv->health);
-	pthread_mutex_lock(&srv->health->lock);
-	for (size_t i = 0; i < srv->health->nentries; i++) {
-		struct health_entry *e = srv->health->entries[i];
-		if (e->is_admin || strcmp(e->key, "always-up") == 0) {
-			e->in_use = true;
-		}
-	}
-	for (size_t i = 0; i < s->nspecs; i++) {
-		s->specs[i]->entry->in_use = true;
-	}
-	pthread_mutex_unlock(&srv->health->lock);
-	if (srv->probes) {
-		probe_engine_set(srv->probes, (struct probe_spec *const *)s->specs, s->nspecs);
-	}
-	srv->health->dirty = true;
-}
-
 void server_swap(struct server *srv, struct snapshot *snap)
 {
 	struct snapshot *old = srv->snap;
@@ -635,63 +581,27 @@ void server_swap(struct server *srv, struct snapshot *snap)
 	snapshot_free(old);
 }
 
-static void save_cb(struct ev_loop *loop, ev_timer *t, int revents)
+const struct snapshot *server_snapshot(const struct server *srv)
 {
-	struct server *srv = t->data;
-
-	if (srv->health && srv->health->dirty) {
-		health_save_state(srv->health);
-	}
+	return srv->snap;
 }
 
-static const struct snapshot *ctl_current(void *arg)
+unsigned server_nworkers(const struct server *srv)
 {
-	return ((struct server *)arg)->snap;
+	return srv->nworkers;
 }
 
-static void ctl_reload(void *arg)
-{
-	reload(arg);
-}
-
-static void ctl_admin_changed(void *arg)
-{
-	struct server *srv = arg;
-
-	if (srv->health) {
-		health_save_state(srv->health);
-	}
-}
-
-static void sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)
-{
-	reload(s->data);
-}
-
-static void sigterm_cb(struct ev_loop *loop, ev_signal *s, int revents)
-{
-	log_info("signal %d: stopping", s->signum);
-	ev_break(loop, EVBREAK_ALL);
-}
-
-int server_run(struct server *srv, const char *conf_path)
+int server_start(struct server *srv)
 {
 	sigset_t all, old;
-	ev_signal shup, sterm, sint;
+	int rc = 0;
 
-	srv->conf_path = conf_path;
-	/* Not the default loop: that one reaps every child (SIGCHLD), and exec
-	 * probes must collect their own. ev_signal works in any loop. */
-	srv->loop = ev_loop_new(EVFLAG_AUTO);
-	if (!srv->loop) {
-		log_err("cannot create the main event loop");
-		return -1;
-	}
 	/* Workers inherit a mask that blocks everything: signals go to the
 	 * main loop only (libev: one thread handles signals). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (unsigned i = 0; i < srv->nworkers; i++) {
+	srv->started = true;
+	for (unsigned i = 0; i < srv->nworkers && rc == 0; i++) {
 		struct worker *w = srv->workers[i];
 		w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 		ev_async_init(&w->stop, stop_cb);
@@ -703,7 +613,8 @@ int server_run(struct server *srv, const char *conf_path)
 		for (size_t j = 0; j < w->nlisten; j++) {
 			if (pthread_create(&w->udp[j].thread, NULL, udp_main, &w->udp[j]) != 0) {
 				log_err("cannot start a UDP thread: %s", strerror(errno));
-				return -1;
+				rc = -1;
+				break;
 			}
 			w->udp[j].started = true;
 			w->tcp[j].w = w;
@@ -711,51 +622,28 @@ int server_run(struct server *srv, const char *conf_path)
 			ev_io_start(w->loop, &w->tcp[j].io);
 		}
 		w->accepting = true;
-		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+		if (rc == 0 && pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 			log_err("cannot start worker thread: %s", strerror(errno));
-			return -1;
+			rc = -1;
+			break;
 		}
-	}
-	if (srv->health) {
-		srv->probes = probe_engine_new(srv->health);
-		if (!srv->probes || probe_engine_start(srv->probes) != 0) {
-			log_err("cannot start the probe engine");
-			return -1;
-		}
+		w->started = rc == 0;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	ev_signal_init(&shup, sighup_cb, SIGHUP);
-	shup.data = srv;
-	ev_signal_start(srv->loop, &shup);
-	ev_signal_init(&sterm, sigterm_cb, SIGTERM);
-	ev_signal_start(srv->loop, &sterm);
-	ev_signal_init(&sint, sigterm_cb, SIGINT);
-	ev_signal_start(srv->loop, &sint);
-	ev_timer_init(&srv->save_timer, save_cb, 1.0, 1.0);
-	srv->save_timer.data = srv;
-	if (srv->health && srv->health->state_file) {
-		ev_timer_start(srv->loop, &srv->save_timer);
+	return rc;
+}
+
+void server_stop(struct server *srv)
+{
+	if (!srv->started) {
+		return;
 	}
-	server_health_changed(srv);
-	if (srv->snap->conf->control_socket && srv->health) {
-		static const struct control_ops ops = { ctl_current, ctl_reload, ctl_admin_changed, NULL };
-		struct control_ops *o = &srv->ctl_ops;
-		*o = ops;
-		o->arg = srv;
-		srv->control = control_new(srv->loop, srv->snap->conf->control_socket,
-					   srv->snap->conf->control_mode, srv->health, o);
-		if (!srv->control) {
-			return -1;
-		}
-	}
-	log_info("ready: %u workers, %zu zones, %zu pools, %zu names", srv->nworkers,
-		 srv->snap->nzones, srv->snap->npools, srv->snap->nnodes);
-	ev_run(srv->loop, 0);
 	atomic_store(&srv->stopping, true);
 	for (unsigned i = 0; i < srv->nworkers; i++) {
 		struct worker *w = srv->workers[i];
-		ev_async_send(w->loop, &w->stop);
+		if (w->loop) {
+			ev_async_send(w->loop, &w->stop);
+		}
 		for (size_t j = 0; j < w->nlisten; j++) {
 			shutdown(w->udp[j].fd, SHUT_RD); /* wakes its blocked recvmmsg */
 		}
@@ -770,20 +658,17 @@ int server_run(struct server *srv, const char *conf_path)
 		}
 	}
 	for (unsigned i = 0; i < srv->nworkers; i++) {
-		pthread_join(srv->workers[i]->thread, NULL);
-		ev_loop_destroy(srv->workers[i]->loop);
-		srv->workers[i]->loop = NULL;
+		struct worker *w = srv->workers[i];
+		if (w->started) {
+			pthread_join(w->thread, NULL);
+			w->started = false;
+		}
+		if (w->loop) {
+			ev_loop_destroy(w->loop);
+			w->loop = NULL;
+		}
 	}
-	probe_engine_free(srv->probes); /* before the health table it reports to */
-	srv->probes = NULL;
-	if (srv->health) {
-		health_save_state(srv->health);
-	}
-	control_free(srv->control);
-	srv->control = NULL;
-	ev_loop_destroy(srv->loop);
-	srv->loop = NULL;
-	return 0;
+	srv->started = false;
 }
 
 void server_free(struct server *srv)

@@ -1,29 +1,40 @@
-/* server.h -- sockets and worker threads: moves bytes, knows no DNS. */
+/* server.h -- sockets and worker threads: moves bytes, hands each message to
+ * the DNS core, counts what it answered. Knows no reloads, signals, probes or
+ * control socket (daemon.h). */
 #ifndef GSLBD_SERVER_H
 #define GSLBD_SERVER_H
 
-#include <stdbool.h>
-
-#include "data/conf.h"
-#include "health/health.h"
 #include "data/snapshot.h"
 
 struct server;
+struct stats;
 
-/* Bind every listener of @conf (UDP and TCP, one SO_REUSEPORT socket pair
- * per worker) and log the addresses. @snap becomes the live snapshot; the
- * server owns it from now on. Returns NULL after logging on failure. Main
- * thread, before server_run. */
-struct server *server_new(struct snapshot *snap, struct health_table *health);
+/* Bind every listener of @snap's config (UDP and TCP, one SO_REUSEPORT
+ * socket pair per worker) and log the addresses; each answering thread gets
+ * its counters from @stats (which must outlive the server). @snap becomes
+ * the live snapshot; the server owns it from now on. Returns NULL after
+ * logging on failure. Main thread. */
+struct server *server_new(struct snapshot *snap, struct stats *stats);
 
-/* Start the workers and run the main loop (signals: HUP reloads from
- * @conf_path, INT/TERM stop). Returns 0 after a clean stop. */
-int server_run(struct server *srv, const char *conf_path);
+/* Start the UDP threads and the workers' TCP loops; they block every signal.
+ * Returns 0 or -1 (logged). Main thread. */
+int server_start(struct server *srv);
 
 /* Publish @snap as the live snapshot and free the old one once no worker can
- * hold it. Main thread. */
+ * hold it (RCU). Main thread. */
 void server_swap(struct server *srv, struct snapshot *snap);
 
+/* The live snapshot: valid in the main thread until the next swap. */
+const struct snapshot *server_snapshot(const struct server *srv);
+
+unsigned server_nworkers(const struct server *srv);
+
+/* Stop and join every thread; in-flight TCP connections are closed. Main
+ * thread. No-op if not started. */
+void server_stop(struct server *srv);
+
+/* Close the sockets, free everything including the live snapshot. NULL is a
+ * no-op. After server_stop. */
 void server_free(struct server *srv);
 
 #endif

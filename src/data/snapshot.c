@@ -28,7 +28,6 @@ struct build {
 	struct imgb *b;
 	int errors;
 	bool pool_nodata; /* build the last-resort NODATA variant of pool answers */
-	unsigned gen;     /* marks health entries already given a probe in this build */
 };
 
 /* --- the name table ------------------------------------------------------ */
@@ -800,7 +799,7 @@ static void wire_health(struct build *bd)
 	if (!t) {
 		return;
 	}
-	always = health_get(t, "always-up", "-", "none", "none", true);
+	always = health_always_up(t);
 	for (size_t i = 0; i < s->npools; i++) {
 		const struct conf_pool *cp = &conf->pools[i];
 		struct pool *p = &s->pools[i];
@@ -811,35 +810,32 @@ static void wire_health(struct build *bd)
 			const struct conf_check *k = conf_find_check(conf, m->check ? m->check : cp->check);
 			struct pool_family *f = m->family == AF_INET ? &p->v4 : &p->v6;
 			unsigned idx = m->family == AF_INET ? k4++ : k6++;
-			char key[600], target[300], akey[600];
+			char target[300];
 			struct health_entry *e = always;
-			snprintf(akey, sizeof(akey), "%s/%s", p->name, f->text[idx]);
-			f->aword[idx] = health_get_admin(t, akey)->word;
+			f->aword[idx] = health_entry_word(health_get_admin(t, p->name, f->text[idx]));
 			if (k && k->kind != PROBE_NONE) {
 				int fam = m->probe_family ? m->probe_family : m->family;
 				const uint8_t *addr = m->probe_family ? m->probe_addr : m->addr;
 				unsigned port = m->port ? m->port : k->port;
 				fmt_target(target, sizeof(target), fam, addr, port);
-				snprintf(key, sizeof(key), "%s/%s", target, k->name);
-				e = health_get(t, key, target, k->name, k->kind_name, k->initial_up);
+				e = health_get(t, target, k->name, k->kind_name, k->initial_up);
 				if (!e) {
-					log_err("%s:%d: health key %s clashes with an admin entry",
-						conf->path, m->line, key);
+					log_err("%s:%d: health key %s/%s clashes with an admin entry",
+						conf->path, m->line, target, k->name);
 					bd->errors++;
 					continue;
 				}
 				/* One probe per key, however many pools share it. */
-				bool seen = e->spec_gen == bd->gen;
-				e->spec_gen = bd->gen;
-				if (!seen) {
+				if (health_first_use(t, e)) {
 					if (s->nspecs == capspecs) {
 						capspecs = capspecs ? capspecs * 2 : 16;
 						s->specs = xrealloc(s->specs, capspecs * sizeof(*s->specs));
 					}
-					s->specs[s->nspecs++] = make_spec(k, m, key, target, fam, addr, port, e);
+					s->specs[s->nspecs++] = make_spec(k, m, health_entry_key(e),
+									  target, fam, addr, port, e);
 				}
 			}
-			f->hword[idx] = e->word;
+			f->hword[idx] = health_entry_word(e);
 		}
 	}
 }
@@ -852,10 +848,13 @@ struct snapshot *snapshot_build(struct conf *conf)
 struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *health)
 {
 	struct snapshot *s = xcalloc(1, sizeof(*s));
-	struct build bd = { s, NULL, 0, false, health ? ++health->build_gen : 0 };
+	struct build bd = { s, NULL, 0, false };
 
 	s->conf = conf;
 	s->health = health;
+	if (health) {
+		health_build_begin(health);
+	}
 	s->arena = arena_new();
 	s->nzones = conf->nzones;
 	s->zones = xcalloc(s->nzones, sizeof(*s->zones));

@@ -276,8 +276,10 @@ static enum step_result step_write(struct job *j)
 				body = img->len_noadd; /* the additional section is optional */
 			} else {
 				/* RFC 2181 9: what must be there does not fit; set
-				 * TC and let the client retry over TCP. */
-				return respond_empty(j, img->rcode, img->aa, true, kind_of(img, 0));
+				 * TC and let the client retry over TCP. Counted as
+				 * the kind the whole response would have been. */
+				return respond_empty(j, img->rcode, img->aa, true,
+						     kind_of(img, img->ancount + (img->dyn != NULL)));
 			}
 		}
 		image_write(j->resp + n, img, body, qlen);
@@ -302,7 +304,7 @@ static enum step_result step_write(struct job *j)
 			return respond_empty(j, DNS_RCODE_SERVFAIL, false, false, RESPONSE_ERROR);
 		}
 		if (k < 0) {
-			return respond_empty(j, img->rcode, img->aa, true, kind_of(img, 0));
+			return respond_empty(j, img->rcode, img->aa, true, kind_of(img, 1));
 		}
 		count_add(j->resp, DNS_OFF_ANCOUNT, (unsigned)k);
 		j->n += w;

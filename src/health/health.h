@@ -1,16 +1,23 @@
 /* health.h -- member health: the rise/fall state machine, admin overrides, and
  * the table of atomic words the answer path reads.
  *
- * Health lives outside snapshots. An entry is keyed by what is probed
- * ("ADDRESS:PORT/CHECK"), so two pools sharing a backend share one probe, and a
- * reload that keeps the key keeps the state. Admin overrides are keyed by
- * ("POOL/ADDRESS") since an operator drains a member of a pool. Each entry owns
- * one word in a chunked array that never moves, so workers index it without a
- * lock while the main thread adds entries. */
+ * Health lives outside snapshots. A health entry is keyed by what is probed
+ * (target and check), so two pools sharing a backend share one probe, and a
+ * reload that keeps the key keeps the state. Admin overrides are keyed by pool
+ * and member address, since an operator drains a member of a pool. Each entry
+ * owns one word in a chunked array that never moves, so workers index it
+ * without a lock while the main thread adds entries.
+ *
+ * The table is opaque: its entries, lock and bookkeeping belong to health.c.
+ * Other modules hold entry pointers as handles and go through the functions
+ * below; only the word array is read inline, by the answer path.
+ *
+ * Threads: workers read words (health_member_up); the probe thread records
+ * results (health_record); the main thread does everything else. Functions
+ * that say "any thread" take the table lock themselves. */
 #ifndef GSLBD_HEALTH_H
 #define GSLBD_HEALTH_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,73 +41,109 @@ bool health_sm_apply(struct health_sm *sm, bool ok, unsigned rise, unsigned fall
 #define HEALTH_BLOCK_SIZE (1u << HEALTH_BLOCK_BITS)
 #define HEALTH_MAX_BLOCKS 4096
 
-struct health_entry {
-	char *key;          /* "192.0.2.10:443/web" or "web/192.0.2.10" (admin) */
-	char *target;       /* "192.0.2.10:443" */
-	char *check;        /* check name */
-	char *kind;         /* "tcp", "https", ... */
-	uint32_t word;      /* index of this entry's word */
-	bool is_admin;
-	bool in_use;        /* referenced by the live snapshot (or being built) */
-	unsigned spec_gen;  /* snapshot build that last listed it (main thread) */
-	/* Guarded by the table lock: */
-	struct health_sm sm;
-	enum health_admin admin;
-	bool probed;        /* at least one result since start-up */
-	bool last_ok;
-	char reason[160];   /* of the last result */
-	double latency_ms;  /* of the last result */
-	double last_probe;  /* wall clock, 0 = never */
-	double changed;     /* wall clock of the last state change, 0 = never */
+/* The part of the table the answer path reads: blocks of one-byte words,
+ * allocated before their index is handed out and never moved. It is the
+ * table's first member, so a table pointer is a words pointer. */
+struct health_words {
+	_Atomic(_Atomic uint8_t *) blocks[HEALTH_MAX_BLOCKS];
 };
 
-struct health_table {
-	pthread_mutex_t lock; /* entries and their metadata; never taken by workers */
-	struct health_entry **entries;
-	size_t nentries, capentries;
-	struct health_entry **index; /* open addressing by key hash, size index_mask + 1 */
-	size_t index_mask;
-	_Atomic(_Atomic uint8_t *) blocks[HEALTH_MAX_BLOCKS];
-	uint32_t nwords;
-	char *state_file;     /* NULL: no persistence */
-	unsigned build_gen;   /* snapshot builds so far (main thread) */
-	bool dirty;           /* state changed since the last save */
-};
+struct health_table;
+struct health_entry;
 
 struct health_table *health_table_new(void);
 void health_table_free(struct health_table *t);
 
-/* Find or add the health entry for @key. A new entry starts in state
- * @initial_up (or what the state file said). Returns the entry; the table
- * owns it. Main thread, at load time. Marks it in use. */
-struct health_entry *health_get(struct health_table *t, const char *key, const char *target,
-				const char *check, const char *kind, bool initial_up);
+/* --- building snapshots (main thread) -------------------------------------- */
 
-/* Find or add the admin entry for @key ("POOL/ADDRESS"). Main thread. */
-struct health_entry *health_get_admin(struct health_table *t, const char *key);
+/* Start a snapshot build: entries handed out from now on count as first used
+ * by this build (health_first_use). */
+void health_build_begin(struct health_table *t);
 
-/* Find an entry by key, or NULL. Caller holds t->lock or is the main thread
- * at load time. */
-struct health_entry *health_find(struct health_table *t, const char *key);
+/* Find or add the entry for probing @target ("192.0.2.10:443") with check
+ * @check of kind @kind. A new entry starts in state @initial_up, or in what
+ * the state file said. Returns NULL only if the key is taken by an admin
+ * entry. The table owns the entry. */
+struct health_entry *health_get(struct health_table *t, const char *target, const char *check,
+				const char *kind, bool initial_up);
 
-/* Before a build: clear every in_use flag; the build marks what it uses. */
-void health_mark_unused(struct health_table *t);
+/* The entry of members that have no check: always up, still drainable. */
+struct health_entry *health_always_up(struct health_table *t);
+
+/* Find or add the admin entry of member @address of pool @pool. */
+struct health_entry *health_get_admin(struct health_table *t, const char *pool,
+				      const char *address);
+
+/* True the first time @e is seen in the current build (one probe per key,
+ * however many pools share it). */
+bool health_first_use(struct health_table *t, struct health_entry *e);
+
+/* The entry's word index and key. The key lives as long as the entry. */
+uint32_t health_entry_word(const struct health_entry *e);
+const char *health_entry_key(const struct health_entry *e);
+const char *health_entry_target(const struct health_entry *e); /* NULL for admin entries */
+
+/* After the live snapshot changed: exactly the @n entries in @probed, every
+ * admin entry and the always-up entry are in use; the state file keeps
+ * those and entries known only from the state file. Marks the state dirty. */
+void health_retain(struct health_table *t, struct health_entry *const *probed, size_t n);
+
+/* --- probe results and overrides ------------------------------------------- */
 
 /* Record one probe result for @e: runs the state machine, updates the word,
- * logs a change once with its reason. @now is wall-clock seconds. Any thread
- * (takes the lock). Returns true if the state changed. */
+ * counts it, logs a change once with its reason. @now is wall-clock seconds.
+ * Any thread. Returns true if the state changed. */
 bool health_record(struct health_table *t, struct health_entry *e, bool ok, const char *reason,
 		   double latency_ms, unsigned rise, unsigned fall, double now);
 
-/* Set an admin override; returns 0, or -1 if @e is not an admin entry. Any
- * thread. */
+/* Set the admin override of member @address of pool @pool; the previous one
+ * goes to *@was. Returns 0, or -1 if no such admin entry exists. Any thread. */
+int health_admin_set(struct health_table *t, const char *pool, const char *address,
+		     enum health_admin admin, enum health_admin *was);
+
+/* The same through an admin entry handle; -1 if @e is not one. */
 int health_set_admin(struct health_table *t, struct health_entry *e, enum health_admin admin);
+
+/* --- reading (control, status, metrics) -------------------------------------- */
+
+#define HEALTH_REASON_MAX 160
+
+/* A consistent copy of one entry's metadata. */
+struct health_info {
+	char key[600];
+	char target[300];          /* "" for admin and always-up entries */
+	char check[128];
+	char kind[16];
+	bool is_admin;
+	bool always;               /* the always-up entry */
+	enum health_state state;
+	unsigned count;            /* consecutive results against the state */
+	enum health_admin admin;   /* admin entries */
+	bool probed;               /* a result since start-up */
+	bool last_ok;
+	char reason[HEALTH_REASON_MAX];
+	double latency_ms;
+	double last_probe;         /* wall clock, 0 = never */
+	double changed;            /* wall clock of the last change, 0 = never */
+	uint64_t probes_ok, probes_failed, changes;
+};
+
+/* Copy the entry that owns word @word into @out; false if none. Any thread. */
+bool health_info_by_word(struct health_table *t, uint32_t word, struct health_info *out);
+
+/* Call @fn for a copy of every entry, in creation order. Any thread; @fn
+ * runs without the lock held. */
+void health_foreach(struct health_table *t, void (*fn)(const struct health_info *, void *),
+		    void *arg);
+
+/* --- the answer path ------------------------------------------------------------ */
 
 /* Word values: bit 0 = up (health entries); admin entries hold enum health_admin. */
 static inline uint8_t health_word(const struct health_table *t, uint32_t w)
 {
-	_Atomic uint8_t *b = atomic_load_explicit(&((struct health_table *)t)->blocks[w >> HEALTH_BLOCK_BITS],
-						   memory_order_acquire);
+	const struct health_words *hw = (const struct health_words *)(const void *)t;
+	_Atomic uint8_t *b = atomic_load_explicit(
+	    &((struct health_words *)hw)->blocks[w >> HEALTH_BLOCK_BITS], memory_order_acquire);
 	return atomic_load_explicit(&b[w & (HEALTH_BLOCK_SIZE - 1)], memory_order_relaxed);
 }
 
@@ -117,11 +160,17 @@ static inline bool health_member_up(const struct health_table *t, uint32_t hword
 	return health_word(t, hword) & 1;
 }
 
-/* The state file: "health KEY up|down" and "admin KEY drained|forced-up"
- * lines. Loaded before the first build (entries created later take their
- * state from it); saved atomically (write to a temporary file, fsync,
- * rename), so it is never half-written. Return 0 or -1 (logged). */
+/* --- the state file ----------------------------------------------------------- */
+
+/* "health KEY up|down" and "admin KEY drained|forced-up" lines. Loaded before
+ * the first build (entries created later take their state from it); saved
+ * atomically (write to a temporary file, fsync, rename), so it is never
+ * half-written. Return 0 or -1 (logged). Main thread. */
 int health_load_state(struct health_table *t, const char *path);
 int health_save_state(struct health_table *t);
+
+/* Did anything the state file records change since the last save? Clears
+ * the flag. Main thread (set from any thread). */
+bool health_take_dirty(struct health_table *t);
 
 #endif

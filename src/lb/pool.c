@@ -65,6 +65,7 @@ void pool_init(struct pool *p, const struct conf_pool *cp, uint32_t index)
 	memset(p, 0, sizeof(*p));
 	p->name = xstrdup(cp->name);
 	p->index = index;
+	p->stat_slot = index;
 	p->policy = cp->policy;
 	p->ttl = cp->ttl;
 	p->ttl_degraded = cp->ttl_degraded;
@@ -346,4 +347,9 @@ void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
 	ex->last_resort = s >= SRC_FAIL_OPEN;
 	ex->up = s == SRC_BACKUP ? n : nup;
 	ex->ttl = s == SRC_POOL && nup == f->n ? p->ttl : p->ttl_degraded;
+}
+
+const char *pool_policy_name(const struct pool *p)
+{
+	return p->policy == POLICY_WEIGHTED ? "weighted" : "round-robin";
 }

@@ -30,6 +30,7 @@ struct pool_family {
 struct pool {
 	char *name;
 	uint32_t index;       /* position in the snapshot's pool array */
+	uint32_t stat_slot;   /* its counters, by name across reloads (stats_bind_pools) */
 	enum pool_policy policy;
 	uint32_t ttl;
 	uint32_t ttl_degraded;
@@ -86,6 +87,9 @@ struct pool_explain {
 };
 void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
 		  const struct health_table *health);
+
+/* The policy's name, as the config spells it. */
+const char *pool_policy_name(const struct pool *p);
 
 /* Records pool_write() produces for @qtype when every member is up; 0 when
  * the pool has no member of that family. */

@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "data/conf.h"
-#include "ctl/control.h"
+#include "ctl/commands.h"
+#include "ctl/protocol.h"
+#include "daemon/stats.h"
+#include "health/probe.h"
 #include "health/health.h"
 #include "data/snapshot.h"
 
@@ -65,12 +68,19 @@ static const struct snapshot *ops_current(void *arg)
 	return snap;
 }
 
+static int ops_reload(void *arg, struct sbuf *msg)
+{
+	(void)arg;
+	sb_printf(msg, "reload done");
+	return 0;
+}
+
 static void ops_nothing(void *arg)
 {
 	(void)arg;
 }
 
-static const struct control_ops ops = {ops_current, ops_nothing, ops_nothing, NULL};
+static struct control_ops ops = { ops_current, ops_reload, ops_nothing, NULL, NULL, NULL };
 
 /* Build the snapshot once; the files are removed right after. Every other
  * probed entry gets results (down with a reason, or up), the rest stay
@@ -89,9 +99,12 @@ static void init(void)
 	if (!snap) {
 		fu_fail("fuzz_control", "the built-in config or zone loads");
 	}
-	for (size_t i = 0, n = 0; i < health->nentries; i++) {
-		struct health_entry *e = health->entries[i];
-		if (e->is_admin || n++ % 3 == 2) {
+	ops.health = health;
+	ops.stats = stats_new();
+	stats_bind_pools(ops.stats, snap->pools, snap->npools);
+	for (size_t i = 0, n = 0; i < snap->nspecs; i++) {
+		struct health_entry *e = snap->specs[i]->entry;
+		if (n++ % 3 == 2) {
 			continue;
 		}
 		bool ok = n % 3 == 1;
@@ -124,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * a line with a NUL byte in it; here such a byte just ends the line.) */
 	memcpy(line, data, n);
 	line[n] = 0;
-	rc = control_execute(line, snap, health, &ops, &out, &outlen);
+	rc = commands_execute(line, &ops, &out, &outlen);
 	if (!out) {
 		fu_fail("fuzz_control", "there is always a reply");
 	}

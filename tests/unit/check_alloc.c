@@ -8,6 +8,7 @@
 
 #include "testutil.h"
 
+#include "daemon/stats.h"
 #include "dns/answer.h"
 #include "data/conf.h"
 #include "health/health.h"
@@ -110,6 +111,8 @@ static struct snapshot *snap;
 static struct health_table *health;
 static struct health_entry *entries[8];
 static size_t nentries;
+static struct stats *stats;
+static struct stats_worker *counters;
 
 static void setup(void)
 {
@@ -124,6 +127,9 @@ static void setup(void)
 	health = health_table_new();
 	snap = snapshot_build_health(c, health);
 	ck_assert_ptr_nonnull(snap);
+	stats = stats_new();
+	counters = stats_worker_new(stats);
+	stats_bind_pools(stats, snap->pools, snap->npools);
 	nentries = 0;
 	for (size_t i = 0; i < snap->nspecs && nentries < 8; i++) {
 		entries[nentries++] = snap->specs[i]->entry;
@@ -134,21 +140,26 @@ static void teardown(void)
 {
 	snapshot_free(snap);
 	health_table_free(health);
+	stats_free(stats);
 }
 
-/* Returns how many queries got no answer. No ck_assert in here: Check's
- * own bookkeeping allocates on every assertion. */
-/* answer_query() as a transport calls it, with a request of its own. */
+/* answer_query() as a transport calls it, with a request of its own, and
+ * the request counted as the transport counts it. */
 static size_t answer_as(struct answer_ctx *c, const struct snapshot *s, const uint8_t *pkt,
 			size_t len, uint8_t *out, size_t size, bool tcp)
 {
 	struct request req;
+	size_t n;
 
 	req.client = NULL;
 	req.transport = tcp ? TRANSPORT_TCP : TRANSPORT_UDP;
-	return answer_query(c, s, &req, pkt, len, out, size);
+	n = answer_query(c, s, &req, pkt, len, out, size);
+	stats_count(counters, &req);
+	return n;
 }
 
+/* Returns how many queries got no answer. No ck_assert in here: Check's
+ * own bookkeeping allocates on every assertion. */
 static unsigned answer_all(struct answer_ctx *ctx, unsigned rounds)
 {
 	static uint8_t pkt[512], resp[65535];

@@ -41,33 +41,50 @@ START_TEST(test_sm_rise_fall_one)
 }
 END_TEST
 
+/* The info copy of entry @e. */
+static struct health_info info(struct health_table *t, struct health_entry *e)
+{
+	struct health_info i;
+
+	ck_assert(health_info_by_word(t, health_entry_word(e), &i));
+	return i;
+}
+
 START_TEST(test_record_updates_word)
 {
 	struct health_table *t = health_table_new();
-	struct health_entry *e =
-	    health_get(t, "192.0.2.1:80/web", "192.0.2.1:80", "web", "http", true);
-	struct health_entry *a = health_get_admin(t, "pool/192.0.2.1");
+	struct health_entry *e = health_get(t, "192.0.2.1:80", "web", "http", true);
+	struct health_entry *a = health_get_admin(t, "pool", "192.0.2.1");
+	uint32_t ew = health_entry_word(e), aw = health_entry_word(a);
+	enum health_admin was;
 
-	ck_assert_ptr_nonnull(e);
-	ck_assert(health_member_up(t, e->word, a->word));
+	ck_assert_str_eq(health_entry_key(e), "192.0.2.1:80/web");
+	ck_assert(health_member_up(t, ew, aw));
 	ck_assert(!health_record(t, e, false, "status 503", 1.5, 2, 2, 100.0));
-	ck_assert(health_member_up(t, e->word, a->word));
+	ck_assert(health_member_up(t, ew, aw));
 	ck_assert(health_record(t, e, false, "status 503", 1.5, 2, 2, 101.0));
-	ck_assert(!health_member_up(t, e->word, a->word));
-	ck_assert_str_eq(e->reason, "status 503");
-	ck_assert(e->changed == 101.0);
-	/* Admin overrides win over health, both ways. */
+	ck_assert(!health_member_up(t, ew, aw));
+	ck_assert_str_eq(info(t, e).reason, "status 503");
+	ck_assert(info(t, e).changed == 101.0);
+	ck_assert_uint_eq(info(t, e).probes_failed, 2);
+	ck_assert_uint_eq(info(t, e).changes, 1);
+
+	/* Admin overrides win over health, both ways, by handle and by key. */
 	ck_assert_int_eq(health_set_admin(t, a, ADMIN_FORCED_UP), 0);
-	ck_assert(health_member_up(t, e->word, a->word));
-	ck_assert_int_eq(health_set_admin(t, a, ADMIN_DRAINED), 0);
+	ck_assert(health_member_up(t, ew, aw));
+	ck_assert_int_eq(health_admin_set(t, "pool", "192.0.2.1", ADMIN_DRAINED, &was), 0);
+	ck_assert_int_eq(was, ADMIN_FORCED_UP);
+	ck_assert_int_eq(health_admin_set(t, "pool", "192.0.2.99", ADMIN_DRAINED, &was), -1);
 	health_record(t, e, true, "ok", 1, 1, 2, 102.0);
-	ck_assert(health_word(t, e->word) & 1);
-	ck_assert(!health_member_up(t, e->word, a->word));
+	ck_assert(health_word(t, ew) & 1);
+	ck_assert(!health_member_up(t, ew, aw));
 	ck_assert_int_eq(health_set_admin(t, e, ADMIN_DRAINED), -1);
-	/* Same key: same entry, state kept (what a reload relies on). */
-	ck_assert_ptr_eq(health_get(t, "192.0.2.1:80/web", "192.0.2.1:80", "web", "http", false),
-			 e);
-	ck_assert(health_word(t, e->word) & 1);
+	ck_assert_uint_eq(info(t, e).probes_ok, 1);
+	/* Asking again finds the same entry and keeps its state. */
+	ck_assert_ptr_eq(health_get(t, "192.0.2.1:80", "web", "http", false), e);
+	ck_assert(health_word(t, ew) & 1);
+	/* A probe key that is already an admin key is refused. */
+	ck_assert_ptr_null(health_get(t, "pool", "192.0.2.1", "tcp", true));
 	health_table_free(t);
 }
 END_TEST
@@ -75,11 +92,10 @@ END_TEST
 START_TEST(test_reason_sanitized)
 {
 	struct health_table *t = health_table_new();
-	struct health_entry *e = health_get(t, "k", "t", "c", "tcp", true);
+	struct health_entry *e = health_get(t, "t", "c", "tcp", true);
 
 	health_record(t, e, false, "bad\nline\r", 0, 1, 1, 1.0);
-	ck_assert_ptr_null(strchr(e->reason, '\n'));
-	ck_assert_ptr_null(strchr(e->reason, '\r'));
+	ck_assert_str_eq(info(t, e).reason, "bad line ");
 	health_table_free(t);
 }
 END_TEST
@@ -87,17 +103,87 @@ END_TEST
 START_TEST(test_many_entries_span_blocks)
 {
 	struct health_table *t = health_table_new();
-	char key[64];
-	struct health_entry *e = NULL;
+	struct health_entry *first = NULL, *e = NULL;
+	char target[64];
 
-	for (int i = 0; i < 3 * (int)HEALTH_BLOCK_SIZE; i++) {
-		snprintf(key, sizeof(key), "10.0.%d.%d:80/c", i / 256, i % 256);
-		e = health_get(t, key, key, "c", "tcp", i % 2 == 0);
-		ck_assert_uint_eq(health_word(t, e->word), (unsigned)(i % 2 == 0));
+	/* More entries than one block of words holds. */
+	for (int i = 0; i < (int)HEALTH_BLOCK_SIZE + 100; i++) {
+		snprintf(target, sizeof(target), "10.0.%d.%d:80", i / 256, i % 256);
+		e = health_get(t, target, "c", "tcp", i % 2 == 0);
+		ck_assert_uint_eq(health_word(t, health_entry_word(e)), (unsigned)(i % 2 == 0));
+		if (!first) {
+			first = e;
+		}
 	}
-	ck_assert_ptr_eq(health_find(t, "10.0.0.7:80/c")->key,
-			 health_find(t, "10.0.0.7:80/c")->key);
-	ck_assert_ptr_null(health_find(t, "nope"));
+	ck_assert_uint_ge(health_entry_word(e), HEALTH_BLOCK_SIZE);
+	/* Found again by key, not created twice. */
+	ck_assert_ptr_eq(health_get(t, "10.0.0.0:80", "c", "tcp", false), first);
+	ck_assert_str_eq(info(t, e).target, target);
+	ck_assert(!health_info_by_word(t, health_entry_word(e) + 1, &(struct health_info){ 0 }));
+	health_table_free(t);
+}
+END_TEST
+
+static void count_entry(const struct health_info *h, void *arg)
+{
+	unsigned *n = arg;
+
+	n[0]++;
+	n[1] += h->is_admin;
+	n[2] += h->always;
+}
+
+START_TEST(test_foreach_and_always_up)
+{
+	struct health_table *t = health_table_new();
+	struct health_entry *always = health_always_up(t);
+	unsigned n[3] = { 0, 0, 0 };
+
+	ck_assert_ptr_eq(health_always_up(t), always);
+	ck_assert(health_word(t, health_entry_word(always)) & 1);
+	health_get(t, "192.0.2.1:80", "web", "http", true);
+	health_get_admin(t, "www", "192.0.2.1");
+	health_foreach(t, count_entry, n);
+	ck_assert_uint_eq(n[0], 3);
+	ck_assert_uint_eq(n[1], 1);
+	ck_assert_uint_eq(n[2], 1);
+	ck_assert(info(t, always).always);
+	health_table_free(t);
+}
+END_TEST
+
+START_TEST(test_first_use_per_build)
+{
+	struct health_table *t = health_table_new();
+	struct health_entry *e;
+
+	health_build_begin(t);
+	e = health_get(t, "192.0.2.1:80", "web", "http", true);
+	ck_assert(health_first_use(t, e));
+	ck_assert(!health_first_use(t, e)); /* a second pool sharing the probe */
+	health_build_begin(t);
+	ck_assert(health_first_use(t, e));
+	health_table_free(t);
+}
+END_TEST
+
+START_TEST(test_dirty_flag)
+{
+	struct health_table *t = health_table_new();
+	struct health_entry *e = health_get(t, "192.0.2.1:80", "web", "http", true);
+	struct health_entry *a = health_get_admin(t, "www", "192.0.2.1");
+
+	(void)health_take_dirty(t);
+	ck_assert(!health_take_dirty(t));
+	health_record(t, e, true, "ok", 1, 1, 1, 1.0); /* agrees with the state: no change */
+	ck_assert(!health_take_dirty(t));
+	health_record(t, e, false, "refused", 1, 1, 1, 2.0);
+	ck_assert(health_take_dirty(t));
+	ck_assert(!health_take_dirty(t));
+	health_set_admin(t, a, ADMIN_DRAINED);
+	ck_assert(health_take_dirty(t));
+	health_retain(t, &e, 1);
+	ck_assert(health_take_dirty(t));
 	health_table_free(t);
 }
 END_TEST
@@ -112,12 +198,12 @@ START_TEST(test_state_file_roundtrip)
 		abort();
 	}
 	ck_assert_int_eq(health_load_state(t, path), 0); /* missing file: first start */
-	e = health_get(t, "192.0.2.9:443/web", "192.0.2.9:443", "web", "https", true);
-	a = health_get_admin(t, "web/192.0.2.9");
+	e = health_get(t, "192.0.2.9:443", "web", "https", true);
+	a = health_get_admin(t, "web", "192.0.2.9");
 	health_record(t, e, false, "refused", 0, 1, 1, 5.0);
 	health_set_admin(t, a, ADMIN_DRAINED);
 	ck_assert_int_eq(health_save_state(t), 0);
-	ck_assert(!t->dirty);
+	ck_assert(!health_take_dirty(t));
 	tu_read(buf, sizeof(buf), path);
 	ck_assert_ptr_nonnull(strstr(buf, "health 192.0.2.9:443/web down\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "admin web/192.0.2.9 drained\n"));
@@ -126,25 +212,39 @@ START_TEST(test_state_file_roundtrip)
 	/* A restart: the saved state wins over the check's initial state. */
 	t = health_table_new();
 	ck_assert_int_eq(health_load_state(t, path), 0);
-	e = health_get(t, "192.0.2.9:443/web", "192.0.2.9:443", "web", "https", true);
-	a = health_get_admin(t, "web/192.0.2.9");
-	ck_assert_uint_eq(health_word(t, e->word), 0);
-	ck_assert_uint_eq(health_word(t, a->word), ADMIN_DRAINED);
-	ck_assert_int_eq(e->sm.state, HEALTH_DOWN);
+	e = health_get(t, "192.0.2.9:443", "web", "https", true);
+	a = health_get_admin(t, "web", "192.0.2.9");
+	ck_assert_uint_eq(health_word(t, health_entry_word(e)), 0);
+	ck_assert_uint_eq(health_word(t, health_entry_word(a)), ADMIN_DRAINED);
+	ck_assert_int_eq(info(t, e).state, HEALTH_DOWN);
 	health_table_free(t);
 }
 END_TEST
 
+static void count_all(const struct health_info *h, void *arg)
+{
+	(void)h;
+	(*(unsigned *)arg)++;
+}
+
 START_TEST(test_state_file_malformed_lines_ignored)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], log[4096];
 	struct health_table *t = health_table_new();
 	struct health_entry *e;
+	unsigned n = 0;
 
-	tu_write(path, "state2", "# comment\ngarbage\nhealth x:1/c down\nadmin p/1.2.3.4 weird\n");
-	ck_assert_int_eq(health_load_state(t, path), 0);
-	e = health_get(t, "x:1/c", "x:1", "c", "tcp", true);
-	ck_assert_uint_eq(health_word(t, e->word), 0);
+	tu_write(path, "state2",
+		 "# comment\ngarbage\nhealth x:1/c down\nadmin p/1.2.3.4 weird\nbogus k v\n");
+	TU_CAPTURE_STDERR(log, sizeof(log), ck_assert_int_eq(health_load_state(t, path), 0));
+	/* Line 2 is malformed, line 5 of no known kind: both said and skipped. */
+	ck_assert_ptr_nonnull(strstr(log, ":2: ignored malformed state line"));
+	ck_assert_ptr_nonnull(strstr(log, ":5: ignored state line"));
+	/* Only the two well-formed lines made entries. */
+	health_foreach(t, count_all, &n);
+	ck_assert_uint_eq(n, 2);
+	e = health_get(t, "x:1", "c", "tcp", true);
+	ck_assert_uint_eq(health_word(t, health_entry_word(e)), 0);
 	health_table_free(t);
 }
 END_TEST
@@ -159,6 +259,9 @@ static Suite *health_suite(void)
 	tcase_add_test(tc, test_record_updates_word);
 	tcase_add_test(tc, test_reason_sanitized);
 	tcase_add_test(tc, test_many_entries_span_blocks);
+	tcase_add_test(tc, test_foreach_and_always_up);
+	tcase_add_test(tc, test_first_use_per_build);
+	tcase_add_test(tc, test_dirty_flag);
 	tcase_add_test(tc, test_state_file_roundtrip);
 	tcase_add_test(tc, test_state_file_malformed_lines_ignored);
 	suite_add_tcase(s, tc);

@@ -60,15 +60,21 @@ static void nap(double s)
 
 static bool is_up(struct health_table *t, struct health_entry *e)
 {
-	return health_word(t, e->word) & 1;
+	return health_word(t, health_entry_word(e)) & 1;
+}
+
+static struct health_info info_of(struct health_table *t, struct health_entry *e)
+{
+	struct health_info i;
+
+	ck_assert(health_info_by_word(t, health_entry_word(e), &i));
+	return i;
 }
 
 /* A copy of the entry's last reason. */
 static const char *reason_of(char *buf, size_t size, struct health_table *t, struct health_entry *e)
 {
-	pthread_mutex_lock(&t->lock);
-	snprintf(buf, size, "%s", e->reason);
-	pthread_mutex_unlock(&t->lock);
+	snprintf(buf, size, "%s", info_of(t, e).reason);
 	return buf;
 }
 
@@ -81,19 +87,14 @@ static bool reason_has(struct health_table *t, struct health_entry *e, const cha
 
 static double last_probe(struct health_table *t, struct health_entry *e)
 {
-	double v;
-
-	pthread_mutex_lock(&t->lock);
-	v = e->last_probe;
-	pthread_mutex_unlock(&t->lock);
-	return v;
+	return info_of(t, e).last_probe;
 }
 
 #define ASSERT_STATE_WITHIN(t, e, up, secs)                                                        \
 	do {                                                                                       \
 		char rb_[200];                                                                     \
 		bool got_ = WAIT_FOR(is_up((t), (e)) == (up), (secs));                             \
-		ck_assert_msg(got_, "%s: expected %s, last reason \"%s\"", (e)->key,               \
+		ck_assert_msg(got_, "%s: expected %s, last reason \"%s\"", health_entry_key(e),               \
 			      (up) ? "up" : "down", reason_of(rb_, sizeof(rb_), (t), (e)));        \
 	} while (0)
 
@@ -103,18 +104,17 @@ static double last_probe(struct health_table *t, struct health_entry *e)
 	do {                                                                                       \
 		char rb_[200];                                                                     \
 		bool got_ = WAIT_FOR(reason_has((t), (e), (sub)), 5.0);                            \
-		ck_assert_msg(got_, "%s: expected reason with \"%s\", got \"%s\"", (e)->key,       \
+		ck_assert_msg(got_, "%s: expected reason with \"%s\", got \"%s\"", health_entry_key(e),       \
 			      (sub), reason_of(rb_, sizeof(rb_), (t), (e)));                       \
 	} while (0)
 
 static struct health_entry *entry(struct health_table *t, const char *name, uint16_t port,
 				  const char *kind, bool initial_up)
 {
-	char key[128], target[64];
+	char target[64];
 
 	snprintf(target, sizeof(target), "127.0.0.1:%u", port);
-	snprintf(key, sizeof(key), "%s/%s", target, name);
-	return health_get(t, key, target, name, kind, initial_up);
+	return health_get(t, target, name, kind, initial_up);
 }
 
 /* A spec probing 127.0.0.1:@port for @e: fast interval, one result decides. */
@@ -124,10 +124,10 @@ static void spec_init(struct probe_spec *s, enum probe_kind kind, struct health_
 	struct sockaddr_in *sin = (struct sockaddr_in *)&s->addr;
 
 	memset(s, 0, sizeof(*s));
-	s->key = e->key;
+	s->key = (char *)health_entry_key(e);
 	s->entry = e;
 	s->kind = kind;
-	s->target = e->target;
+	s->target = (char *)health_entry_target(e);
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(port);
 	inet_pton(AF_INET, "127.0.0.1", &sin->sin_addr);
@@ -1201,10 +1201,8 @@ START_TEST(reconcile_keeps_and_removes)
 	ck_assert(WAIT_FOR(last_probe(t, a) > a_last + 0.25, 5.0));
 	ck_assert(last_probe(t, b) == b_last);
 	ck_assert(is_up(t, a));
-	pthread_mutex_lock(&t->lock);
-	ck_assert_int_eq(a->sm.state, HEALTH_UP);
-	ck_assert_uint_eq(a->sm.count, 0);
-	pthread_mutex_unlock(&t->lock);
+	ck_assert_int_eq(info_of(t, a).state, HEALTH_UP);
+	ck_assert_uint_eq(info_of(t, a).count, 0);
 
 	/* The kept probe now uses fall = 5 at 0.1 s: it goes down in about
 	 * 0.5 s, not at the first failure. */

@@ -1,0 +1,275 @@
+/* commands.c -- the control commands: one table with what each may touch,
+ * one dispatcher. Adding a command = a function, a row here, a line in
+ * protocol.c's docs. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl/commands.h"
+#include "ctl/explain.h"
+#include "ctl/protocol.h"
+#include "ctl/status.h"
+#include "util/log.h"
+
+struct command {
+	const char *name;
+	int minargs, maxargs;      /* words after the name */
+	bool needs_snapshot;
+	enum command_access access;
+	/* Append the reply body after "OK\n"; on failure append nothing and
+	 * return -1 with the message in @err. */
+	int (*run)(struct sbuf *out, const struct control_ops *ops, const struct snapshot *s,
+		   int argc, char **argv, struct sbuf *err);
+};
+
+static void usage(struct sbuf *err, const char *name)
+{
+	const struct control_doc *d = control_doc_find(name);
+
+	sb_printf(err, "usage: %s%s%s", name, d && d->args[0] ? " " : "", d ? d->args : "");
+}
+
+/* "[--json]": true for --json; anything else is a usage error. */
+static bool is_json_flag(const char *name, int argc, char **argv, struct sbuf *err)
+{
+	if (argc == 1 && strcmp(argv[0], "--json") == 0) {
+		return true;
+	}
+	if (argc != 0) {
+		usage(err, name);
+	}
+	return false;
+}
+
+static int cmd_status(struct sbuf *out, const struct control_ops *ops, const struct snapshot *s,
+		      int argc, char **argv, struct sbuf *err)
+{
+	bool json = is_json_flag("status", argc, argv, err);
+
+	if (err->len) {
+		return -1;
+	}
+	status_render(out, s, ops->health, json);
+	return 0;
+}
+
+static int cmd_stats(struct sbuf *out, const struct control_ops *ops, const struct snapshot *s,
+		     int argc, char **argv, struct sbuf *err)
+{
+	bool json = is_json_flag("stats", argc, argv, err);
+
+	(void)s;
+	if (err->len) {
+		return -1;
+	}
+	status_render_stats(out, ops->stats, ops->health, json);
+	return 0;
+}
+
+static int cmd_explain(struct sbuf *out, const struct control_ops *ops, const struct snapshot *s,
+		       int argc, char **argv, struct sbuf *err)
+{
+	struct sbuf tmp;
+	int rc;
+
+	(void)argc;
+	sb_init(&tmp);
+	rc = explain_run(&tmp, s, ops->health, argv[0], argv[1]);
+	if (rc != 0) {
+		/* explain_run wrote "ERR message\n" */
+		const char *msg = tmp.p + strlen(CONTROL_REPLY_ERR " ");
+		sb_append(err, msg, strcspn(msg, "\n"));
+	} else {
+		sb_append(out, tmp.p, tmp.len);
+	}
+	sb_clear(&tmp);
+	return rc;
+}
+
+static int set_admin(struct sbuf *out, const struct control_ops *ops, const struct snapshot *s,
+		     char **argv, struct sbuf *err, enum health_admin want)
+{
+	const char *poolname = argv[0], *address = argv[1];
+	const struct pool *p = NULL;
+	const struct pool_family *f = NULL;
+	enum health_admin was = ADMIN_NONE;
+	uint8_t addr[16];
+	char norm[INET6_ADDRSTRLEN], pbuf[CONTROL_MAX_LINE], abuf[CONTROL_MAX_LINE];
+	unsigned idx = 0;
+	int family = 0;
+	struct member_view mv;
+
+	/* The configured text is inet_ntop's, so "2001:db8:0::1" must become
+	 * "2001:db8::1" before it can match. */
+	if (inet_pton(AF_INET, address, addr) == 1) {
+		family = AF_INET;
+	} else if (inet_pton(AF_INET6, address, addr) == 1) {
+		family = AF_INET6;
+	}
+	if (family) {
+		inet_ntop(family, addr, norm, sizeof(norm));
+		for (size_t i = 0; i < s->npools && !p; i++) {
+			if (strcmp(s->pools[i].name, poolname) == 0) {
+				p = &s->pools[i];
+			}
+		}
+	}
+	if (p) {
+		f = family == AF_INET ? &p->v4 : &p->v6;
+		for (idx = 0; idx < f->n && strcmp(f->text[idx], norm) != 0; idx++) {
+		}
+	}
+	if (!p || idx == f->n) {
+		sb_printf(err, "no member %s in pool %s", sb_printable(abuf, sizeof(abuf), address),
+			  sb_printable(pbuf, sizeof(pbuf), poolname));
+		return -1;
+	}
+	if (!ops->health) {
+		sb_printf(err, "health is not enabled: nothing to %s",
+			  want == ADMIN_DRAINED ? "drain" : "undrain");
+		return -1;
+	}
+	if (health_admin_set(ops->health, p->name, norm, want, &was) != 0) {
+		sb_printf(err, "no admin entry for %s in pool %s (reload and retry)", norm, p->name);
+		return -1;
+	}
+	if (was != want) {
+		log_info("control: %s %s in pool %s (was %s)",
+			 want == ADMIN_DRAINED ? "drained" : "undrained", norm, p->name,
+			 status_admin_name(was));
+		if (ops->admin_changed) {
+			ops->admin_changed(ops->arg);
+		}
+		sb_printf(out, "%s in pool %s: admin %s -> %s", norm, p->name, status_admin_name(was),
+			  status_admin_name(want));
+	} else {
+		sb_printf(out, "%s in pool %s: admin already %s", norm, p->name,
+			  status_admin_name(want));
+	}
+	status_member_view(&mv, ops->health, p, f, idx);
+	sb_printf(out, "; it is now %s\n", mv.up ? "up" : "down");
+	return 0;
+}
+
+static int cmd_drain(struct sbuf *out, const struct control_ops *ops, const struct snapshot *s,
+		     int argc, char **argv, struct sbuf *err)
+{
+	(void)argc;
+	return set_admin(out, ops, s, argv, err, ADMIN_DRAINED);
+}
+
+static int cmd_undrain(struct sbuf *out, const struct control_ops *ops, const struct snapshot *s,
+		       int argc, char **argv, struct sbuf *err)
+{
+	(void)argc;
+	return set_admin(out, ops, s, argv, err, ADMIN_NONE);
+}
+
+static int cmd_reload(struct sbuf *out, const struct control_ops *ops, const struct snapshot *s,
+		      int argc, char **argv, struct sbuf *err)
+{
+	struct sbuf msg;
+	int rc;
+
+	(void)s;
+	(void)argc;
+	(void)argv;
+	log_info("control: reload requested");
+	if (!ops->reload) {
+		sb_printf(err, "reload is not available");
+		return -1;
+	}
+	sb_init(&msg);
+	rc = ops->reload(ops->arg, &msg);
+	if (rc == 0) {
+		sb_printf(out, "%s\n", msg.p);
+	} else {
+		sb_append(err, msg.p, msg.len);
+	}
+	sb_clear(&msg);
+	return rc;
+}
+
+static const struct command commands[] = {
+	{ "status", 0, 1, true, COMMAND_READ, cmd_status },
+	{ "stats", 0, 1, false, COMMAND_READ, cmd_stats },
+	{ "explain", 2, 2, true, COMMAND_READ, cmd_explain },
+	{ "drain", 2, 2, true, COMMAND_ADMIN, cmd_drain },
+	{ "undrain", 2, 2, true, COMMAND_ADMIN, cmd_undrain },
+	{ "reload", 0, 0, false, COMMAND_RELOAD, cmd_reload },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage_hint(struct sbuf *b)
+{
+	sb_printf(b, "try:");
+	for (size_t i = 0; i < control_ndocs; i++) {
+		sb_printf(b, "%s %s", i ? "," : "", control_docs[i].name);
+	}
+}
+
+int commands_execute(const char *line, const struct control_ops *ops, char **out, size_t *outlen)
+{
+	char buf[CONTROL_MAX_LINE + 1], pbuf[64];
+	char *argv[CONTROL_MAX_ARGS + 1], *save = NULL, *tok;
+	const struct command *cmd = NULL;
+	const struct snapshot *s = NULL;
+	struct sbuf reply, err;
+	int argc = 0, rc = -1;
+
+	sb_init(&reply);
+	sb_init(&err);
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (tok = strtok_r(buf, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (argc == CONTROL_MAX_ARGS + 1) {
+			break;
+		}
+		argv[argc++] = tok;
+	}
+	for (size_t i = 0; argc > 0 && i < NCOMMANDS; i++) {
+		if (strcmp(commands[i].name, argv[0]) == 0) {
+			cmd = &commands[i];
+		}
+	}
+	if (argc == 0) {
+		sb_printf(&err, "empty command; ");
+		usage_hint(&err);
+	} else if (!cmd) {
+		sb_printf(&err, "unknown command \"%s\"; ", sb_printable(pbuf, sizeof(pbuf), argv[0]));
+		usage_hint(&err);
+	} else if (argc - 1 < cmd->minargs || argc - 1 > cmd->maxargs) {
+		usage(&err, cmd->name);
+	} else if (cmd->needs_snapshot && !(s = ops && ops->current ? ops->current(ops->arg) : NULL)) {
+		sb_printf(&err, "no configuration loaded");
+	} else {
+		static const struct control_ops none = { NULL, NULL, NULL, NULL, NULL, NULL };
+		/* Read commands are lent no hooks that change anything. */
+		struct control_ops lent = ops ? *ops : none;
+		if (cmd->access == COMMAND_READ) {
+			lent.reload = NULL;
+			lent.admin_changed = NULL;
+		} else if (cmd->access == COMMAND_ADMIN) {
+			lent.reload = NULL;
+		}
+		rc = cmd->run(&reply, &lent, s, argc - 1, argv + 1, &err);
+		if (rc == 0) {
+			struct sbuf full;
+			sb_init(&full);
+			sb_printf(&full, CONTROL_REPLY_OK "\n");
+			sb_append(&full, reply.p, reply.len);
+			sb_clear(&reply);
+			reply = full;
+		}
+	}
+	if (rc != 0) {
+		reply.len = 0;
+		sb_printf(&reply, CONTROL_REPLY_ERR " %s\n", err.p);
+	}
+	sb_clear(&err);
+	*out = sb_take(&reply, outlen);
+	return rc;
+}

@@ -1,0 +1,29 @@
+/* protocol.c -- the control commands as users see them (shared with gslbctl). */
+#include "config.h"
+
+#include <string.h>
+
+#include "ctl/protocol.h"
+
+const struct control_doc control_docs[] = {
+	{ "status", "[--json]",
+	  "every pool and member: state, last probe, latency, last change, admin override" },
+	{ "stats", "[--json]",
+	  "counters: queries by transport, type and rcode, answers per pool, probes, reloads" },
+	{ "explain", "NAME TYPE", "why NAME TYPE is answered the way it is now" },
+	{ "drain", "POOL ADDRESS", "take a member out whatever its probes say" },
+	{ "undrain", "POOL ADDRESS", "remove the override" },
+	{ "reload", "", "reload config and zones (same as SIGHUP) and say how it went" },
+};
+
+const size_t control_ndocs = sizeof(control_docs) / sizeof(control_docs[0]);
+
+const struct control_doc *control_doc_find(const char *name)
+{
+	for (size_t i = 0; i < control_ndocs; i++) {
+		if (strcmp(control_docs[i].name, name) == 0) {
+			return &control_docs[i];
+		}
+	}
+	return NULL;
+}

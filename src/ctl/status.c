@@ -1,0 +1,505 @@
+/* status.c -- `status` and `stats`: text for people, JSON (jansson) for
+ * programs, both from one walk. Health comes from copies made by health.c;
+ * who is up comes from the same words the answer path reads. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ctl/status.h"
+#include "daemon/stats.h"
+#include "dns/wire.h"
+#include "util/mem.h"
+
+/* --- member views ------------------------------------------------------------ */
+
+static bool member_up(struct health_table *t, const struct pool *p, const struct pool_family *f,
+		      unsigned i)
+{
+	return !p->checked || !t || health_member_up(t, f->hword[i], f->aword[i]);
+}
+
+void status_member_view(struct member_view *mv, struct health_table *t, const struct pool *p,
+			const struct pool_family *f, unsigned i)
+{
+	struct health_info a;
+
+	memset(mv, 0, sizeof(*mv));
+	mv->address = f->text[i];
+	mv->up = member_up(t, p, f, i);
+	mv->always = true;
+	if (!t) {
+		return;
+	}
+	mv->known = health_info_by_word(t, f->hword[i], &mv->h);
+	if (health_info_by_word(t, f->aword[i], &a) && a.is_admin) {
+		mv->admin = a.admin;
+	}
+	mv->always = !mv->known || mv->h.always;
+}
+
+unsigned status_family_up(struct health_table *t, const struct pool *p, const struct pool_family *f)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < f->n; i++) {
+		n += member_up(t, p, f, i);
+	}
+	return n;
+}
+
+const char *status_family_state(const struct pool_explain *ex, const struct pool_family *f,
+				unsigned up)
+{
+	if (f->n == 0) {
+		return "empty";
+	}
+	if (ex->from_backup) {
+		return "backup";
+	}
+	if (ex->last_resort) {
+		return "last-resort";
+	}
+	return up == f->n ? "healthy" : "degraded";
+}
+
+const char *status_admin_name(enum health_admin a)
+{
+	switch (a) {
+	case ADMIN_DRAINED:
+		return "drained";
+	case ADMIN_FORCED_UP:
+		return "forced-up";
+	case ADMIN_NONE:
+	default:
+		return "none";
+	}
+}
+
+const char *status_last_resort_name(enum last_resort r)
+{
+	switch (r) {
+	case LAST_RESORT_NODATA:
+		return "nodata";
+	case LAST_RESORT_SERVFAIL:
+		return "servfail";
+	case LAST_RESORT_FAIL_OPEN:
+	default:
+		return "fail-open";
+	}
+}
+
+static const struct pool_family *family_of(const struct pool *p, uint16_t qtype)
+{
+	return qtype == DNS_TYPE_A ? &p->v4 : &p->v6;
+}
+
+/* --- JSON helpers ---------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at @s (at most @n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0xC2 || s[0] > 0xF4) {
+		return 0;
+	}
+	len = s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
+	if (len > n) {
+		return 0;
+	}
+	cp = s[0] & (0x7F >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80) {
+			return 0;
+		}
+		cp = cp << 6 | (s[i] & 0x3F);
+	}
+	/* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF)) {
+		return 0;
+	}
+	return len;
+}
+
+/* A JSON string, or null. Reasons can carry a backend's bytes and jansson
+ * refuses invalid UTF-8, so invalid sequences become U+FFFD first: the
+ * document is always valid JSON. */
+static json_t *jstr(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	struct sbuf clean;
+	size_t n;
+	json_t *j;
+
+	if (!str) {
+		return json_null();
+	}
+	if ((j = json_string(str))) {
+		return j;
+	}
+	n = strlen(str);
+	sb_init(&clean);
+	for (size_t i = 0; i < n;) {
+		size_t l = s[i] < 0x80 ? 1 : utf8_seq(s + i, n - i);
+		if (l) {
+			sb_append(&clean, str + i, l);
+			i += l;
+		} else {
+			sb_append(&clean, "\xEF\xBF\xBD", 3);
+			i++;
+		}
+	}
+	j = json_stringn(clean.p, clean.len);
+	sb_clear(&clean);
+	return j ? j : json_null();
+}
+
+static json_t *jnum(double v)
+{
+	return isfinite(v) ? json_real(round(v * 1000) / 1000) : json_null();
+}
+
+static json_t *jtime(double t)
+{
+	char buf[40];
+
+	return t > 0 ? jstr(sb_iso_time(buf, sizeof(buf), t)) : json_null();
+}
+
+static void dump_json(struct sbuf *out, json_t *root)
+{
+	char *text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(12));
+
+	if (text) {
+		sb_printf(out, "%s\n", text);
+		free(text);
+	}
+	json_decref(root);
+}
+
+/* --- status ---------------------------------------------------------------------- */
+
+/* One line per family: who answers and with which TTL. */
+static void text_family(struct sbuf *out, struct health_table *t, const struct pool *p,
+			uint16_t qtype)
+{
+	const struct pool_family *f = family_of(p, qtype);
+	const char *fam = qtype == DNS_TYPE_A ? "A" : "AAAA";
+	struct pool_explain ex;
+	unsigned up;
+
+	if (f->n == 0) {
+		sb_printf(out, "  %s: no members (NODATA)\n", fam);
+		return;
+	}
+	pool_explain(&ex, p, qtype, t);
+	up = status_family_up(t, p, f);
+	if (ex.from_backup) {
+		sb_printf(out,
+			  "  %s: failed, %u of %u up (min_healthy %u); answered from backup %s "
+			  "(%u up), ttl %u\n",
+			  fam, up, f->n, p->min_healthy, ex.answered->name, ex.up, ex.ttl);
+	} else if (ex.last_resort) {
+		sb_printf(out, "  %s: failed, %u of %u up (min_healthy %u)%s; last resort %s", fam,
+			  up, f->n, p->min_healthy, p->backup ? ", backups failed too" : "",
+			  status_last_resort_name(p->last_resort));
+		if (ex.answered) {
+			sb_printf(out, ": every member answered, ttl %u\n", ex.ttl);
+		} else {
+			sb_printf(out, "\n");
+		}
+	} else {
+		sb_printf(out, "  %s: %s, %u of %u up, ttl %u\n", fam,
+			  status_family_state(&ex, f, up), up, f->n, ex.ttl);
+	}
+}
+
+static void text_member(struct sbuf *out, const struct member_view *mv)
+{
+	const struct health_info *h = &mv->h;
+	char tbuf[40], rbuf[HEALTH_REASON_MAX];
+
+	sb_printf(out, "  member %s: %s; ", mv->address, mv->up ? "up" : "down");
+	if (!mv->known) {
+		sb_printf(out, "health up, admin %s; check none\n", status_admin_name(mv->admin));
+		return;
+	}
+	sb_printf(out, "health %s, admin %s; ", h->state == HEALTH_UP ? "up" : "down",
+		  status_admin_name(mv->admin));
+	if (mv->always) {
+		sb_printf(out, "check none\n");
+		return;
+	}
+	sb_printf(out, "check %s (%s %s); ", h->check, h->kind, h->target);
+	if (h->probed) {
+		sb_printf(out, "last probe %s (%s) %.1f ms; ", h->last_ok ? "ok" : "failed",
+			  sb_printable(rbuf, sizeof(rbuf), h->reason), h->latency_ms);
+	} else {
+		sb_printf(out, "last probe none; ");
+	}
+	sb_printf(out, "count %u; changed %s\n", h->count, sb_iso_time(tbuf, sizeof(tbuf), h->changed));
+}
+
+static json_t *json_family(struct health_table *t, const struct pool *p, uint16_t qtype)
+{
+	const struct pool_family *f = family_of(p, qtype);
+	struct pool_explain ex;
+	unsigned up = status_family_up(t, p, f);
+
+	pool_explain(&ex, p, qtype, t);
+	return json_pack("{s:i, s:i, s:s, s:o, s:b, s:b, s:i}", "members", (json_int_t)f->n, "up",
+			 (json_int_t)up, "state", status_family_state(&ex, f, up), "answered_by",
+			 jstr(ex.answered ? ex.answered->name : NULL), "from_backup",
+			 ex.from_backup, "last_resort", ex.last_resort, "ttl", (json_int_t)ex.ttl);
+}
+
+static json_t *json_member(const struct member_view *mv, const char *family)
+{
+	const struct health_info *h = &mv->h;
+	json_t *m = json_pack("{s:o, s:s, s:s, s:s, s:s}", "address", jstr(mv->address), "family",
+			      family, "state", mv->up ? "up" : "down", "health",
+			      !mv->known || h->state == HEALTH_UP ? "up" : "down", "admin",
+			      status_admin_name(mv->admin));
+
+	if (!mv->known || mv->always) {
+		json_object_set_new(m, "check", json_null());
+		json_object_set_new(m, "kind", json_string("none"));
+		json_object_set_new(m, "target", json_null());
+		json_object_set_new(m, "last_probe", json_null());
+		json_object_set_new(m, "reason", json_null());
+		json_object_set_new(m, "latency_ms", json_null());
+		json_object_set_new(m, "probed_at", json_null());
+		json_object_set_new(m, "count", json_integer(mv->known ? h->count : 0));
+		json_object_set_new(m, "changed", json_null());
+		return m;
+	}
+	json_object_set_new(m, "check", jstr(h->check));
+	json_object_set_new(m, "kind", jstr(h->kind));
+	json_object_set_new(m, "target", jstr(h->target));
+	json_object_set_new(m, "last_probe",
+			    h->probed ? json_string(h->last_ok ? "ok" : "failed") : json_null());
+	json_object_set_new(m, "reason", h->probed ? jstr(h->reason) : json_null());
+	json_object_set_new(m, "latency_ms", h->probed ? jnum(h->latency_ms) : json_null());
+	json_object_set_new(m, "probed_at", h->probed ? jtime(h->last_probe) : json_null());
+	json_object_set_new(m, "count", json_integer(h->count));
+	json_object_set_new(m, "changed", jtime(h->changed));
+	return m;
+}
+
+void status_render(struct sbuf *out, const struct snapshot *s, struct health_table *t, bool json)
+{
+	json_t *pools = json ? json_array() : NULL;
+
+	for (size_t i = 0; i < s->npools; i++) {
+		const struct pool *p = &s->pools[i];
+		json_t *members = json ? json_array() : NULL;
+		if (json) {
+			json_t *jp = json_pack(
+			    "{s:o, s:s, s:i, s:i, s:i, s:o, s:s, s:{s:o, s:o}}", "name", jstr(p->name),
+			    "policy", pool_policy_name(p), "ttl", (json_int_t)p->ttl, "ttl_degraded",
+			    (json_int_t)p->ttl_degraded, "min_healthy", (json_int_t)p->min_healthy,
+			    "backup", jstr(p->backup ? p->backup->name : NULL), "last_resort",
+			    status_last_resort_name(p->last_resort), "families", "A",
+			    json_family(t, p, DNS_TYPE_A), "AAAA", json_family(t, p, DNS_TYPE_AAAA));
+			json_object_set_new(jp, "members", members);
+			json_array_append_new(pools, jp);
+		} else {
+			sb_printf(out,
+				  "pool %s: policy %s, ttl %u, ttl_degraded %u, min_healthy %u, "
+				  "backup %s, last_resort %s\n",
+				  p->name, pool_policy_name(p), p->ttl, p->ttl_degraded,
+				  p->min_healthy, p->backup ? p->backup->name : "none",
+				  status_last_resort_name(p->last_resort));
+			text_family(out, t, p, DNS_TYPE_A);
+			text_family(out, t, p, DNS_TYPE_AAAA);
+		}
+		for (int fi = 0; fi < 2; fi++) {
+			const struct pool_family *f = fi == 0 ? &p->v4 : &p->v6;
+			for (unsigned k = 0; k < f->n; k++) {
+				struct member_view mv;
+				status_member_view(&mv, t, p, f, k);
+				if (json) {
+					json_array_append_new(members,
+							      json_member(&mv, fi == 0 ? "A" : "AAAA"));
+				} else {
+					text_member(out, &mv);
+				}
+			}
+		}
+	}
+	if (json) {
+		dump_json(out, json_pack("{s:o}", "pools", pools));
+	} else if (s->npools == 0) {
+		sb_printf(out, "no pools configured\n");
+	}
+}
+
+/* --- stats ------------------------------------------------------------------------ */
+
+/* Probe results and health changes, added up per check. */
+struct check_total {
+	char name[128];
+	char kind[16];
+	uint64_t ok, failed, changes;
+	unsigned targets;
+};
+
+struct check_totals {
+	struct check_total *v;
+	size_t n, cap;
+};
+
+static void add_check(const struct health_info *h, void *arg)
+{
+	struct check_totals *ct = arg;
+	struct check_total *c = NULL;
+
+	if (h->is_admin || h->always || !h->check[0]) {
+		return;
+	}
+	for (size_t i = 0; i < ct->n; i++) {
+		if (strcmp(ct->v[i].name, h->check) == 0) {
+			c = &ct->v[i];
+		}
+	}
+	if (!c) {
+		if (ct->n == ct->cap) {
+			ct->cap = ct->cap ? ct->cap * 2 : 16;
+			ct->v = xrealloc(ct->v, ct->cap * sizeof(*ct->v));
+		}
+		c = &ct->v[ct->n++];
+		memset(c, 0, sizeof(*c));
+		snprintf(c->name, sizeof(c->name), "%s", h->check);
+		snprintf(c->kind, sizeof(c->kind), "%s", h->kind);
+	}
+	c->ok += h->probes_ok;
+	c->failed += h->probes_failed;
+	c->changes += h->changes;
+	c->targets++;
+}
+
+static json_t *json_counts(const uint64_t *v, int n, const char *(*name)(int))
+{
+	json_t *o = json_object();
+
+	for (int i = 0; i < n; i++) {
+		json_object_set_new(o, name(i), json_integer((json_int_t)v[i]));
+	}
+	return o;
+}
+
+static void text_counts(struct sbuf *out, const char *title, const uint64_t *v, int n,
+			const char *(*name)(int), bool skip_zero)
+{
+	sb_printf(out, "%s:", title);
+	for (int i = 0; i < n; i++) {
+		if (!skip_zero || v[i]) {
+			sb_printf(out, " %s %llu", name(i), (unsigned long long)v[i]);
+		}
+	}
+	sb_printf(out, "\n");
+}
+
+static const char *transport_name(int i)
+{
+	return stats_transport_name((enum transport)i);
+}
+
+static const char *qtype_name(int i)
+{
+	return stats_qtype_name((enum stats_qtype)i);
+}
+
+static const char *rcode_name(int i)
+{
+	return stats_rcode_name((enum stats_rcode)i);
+}
+
+static const char *kind_name(int i)
+{
+	return stats_kind_name((enum response_kind)i);
+}
+
+void status_render_stats(struct sbuf *out, const struct stats *st, struct health_table *t,
+			 bool json)
+{
+	struct stats_totals tot;
+	struct check_totals ct = { NULL, 0, 0 };
+	char tbuf[40];
+
+	if (st) {
+		stats_sum(st, &tot);
+	} else {
+		memset(&tot, 0, sizeof(tot));
+	}
+	if (t) {
+		health_foreach(t, add_check, &ct);
+	}
+	if (json) {
+		json_t *pools = json_object(), *checks = json_object();
+		for (size_t i = 0; i < tot.npools; i++) {
+			json_object_set_new(pools, tot.pools[i].name,
+					    json_pack("{s:I, s:I, s:I}", "primary",
+						      (json_int_t)tot.pools[i].source[POOL_SOURCE_PRIMARY],
+						      "backup",
+						      (json_int_t)tot.pools[i].source[POOL_SOURCE_BACKUP],
+						      "last_resort",
+						      (json_int_t)tot.pools[i].source[POOL_SOURCE_LAST_RESORT]));
+		}
+		for (size_t i = 0; i < ct.n; i++) {
+			json_object_set_new(checks, ct.v[i].name,
+					    json_pack("{s:s, s:i, s:I, s:I, s:I}", "kind", ct.v[i].kind,
+						      "targets", (json_int_t)ct.v[i].targets, "ok",
+						      (json_int_t)ct.v[i].ok, "failed",
+						      (json_int_t)ct.v[i].failed, "health_changes",
+						      (json_int_t)ct.v[i].changes));
+		}
+		dump_json(out,
+			  json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:{s:I, s:I, s:o}, s:o, s:i}",
+				    "queries",
+				    json_counts(tot.transport, TRANSPORT_COUNT, transport_name),
+				    "qtypes", json_counts(tot.qtype, STATS_QTYPE_COUNT, qtype_name),
+				    "rcodes", json_counts(tot.rcode, STATS_RCODE_COUNT, rcode_name),
+				    "responses",
+				    json_counts(tot.kind, RESPONSE_KIND_COUNT, kind_name), "truncated",
+				    (json_int_t)tot.truncated, "pools", pools, "checks", checks,
+				    "reloads", "ok", (json_int_t)tot.reloads_ok, "failed",
+				    (json_int_t)tot.reloads_failed, "last_ok",
+				    jtime(tot.last_reload_ok), "started", jtime(tot.started),
+				    "workers", (json_int_t)tot.workers));
+	} else {
+		text_counts(out, "queries", tot.transport, TRANSPORT_COUNT, transport_name, false);
+		text_counts(out, "qtypes", tot.qtype, STATS_QTYPE_COUNT, qtype_name, true);
+		text_counts(out, "rcodes", tot.rcode, STATS_RCODE_COUNT, rcode_name, true);
+		text_counts(out, "responses", tot.kind, RESPONSE_KIND_COUNT, kind_name, false);
+		sb_printf(out, "truncated: %llu\n", (unsigned long long)tot.truncated);
+		for (size_t i = 0; i < tot.npools; i++) {
+			sb_printf(out, "pool %s: primary %llu, backup %llu, last_resort %llu\n",
+				  tot.pools[i].name,
+				  (unsigned long long)tot.pools[i].source[POOL_SOURCE_PRIMARY],
+				  (unsigned long long)tot.pools[i].source[POOL_SOURCE_BACKUP],
+				  (unsigned long long)tot.pools[i].source[POOL_SOURCE_LAST_RESORT]);
+		}
+		for (size_t i = 0; i < ct.n; i++) {
+			sb_printf(out,
+				  "check %s (%s, %u targets): probes ok %llu, failed %llu; health "
+				  "changes %llu\n",
+				  ct.v[i].name, ct.v[i].kind, ct.v[i].targets,
+				  (unsigned long long)ct.v[i].ok, (unsigned long long)ct.v[i].failed,
+				  (unsigned long long)ct.v[i].changes);
+		}
+		sb_printf(out, "reloads: ok %llu, failed %llu, last ok %s\n",
+			  (unsigned long long)tot.reloads_ok, (unsigned long long)tot.reloads_failed,
+			  sb_iso_time(tbuf, sizeof(tbuf), tot.last_reload_ok));
+		sb_printf(out, "started: %s; %u answering threads\n",
+			  sb_iso_time(tbuf, sizeof(tbuf), tot.started), tot.workers);
+	}
+	free(ct.v);
+	stats_totals_clear(&tot);
+}

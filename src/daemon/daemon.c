@@ -1,0 +1,325 @@
+/* daemon.c -- the main thread's life: start-up, signals, reloads, the probe
+ * engine's wiring, the state-file timer and the control socket. The sockets
+ * and workers are server.c's; answers are the DNS core's. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "ctl/control.h"
+#include "daemon/daemon.h"
+#include "daemon/server.h"
+#include "daemon/stats.h"
+#include "data/conf.h"
+#include "data/snapshot.h"
+#include "health/health.h"
+#include "health/probe.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/sbuf.h"
+
+/* The state file is rewritten at most this often after a change. */
+#define STATE_SAVE_INTERVAL 1.0
+
+struct daemon {
+	const char *conf_path;
+	struct ev_loop *loop;
+	struct server *srv;
+	struct health_table *health;
+	struct stats *stats;
+	struct probe_engine *probes;
+	struct control *control;
+	ev_signal sighup, sigterm, sigint;
+	ev_timer save_timer;
+};
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* What the live snapshot probes is what the engine runs and what the state
+ * file records. */
+static void health_follow(struct daemon *d)
+{
+	const struct snapshot *s = server_snapshot(d->srv);
+	struct health_entry **probed = xcalloc(s->nspecs ? s->nspecs : 1, sizeof(*probed));
+
+	for (size_t i = 0; i < s->nspecs; i++) {
+		probed[i] = s->specs[i]->entry;
+	}
+	health_retain(d->health, probed, s->nspecs);
+	free(probed);
+	if (d->probes) {
+		probe_engine_set(d->probes, (struct probe_spec *const *)s->specs, s->nspecs);
+	}
+}
+
+/* Build the new configuration beside the live one and swap it in; on any
+ * error the live one keeps serving. A one-line result goes to @msg. */
+static int reload(struct daemon *d, struct sbuf *msg)
+{
+	struct conf *conf;
+	struct snapshot *snap;
+	const struct conf *old;
+
+	log_info("reloading %s", d->conf_path);
+	conf = conf_load(d->conf_path);
+	if (!conf) {
+		log_err("reload failed: configuration errors above; keeping the previous configuration");
+		sb_printf(msg, "reload failed: configuration errors (see the log); the previous "
+			       "configuration keeps serving");
+		stats_reload(d->stats, false, wall_now());
+		return -1;
+	}
+	snap = snapshot_build_health(conf, d->health);
+	if (!snap) {
+		log_err("reload failed: zone or pool errors above; keeping the previous configuration");
+		sb_printf(msg, "reload failed: zone or pool errors (see the log); the previous "
+			       "configuration keeps serving");
+		stats_reload(d->stats, false, wall_now());
+		return -1;
+	}
+	old = server_snapshot(d->srv)->conf;
+	if (snap->conf->nlistens != old->nlistens || snap->conf->threads != old->threads) {
+		log_warn("listen and threads changes take effect at the next restart");
+	}
+	stats_bind_pools(d->stats, snap->pools, snap->npools);
+	server_swap(d->srv, snap);
+	health_follow(d);
+	stats_reload(d->stats, true, wall_now());
+	log_info("reload done: %zu zones, %zu pools, %zu names, %.1f MiB", snap->nzones,
+		 snap->npools, snap->nnodes, snapshot_memory(snap) / 1048576.0);
+	sb_printf(msg, "reload done: %zu zones, %zu pools, %zu names", snap->nzones, snap->npools,
+		  snap->nnodes);
+	return 0;
+}
+
+static void save_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct daemon *d = t->data;
+
+	(void)loop;
+	(void)revents;
+	if (health_take_dirty(d->health)) {
+		health_save_state(d->health);
+	}
+}
+
+static void sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	struct sbuf msg;
+
+	(void)loop;
+	(void)revents;
+	sb_init(&msg);
+	reload(s->data, &msg);
+	sb_clear(&msg);
+}
+
+static void sigterm_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	(void)revents;
+	log_info("signal %d: stopping", s->signum);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static const struct snapshot *ctl_current(void *arg)
+{
+	return server_snapshot(((struct daemon *)arg)->srv);
+}
+
+static int ctl_reload(void *arg, struct sbuf *msg)
+{
+	return reload(arg, msg);
+}
+
+static void ctl_admin_changed(void *arg)
+{
+	health_save_state(((struct daemon *)arg)->health);
+}
+
+/* A few dig lines for the first pool owners and zones, so that someone who
+ * just started the server knows what to ask it. */
+static void print_hints(const struct conf *c)
+{
+	char host[INET6_ADDRSTRLEN];
+	const struct sockaddr_storage *a;
+	unsigned port;
+	int shown = 0;
+
+	if (!c->nlistens) {
+		return;
+	}
+	a = &c->listens[0].addr;
+	if (a->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)a)->sin_addr, host, sizeof(host));
+		port = ntohs(((const struct sockaddr_in *)a)->sin_port);
+	} else {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)a)->sin6_addr, host, sizeof(host));
+		port = ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+	}
+	if (port == 0) {
+		return;
+	}
+	for (size_t i = 0; i < c->npools && shown < 3; i++) {
+		for (size_t j = 0; j < c->pools[i].nowners && shown < 3; j++, shown++) {
+			log_info("try: dig @%s -p %u %s A", host, port, c->pools[i].owners[j]);
+			log_info("try: dig @%s -p %u %s AAAA", host, port, c->pools[i].owners[j]);
+		}
+	}
+	for (size_t i = 0; i < c->nzones && i < 2; i++) {
+		log_info("try: dig @%s -p %u %s SOA", host, port, c->zones[i].origin);
+	}
+}
+
+int daemon_check(const char *path)
+{
+	struct conf *conf = conf_load(path);
+	struct health_table *health;
+	struct snapshot *snap;
+
+	if (!conf) {
+		log_err("%s: configuration is not valid", path);
+		return 1;
+	}
+	health = health_table_new();
+	snap = snapshot_build_health(conf, health);
+	if (!snap) {
+		log_err("%s: configuration is not valid", path);
+		health_table_free(health);
+		return 1;
+	}
+	log_info("%s: configuration OK (%zu zones, %zu pools, %zu names, %zu probes, %.1f MiB)", path,
+		 snap->nzones, snap->npools, snap->nnodes, snap->nspecs,
+		 snapshot_memory(snap) / 1048576.0);
+	snapshot_free(snap);
+	health_table_free(health);
+	return 0;
+}
+
+/* Tear down what start-up made, in the reverse order. */
+static void daemon_free(struct daemon *d)
+{
+	control_free(d->control);
+	if (d->srv) {
+		server_stop(d->srv);
+	}
+	probe_engine_free(d->probes); /* before the health table it reports to */
+	if (d->health && d->srv) {
+		health_save_state(d->health);
+	}
+	server_free(d->srv);
+	health_table_free(d->health);
+	stats_free(d->stats);
+	if (d->loop) {
+		ev_loop_destroy(d->loop);
+	}
+}
+
+int daemon_run(const char *path, bool detach, bool verbose)
+{
+	struct daemon d;
+	struct conf *conf;
+	struct snapshot *snap;
+	const struct conf *live;
+	int rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.conf_path = path;
+	conf = conf_load(path);
+	if (!conf) {
+		log_err("%s: configuration is not valid", path);
+		return 1;
+	}
+	d.health = health_table_new();
+	d.stats = stats_new();
+	if (conf->state_file) {
+		health_load_state(d.health, conf->state_file);
+	}
+	snap = snapshot_build_health(conf, d.health);
+	if (!snap) {
+		log_err("%s: configuration is not valid", path);
+		goto out;
+	}
+	stats_bind_pools(d.stats, snap->pools, snap->npools);
+	d.srv = server_new(snap, d.stats);
+	if (!d.srv) {
+		snapshot_free(snap);
+		goto out;
+	}
+	live = server_snapshot(d.srv)->conf;
+	if (detach) {
+		if (daemon(0, 0) != 0) {
+			log_err("cannot detach: %m");
+			goto out;
+		}
+		log_init(1, verbose);
+	} else {
+		print_hints(live);
+	}
+	/* Not the default loop: that one reaps every child (SIGCHLD), and exec
+	 * probes must collect their own. ev_signal works in any loop. */
+	d.loop = ev_loop_new(EVFLAG_AUTO);
+	if (!d.loop) {
+		log_err("cannot create the main event loop");
+		goto out;
+	}
+	if (server_start(d.srv) != 0) {
+		goto out;
+	}
+	{
+		/* The probe thread, like the workers, leaves signals to us. */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		d.probes = probe_engine_new(d.health);
+		if (!d.probes || probe_engine_start(d.probes) != 0) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			log_err("cannot start the probe engine");
+			goto out;
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	ev_signal_init(&d.sighup, sighup_cb, SIGHUP);
+	d.sighup.data = &d;
+	ev_signal_start(d.loop, &d.sighup);
+	ev_signal_init(&d.sigterm, sigterm_cb, SIGTERM);
+	ev_signal_start(d.loop, &d.sigterm);
+	ev_signal_init(&d.sigint, sigterm_cb, SIGINT);
+	ev_signal_start(d.loop, &d.sigint);
+	ev_timer_init(&d.save_timer, save_cb, STATE_SAVE_INTERVAL, STATE_SAVE_INTERVAL);
+	d.save_timer.data = &d;
+	if (live->state_file) {
+		ev_timer_start(d.loop, &d.save_timer);
+	}
+	health_follow(&d);
+	if (live->control_socket) {
+		struct control_ops ops = { ctl_current, ctl_reload, ctl_admin_changed,
+					   d.health,    d.stats,    &d };
+		d.control = control_new(d.loop, live->control_socket, live->control_mode, &ops);
+		if (!d.control) {
+			goto out;
+		}
+	}
+	log_info("ready: %u workers, %zu zones, %zu pools, %zu names", server_nworkers(d.srv),
+		 server_snapshot(d.srv)->nzones, server_snapshot(d.srv)->npools,
+		 server_snapshot(d.srv)->nnodes);
+	ev_run(d.loop, 0);
+	rc = 0;
+out:
+	daemon_free(&d);
+	return rc;
+}

@@ -1,0 +1,250 @@
+/* stats.c -- counters with one writer each, summed only when read. */
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "daemon/stats.h"
+#include "util/mem.h"
+
+struct stats {
+	struct stats_worker *workers; /* main thread adds; never removed before stats_free */
+	unsigned nworkers;
+	/* Pool slots by name (main thread): names[slot], and an open-addressing
+	 * index of slots + 1 (0 = empty). */
+	char **names;
+	size_t nslots, capslots;
+	uint32_t *index;
+	size_t index_mask;
+	_Atomic uint64_t reloads_ok, reloads_failed;
+	_Atomic int64_t last_reload_ok_ms;
+	double started;
+};
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct stats *stats_new(void)
+{
+	struct stats *st = xcalloc(1, sizeof(*st));
+
+	st->started = wall_now();
+	return st;
+}
+
+void stats_free(struct stats *st)
+{
+	if (!st) {
+		return;
+	}
+	while (st->workers) {
+		struct stats_worker *w = st->workers;
+		st->workers = w->next;
+		for (size_t b = 0; b < STATS_MAX_POOL_BLOCKS; b++) {
+			free(atomic_load(&w->pools[b]));
+		}
+		free(w);
+	}
+	for (size_t i = 0; i < st->nslots; i++) {
+		free(st->names[i]);
+	}
+	free(st->names);
+	free(st->index);
+	free(st);
+}
+
+/* Blocks for every slot below st->nslots in @w. */
+static void cover(const struct stats *st, struct stats_worker *w)
+{
+	size_t blocks = (st->nslots + STATS_POOL_BLOCK - 1) / STATS_POOL_BLOCK;
+
+	for (size_t b = 0; b < blocks; b++) {
+		if (!atomic_load_explicit(&w->pools[b], memory_order_relaxed)) {
+			struct stats_pool_ctr *c = xcalloc(STATS_POOL_BLOCK, sizeof(*c));
+			/* Release: a worker that sees the slot in a snapshot
+			 * sees the block (the snapshot is published after). */
+			atomic_store_explicit(&w->pools[b], c, memory_order_release);
+		}
+	}
+}
+
+struct stats_worker *stats_worker_new(struct stats *st)
+{
+	struct stats_worker *w = aligned_alloc(64, sizeof(*w));
+
+	if (!w) {
+		abort();
+	}
+	memset(w, 0, sizeof(*w));
+	cover(st, w);
+	w->next = st->workers;
+	st->workers = w;
+	st->nworkers++;
+	return w;
+}
+
+static size_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++) {
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	}
+	return (size_t)(h ^ (h >> 32));
+}
+
+static void index_put(struct stats *st, uint32_t slot)
+{
+	size_t i = name_hash(st->names[slot]) & st->index_mask;
+
+	while (st->index[i]) {
+		i = (i + 1) & st->index_mask;
+	}
+	st->index[i] = slot + 1;
+}
+
+static uint32_t slot_of(struct stats *st, const char *name)
+{
+	if (st->index) {
+		for (size_t i = name_hash(name) & st->index_mask; st->index[i];
+		     i = (i + 1) & st->index_mask) {
+			if (strcmp(st->names[st->index[i] - 1], name) == 0) {
+				return st->index[i] - 1;
+			}
+		}
+	}
+	if (st->nslots == st->capslots) {
+		st->capslots = st->capslots ? st->capslots * 2 : 64;
+		st->names = xrealloc(st->names, st->capslots * sizeof(*st->names));
+	}
+	st->names[st->nslots] = xstrdup(name);
+	st->nslots++;
+	if (st->nslots * 2 > (st->index ? st->index_mask + 1 : 0)) {
+		size_t size = st->index ? (st->index_mask + 1) * 2 : 128;
+		free(st->index);
+		st->index = xcalloc(size, sizeof(*st->index));
+		st->index_mask = size - 1;
+		for (uint32_t s = 0; s < st->nslots; s++) {
+			index_put(st, s);
+		}
+	} else {
+		index_put(st, (uint32_t)(st->nslots - 1));
+	}
+	return (uint32_t)(st->nslots - 1);
+}
+
+void stats_bind_pools(struct stats *st, struct pool *pools, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		pools[i].stat_slot = slot_of(st, pools[i].name);
+	}
+	if (st->nslots > (size_t)STATS_MAX_POOL_BLOCKS * STATS_POOL_BLOCK) {
+		abort(); /* a million distinct pool names in one process */
+	}
+	for (struct stats_worker *w = st->workers; w; w = w->next) {
+		cover(st, w);
+	}
+}
+
+void stats_reload(struct stats *st, bool ok, double now)
+{
+	if (ok) {
+		stats_inc(&st->reloads_ok);
+		atomic_store(&st->last_reload_ok_ms, (int64_t)(now * 1000));
+	} else {
+		stats_inc(&st->reloads_failed);
+	}
+}
+
+#define ADD(field) out->field += atomic_load_explicit(&w->field, memory_order_relaxed)
+
+void stats_sum(const struct stats *st, struct stats_totals *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->npools = st->nslots;
+	out->pools = xcalloc(st->nslots ? st->nslots : 1, sizeof(*out->pools));
+	for (size_t i = 0; i < st->nslots; i++) {
+		out->pools[i].name = st->names[i];
+	}
+	for (const struct stats_worker *w = st->workers; w; w = w->next) {
+		out->workers++;
+		for (int i = 0; i < TRANSPORT_COUNT; i++) {
+			ADD(transport[i]);
+		}
+		for (int i = 0; i < RESPONSE_KIND_COUNT; i++) {
+			ADD(kind[i]);
+		}
+		for (int i = 0; i < STATS_QTYPE_COUNT; i++) {
+			ADD(qtype[i]);
+		}
+		for (int i = 0; i < STATS_RCODE_COUNT; i++) {
+			ADD(rcode[i]);
+		}
+		ADD(truncated);
+		for (size_t s = 0; s < st->nslots; s++) {
+			const struct stats_pool_ctr *b = atomic_load_explicit(
+			    &((struct stats_worker *)w)->pools[s >> STATS_POOL_BLOCK_BITS],
+			    memory_order_acquire);
+			for (int k = 0; k < POOL_SOURCE_COUNT; k++) {
+				out->pools[s].source[k] += atomic_load_explicit(
+				    &b[s & (STATS_POOL_BLOCK - 1)].source[k], memory_order_relaxed);
+			}
+		}
+	}
+	out->reloads_ok = atomic_load(&((struct stats *)st)->reloads_ok);
+	out->reloads_failed = atomic_load(&((struct stats *)st)->reloads_failed);
+	out->last_reload_ok = atomic_load(&((struct stats *)st)->last_reload_ok_ms) / 1000.0;
+	out->started = st->started;
+}
+
+#undef ADD
+
+void stats_totals_clear(struct stats_totals *t)
+{
+	free(t->pools);
+	memset(t, 0, sizeof(*t));
+}
+
+const char *stats_qtype_name(enum stats_qtype q)
+{
+	static const char *const names[STATS_QTYPE_COUNT] = {
+		"A",  "NS",  "CNAME", "SOA", "PTR", "MX",  "TXT",  "AAAA",
+		"SRV", "DS", "DNSKEY", "CAA", "ANY", "XFR", "other",
+	};
+	return (unsigned)q < STATS_QTYPE_COUNT ? names[q] : "?";
+}
+
+const char *stats_rcode_name(enum stats_rcode r)
+{
+	static const char *const names[STATS_RCODE_COUNT] = {
+		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "BADVERS", "other",
+	};
+	return (unsigned)r < STATS_RCODE_COUNT ? names[r] : "?";
+}
+
+const char *stats_kind_name(enum response_kind k)
+{
+	static const char *const names[RESPONSE_KIND_COUNT] = {
+		"dropped", "answer", "referral", "nodata", "nxdomain", "refused", "error",
+	};
+	return (unsigned)k < RESPONSE_KIND_COUNT ? names[k] : "?";
+}
+
+const char *stats_source_name(enum pool_source s)
+{
+	static const char *const names[POOL_SOURCE_COUNT] = {
+		"none", "primary", "backup", "last_resort",
+	};
+	return (unsigned)s < POOL_SOURCE_COUNT ? names[s] : "?";
+}
+
+const char *stats_transport_name(enum transport t)
+{
+	static const char *const names[TRANSPORT_COUNT] = { "udp", "tcp" };
+	return (unsigned)t < TRANSPORT_COUNT ? names[t] : "?";
+}
