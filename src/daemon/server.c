@@ -105,7 +105,11 @@ struct worker {
 };
 
 struct server {
-	struct snapshot *snap; /* RCU-protected; owned */
+	/* The live snapshot, owned. Published with a release store and read
+	 * with an acquire load (a plain load on x86); freed after QSBR's
+	 * synchronize_rcu() says every worker has passed a quiescent state. */
+	_Atomic(struct snapshot *) snap;
+	char rcu_sync; /* ThreadSanitizer's stand-in for the quiescent states */
 	unsigned nworkers;
 	struct worker **workers;
 	size_t nlisten;
@@ -115,12 +119,38 @@ struct server {
 	atomic_bool stopping;
 };
 
+/* ThreadSanitizer does not see liburcu's grace periods (the library is not
+ * instrumented), so it would call every free of an old snapshot a race with
+ * the workers' earlier reads. Tell it what QSBR guarantees: a worker's reads
+ * happen before its next quiescent state, and synchronize_rcu() returns after
+ * every worker has passed one. No code in other builds. */
+#if defined(__SANITIZE_THREAD__)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define TSAN_ACQUIRE(a) __tsan_acquire(a)
+#define TSAN_RELEASE(a) __tsan_release(a)
+#else
+#define TSAN_ACQUIRE(a) ((void)(a))
+#define TSAN_RELEASE(a) ((void)(a))
+#endif
+
+static inline const struct snapshot *live_snapshot(struct server *srv)
+{
+	return atomic_load_explicit(&srv->snap, memory_order_acquire);
+}
+
+/* Before going offline: nothing read so far is used afterwards. */
+static inline void quiescent(struct server *srv)
+{
+	TSAN_RELEASE(&srv->rcu_sync);
+}
+
 /* --- UDP ------------------------------------------------------------------ */
 
 /* Answer the @n datagrams just received and send the replies in one call. */
 static void udp_answer(struct udp_thread *u, int n)
 {
-	const struct snapshot *snap = rcu_dereference(u->srv->snap);
+	const struct snapshot *snap = live_snapshot(u->srv);
 	int out = 0;
 
 	answer_ctx_use(&u->actx, snap);
@@ -181,6 +211,7 @@ static void *udp_main(void *arg)
 		/* Offline while blocked: a reload never waits for an idle socket.
 		 * MSG_WAITFORONE: block for the first datagram, then take what
 		 * else is queued. SO_RCVTIMEO bounds the wait for a stop. */
+		quiescent(u->srv);
 		rcu_thread_offline();
 		n = recvmmsg(u->fd, u->rmsg, UDP_BATCH, MSG_WAITFORONE, NULL);
 		rcu_thread_online();
@@ -291,7 +322,7 @@ static void tcp_cb(struct ev_loop *loop, ev_io *io, int revents)
 			return;
 		}
 		if (k > 0) {
-			const struct snapshot *snap = rcu_dereference(w->srv->snap);
+			const struct snapshot *snap = live_snapshot(w->srv);
 			size_t off = 0;
 			c->inlen += (size_t)k;
 			answer_ctx_use(&w->actx, snap);
@@ -380,6 +411,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 static void prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 {
+	quiescent(((struct worker *)p->data)->srv);
 	rcu_thread_offline(); /* about to block: reloads need not wait for us */
 }
 
@@ -528,7 +560,7 @@ struct server *server_new(struct snapshot *snap, struct stats *stats)
 	const struct conf *conf = snap->conf;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
-	srv->snap = snap;
+	atomic_init(&srv->snap, snap);
 	srv->nworkers = conf->threads ? conf->threads : (unsigned)(cores > 0 ? cores : 1);
 	srv->nlisten = conf->nlistens;
 	srv->tcp_timeout = conf->tcp_idle_timeout;
@@ -574,16 +606,17 @@ struct server *server_new(struct snapshot *snap, struct stats *stats)
 
 void server_swap(struct server *srv, struct snapshot *snap)
 {
-	struct snapshot *old = srv->snap;
+	struct snapshot *old = atomic_load_explicit(&srv->snap, memory_order_relaxed);
 
-	rcu_assign_pointer(srv->snap, snap);
+	atomic_store_explicit(&srv->snap, snap, memory_order_release);
 	synchronize_rcu(); /* every worker has passed a quiescent state */
+	TSAN_ACQUIRE(&srv->rcu_sync);
 	snapshot_free(old);
 }
 
 const struct snapshot *server_snapshot(const struct server *srv)
 {
-	return srv->snap;
+	return atomic_load_explicit(&srv->snap, memory_order_relaxed); /* main thread: the writer */
 }
 
 unsigned server_nworkers(const struct server *srv)
@@ -607,6 +640,7 @@ int server_start(struct server *srv)
 		ev_async_init(&w->stop, stop_cb);
 		ev_async_start(w->loop, &w->stop);
 		ev_prepare_init(&w->prepare, prepare_cb);
+		w->prepare.data = w;
 		ev_prepare_start(w->loop, &w->prepare);
 		ev_check_init(&w->check, check_cb);
 		ev_check_start(w->loop, &w->check);
@@ -697,6 +731,6 @@ void server_free(struct server *srv)
 		free(w);
 	}
 	free(srv->workers);
-	snapshot_free(srv->snap);
+	snapshot_free(atomic_load(&srv->snap));
 	free(srv);
 }
