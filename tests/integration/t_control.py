@@ -17,6 +17,8 @@ import sys
 import threading
 import time
 import unittest
+
+import dns.rcode
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -240,6 +242,70 @@ class Control(B.HealthCase, unittest.TestCase):
         t0 = time.monotonic()
         self.assertWithin(w2, lambda x: "192.0.2.11" in x.addrs, DRAIN_BOUND, "undrained",
                           t0=t0, srv=srv2)
+
+    # ---------------------------------------------------------------- stats
+
+    def stats(self):
+        return json.loads(self.ctl_ok("stats", "--json"))
+
+    def test_stats_count_queries_pools_probes_reloads(self):
+        srv, a, b = self.up_down_server()
+        before = self.stats()
+        # 3 UDP answers from web (degraded: primary), 2 TCP from lr (every
+        # member dead, no backup: last resort nodata), one NXDOMAIN, one
+        # REFUSED, one datagram too short for a header (dropped).
+        for _ in range(3):
+            self.assertEqual(srv.query("www.lb.example.test").rcode(), dns.rcode.NOERROR)
+        for _ in range(2):
+            r = srv.query("lr.lb.example.test", tcp=True)
+            self.assertEqual((r.rcode(), len(r.answer)), (dns.rcode.NOERROR, 0), "nodata")
+        self.assertEqual(srv.query("nx.lb.example.test").rcode(), dns.rcode.NXDOMAIN)
+        self.assertEqual(srv.query("example.com").rcode(), dns.rcode.REFUSED)
+        self.assertIsNone(srv.raw_udp(b"\x12\x34\x00", timeout=0.3))
+        after = self.stats()
+
+        def delta(*path):
+            x, y = before, after
+            for k in path:
+                x, y = x.get(k, {}) if isinstance(x, dict) else 0, y[k]
+            return y - (x or 0)
+
+        self.assertEqual(delta("queries", "udp"), 6)
+        self.assertEqual(delta("queries", "tcp"), 2)
+        self.assertEqual(delta("qtypes", "A"), 7)
+        self.assertEqual(delta("rcodes", "NOERROR"), 5)
+        self.assertEqual(delta("rcodes", "NXDOMAIN"), 1)
+        self.assertEqual(delta("rcodes", "REFUSED"), 1)
+        self.assertEqual(delta("responses", "answer"), 3)
+        self.assertEqual(delta("responses", "nodata"), 2)
+        self.assertEqual(delta("responses", "dropped"), 1)
+        self.assertEqual(delta("pools", "web", "primary"), 3)
+        self.assertEqual(delta("pools", "web", "backup"), 0)
+        self.assertEqual(delta("pools", "lr", "last_resort"), 2)
+        # The probes ran and the dead member's fall was counted.
+        tcp = after["checks"]["tcp"]
+        self.assertGreater(tcp["ok"], 0)
+        self.assertGreater(tcp["failed"], 0)
+        self.assertGreaterEqual(tcp["health_changes"], 1)
+        self.assertEqual(after["workers"] >= 1, True)
+        # Reloads by result: a good one, then a broken config.
+        self.ctl_ok("reload")
+        srv.write_conf(srv.read_file("gslbd.conf").replace("pools = (", "pools = ( oops"))
+        rc, out, err = self.ctl("reload")
+        self.assertEqual(rc, 1, "a failed reload is an error: %s %s" % (out, err))
+        self.assertIn("reload failed", err)
+        last = self.stats()
+        self.assertEqual(last["reloads"]["ok"] - after["reloads"]["ok"], 1)
+        self.assertEqual(last["reloads"]["failed"] - after["reloads"]["failed"], 1)
+        self.assertIsNotNone(last["reloads"]["last_ok"])
+        # The text form says the same; the old configuration still answers.
+        text = self.ctl_ok("stats")
+        self.assertIn("pool web: primary %d," % last["pools"]["web"]["primary"], text)
+        self.assertIn("pool lr: primary 0, backup 0, last_resort %d"
+                      % last["pools"]["lr"]["last_resort"], text)
+        self.assertIn("reloads: ok %d, failed %d" % (last["reloads"]["ok"],
+                                                    last["reloads"]["failed"]), text)
+        self.assertEqual(srv.query("www.lb.example.test").rcode(), dns.rcode.NOERROR)
 
     # ---------------------------------------------------------------- misc
 
