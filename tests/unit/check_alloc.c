@@ -16,10 +16,10 @@
 #include "data/snapshot.h"
 
 /* Interposition does not mix with the sanitizers' own malloc. */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SANITIZED 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define SANITIZED 1
 #endif
 #endif
@@ -239,7 +239,7 @@ int main(void)
 #else
 int main(void)
 {
-	puts("check_alloc: skipped under AddressSanitizer (it owns malloc)");
+	puts("check_alloc: skipped under AddressSanitizer or ThreadSanitizer (they own malloc)");
 	return 77;
 }
 #endif
