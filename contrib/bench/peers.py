@@ -28,11 +28,25 @@ On a shared machine it waits for other processes to go idle before each run
 and redoes a run they disturbed (bounded by --quiet-budget), so it takes longer.
     /usr/bin/python3 contrib/bench/peers.py --runs 7 --seconds 15
 
+--baseline PATH adds an older gslbd binary as one more server, "gslbd-base"
+("gslbd (baseline)"), with the same config template and settings, interleaved
+with the others; section 1 then ends with a line "current vs baseline: ..."
+(paired per-run ratios).  --only keeps it (and gslbd):
+    /usr/bin/python3 contrib/bench/peers.py --only gslbd --skip multi,failover \
+        --baseline /path/to/old/gslbd
+
+A dnsperf run that fails (non-zero exit status, killed at its time limit, no
+parsable statistics, no query completed) or during which the server exited is
+not counted in any median, and the report says "N of M runs of SERVER failed:
+reason" under the table it would have been in.
+
 See BENCHMARKS.md at the top of the tree for the method and the results.
 """
 
 import argparse
+import collections
 import datetime
+import hashlib
 import os
 import platform
 import random
@@ -72,10 +86,13 @@ DAEMON_BINARIES = {"/usr/sbin/gdnsd", "/usr/sbin/nsd", "/usr/sbin/knotd",
                    "/usr/sbin/pdns_server"}
 
 SERVERS = ["echo", "gslbd", "gdnsd", "knot", "nsd", "pdns", "pdns-shared"]
+BASE = "gslbd-base"           # --baseline: an older gslbd binary, run right after gslbd
 PEERS = ["gdnsd", "knot", "nsd", "pdns", "pdns-shared"]   # the DNS servers besides gslbd
-FAILOVER_SERVERS = ["gslbd", "gdnsd", "pdns"]      # those that can probe
-LABELS = {"echo": "echo floor", "gslbd": "gslbd", "gdnsd": "gdnsd", "knot": "Knot DNS",
-          "nsd": "NSD", "pdns": "PowerDNS", "pdns-shared": "PowerDNS shared Lua"}
+FAILOVER_SERVERS = ["gslbd", BASE, "gdnsd", "pdns"]      # those that can probe
+GSLBDS = ("gslbd", BASE)      # served from contrib/bench/peers/gslbd.conf.in
+LABELS = {"echo": "echo floor", "gslbd": "gslbd", BASE: "gslbd (baseline)", "gdnsd": "gdnsd",
+          "knot": "Knot DNS", "nsd": "NSD", "pdns": "PowerDNS",
+          "pdns-shared": "PowerDNS shared Lua"}
 
 POOL_NAME = "www.bench.test"
 V4_MEMBERS = ["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]
@@ -218,20 +235,43 @@ def machine():
             "memory": mem, "os": distro}
 
 
-def gslbd_version(binary):
+def git_out(cwd, *argv):
+    """git's stdout in cwd, stripped, or None."""
+    try:
+        r = run_quiet(["git", "-C", cwd] + list(argv), timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
+
+
+def gslbd_desc(src, copy):
+    """Which gslbd binary runs: `--version`, the path given, and, if that path
+    is inside a git work tree, the tree's `git describe --always --dirty` and
+    commit at the start of the run (the binary may be older than the tree:
+    see its mtime); always the mtime and a sha256 prefix of the private copy
+    that is run."""
     v = "?"
     try:
-        r = run_quiet([binary, "--version"], timeout=10)
+        r = run_quiet([copy, "--version"], timeout=10)
         v = (r.stdout or r.stderr).strip().splitlines()[0]
     except (OSError, subprocess.SubprocessError, IndexError):
         pass
-    try:
-        r = run_quiet(["git", "-C", REPO, "describe", "--always", "--dirty"], timeout=10)
-        if r.returncode == 0:
-            v += "; source tree at git %s" % r.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return v
+    parts = ["`%s`" % v, src]
+    top = git_out(os.path.dirname(src) or ".", "rev-parse", "--show-toplevel")
+    if top:
+        desc = git_out(top, "describe", "--always", "--dirty")
+        commit = git_out(top, "rev-parse", "--short=12", "HEAD")
+        parts.append("in git tree %s at `%s` (commit %s)" % (top, desc or "?", commit or "?"))
+    else:
+        parts.append("not in a git tree")
+    h = hashlib.sha256()
+    with open(copy, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    parts.append("modified %s" % datetime.datetime.fromtimestamp(
+        os.path.getmtime(src)).strftime("%Y-%m-%d %H:%M:%S"))
+    parts.append("sha256 %s" % h.hexdigest()[:16])
+    return ", ".join(parts)
 
 
 # -------------------------------------------------------------- /proc ---
@@ -563,9 +603,10 @@ def pool_a(port):
 # ------------------------------------------------------------- servers ---
 
 class Server:
-    """One server process, a child of this script, in its own temp dir."""
+    """One server process, a child of this script, in its own temp dir.
+    binaries maps "gslbd" (and BASE, with --baseline) to the binary to run."""
 
-    def __init__(self, name, binary, base, mode, listeners, echo_bin, pinned, gdnsd_fast):
+    def __init__(self, name, binaries, base, mode, listeners, echo_bin, pinned, gdnsd_fast):
         self.name = name
         self.mode = mode                # "single", "default" or "fast"
         self.pinned = pinned
@@ -583,7 +624,7 @@ class Server:
                 # PowerDNS: a fresh Lua state per LUA record evaluation (the
                 # default, "yes") or one shared state per thread ("shared").
                 "LUA_MODE": "shared" if name == "pdns-shared" else "yes"}
-        pool = {"gslbd": None, "gdnsd": "www-gdnsd.zone.in", "knot": "www-static.zone.in",
+        pool = {"gslbd": None, BASE: None, "gdnsd": "www-gdnsd.zone.in", "knot": "www-static.zone.in",
                 "nsd": "www-static.zone.in", "pdns": "www-pdns.zone.in",
                 "pdns-shared": "www-pdns.zone.in", "echo": None}[name]
         zone = render("bench.test.zone.in", {"POOL": render(pool, vals, tags) if pool else ""},
@@ -598,10 +639,10 @@ class Server:
 
         if name == "echo":
             self.argv = [echo_bin, "127.0.0.1", str(self.port)]
-        elif name == "gslbd":
+        elif name in GSLBDS:
             write("bench.test.zone", zone)
             conf = write("gslbd.conf", render("gslbd.conf.in", vals, tags))
-            self.argv = [binary, "-c", conf]
+            self.argv = [binaries[name], "-c", conf]
         elif name == "gdnsd":
             write("zones/bench.test", zone)
             write("config", render("gdnsd.config.in", vals, tags))
@@ -772,8 +813,17 @@ class Dnsperf:
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.outf,
                                      stderr=subprocess.STDOUT)
 
+    def done(self):
+        """True once dnsperf has exited, without reaping it (wait() does:
+        Popen.poll() would reap it and leave wait4() nothing to wait for)."""
+        return os.waitid(os.P_PID, self.proc.pid,
+                         os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
     def wait(self, limit):
+        """Wait (at most limit s, then SIGKILL) and parse.  r["failed"] is
+        None or why the run cannot be counted (see failure())."""
         deadline = time.monotonic() + limit
+        killed = False
         while True:
             pid, status, ru = os.wait4(self.proc.pid, os.WNOHANG)
             if pid:
@@ -781,6 +831,7 @@ class Dnsperf:
             if time.monotonic() > deadline:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 pid, status, ru = os.wait4(self.proc.pid, 0)
+                killed = True
                 break
             time.sleep(0.02)
         self.proc.returncode = os.waitstatus_to_exitcode(status)
@@ -794,7 +845,25 @@ class Dnsperf:
             m = rx.search(self.text)
             r[k] = float(m.group(1)) if m else None
         r["summary"] = self.summary()
+        r["failed"] = self.failure(r, killed, limit)
         return r
+
+    def failure(self, r, killed, limit):
+        """None if the run can be counted, else the reason: killed at its time
+        limit, a non-zero exit status, no statistics to parse, or no query
+        completed (CPU per query is undefined)."""
+        lines = [x.strip() for x in self.text.splitlines() if x.strip()]
+        last = (", last output line %r" % lines[-1][:160]) if lines else ", no output"
+        if killed:
+            return "dnsperf still running after %g s, killed%s" % (limit, last)
+        if r["rc"] != 0:
+            return ("dnsperf killed by signal %d%s" % (-r["rc"], last) if r["rc"] < 0 else
+                    "dnsperf exit status %d%s" % (r["rc"], last))
+        if r["completed"] is None or r["qps"] is None:
+            return "no parsable dnsperf statistics%s" % last
+        if r["completed"] == 0:
+            return "dnsperf completed no queries (%s)" % r["summary"]
+        return None
 
     def summary(self):
         keep = []
@@ -819,6 +888,7 @@ def measure(server, argvs, seconds, tmp, tag):
             for i, a in enumerate(argvs)]
     res = [d.wait(seconds + 30) for d in runs]
     wall = time.monotonic() - t0
+    alive = server.alive()
     u1, s1 = cpu_ticks(server.tree())
     c1 = core_stat()
     foreign = foreign_delta(f0, foreign_ticks()) * 100.0 / CLK_TCK / wall
@@ -849,9 +919,15 @@ def measure(server, argvs, seconds, tmp, tag):
         "max_lat": max([r["max_lat"] for r in res if r["max_lat"] is not None] or [0]),
         "avg_lat": median([r["avg_lat"] for r in res]) or 0,
         "rc": [r["rc"] for r in res],
-        "alive": server.alive(),
+        "alive": alive,
     }
     out["total_us"] = (out["user_us"] + out["sys_us"]) if completed else None
+    # A failed run is kept (and reported) but counted in no median.
+    fails = [r["failed"] for r in res if r["failed"]]
+    if not alive:
+        fails.append("%s exited during the run (its CPU time is lost; restarted for the "
+                     "next run)" % server.name)
+    out["failed"] = "; ".join(fails) or None
     return out
 
 
@@ -868,7 +944,8 @@ def measure_quiet(quiet, server, argvs, seconds, tmp, tag):
         server.ensure()
         m = measure(server, argvs, seconds, tmp, tag)
         m["attempts"] = attempt
-        if m["foreign"] <= FOREIGN_MAX or attempt == MEASURE_TRIES:
+        # A failed run is returned as it is, never redone: it must be reported.
+        if m["foreign"] <= FOREIGN_MAX or attempt == MEASURE_TRIES or m["failed"]:
             return m
         log("  %s: other processes used %.0f%% CPU during the run: measuring again"
             % (server.name, m["foreign"]))
@@ -894,8 +971,13 @@ def latency_run(server, qfile, seconds, tmp, run):
             except ValueError:
                 pass
     os.unlink(d.out_path)          # up to ~100k lines a run
+    failed = r["failed"]
+    if not failed and not server.alive():
+        failed = "%s exited during the run" % server.name
+    if not failed and not lat:
+        failed = "no per-query latency lines in dnsperf -v output"
     return {"lat": lat, "timeouts": timeouts, "qps": r["qps"], "lost": r["lost"],
-            "summary": r["summary"], "argv": argv}
+            "summary": r["summary"], "argv": argv, "failed": failed}
 
 
 def grouped_median(sorted_xs, step=1e-6):
@@ -914,6 +996,8 @@ def grouped_median(sorted_xs, step=1e-6):
 
 
 def latency_summary(runs):
+    """Latencies pooled over the runs that did not fail."""
+    runs = [r for r in runs if not r.get("failed")]
     lat = sorted(x for r in runs for x in r["lat"])
     return {"n": len(lat), "timeouts": sum(r["timeouts"] for r in runs),
             "qps": median([r["qps"] for r in runs]), "lost": sum(r["lost"] or 0 for r in runs),
@@ -1065,6 +1149,55 @@ def verdict(ok):
     return "PASS" if ok else "FAIL"
 
 
+def failure_lines(runs, what="runs"):
+    """'N of M runs of SERVER failed: reason' for each server in runs
+    (server -> list of run results) with a failed run."""
+    lines = []
+    for n, rs in runs.items():
+        bad = [r["failed"] for r in rs if r.get("failed")]
+        if not bad:
+            continue
+        reasons = collections.Counter(bad)
+        left = len(rs) - len(bad)
+        lines.append("**%d of %d %s of %s failed**: %s. %s." % (
+            len(bad), len(rs), what, LABELS.get(n, n),
+            " / ".join(k if c == 1 else "%s (%d×)" % (k, c) for k, c in reasons.items()),
+            "Its figures are over the other %d run%s" % (left, "" if left == 1 else "s")
+            if left else "No figures for it"))
+    return lines
+
+
+def baseline_line(vs_base, med, runs):
+    """The one-line summary of --baseline: current / baseline."""
+    pc, pu, pq = vs_base["total_us"], vs_base["user_us"], vs_base["qps"]
+    g, b = med["gslbd"], med[BASE]
+
+    def rng(xs):
+        return "" if len(xs) < 2 else ", range %.3f–%.3f" % (min(xs), max(xs))
+
+    if not pc:
+        return ("**current vs baseline: no ratio: in no run did both gslbd and the baseline "
+                "complete with CPU figures.**")
+    line = ("current vs baseline: CPU/q ratio %.3f (current/baseline, paired median of %d "
+            "run%s%s; ratio of medians %s), user CPU/q ratio %s, qps ratio %s "
+            "(paired median; ratio of medians %s)"
+            % (median(pc), len(pc), "" if len(pc) == 1 else "s", rng(pc),
+               "-" if not (g["total_us"] and b["total_us"]) else
+               "%.3f" % (g["total_us"] / b["total_us"]),
+               fmt(median(pu), 3), fmt(median(pq), 3),
+               "-" if not (g["qps"] and b["qps"]) else "%.3f" % (g["qps"] / b["qps"])))
+    if len(pc) < runs:
+        line += " [only %d of %d runs paired: see the failed runs above]" % (len(pc), runs)
+    return line
+
+
+def paired(xs, ys, key):
+    """x[key] / y[key] for each pair of runs (the same run of two servers)
+    where neither run failed."""
+    return [a[key] / b[key] for a, b in zip(xs, ys)
+            if not a.get("failed") and not b.get("failed") and a[key] and b[key]]
+
+
 def chart(path, main, order):
     try:
         import matplotlib
@@ -1110,7 +1243,11 @@ def main():
     ap.add_argument("--seconds", type=float, help="dnsperf -l per run (default 10; quick 3)")
     ap.add_argument("--cycles", type=int, help="failover cycles (default 5; quick 2)")
     ap.add_argument("--gslbd", default=DEFAULT_GSLBD, help="gslbd binary (default src/gslbd)")
-    ap.add_argument("--only", help="comma-separated subset of: " + ",".join(SERVERS))
+    ap.add_argument("--baseline", metavar="PATH",
+                    help="an older gslbd binary to measure too, interleaved, as server %s "
+                         "(same config template and settings as gslbd; kept by --only)" % BASE)
+    ap.add_argument("--only", help="comma-separated subset of: " + ",".join(SERVERS) +
+                    " (with --baseline, gslbd and %s are always included)" % BASE)
     ap.add_argument("--skip", default="",
                     help="comma-separated sections to skip: check,latency,reload,multi,failover")
     ap.add_argument("--report", help="also write the report (Markdown) to this file")
@@ -1128,8 +1265,26 @@ def main():
     lat_runs = 1 if args.quick else 3
     reload_seconds = 5 if args.quick else 10
     multi_runs = max(1, min(runs, 3))
-    names = SERVERS if not args.only else [n for n in SERVERS if n in args.only.split(",")]
+    every = SERVERS[:]
+    if args.baseline:
+        every.insert(every.index("gslbd") + 1, BASE)
+    if args.only:
+        only = set(x for x in args.only.split(",") if x)
+        unknown = sorted(only - set(SERVERS) - {BASE})
+        if unknown:
+            sys.exit("--only: unknown server(s) %s (known: %s)"
+                     % (",".join(unknown), ",".join(SERVERS)))
+        if BASE in only and not args.baseline:
+            sys.exit("--only %s needs --baseline PATH" % BASE)
+        if args.baseline:
+            only |= set(GSLBDS)         # the baseline is compared with gslbd in every run
+        names = [n for n in every if n in only]
+    else:
+        names = every
     skip = set(x for x in args.skip.split(",") if x)
+    unknown = sorted(skip - {"check", "latency", "reload", "multi", "failover"})
+    if unknown:
+        sys.exit("--skip: unknown section(s) %s" % ",".join(unknown))
     rng = random.Random(args.seed)
     quiet = Quiet(args.quiet_budget if args.quiet_budget is not None else
                   (120 if args.quick else 1200))
@@ -1148,6 +1303,9 @@ def main():
     gslbd = os.path.abspath(args.gslbd)
     if "gslbd" in names and not os.access(gslbd, os.X_OK):
         sys.exit("%s is missing: build it first (make -s)" % gslbd)
+    baseline = os.path.abspath(args.baseline) if args.baseline else None
+    if baseline and not (os.path.isfile(baseline) and os.access(baseline, os.X_OK)):
+        sys.exit("--baseline %s: not an executable file" % baseline)
 
     tmp = tempfile.mkdtemp(prefix="gslbd-peers-")
     listeners = None
@@ -1163,15 +1321,15 @@ def main():
         r = run_quiet(["gcc", "-O2", "-Wall", "-o", echo_bin, ECHO_SRC], timeout=120)
         if r.returncode != 0:
             sys.exit("building echo.c failed:\n" + r.stderr)
-        # A private copy: a rebuild of src/gslbd during the run changes nothing here.
-        gslbd_src, gslbd_desc = gslbd, "not run"
-        if os.access(gslbd_src, os.X_OK):
-            gslbd = os.path.join(tmp, "gslbd")
-            shutil.copy2(gslbd_src, gslbd)
-            gslbd_desc = "%s, binary %s (modified %s)" % (
-                gslbd_version(gslbd), gslbd_src,
-                datetime.datetime.fromtimestamp(os.path.getmtime(gslbd_src)).strftime(
-                    "%Y-%m-%d %H:%M:%S"))
+        # Private copies: a rebuild of src/gslbd during the run changes nothing here.
+        binaries, descs = {}, {}
+        for n, src in (("gslbd", gslbd), (BASE, baseline)):
+            if src and os.access(src, os.X_OK):
+                os.makedirs(os.path.join(tmp, "bin"), exist_ok=True)
+                binaries[n] = os.path.join(tmp, "bin", n)
+                shutil.copy2(src, binaries[n])
+                descs[n] = gslbd_desc(src, binaries[n])
+                log("%s: %s" % (LABELS[n], descs[n]))
         qfile = os.path.join(tmp, "queries.txt")
         mix = write_queries(qfile, seed=args.seed)
         listeners = Listeners()
@@ -1179,7 +1337,7 @@ def main():
             % (listeners.port, listeners.v6_ports[0], listeners.v6_ports[1]))
 
         # ---- single-thread, pinned servers: check, main, latency, RSS, reload
-        srv, f1 = start_servers(names, gslbd, tmp, "single", listeners, echo_bin, True,
+        srv, f1 = start_servers(names, binaries, tmp, "single", listeners, echo_bin, True,
                                 (1, 1))
         live += srv.values()
         failed.update(f1)
@@ -1205,15 +1363,20 @@ def main():
                         argvs = [dnsperf_argv(srv[n].port, qfile, seconds, e) for e in extras]
                     m = measure_quiet(quiet, srv[n], argvs, seconds, tmp, "check")
                     gencheck.append((n, label, m))
-                    log("check %s / %s: %.0f qps, server busy %.0f%%, core 1 busy %.0f%%"
-                        % (n, label, m["qps"], m["busy"], m["client_busy"] or 0))
+                    log("check %s / %s: %.0f qps, server busy %.0f%%, core 1 busy %.0f%%%s"
+                        % (n, label, m["qps"], m["busy"], m["client_busy"] or 0,
+                           "; FAILED: " + m["failed"] if m["failed"] else ""))
 
         # 1. main measurement, interleaved; each run starts one server later
         # in the order, so no server is always measured right after another.
-        for n in order:           # warm-up, not counted
+        warmup_failed = {}
+        for n in order:           # warm-up, not counted (but a failure is reported)
             srv[n].ensure()
-            Dnsperf(dnsperf_argv(srv[n].port, qfile, 2, DNSPERF_BASE),
-                    os.path.join(tmp, "warmup-%s.txt" % n)).wait(40)
+            w = Dnsperf(dnsperf_argv(srv[n].port, qfile, 2, DNSPERF_BASE),
+                        os.path.join(tmp, "warmup-%s.txt" % n)).wait(40)
+            if w["failed"]:
+                warmup_failed[n] = w["failed"]
+                log("warm-up %s FAILED: %s" % (n, w["failed"]))
         results = {n: [] for n in order}
         for run in range(1, runs + 1):
             k = (run - 1) % len(order)
@@ -1222,6 +1385,9 @@ def main():
                 argv = dnsperf_argv(srv[n].port, qfile, seconds, DNSPERF_BASE)
                 m = measure_quiet(quiet, srv[n], [argv], seconds, tmp, "main%d" % run)
                 results[n].append(m)
+                if m["failed"]:
+                    log("run %d/%d %s FAILED (not counted): %s" % (run, runs, n, m["failed"]))
+                    continue
                 log("run %d/%d %s: %.0f qps, %s µs/q (user %s, sys %s; core-0 irq %s), "
                     "busy %.0f%%, core 1 %.0f%%, lost %d"
                     % (run, runs, n, m["qps"], fmt(m["total_us"]), fmt(m["user_us"]),
@@ -1230,12 +1396,13 @@ def main():
         main_argv = dnsperf_argv("PORT", "QUERIES", seconds, DNSPERF_BASE)
         med = {}
         for n in order:
-            rs = results[n]
+            rs = [r for r in results[n] if not r["failed"]]     # failures: reported below
             med[n] = {k: median([r[k] for r in rs])
                       for k in ("qps", "user_us", "sys_us", "total_us", "busy", "client_busy",
                                 "irq0_us", "steal")}
+            med[n]["ok"] = len(rs)
             med[n]["lost"] = sum(r["lost"] for r in rs)
-            med[n]["max_lat"] = max(r["max_lat"] for r in rs)
+            med[n]["max_lat"] = max([r["max_lat"] for r in rs] or [None])
             tot = [r["total_us"] for r in rs if r["total_us"] is not None]
             med[n]["spread"] = ((max(tot) - min(tot)) / med[n]["total_us"] * 100
                                 if tot and med[n]["total_us"] else None)
@@ -1243,9 +1410,12 @@ def main():
         # apart at most), then the median: robust to slow drifts of the host.
         for n in order:
             for key, out_key in (("total_us", "paired"), ("user_us", "paired_user")):
-                pr = [a[key] / b[key] for a, b in zip(results[n], results.get("gslbd", []))
-                      if a[key] and b[key]]
-                med[n][out_key] = median(pr)
+                med[n][out_key] = median(paired(results[n], results.get("gslbd", []), key))
+        # --baseline: current / baseline, per run, for the summary line.
+        vs_base = None
+        if "gslbd" in results and BASE in results:
+            vs_base = {k: paired(results["gslbd"], results[BASE], k)
+                       for k in ("total_us", "user_us", "qps")}
 
         # 2. latency at a fixed rate
         lat = {}
@@ -1263,11 +1433,15 @@ def main():
                         fpct = (foreign_delta(f0, foreign_ticks()) * 100.0 / CLK_TCK
                                 / (time.monotonic() - t0))
                         lr["foreign"], lr["attempts"] = fpct, attempt
-                        if fpct <= FOREIGN_MAX:
+                        if fpct <= FOREIGN_MAX or lr["failed"]:     # a failure is kept
                             break
                         log("  %s: other processes used %.0f%% CPU during the latency run%s"
                             % (n, fpct, ": measuring again" if attempt < MEASURE_TRIES else ""))
                     lruns[n].append(lr)
+                    if lr["failed"]:
+                        log("latency %d/%d %s FAILED (not counted): %s"
+                            % (run, lat_runs, n, lr["failed"]))
+                        continue
                     ls = latency_summary([lr])
                     log("latency %d/%d %s: p50 %s p99 %s p99.9 %s µs (%d answers, %d timeouts, "
                         "%.0f qps)" % (run, lat_runs, n, fmt_us(ls["p50"], 1), fmt_us(ls["p99"]),
@@ -1292,7 +1466,7 @@ def main():
             hups = 0
             for i in range(int(reload_seconds) - 1):
                 time.sleep(1.0)
-                if d.proc.poll() is not None or not g.alive():
+                if d.done() or not g.alive():
                     break
                 os.kill(g.pid, signal.SIGHUP)
                 hups += 1
@@ -1301,9 +1475,10 @@ def main():
             reload_res = {"rate": rate, "hups": hups, "done": g.log_count("reload done") - done0,
                           "sent": r["sent"], "completed": r["completed"], "lost": r["lost"],
                           "qps": r["qps"], "summary": r["summary"], "argv": argv,
-                          "alive": g.alive()}
-            log("reload: %d SIGHUPs, %d reloads done, %s sent, %s lost"
-                % (hups, reload_res["done"], r["sent"], r["lost"]))
+                          "alive": g.alive(), "failed": r["failed"]}
+            log("reload: %d SIGHUPs, %d reloads done, %s sent, %s lost%s"
+                % (hups, reload_res["done"], r["sent"], r["lost"],
+                   "; dnsperf FAILED: " + r["failed"] if r["failed"] else ""))
 
         restarts = {n: srv[n].restarts for n in order}
         commands = {n: srv[n].command() for n in order}
@@ -1317,8 +1492,8 @@ def main():
         mres_all = {}
         if "multi" not in skip:
             mnames = [n for n in order if n != "echo"]
-            msrv, f2 = start_servers(mnames, gslbd, tmp, "default", listeners, echo_bin, False,
-                                     (1, 1))
+            msrv, f2 = start_servers(mnames, binaries, tmp, "default", listeners, echo_bin,
+                                     False, (1, 1))
             live += msrv.values()
             for n, e in f2.items():
                 failed.setdefault(n + " (default threads)", e)
@@ -1329,13 +1504,15 @@ def main():
                     argv = dnsperf_argv(msrv[n].port, qfile, seconds, DNSPERF_BASE, core=None)
                     m = measure_quiet(quiet, msrv[n], [argv], seconds, tmp, "multi%d" % run)
                     mres[n].append(m)
-                    log("multi %d/%d %s: %.0f qps, %s µs/q, busy %.0f%%"
-                        % (run, multi_runs, n, m["qps"], fmt(m["total_us"]), m["busy"]))
+                    log("multi %d/%d %s: %.0f qps, %s µs/q, busy %.0f%%%s"
+                        % (run, multi_runs, n, m["qps"], fmt(m["total_us"]), m["busy"],
+                           " FAILED (not counted): " + m["failed"] if m["failed"] else ""))
             for n in msrv:
-                multi[n] = {k: median([r[k] for r in mres[n]])
+                ok = [r for r in mres[n] if not r["failed"]]     # failures: reported below
+                multi[n] = {k: median([r[k] for r in ok])
                             for k in ("qps", "user_us", "sys_us", "total_us", "busy")}
                 multi_threads[n] = thread_count(msrv[n].tree())
-                multi_raw[n] = ["; ".join(r["summaries"]) for r in mres[n]]
+                multi_raw[n] = ["; ".join(r["summaries"]) for r in ok]
             for s in msrv.values():
                 s.stop()
 
@@ -1345,7 +1522,7 @@ def main():
         if "failover" not in skip:
             fnames = [n for n in FAILOVER_SERVERS if n in names]
             gdnsd_fast = gdnsd_fastest(tmp)
-            fsrv, f3 = start_servers(fnames, gslbd, tmp, "fast", listeners, echo_bin, False,
+            fsrv, f3 = start_servers(fnames, binaries, tmp, "fast", listeners, echo_bin, False,
                                      gdnsd_fast)
             live += fsrv.values()
             for n, e in f3.items():
@@ -1380,7 +1557,9 @@ def main():
     out("- command: `%s`" % " ".join(shlex.quote(a) for a in ["/usr/bin/python3"] + sys.argv))
     out("- machine: %s cores, %s, %s RAM, kernel %s, %s"
         % (mach["nproc"], mach["cpu"], mach["memory"], mach["kernel"], mach["os"]))
-    out("- gslbd: %s" % gslbd_desc)
+    for n in GSLBDS:
+        if n in descs or n == "gslbd":
+            out("- %s: %s" % (LABELS[n], descs.get(n, "not run")))
     out("- packages: " + ", ".join("%s %s" % kv for kv in vers.items()))
     out("- settings: %d interleaved runs of %g s per server; latency runs %d s at %d qps; "
         "failover %d cycles; whole run %.0f s" % (runs, seconds, lat_seconds, LATENCY_QPS,
@@ -1394,7 +1573,8 @@ def main():
         % (" ".join(main_argv), SERVER_CORE))
     all_runs = [m for n in results for m in results[n]] + [m for _, _, m in gencheck] + \
         [m for n in mres_all for m in mres_all[n]] + \
-        [dict(foreign=r["foreign"], attempts=r["attempts"]) for n in lruns for r in lruns[n]]
+        [dict(foreign=r["foreign"], attempts=r["attempts"], failed=r["failed"])
+         for n in lruns for r in lruns[n]]
     noisy = [m for m in all_runs if m["foreign"] > FOREIGN_MAX]
     out("- other processes on the machine: waited %.0f s in all for it to be idle; %d runs "
         "redone because other processes used > %.0f%% of a core meanwhile; %d of %d counted "
@@ -1402,6 +1582,14 @@ def main():
         % (quiet.waited, sum(m["attempts"] - 1 for m in all_runs), FOREIGN_MAX, len(noisy),
            len(all_runs), "worst %.0f%%" % max(m["foreign"] for m in noisy) if noisy else
            "none"))
+    # Every dnsperf run that failed is counted in no median and listed under
+    # its section's table; the total here so none goes unnoticed.
+    counted = all_runs + ([reload_res] if reload_res else [])
+    nfail = sum(1 for m in counted if m.get("failed"))
+    out("- failed dnsperf runs (counted in no median, listed under each table): %s"
+        % ("none" if not nfail else "**%d of %d**" % (nfail, len(counted))))
+    for n, e in warmup_failed.items():
+        out("- **the warm-up run of %s failed** (not counted anyway): %s" % (LABELS[n], e))
     notes = build_notes()
     if notes:
         out("- builds: " + "; ".join(notes))
@@ -1422,14 +1610,23 @@ def main():
         out()
         rows = []
         for n, label, m in gencheck:
+            if m["failed"]:
+                rows.append([LABELS[n], label, "FAILED", "-", "-", "-", "-"])
+                continue
             rows.append([LABELS[n], label, "%.0f" % m["qps"], fmt(m["total_us"]),
                          "%.0f%%" % m["busy"], pct(m["client_busy"]), "%d" % m["lost"]])
         out(table(["server", "load", "qps", "server CPU µs/q", "server busy (of core 0)",
                    "core 1 busy", "lost"], rows))
         out()
+        for n, label, m in gencheck:
+            if m["failed"]:
+                out("- **%s, %s: the run failed**: %s" % (LABELS[n], label, m["failed"]))
         for n in ("echo", "gslbd"):
             ms = [m for x, _, m in gencheck if x == n]
             if len(ms) < 3:
+                continue
+            if any(m["failed"] for m in ms[:3]):
+                out("- %s: no conclusion: one of the first three runs failed." % LABELS[n])
                 continue
             one, two, thr = ms[0]["qps"], ms[1]["qps"], ms[2]["qps"]
             best = max(two, thr)
@@ -1456,12 +1653,14 @@ def main():
     rows = []
     for n in order:
         m = med[n]
-        rows.append([LABELS[n], "%.0f" % m["qps"], fmt(m["user_us"]), fmt(m["sys_us"]),
+        rows.append([LABELS[n], fmt(m["qps"], 0), fmt(m["user_us"]), fmt(m["sys_us"]),
                      fmt(m["total_us"]), ratio(m["total_us"], g and g["total_us"]),
                      "-" if m.get("paired") is None else "%.2f×" % m["paired"],
-                     ratio(m["qps"], g and g["qps"]), "%.0f%%" % m["busy"],
-                     pct(m["client_busy"]), fmt(m["irq0_us"]), fmt(m["spread"], 0) + "%",
-                     "%d" % m["lost"], "%.1f" % (m["max_lat"] * 1000)])
+                     ratio(m["qps"], g and g["qps"]), pct(m["busy"]),
+                     pct(m["client_busy"]), fmt(m["irq0_us"]),
+                     "-" if m["spread"] is None else fmt(m["spread"], 0) + "%",
+                     "%d" % m["lost"],
+                     "-" if m["max_lat"] is None else "%.1f" % (m["max_lat"] * 1000)])
     out(table(["server", "qps", "user µs/q", "sys µs/q", "total µs/q", "CPU/q vs gslbd",
                "paired CPU/q vs gslbd", "qps vs gslbd", "server busy", "core 1 busy", "core-0 irq µs/q",
                "CPU/q spread", "lost", "max latency ms"], rows))
@@ -1476,11 +1675,19 @@ def main():
         "median of total µs/q over the runs; 'paired' = the median over runs of "
         "(server's total µs/q / gslbd's in the same run); 'lost' is summed and 'max latency' (dnsperf's) "
         "is the largest over the runs." % (runs, SERVER_CORE, CLIENT_CORE, SERVER_CORE))
-    dbound = [LABELS[n] for n in order if med[n]["busy"] < 90]
+    fl = failure_lines(results)
+    if fl:
+        out()
+        for line in fl:
+            out("- " + line)
+    dbound = [LABELS[n] for n in order if med[n]["busy"] is not None and med[n]["busy"] < 90]
     if dbound:
         out()
         out("Not saturated (server busy < 90%%, so qps is set by dnsperf/core %s, not by the "
             "server): %s." % (CLIENT_CORE, ", ".join(dbound)))
+    if vs_base is not None:
+        out()
+        out(baseline_line(vs_base, med, runs))
 
     if lat:
         out()
@@ -1489,7 +1696,7 @@ def main():
         out()
         rows = [[LABELS[n], fmt_us(lat[n]["p50"], 1), fmt_us(lat[n]["p99"]),
                  fmt_us(lat[n]["p999"]), fmt_us(lat[n]["max"]), "%d" % lat[n]["n"],
-                 "%d" % lat[n]["timeouts"], "%.0f" % (lat[n]["qps"] or 0)] for n in order]
+                 "%d" % lat[n]["timeouts"], fmt(lat[n]["qps"], 0)] for n in order]
         out(table(["server", "p50 µs", "p99 µs", "p99.9 µs", "max µs", "answers", "timeouts",
                    "qps reached"], rows))
         out()
@@ -1499,7 +1706,11 @@ def main():
             % (lat_runs, lat_seconds, " ".join(dnsperf_argv("PORT", "QUERIES", lat_seconds,
                                                           DNSPERF_BASE + ["-Q", str(LATENCY_QPS),
                                                                           "-v"]))))
-        slow = [LABELS[n] for n in order if (lat[n]["qps"] or 0) < 0.95 * LATENCY_QPS]
+        for line in failure_lines(lruns, "latency runs"):
+            out()
+            out(line)
+        slow = [LABELS[n] for n in order
+                if lat[n]["n"] and (lat[n]["qps"] or 0) < 0.95 * LATENCY_QPS]
         if slow:
             out()
             out("Could not sustain %d qps (their figures are queueing delay, not service "
@@ -1521,6 +1732,10 @@ def main():
             "%d SIGHUPs sent, %d `reload done` logged; %s sent, %s completed, **%s lost**."
             % (r["rate"], reload_seconds, r["hups"], r["done"], fmt(r["sent"], 0),
                fmt(r["completed"], 0), fmt(r["lost"], 0)))
+        if r["failed"]:
+            out()
+            out("**1 of 1 runs of gslbd failed**: %s; the figures above are not a result."
+                % r["failed"])
         out("Command: `%s`" % " ".join(r["argv"]))
 
     if multi:
@@ -1528,10 +1743,10 @@ def main():
         out("## 5. Default thread counts, nothing pinned (dnsperf shares the 2 cores)")
         out()
         gm = multi.get("gslbd")
-        rows = [[LABELS[n], multi_threads[n], "%.0f" % multi[n]["qps"], fmt(multi[n]["user_us"]),
+        rows = [[LABELS[n], multi_threads[n], fmt(multi[n]["qps"], 0), fmt(multi[n]["user_us"]),
                  fmt(multi[n]["sys_us"]), fmt(multi[n]["total_us"]),
                  ratio(multi[n]["total_us"], gm and gm["total_us"]),
-                 ratio(multi[n]["qps"], gm and gm["qps"]), "%.0f%%" % multi[n]["busy"]]
+                 ratio(multi[n]["qps"], gm and gm["qps"]), pct(multi[n]["busy"])]
                 for n in multi]
         out(table(["server", "threads", "qps", "user µs/q", "sys µs/q", "total µs/q",
                    "CPU/q vs gslbd", "qps vs gslbd", "server CPU (of 2 cores: 200%)"], rows))
@@ -1539,6 +1754,9 @@ def main():
         out("Medians over %d runs of `%s`." % (
             multi_runs, " ".join(dnsperf_argv("PORT", "QUERIES", seconds, DNSPERF_BASE,
                                               core=None))))
+        for line in failure_lines(mres_all):
+            out()
+            out(line)
 
     if fo:
         out()
@@ -1549,6 +1767,7 @@ def main():
                              "ok_thresh 2, up_thresh 2" % gdnsd_fast,
                     "pdns": "ifportup, lua-health-checks-interval=1 (no thresholds), "
                             "default caches"}
+        settings[BASE] = settings["gslbd"]
         rows = []
         for n in fo:
             gone = [x for x in fo[n]["gone"] if x is not None]
@@ -1577,9 +1796,13 @@ def main():
     def target(name, ok, detail):
         trows.append([name, "-" if ok is None else verdict(ok), detail])
 
-    gm = med.get("gslbd")
-    gd = med.get("gdnsd")
-    ec = med.get("echo")
+    def measured(n):        # None unless at least one main run of n completed
+        m = med.get(n)
+        return m if m and m["total_us"] is not None and m["user_us"] is not None else None
+
+    gm = measured("gslbd")
+    gd = measured("gdnsd")
+    ec = measured("echo")
     if gm and gd:
         target("total CPU/query ≤ %.2f× gdnsd" % T_CPU_VS_GDNSD,
                gm["total_us"] <= T_CPU_VS_GDNSD * gd["total_us"],
@@ -1592,14 +1815,15 @@ def main():
                % (gm["user_us"], gd["user_us"], ratio(gm["user_us"], gd["user_us"]),
                   inv(gd.get("paired_user"))))
     else:
-        target("total/user CPU vs gdnsd", None, "gdnsd not measured")
+        target("total/user CPU vs gdnsd", None, "%s not measured" % (
+            "gdnsd" if gm else "gslbd"))
     if gm and ec:
         target("total CPU/query ≤ %.2f× echo floor" % T_CPU_VS_ECHO,
                gm["total_us"] <= T_CPU_VS_ECHO * ec["total_us"],
                "%.2f vs %.2f µs (%s; paired per run %s)"
                % (gm["total_us"], ec["total_us"], ratio(gm["total_us"], ec["total_us"]),
                   inv(ec.get("paired"))))
-    if lat.get("gslbd"):
+    if lat.get("gslbd") and lat["gslbd"]["p50"] is not None:
         peers = [n for n in PEERS if n in lat and lat[n]["p50"] is not None]
         if peers:
             best = min(peers, key=lambda n: lat[n]["p50"])
@@ -1620,7 +1844,10 @@ def main():
                "median %s s, max %s s over %d cycles%s"
                % (fmt(median(ok_vals), 3), fmt(max(ok_vals) if ok_vals else None, 3), len(gone),
                   ", %d timed out" % gone.count(None) if None in gone else ""))
-    if reload_res:
+    if reload_res and reload_res["failed"]:
+        target("reload every second under load: 0 queries lost", None,
+               "not measured: dnsperf failed (%s)" % reload_res["failed"])
+    elif reload_res:
         target("reload every second under load: 0 queries lost",
                reload_res["lost"] == 0 and reload_res["done"] >= reload_res["hups"] > 0
                and reload_res["alive"],
@@ -1651,9 +1878,12 @@ def main():
     out("```")
     for n in order:
         for i, r in enumerate(results[n], 1):
-            out("%-11s run %d: %s" % (n, i, "; ".join(r["summaries"])))
+            out("%-11s run %d: %s%s" % (n, i, "FAILED (%s) " % r["failed"] if r["failed"] else "",
+                                         "; ".join(r["summaries"])))
     for n, label, m in gencheck:
-        out("%-11s check [%s]: %s" % (n, label, " || ".join(m["summaries"])))
+        out("%-11s check [%s]: %s%s" % (n, label,
+                                        "FAILED (%s) " % m["failed"] if m["failed"] else "",
+                                        " || ".join(m["summaries"])))
     for n in lat:
         for i, sm in enumerate(lat[n]["summaries"], 1):
             out("%-11s latency %d: %s" % (n, i, sm))
