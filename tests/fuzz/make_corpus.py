@@ -90,6 +90,24 @@ def seeds():
     s["edns-options"] = query("www.lb.test.", edns=0, options=[
         dns.edns.GenericOption(10, b"\x01\x02\x03\x04\x05\x06\x07\x08"),
         dns.edns.GenericOption(65001, b"hello")])
+    # EDNS options the parser reads (RFC 5001, 7871, 7873), well formed and not.
+    def ecs(family, source, scope, addr):
+        return struct.pack("!HBB", family, source, scope) + addr
+    s["edns-nsid"] = query("www.lb.test.", edns=0, options=[dns.edns.GenericOption(3, b"")])
+    s["edns-ecs-v4-24"] = query("www.lb.test.", edns=0, options=[
+        dns.edns.GenericOption(8, ecs(1, 24, 0, b"\xc0\x00\x02"))])
+    s["edns-ecs-v6-56"] = query("www.lb.test.", edns=0, options=[
+        dns.edns.GenericOption(8, ecs(2, 56, 0, b"\x20\x01\x0d\xb8\x12\x34\x56"))])
+    s["edns-ecs-source-0"] = query("www.lb.test.", edns=0, options=[
+        dns.edns.GenericOption(8, ecs(1, 0, 0, b""))])
+    s["bad-ecs-family"] = query("www.lb.test.", edns=0, options=[
+        dns.edns.GenericOption(8, ecs(3, 8, 0, b"\x0a"))])
+    s["bad-ecs-bits-past-prefix"] = query("www.lb.test.", edns=0, options=[
+        dns.edns.GenericOption(8, ecs(1, 23, 0, b"\xc0\x00\x03"))])
+    s["edns-cookie-client-server"] = query("www.lb.test.", edns=0, options=[
+        dns.edns.GenericOption(10, bytes(range(24)))])
+    s["bad-cookie-length"] = query("www.lb.test.", edns=0, options=[
+        dns.edns.GenericOption(10, bytes(range(12)))])
     # Malformed and odd messages, built by hand.
     q = header() + wire_name("www.lb.test") + struct.pack("!HH", 1, 1)
     s["bad-short-header"] = q[:5]
