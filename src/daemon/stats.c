@@ -7,6 +7,27 @@
 #include "daemon/stats.h"
 #include "util/mem.h"
 
+/* Bucket + 1 by type number; 0 (every type not named) is "other". */
+#define Q(t, b) [t] = (b) + 1
+const uint8_t stats_qtype_bucket[256] = {
+	Q(DNS_TYPE_A, STATS_QTYPE_A),         Q(DNS_TYPE_NS, STATS_QTYPE_NS),
+	Q(DNS_TYPE_CNAME, STATS_QTYPE_CNAME), Q(DNS_TYPE_SOA, STATS_QTYPE_SOA),
+	Q(DNS_TYPE_PTR, STATS_QTYPE_PTR),     Q(DNS_TYPE_MX, STATS_QTYPE_MX),
+	Q(DNS_TYPE_TXT, STATS_QTYPE_TXT),     Q(DNS_TYPE_AAAA, STATS_QTYPE_AAAA),
+	Q(DNS_TYPE_SRV, STATS_QTYPE_SRV),     Q(DNS_TYPE_DS, STATS_QTYPE_DS),
+	Q(DNS_TYPE_DNSKEY, STATS_QTYPE_DNSKEY), Q(DNS_TYPE_ANY, STATS_QTYPE_ANY),
+	Q(DNS_TYPE_AXFR, STATS_QTYPE_XFR),    Q(DNS_TYPE_IXFR, STATS_QTYPE_XFR),
+};
+#undef Q
+
+const uint8_t stats_rcode_bucket[32] = {
+	[DNS_RCODE_NOERROR] = STATS_RCODE_NOERROR,   [DNS_RCODE_FORMERR] = STATS_RCODE_FORMERR,
+	[DNS_RCODE_SERVFAIL] = STATS_RCODE_SERVFAIL, [DNS_RCODE_NXDOMAIN] = STATS_RCODE_NXDOMAIN,
+	[DNS_RCODE_NOTIMP] = STATS_RCODE_NOTIMP,     [DNS_RCODE_REFUSED] = STATS_RCODE_REFUSED,
+	[6 ... 15] = STATS_RCODE_OTHER,              [DNS_RCODE_BADVERS] = STATS_RCODE_BADVERS,
+	[17 ... 31] = STATS_RCODE_OTHER,
+};
+
 struct stats {
 	struct stats_worker *workers; /* main thread adds; never removed before stats_free */
 	unsigned nworkers;

@@ -98,63 +98,22 @@ static inline void stats_inc(_Atomic uint64_t *c)
 			      memory_order_relaxed);
 }
 
+/* Buckets by number, so that counting is a load, not a chain of compares:
+ * stats_qtype_bucket holds bucket + 1 (0: other). */
+extern const uint8_t stats_qtype_bucket[256];
+extern const uint8_t stats_rcode_bucket[32];
+
 static inline enum stats_qtype stats_qtype_of(uint16_t qtype)
 {
-	switch (qtype) {
-	case DNS_TYPE_A:
-		return STATS_QTYPE_A;
-	case DNS_TYPE_NS:
-		return STATS_QTYPE_NS;
-	case DNS_TYPE_CNAME:
-		return STATS_QTYPE_CNAME;
-	case DNS_TYPE_SOA:
-		return STATS_QTYPE_SOA;
-	case DNS_TYPE_PTR:
-		return STATS_QTYPE_PTR;
-	case DNS_TYPE_MX:
-		return STATS_QTYPE_MX;
-	case DNS_TYPE_TXT:
-		return STATS_QTYPE_TXT;
-	case DNS_TYPE_AAAA:
-		return STATS_QTYPE_AAAA;
-	case DNS_TYPE_SRV:
-		return STATS_QTYPE_SRV;
-	case DNS_TYPE_DS:
-		return STATS_QTYPE_DS;
-	case DNS_TYPE_DNSKEY:
-		return STATS_QTYPE_DNSKEY;
-	case DNS_TYPE_CAA:
-		return STATS_QTYPE_CAA;
-	case DNS_TYPE_ANY:
-		return STATS_QTYPE_ANY;
-	case DNS_TYPE_AXFR:
-	case DNS_TYPE_IXFR:
-		return STATS_QTYPE_XFR;
-	default:
-		return STATS_QTYPE_OTHER;
-	}
+	unsigned b = qtype < 256 ? stats_qtype_bucket[qtype]
+				 : (qtype == DNS_TYPE_CAA ? STATS_QTYPE_CAA + 1u : 0u);
+
+	return b ? (enum stats_qtype)(b - 1) : STATS_QTYPE_OTHER;
 }
 
 static inline enum stats_rcode stats_rcode_of(uint16_t rcode)
 {
-	switch (rcode) {
-	case DNS_RCODE_NOERROR:
-		return STATS_RCODE_NOERROR;
-	case DNS_RCODE_FORMERR:
-		return STATS_RCODE_FORMERR;
-	case DNS_RCODE_SERVFAIL:
-		return STATS_RCODE_SERVFAIL;
-	case DNS_RCODE_NXDOMAIN:
-		return STATS_RCODE_NXDOMAIN;
-	case DNS_RCODE_NOTIMP:
-		return STATS_RCODE_NOTIMP;
-	case DNS_RCODE_REFUSED:
-		return STATS_RCODE_REFUSED;
-	case DNS_RCODE_BADVERS:
-		return STATS_RCODE_BADVERS;
-	default:
-		return STATS_RCODE_OTHER;
-	}
+	return rcode < 32 ? (enum stats_rcode)stats_rcode_bucket[rcode] : STATS_RCODE_OTHER;
 }
 
 /* Count one answered (or dropped) request. Hot path: the owning thread only. */

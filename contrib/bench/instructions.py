@@ -1,0 +1,169 @@
+#!/usr/bin/python3
+"""instructions.py -- instructions per query of gslbd builds, side by side.
+
+CPU time on a shared 2-core machine moves by a few percent from run to run;
+instruction counts do not. This runs each given gslbd binary (one worker
+thread, the peer benchmark's zone and pool, on a loopback port the kernel
+picks) under `valgrind --tool=callgrind`, sends it the peer benchmark's query
+mix (contrib/bench/peers.py: 60% pool A, 10% pool AAAA, 20% static, 10%
+NXDOMAIN) one query at a time over UDP and TCP, and reports instructions per
+query:
+
+  - answer path: everything inside answer_query (inclusive; the DNS core);
+  - counting: inside stats_count (absent in builds without counters);
+  - UDP thread: everything the UDP threads run (answering, batching, the
+    syscall wrappers; the kernel's work is not counted by callgrind).
+
+    /usr/bin/python3 contrib/bench/instructions.py OLD_BINARY NEW_BINARY [...]
+    /usr/bin/python3 contrib/bench/instructions.py --queries 5000 src/gslbd
+
+Loopback only; each gslbd started here is stopped by its PID. Needs valgrind
+and dnspython (python3-dnspython). Takes about a minute per binary.
+"""
+
+import argparse
+import datetime
+import glob
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import dns.message
+import dns.query
+import dns.rcode
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import peers  # noqa: E402  (the query mix and zone of the peer benchmark)
+
+CONF = """listen = [ "127.0.0.1:0" ];
+threads = 1;
+zones = ( { origin = "bench.test"; file = "bench.test.zone"; } );
+pools = (
+  { name = "www"; owners = [ "www.bench.test" ]; policy = "round-robin"; ttl = 30;
+    members = ( { address = "127.0.0.11"; }, { address = "127.0.0.12"; },
+                { address = "127.0.0.13"; }, { address = "127.0.0.14"; },
+                { address = "2001:db8:10::1"; }, { address = "2001:db8:10::2"; } ); }
+);
+"""
+
+
+def describe(binary):
+    st = os.stat(binary)
+    h = hashlib.sha256(open(binary, "rb").read()).hexdigest()[:16]
+    where = ""
+    top = os.path.dirname(os.path.dirname(os.path.abspath(binary)))
+    if os.path.isdir(os.path.join(top, ".git")) or os.path.isfile(os.path.join(top, ".git")):
+        r = subprocess.run(["git", "-C", top, "describe", "--always", "--dirty"],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            where = ", tree %s" % r.stdout.strip()
+    return "%s (sha256 %s, modified %s%s)" % (
+        binary, h, datetime.datetime.fromtimestamp(st.st_mtime).strftime("%Y-%m-%d %H:%M"),
+        where)
+
+
+def run_one(binary, queries, tcp_every, workdir):
+    d = tempfile.mkdtemp(prefix="instr-", dir=workdir)
+    zone = peers.render("bench.test.zone.in", {"POOL": ""}, set())
+    with open(os.path.join(d, "bench.test.zone"), "w") as f:
+        f.write(zone)
+    with open(os.path.join(d, "gslbd.conf"), "w") as f:
+        f.write(CONF)
+    out = os.path.join(d, "callgrind.out")
+    log = open(os.path.join(d, "gslbd.log"), "w+")
+    proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                             "--separate-threads=yes", "--dump-instr=no",
+                             binary, "-c", os.path.join(d, "gslbd.conf")],
+                            stdout=log, stderr=subprocess.STDOUT, cwd=d)
+    port = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        log.seek(0)
+        text = log.read()
+        m = re.search(r"listening on 127\.0\.0\.1 port (\d+)", text)
+        if m and "ready" in text:
+            port = int(m.group(1))
+            break
+        time.sleep(0.2)
+    if port is None:
+        proc.kill()
+        proc.wait()
+        log.seek(0)
+        raise SystemExit("%s did not start:\n%s" % (binary, log.read()[-2000:]))
+    qfile = os.path.join(d, "queries")
+    peers.write_queries(qfile, n=queries)
+    lines = [l.split() for l in open(qfile).read().splitlines() if l.strip()]
+    answered = 0
+    for i, (name, qtype) in enumerate(lines):
+        q = dns.message.make_query(name, qtype)
+        try:
+            if tcp_every and i % tcp_every == 0:
+                r = dns.query.tcp(q, "127.0.0.1", port=port, timeout=5)
+            else:
+                r = dns.query.udp(q, "127.0.0.1", port=port, timeout=5)
+            answered += r.rcode() in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN)
+        except (dns.exception.Timeout, OSError):
+            pass
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    totals = {"answer_query": 0, "stats_count": 0, "udp": 0}
+    for f in glob.glob(out + "*"):
+        text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", f],
+                              capture_output=True, text=True).stdout
+        for fn in ("answer_query", "stats_count"):
+            m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\S*:%s\b" % fn, text, re.M)
+            if m:
+                totals[fn] += int(m.group(1).replace(",", ""))
+        m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\S*:udp_main\b", text, re.M)
+        if m:
+            totals["udp"] += int(m.group(1).replace(",", ""))
+    shutil.rmtree(d, ignore_errors=True)
+    return len(lines), answered, totals
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("binaries", nargs="+")
+    ap.add_argument("--queries", type=int, default=10000)
+    ap.add_argument("--tcp-every", type=int, default=10,
+                    help="every Nth query over TCP (default 10; 0: UDP only)")
+    args = ap.parse_args()
+    if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
+        raise SystemExit("needs valgrind (apt-get install valgrind)")
+    workdir = tempfile.mkdtemp(prefix="gslbd-instr-")
+    print("# instructions per query (contrib/bench/instructions.py)\n")
+    print("- date: %s UTC" % datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"))
+    print("- command: `%s`" % " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]))
+    print("- %d queries of the peer benchmark's mix, one at a time, every %s over TCP\n"
+          % (args.queries, "%dth" % args.tcp_every if args.tcp_every else "none"))
+    print("| binary | answered | answer_query Ir/q | stats_count Ir/q | UDP thread Ir/q |")
+    print("|---|---:|---:|---:|---:|")
+    base = None
+    for b in args.binaries:
+        n, ok, t = run_one(os.path.abspath(b), args.queries, args.tcp_every, workdir)
+        udp_q = n - (n // args.tcp_every + (1 if n % args.tcp_every else 0)) if args.tcp_every \
+            else n
+        row = (t["answer_query"] / n, t["stats_count"] / n, t["udp"] / max(udp_q, 1))
+        print("| %s | %d/%d | %.0f | %.0f | %.0f |" % (describe(b), ok, n, *row))
+        if base is None:
+            base = row
+        else:
+            print("|  vs first | | %.3f× | | %.3f× |" % (row[0] / base[0], row[2] / base[2]))
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
