@@ -384,8 +384,7 @@ static void status_text(struct ctl *x)
 		sb_printf(&x->out,
 			  "pool %s: policy %s, ttl %u, ttl_degraded %u, min_healthy %u, backup %s, "
 			  "last_resort %s\n",
-			  p->name, p->policy == POLICY_WEIGHTED ? "weighted" : "round-robin",
-			  p->ttl, p->ttl_degraded, p->min_healthy,
+			  p->name, p->policy->name, p->ttl, p->ttl_degraded, p->min_healthy,
 			  p->backup ? p->backup->name : "none", last_resort_name(p->last_resort));
 		status_family(x, p, DNS_TYPE_A);
 		status_family(x, p, DNS_TYPE_AAAA);
@@ -472,8 +471,7 @@ static void status_json(struct ctl *x)
 		sb_printf(b,
 			  ",\"policy\":\"%s\",\"ttl\":%u,\"ttl_degraded\":%u,\"min_healthy\":%u,"
 			  "\"backup\":",
-			  p->policy == POLICY_WEIGHTED ? "weighted" : "round-robin", p->ttl,
-			  p->ttl_degraded, p->min_healthy);
+			  p->policy->name, p->ttl, p->ttl_degraded, p->min_healthy);
 		sb_json_str(b, p->backup ? p->backup->name : NULL);
 		sb_printf(b, ",\"last_resort\":\"%s\",\"families\":{\"A\":",
 			  last_resort_name(p->last_resort));
@@ -577,9 +575,8 @@ static void explain_pool(struct ctl *x, const struct pool *p, uint16_t qtype)
 	unsigned records;
 
 	pool_explain(&ex, p, qtype, x->t);
-	sb_printf(b, "pool %s (%s, %u %s per answer), %s members:\n", p->name,
-		  p->policy == POLICY_WEIGHTED ? "weighted" : "round-robin", f->answers,
-		  f->answers == 1 ? "record" : "records", fam);
+	sb_printf(b, "pool %s (%s, %u %s per answer), %s members:\n", p->name, p->policy->name,
+		  f->answers, f->answers == 1 ? "record" : "records", fam);
 	explain_members(x, p, f);
 	sb_printf(b, "min_healthy %u: %s (%u of %u up)\n", p->min_healthy,
 		  up >= p->min_healthy ? "met" : "not met", up, f->n);

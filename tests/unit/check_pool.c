@@ -1,4 +1,5 @@
-/* check_pool.c -- unit tests for src/pool.c: member records, rotation, weighted draws. */
+/* check_pool.c -- unit tests for src/lb/pool.c and the pool policies (src/lb/policy*.c):
+ * member records, the registry, rotation, weighted draws, a policy plugged in by a test. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -8,6 +9,7 @@
 
 #include <check.h>
 
+#include "lb/policy.h"
 #include "lb/pool.h"
 #include "testutil.h"
 
@@ -33,14 +35,16 @@ static void member(size_t i, const char *address, uint32_t weight)
 	m->line = (int)i + 1;
 }
 
-/* A pool "p" of @n members (already filled in), made into pool 0. */
-static void make(size_t n, enum pool_policy policy, unsigned answers)
+/* A pool "p" of @n members (already filled in), made into pool 0 with
+ * policy @ops. @answers as the config gives it after the policy's parse
+ * hook: 0 means every member. */
+static void make_ops(size_t n, const struct policy_ops *ops, unsigned answers)
 {
 	pool_clear(&pool); /* a test may make more than one */
 	pool_state_clear(&st);
 	memset(&cp, 0, sizeof(cp));
 	cp.name = "p";
-	cp.policy = policy;
+	cp.policy = ops;
 	cp.answers = answers;
 	cp.ttl = 45;
 	cp.members = members;
@@ -48,6 +52,15 @@ static void make(size_t n, enum pool_policy policy, unsigned answers)
 	pool_init(&pool, &cp, 0);
 	pool_state_init(&st, 12345);
 	pool_state_reserve(&st, 1);
+}
+
+/* The same with the registered policy called @policy. */
+static void make(size_t n, const char *policy, unsigned answers)
+{
+	const struct policy_ops *ops = policy_find(policy);
+
+	ck_assert_ptr_nonnull(ops);
+	make_ops(n, ops, answers);
 }
 
 static void teardown(void)
@@ -75,7 +88,7 @@ START_TEST(init_encodes_records)
 	member(2, "192.0.2.2", 5);
 	member(3, "2001:db8::2", 1);
 	member(4, "192.0.2.3", 1);
-	make(5, POLICY_ROUND_ROBIN, 0);
+	make(5, "round-robin", 0);
 
 	ck_assert_str_eq(pool.name, "p");
 	ck_assert_ptr_ne(pool.name, cp.name); /* copied */
@@ -102,14 +115,21 @@ START_TEST(init_encodes_records)
 }
 END_TEST
 
-START_TEST(weighted_default_one_answer)
+/* The policies' defaults of `answers` are set by their parse hooks
+ * (check_conf.c: policy_answers_default); what reaches the pool is a number,
+ * 0 for every member, whatever the policy. */
+START_TEST(answers_as_configured)
 {
 	member(0, "192.0.2.1", 1);
 	member(1, "192.0.2.2", 1);
-	make(2, POLICY_WEIGHTED, 0);
+	make(2, "weighted", 1);
 	ck_assert_uint_eq(pool.v4.answers, 1);
 	ck_assert_uint_eq(pool_count(&pool, DNS_TYPE_A), 1);
 	ck_assert_uint_eq(pool_count(&pool, DNS_TYPE_AAAA), 0);
+	make(2, "weighted", 0);
+	ck_assert_uint_eq(pool.v4.answers, 2);
+	make(2, "round-robin", 1);
+	ck_assert_uint_eq(pool.v4.answers, 1);
 }
 END_TEST
 
@@ -117,7 +137,7 @@ START_TEST(answers_capped_at_members)
 {
 	member(0, "192.0.2.1", 1);
 	member(1, "192.0.2.2", 1);
-	make(2, POLICY_WEIGHTED, 5);
+	make(2, "weighted", 5);
 	ck_assert_uint_eq(pool.v4.answers, 2);
 }
 END_TEST
@@ -129,7 +149,7 @@ START_TEST(round_robin_rotates)
 	member(0, "192.0.2.1", 1);
 	member(1, "192.0.2.2", 1);
 	member(2, "192.0.2.3", 1);
-	make(3, POLICY_ROUND_ROBIN, 0);
+	make(3, "round-robin", 0);
 	/* Starts 1, 2, 3, 1, 2...; each answer is the whole set in rotated order. */
 	for (int i = 0; i < 7; i++) {
 		ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 3);
@@ -151,7 +171,7 @@ START_TEST(round_robin_answers_limit)
 	member(1, "192.0.2.2", 1);
 	member(2, "192.0.2.3", 1);
 	member(3, "192.0.2.4", 1);
-	make(4, POLICY_ROUND_ROBIN, 2);
+	make(4, "round-robin", 2);
 	for (int i = 0; i < 8; i++) {
 		memset(out, 0xEE, sizeof(out));
 		ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 2);
@@ -168,7 +188,7 @@ START_TEST(owner_pointer_patched)
 	size_t w;
 
 	member(0, "192.0.2.1", 1);
-	make(1, POLICY_ROUND_ROBIN, 0);
+	make(1, "round-robin", 0);
 	ck_assert_int_eq(pool_write(out, sizeof(out), &w, &pool, DNS_TYPE_A, 0x1234, &st, NULL, &req), 1);
 	ck_assert_uint_eq(out[0], 0xC0 | 0x12);
 	ck_assert_uint_eq(out[1], 0x34);
@@ -191,7 +211,7 @@ START_TEST(weighted_proportions)
 
 	member(0, "192.0.2.1", 1);
 	member(1, "192.0.2.2", 3);
-	make(2, POLICY_WEIGHTED, 1);
+	make(2, "weighted", 1);
 	for (int i = 0; i < draws; i++) {
 		ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 1);
 		ck_assert_uint_eq(w, POOL_RR4_LEN);
@@ -219,7 +239,7 @@ START_TEST(weighted_no_duplicates)
 	member(0, "192.0.2.1", 1);
 	member(1, "192.0.2.2", 1);
 	member(2, "192.0.2.3", 1000);
-	make(3, POLICY_WEIGHTED, 2);
+	make(3, "weighted", 2);
 	for (int i = 0; i < 5000; i++) {
 		ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 2);
 		ck_assert_uint_eq(w, 2 * POOL_RR4_LEN);
@@ -246,7 +266,7 @@ START_TEST(weighted_all_members)
 	member(0, "192.0.2.1", 2);
 	member(1, "192.0.2.2", 7);
 	member(2, "192.0.2.3", 1);
-	make(3, POLICY_WEIGHTED, 3);
+	make(3, "weighted", 3);
 	for (int i = 0; i < 1000; i++) {
 		ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 3);
 		ck_assert_int_eq(last4(0) + last4(1) + last4(2), 6);
@@ -264,7 +284,7 @@ START_TEST(families_separate)
 	member(1, "2001:db8::1", 1);
 	member(2, "192.0.2.2", 1);
 	member(3, "2001:db8::2", 1);
-	make(4, POLICY_ROUND_ROBIN, 1);
+	make(4, "round-robin", 1);
 	ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 1);
 	ck_assert_int_eq(last4(0), 1);
 	ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 1);
@@ -290,7 +310,7 @@ START_TEST(room_too_small)
 
 	member(0, "192.0.2.1", 1);
 	member(1, "192.0.2.2", 1);
-	make(2, POLICY_ROUND_ROBIN, 0);
+	make(2, "round-robin", 0);
 	ck_assert_int_eq(write_pool(DNS_TYPE_A, 2 * POOL_RR4_LEN - 1, &w), -1);
 	ck_assert_uint_eq(w, 0);
 	ck_assert_int_eq(write_pool(DNS_TYPE_A, 0, &w), -1);
@@ -304,10 +324,10 @@ START_TEST(empty_family)
 	size_t w = 99;
 
 	member(0, "192.0.2.1", 1);
-	make(1, POLICY_ROUND_ROBIN, 0);
+	make(1, "round-robin", 0);
 	ck_assert_int_eq(write_pool(DNS_TYPE_AAAA, sizeof(out), &w), 0);
 	ck_assert_uint_eq(w, 0);
-	make(1, POLICY_WEIGHTED, 0);
+	make(1, "weighted", 0);
 	ck_assert_int_eq(write_pool(DNS_TYPE_AAAA, sizeof(out), &w), 0);
 	ck_assert_uint_eq(w, 0);
 }
@@ -322,7 +342,7 @@ START_TEST(state_reserve_keeps_rotation)
 	member(0, "192.0.2.1", 1);
 	member(1, "192.0.2.2", 1);
 	member(2, "192.0.2.3", 1);
-	make(3, POLICY_ROUND_ROBIN, 1);
+	make(3, "round-robin", 1);
 	write_pool(DNS_TYPE_A, sizeof(out), &w);
 	ck_assert_int_eq(last4(0), 1);
 	pool_state_reserve(&st, 40);
@@ -342,7 +362,7 @@ static Suite *pool_suite(void)
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, init_encodes_records);
-	tcase_add_test(tc, weighted_default_one_answer);
+	tcase_add_test(tc, answers_as_configured);
 	tcase_add_test(tc, answers_capped_at_members);
 	tcase_add_test(tc, round_robin_rotates);
 	tcase_add_test(tc, round_robin_answers_limit);

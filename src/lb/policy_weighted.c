@@ -1,0 +1,61 @@
+/* policy_weighted.c -- the weighted policy: members drawn at random in
+ * proportion to their weight, without duplicates. */
+#include "config.h"
+
+#include <string.h>
+
+#include "data/conf.h"
+#include "lb/policy.h"
+#include "lb/pool.h"
+
+/* Most clients use the first address, so only the first record of an answer
+ * carries the proportions: answer one unless the config asks for more. */
+static int parse(struct conf_pool *cp, const struct config_setting_t *group,
+		 const struct config_setting_t **at, char *err, size_t size)
+{
+	if (cp->answers == 0) {
+		cp->answers = 1;
+	}
+	return 0;
+}
+
+/* Successive draws without replacement, each in proportion to the weight of
+ * what is left. */
+static void choose(uint16_t *out, const struct pool *p, const struct pool_family *f,
+		   const uint16_t *cand, unsigned n, unsigned k, struct pool_state *st,
+		   const struct request *req)
+{
+	uint8_t taken[POOL_MAX_MEMBERS];
+	uint32_t left = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		left += f->weight[cand[i]];
+	}
+	if (k > 1) {
+		memset(taken, 0, n);
+	}
+	for (unsigned j = 0; j < k; j++) {
+		uint32_t r = pool_state_random(st, left);
+		unsigned i = 0;
+		for (;; i++) {
+			if (k > 1 && taken[i]) {
+				continue;
+			}
+			if (r < f->weight[cand[i]]) {
+				break;
+			}
+			r -= f->weight[cand[i]];
+		}
+		if (k > 1) {
+			taken[i] = 1;
+		}
+		left -= f->weight[cand[i]];
+		out[j] = cand[i];
+	}
+}
+
+const struct policy_ops policy_weighted = {
+	.name = "weighted",
+	.parse = parse,
+	.choose = choose,
+};
