@@ -229,6 +229,37 @@ START_TEST(weighted_proportions)
 }
 END_TEST
 
+/* With every member up and one answer, the weighted policy searches the sums
+ * it prepared instead of scanning: the member must be the one the scan picks
+ * for the same random number, so the answers are the same as before. The
+ * reference scan draws from a copy of the state. */
+START_TEST(weighted_search_matches_scan)
+{
+	static const uint32_t weights[] = { 2, 7, 1, 5, 1000, 1, 3, 1 };
+	size_t w;
+
+	for (size_t i = 0; i < 8; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "192.0.2.%zu", i + 1);
+		member(i, a, weights[i]);
+	}
+	make(8, "weighted", 1);
+	ck_assert_ptr_nonnull(pool.v4.policy_data);
+	ck_assert_ptr_null(pool.v6.policy_data); /* an empty family has nothing */
+	for (int q = 0; q < 20000; q++) {
+		struct pool_state ref = st;
+		uint32_t r = pool_state_random(&ref, pool.v4.wsum);
+		unsigned i = 0;
+		while (r >= weights[i]) {
+			r -= weights[i++];
+		}
+		ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 1);
+		ck_assert_int_eq(last4(0), (int)i + 1);
+		ck_assert_uint_eq(st.rng, ref.rng); /* one draw, as before */
+	}
+}
+END_TEST
+
 /* Two answers drawn without replacement: never the same member twice,
  * even when one member carries almost all the weight. */
 START_TEST(weighted_no_duplicates)
@@ -368,6 +399,7 @@ static Suite *pool_suite(void)
 	tcase_add_test(tc, round_robin_answers_limit);
 	tcase_add_test(tc, owner_pointer_patched);
 	tcase_add_test(tc, weighted_proportions);
+	tcase_add_test(tc, weighted_search_matches_scan);
 	tcase_add_test(tc, weighted_no_duplicates);
 	tcase_add_test(tc, weighted_all_members);
 	tcase_add_test(tc, families_separate);
