@@ -36,10 +36,11 @@ struct policy_ops {
 	int (*parse)(struct conf_pool *cp, const struct config_setting_t *group,
 		     const struct config_setting_t **at, char *err, size_t size);
 
-	/* Snapshot build, main thread; may be NULL. Derives what choose() reads
-	 * from family @f of pool @p (members, weights and answers are set) and
-	 * its config @cp, into f->policy_data, which the policy owns; clear()
-	 * frees it. Allocation aborts on exhaustion (util/mem.h). */
+	/* Snapshot build, main thread; may be NULL. Called for both families
+	 * of pool @p, empty ones too. Derives what choose() reads from family @f
+	 * (members, weights and answers are set) and the pool's config @cp, into
+	 * f->policy_data, which the policy owns; clear() frees it. Allocation
+	 * aborts on exhaustion (util/mem.h). */
 	void (*prepare)(struct pool_family *f, const struct pool *p, const struct conf_pool *cp);
 	void (*clear)(struct pool_family *f);
 

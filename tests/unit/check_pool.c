@@ -9,6 +9,7 @@
 
 #include <check.h>
 
+#include "health/health.h"
 #include "lb/policy.h"
 #include "lb/pool.h"
 #include "testutil.h"
@@ -63,10 +64,42 @@ static void make(size_t n, const char *policy, unsigned answers)
 	make_ops(n, ops, answers);
 }
 
+static struct health_table *ht;
+
+/* Put the pool's members under health table ht, every one up, so pool_write
+ * filters them; returns the admin entry of IPv4 member @drain, for the test
+ * to drain. */
+static struct health_entry *watch_members(unsigned drain)
+{
+	struct health_entry *ret = NULL;
+
+	ht = health_table_new();
+	pool.checked = true;
+	for (int fi = 0; fi < 2; fi++) {
+		struct pool_family *f = fi == 0 ? &pool.v4 : &pool.v6;
+		for (unsigned i = 0; i < f->n; i++) {
+			char key[80];
+			struct health_entry *a;
+			snprintf(key, sizeof(key), "h/%s", f->text[i]);
+			f->hword[i] = health_get(ht, key, f->text[i], "c", "tcp", true)->word;
+			snprintf(key, sizeof(key), "p/%s", f->text[i]);
+			a = health_get_admin(ht, key);
+			f->aword[i] = a->word;
+			if (fi == 0 && i == drain) {
+				ret = a;
+			}
+		}
+	}
+	ck_assert_ptr_nonnull(ret);
+	return ret;
+}
+
 static void teardown(void)
 {
 	pool_clear(&pool);
 	pool_state_clear(&st);
+	health_table_free(ht);
+	ht = NULL;
 }
 
 /* Write with owner pointer 0x00C (the question name). */
@@ -386,6 +419,247 @@ START_TEST(state_reserve_keeps_rotation)
 }
 END_TEST
 
+/* --- the registry and the policy contract --------------------------------- */
+
+START_TEST(registry_finds_every_policy)
+{
+	size_t count = 0;
+
+	for (const struct policy_ops *const *o = policy_list; *o; o++, count++) {
+		ck_assert_ptr_nonnull((*o)->name);
+		ck_assert_ptr_nonnull((*o)->choose);
+		ck_assert_ptr_eq(policy_find((*o)->name), *o);
+		/* What prepare makes, clear frees. */
+		ck_assert_int_eq((*o)->prepare == NULL, (*o)->clear == NULL);
+		for (const char *const *k = (*o)->settings; k && *k; k++) {
+			ck_assert_ptr_nonnull(policy_find_setting(*k));
+		}
+	}
+	ck_assert_uint_ge(count, 2);
+	ck_assert_str_eq(policy_find("round-robin")->name, "round-robin");
+	ck_assert_str_eq(policy_find("weighted")->name, "weighted");
+	ck_assert_ptr_eq(policy_default(), policy_find("round-robin"));
+	ck_assert_ptr_null(policy_find("random"));
+	ck_assert_ptr_null(policy_find(""));
+	ck_assert_ptr_null(policy_find("Weighted")); /* names are exact */
+	ck_assert_ptr_null(policy_find("round-robin ")); /* not a prefix match */
+	ck_assert_ptr_null(policy_find_setting("answers")); /* common settings are nobody's */
+}
+END_TEST
+
+/* Every registered policy, called through its table: k distinct members, each
+ * a candidate, nothing written past k -- for every k, with every member a
+ * candidate and with a subset. */
+START_TEST(every_policy_keeps_the_contract)
+{
+	static const uint16_t subset[] = { 1, 3, 4 };
+	static const uint16_t every[] = { 0, 1, 2, 3, 4, 5 };
+
+	for (const struct policy_ops *const *o = policy_list; *o; o++) {
+		for (size_t i = 0; i < 6; i++) {
+			char a[32];
+			snprintf(a, sizeof(a), "192.0.2.%zu", i + 1);
+			member(i, a, (uint32_t)i + 1);
+		}
+		make_ops(6, *o, 0);
+		for (int c = 0; c < 2; c++) {
+			const uint16_t *cand = c == 0 ? subset : every;
+			unsigned n = c == 0 ? 3 : 6;
+			for (unsigned k = 1; k <= n; k++) {
+				for (int rep = 0; rep < 200; rep++) {
+					uint16_t chosen[8];
+					memset(chosen, 0xFF, sizeof(chosen));
+					(*o)->choose(chosen, &pool, &pool.v4, cand, n, k, &st, &req);
+					for (unsigned j = 0; j < k; j++) {
+						bool found = false;
+						for (unsigned x = 0; x < n; x++) {
+							found = found || chosen[j] == cand[x];
+						}
+						ck_assert_msg(found, "%s: member %u is no candidate",
+							      (*o)->name, chosen[j]);
+						for (unsigned x = 0; x < j; x++) {
+							ck_assert_uint_ne(chosen[j], chosen[x]);
+						}
+					}
+					ck_assert_uint_eq(chosen[k], 0xFFFF);
+				}
+			}
+		}
+	}
+}
+END_TEST
+
+/* Round-robin rotates over the candidates it is given (the members up). */
+START_TEST(round_robin_over_candidates)
+{
+	static const uint16_t cand[] = { 1, 3, 4 };
+	const struct policy_ops *rr = policy_find("round-robin");
+
+	for (size_t i = 0; i < 5; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "192.0.2.%zu", i + 1);
+		member(i, a, 1);
+	}
+	make_ops(5, rr, 0);
+	for (int q = 0; q < 9; q++) {
+		uint16_t chosen[2];
+		rr->choose(chosen, &pool, &pool.v4, cand, 3, 2, &st, &req);
+		ck_assert_uint_eq(chosen[0], cand[q % 3]);
+		ck_assert_uint_eq(chosen[1], cand[(q + 1) % 3]);
+	}
+}
+END_TEST
+
+/* Weighted draws among the candidates in proportion to their weights: 2, 4
+ * and 5 of 11. Over 22000 draws each share has sd <= 0.0034, so +-0.02 is
+ * about 6 sd (and the seed is fixed): a draw that counted the members left
+ * out (weights 1, 3, 6) or ignored the weights (1/3 each) fails it. */
+START_TEST(weighted_over_candidates)
+{
+	static const uint16_t cand[] = { 1, 3, 4 };
+	static const double want[] = { 2.0 / 11, 4.0 / 11, 5.0 / 11 };
+	const struct policy_ops *wt = policy_find("weighted");
+	const int draws = 22000;
+	int count[3] = { 0 };
+
+	for (size_t i = 0; i < 6; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "192.0.2.%zu", i + 1);
+		member(i, a, (uint32_t)i + 1);
+	}
+	make_ops(6, wt, 1);
+	for (int q = 0; q < draws; q++) {
+		uint16_t chosen[1];
+		wt->choose(chosen, &pool, &pool.v4, cand, 3, 1, &st, &req);
+		count[chosen[0] == 1 ? 0 : chosen[0] == 3 ? 1 : 2]++;
+		ck_assert(chosen[0] == 1 || chosen[0] == 3 || chosen[0] == 4);
+	}
+	for (int c = 0; c < 3; c++) {
+		ck_assert_double_ge((double)count[c] / draws, want[c] - 0.02);
+		ck_assert_double_le((double)count[c] / draws, want[c] + 0.02);
+	}
+}
+END_TEST
+
+/* --- a policy plugged in by the test ----------------------------------------
+ * "last" answers the last k candidates, last first, and records what it was
+ * given. It is not registered and pool.c does not know it: a pool whose
+ * config names it answers through it. */
+
+static struct {
+	unsigned prepared, cleared, calls;
+	const struct pool *p;
+	const struct pool_family *f;
+	unsigned n, k;
+	uint16_t cand[8];
+	const struct request *req;
+	const void *data;
+} seen;
+
+static void last_prepare(struct pool_family *f, const struct pool *p,
+			 const struct conf_pool *config)
+{
+	uint32_t *d = malloc(sizeof(*d));
+
+	ck_assert_ptr_nonnull(d);
+	*d = 1000u + f->n; /* what choose() must see for this family */
+	f->policy_data = d;
+	seen.prepared++;
+}
+
+static void last_clear(struct pool_family *f)
+{
+	free(f->policy_data);
+	f->policy_data = NULL;
+	seen.cleared++;
+}
+
+static void last_choose(uint16_t *chosen, const struct pool *p, const struct pool_family *f,
+			const uint16_t *cand, unsigned n, unsigned k, struct pool_state *s,
+			const struct request *r)
+{
+	seen.calls++;
+	seen.p = p;
+	seen.f = f;
+	seen.n = n;
+	seen.k = k;
+	memcpy(seen.cand, cand, (n < 8 ? n : 8) * sizeof(*cand));
+	seen.req = r;
+	seen.data = f->policy_data;
+	for (unsigned j = 0; j < k; j++) {
+		chosen[j] = cand[n - 1 - j];
+	}
+}
+
+static const struct policy_ops policy_last = {
+	.name = "last",
+	.prepare = last_prepare,
+	.clear = last_clear,
+	.choose = last_choose,
+};
+
+START_TEST(test_policy_plugs_in)
+{
+	struct health_entry *drain;
+	size_t w;
+
+	memset(&seen, 0, sizeof(seen));
+	member(0, "192.0.2.1", 1);
+	member(1, "192.0.2.2", 1);
+	member(2, "2001:db8::1", 1);
+	member(3, "192.0.2.3", 1);
+	member(4, "192.0.2.4", 1);
+	make_ops(5, &policy_last, 2);
+	ck_assert_ptr_eq(pool.policy, &policy_last);
+	ck_assert_uint_eq(seen.prepared, 2); /* each family, at load */
+	ck_assert_uint_eq(*(uint32_t *)pool.v4.policy_data, 1004);
+	ck_assert_uint_eq(*(uint32_t *)pool.v6.policy_data, 1001);
+
+	/* Healthy: every member a candidate; records as pool.c writes them. */
+	request_reset(&req);
+	ck_assert_int_eq(write_pool(DNS_TYPE_A, sizeof(out), &w), 2);
+	ck_assert_uint_eq(seen.calls, 1);
+	ck_assert_ptr_eq(seen.p, &pool);
+	ck_assert_ptr_eq(seen.f, &pool.v4);
+	ck_assert_ptr_eq(seen.req, &req);
+	ck_assert_ptr_eq(seen.data, pool.v4.policy_data);
+	ck_assert_uint_eq(seen.n, 4);
+	ck_assert_uint_eq(seen.k, 2);
+	ck_assert_int_eq(last4(0), 4);
+	ck_assert_int_eq(last4(1), 3);
+	ck_assert_uint_eq(out[9], 45); /* the pool's TTL */
+	ck_assert_uint_eq(w, 2 * POOL_RR4_LEN);
+	ck_assert_ptr_eq(req.pool, &pool);
+	ck_assert_int_eq(req.source, POOL_SOURCE_PRIMARY);
+	ck_assert_uint_eq(req.pool_records, 2);
+
+	/* A member down: the policy sees only those up, pool.c patches the
+	 * degraded TTL. */
+	pool.ttl_degraded = 7;
+	drain = watch_members(1); /* 192.0.2.2 */
+	ck_assert_int_eq(health_set_admin(ht, drain, ADMIN_DRAINED), 0);
+	ck_assert_int_eq(pool_write(out, sizeof(out), &w, &pool, DNS_TYPE_A, 0x0C, &st, ht, &req),
+			 2);
+	ck_assert_uint_eq(seen.n, 3);
+	ck_assert_uint_eq(seen.cand[0], 0);
+	ck_assert_uint_eq(seen.cand[1], 2);
+	ck_assert_uint_eq(seen.cand[2], 3);
+	ck_assert_int_eq(last4(0), 4);
+	ck_assert_int_eq(last4(1), 3);
+	ck_assert_uint_eq(out[9], 7);
+	ck_assert_uint_eq(out[POOL_RR4_LEN + 9], 7);
+
+	/* AAAA: its own family, its own data. */
+	ck_assert_int_eq(write_pool(DNS_TYPE_AAAA, sizeof(out), &w), 1);
+	ck_assert_ptr_eq(seen.f, &pool.v6);
+	ck_assert_ptr_eq(seen.data, pool.v6.policy_data);
+	ck_assert_uint_eq(seen.k, 1);
+
+	pool_clear(&pool);
+	ck_assert_uint_eq(seen.cleared, 2);
+}
+END_TEST
+
 static Suite *pool_suite(void)
 {
 	Suite *s = suite_create("pool");
@@ -407,6 +681,15 @@ static Suite *pool_suite(void)
 	tcase_add_test(tc, empty_family);
 	tcase_add_test(tc, state_reserve_keeps_rotation);
 	suite_add_tcase(s, tc);
+
+	TCase *tp = tcase_create("policies");
+	tcase_add_checked_fixture(tp, NULL, teardown);
+	tcase_add_test(tp, registry_finds_every_policy);
+	tcase_add_test(tp, every_policy_keeps_the_contract);
+	tcase_add_test(tp, round_robin_over_candidates);
+	tcase_add_test(tp, weighted_over_candidates);
+	tcase_add_test(tp, test_policy_plugs_in);
+	suite_add_tcase(s, tp);
 	return s;
 }
 
