@@ -22,6 +22,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "health/probe.h"
+#include "lb/policy.h"
 
 struct ctx {
 	const char *path;
@@ -90,32 +91,57 @@ static const char *type_name(int type)
 	}
 }
 
-/* Reject settings a group does not know. @known is NULL-terminated. */
-static void check_known(struct ctx *c, const config_setting_t *group, const char *const *known)
+static bool listed(const char *const *list, const char *name)
 {
+	for (const char *const *k = list; k && *k; k++) {
+		if (strcmp(name, *k) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Append the names of @list (NULL-terminated, or NULL) to @buf, comma-separated. */
+static void append_names(char *buf, size_t size, const char *const *list)
+{
+	for (const char *const *k = list; k && *k; k++) {
+		size_t len = strlen(buf);
+		snprintf(buf + len, size - len, "%s%s", len ? ", " : "", *k);
+	}
+}
+
+/* Reject settings a group does not know: @known, NULL-terminated, and in a
+ * pool group (@policy not NULL) the policy's own settings. A setting that only
+ * another policy knows gets a message that says so. */
+static void check_settings(struct ctx *c, const config_setting_t *group, const char *const *known,
+			   const struct policy_ops *policy)
+{
+	const char *const *own = policy ? policy->settings : NULL;
 	int n = config_setting_length(group);
 
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
 		const char *name = config_setting_name(s);
-		bool ok = false;
-		for (const char *const *k = known; *k; k++) {
-			if (name && strcmp(name, *k) == 0) {
-				ok = true;
-				break;
-			}
+		const struct policy_ops *other;
+		char list[512] = "";
+		if (name && (listed(known, name) || listed(own, name))) {
+			continue;
 		}
-		if (!ok) {
-			char list[512] = "";
-			for (const char *const *k = known; *k; k++) {
-				strncat(list, *k, sizeof(list) - strlen(list) - 3);
-				if (k[1]) {
-					strncat(list, ", ", sizeof(list) - strlen(list) - 1);
-				}
-			}
-			err(c, s, "unknown setting (expected one of: %s)", list);
+		if (policy && name && (other = policy_find_setting(name))) {
+			err(c, s, "a setting of policy \"%s\", not of this pool's policy \"%s\"",
+			    other->name, policy->name);
+			continue;
 		}
+		append_names(list, sizeof(list), known);
+		append_names(list, sizeof(list), own);
+		err(c, s, "unknown setting (expected one of: %s)", list);
 	}
+}
+
+/* Reject settings a group does not know. @known is NULL-terminated. */
+static void check_known(struct ctx *c, const config_setting_t *group, const char *const *known)
+{
+	check_settings(c, group, known, NULL);
 }
 
 static bool get_int(struct ctx *c, const config_setting_t *group, const char *name, long long lo,
@@ -541,9 +567,22 @@ static void parse_member(struct ctx *c, struct conf_member *m, const config_sett
 	}
 }
 
+/* "\"round-robin\" or \"weighted\"": the registered policies, for messages. */
+static const char *policy_names(char *buf, size_t size)
+{
+	buf[0] = 0;
+	for (const struct policy_ops *const *o = policy_list; *o; o++) {
+		size_t len = strlen(buf);
+		snprintf(buf + len, size - len, "%s\"%s\"",
+			 o == policy_list ? "" : o[1] ? ", " : " or ", (*o)->name);
+	}
+	return buf;
+}
+
 static void parse_pool(struct ctx *c, struct conf *conf, struct conf_pool *p,
 		       const config_setting_t *s)
 {
+	/* The settings of every pool; its policy may accept more (policy.h). */
 	static const char *const known[] = { "name", "owners", "policy", "answers", "ttl",
 					     "members", "check", "min_healthy", "backup",
 					     "last_resort", "ttl_degraded", NULL };
@@ -553,7 +592,18 @@ static void parse_pool(struct ctx *c, struct conf *conf, struct conf_pool *p,
 
 	p->line = config_setting_source_line(s);
 	p->ttl = 30;
-	check_known(c, s, known);
+	/* The policy first: it decides which settings the group may hold. */
+	p->policy = policy_default();
+	str = get_str(c, s, "policy");
+	if (str) {
+		p->policy = policy_find(str);
+	}
+	if (!p->policy) {
+		char names[256];
+		err(c, config_setting_get_member(s, "policy"), "expected %s, got \"%s\"",
+		    policy_names(names, sizeof(names)), str);
+	}
+	check_settings(c, s, known, p->policy);
 	str = get_str(c, s, "name");
 	if (!config_setting_get_member(s, "name")) {
 		err(c, s, "missing required setting 'name'");
@@ -580,17 +630,6 @@ static void parse_pool(struct ctx *c, struct conf *conf, struct conf_pool *p,
 			}
 			p->owner_lines[p->nowners] = config_setting_source_line(e);
 			p->owners[p->nowners++] = xstrdup(o);
-		}
-	}
-	str = get_str(c, s, "policy");
-	if (str) {
-		if (strcmp(str, "round-robin") == 0) {
-			p->policy = POLICY_ROUND_ROBIN;
-		} else if (strcmp(str, "weighted") == 0) {
-			p->policy = POLICY_WEIGHTED;
-		} else {
-			err(c, config_setting_get_member(s, "policy"),
-			    "expected \"round-robin\" or \"weighted\", got \"%s\"", str);
 		}
 	}
 	if (get_int(c, s, "answers", 1, 64, &v)) {
@@ -652,6 +691,13 @@ static void parse_pool(struct ctx *c, struct conf *conf, struct conf_pool *p,
 				}
 			}
 			p->nmembers++;
+		}
+	}
+	if (p->policy && p->policy->parse) {
+		const config_setting_t *at = s;
+		char msg[256] = "";
+		if (p->policy->parse(p, s, &at, msg, sizeof(msg)) < 0) {
+			err(c, at, "%s", msg[0] ? msg : "invalid");
 		}
 	}
 }

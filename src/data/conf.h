@@ -7,7 +7,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-enum pool_policy { POLICY_ROUND_ROBIN = 0, POLICY_WEIGHTED = 1 };
+struct policy_ops;
+
 enum last_resort { LAST_RESORT_FAIL_OPEN = 0, LAST_RESORT_NODATA = 1, LAST_RESORT_SERVFAIL = 2 };
 
 /* A named health check (kind names as in probe.h's enum probe_kind). */
@@ -64,8 +65,8 @@ struct conf_pool {
 	char **owners;
 	int *owner_lines;
 	size_t nowners;
-	enum pool_policy policy;
-	unsigned answers; /* 0: the policy's default */
+	const struct policy_ops *policy; /* lb/policy.h; set by conf_load */
+	unsigned answers; /* 0: every member (a policy's parse hook may set its default) */
 	uint32_t ttl;
 	struct conf_member *members;
 	size_t nmembers;

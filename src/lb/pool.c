@@ -1,4 +1,6 @@
-/* pool.c -- pools of addresses and the per-query choice of members. */
+/* pool.c -- pools of addresses and the per-query choice of members: health,
+ * backups, last resorts and TTLs here; which members answer is the pool's
+ * policy (lb/policy.h). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -56,7 +58,8 @@ static void family_init(struct pool_family *f, const struct conf_pool *cp, int f
 		f->wsum += m->weight;
 		k++;
 	}
-	answers = cp->answers ? cp->answers : (cp->policy == POLICY_WEIGHTED ? 1 : f->n);
+	/* 0: every member; the policy's parse hook has set its own default. */
+	answers = cp->answers ? cp->answers : f->n;
 	f->answers = (uint16_t)(answers < f->n ? answers : f->n);
 }
 
@@ -66,17 +69,22 @@ void pool_init(struct pool *p, const struct conf_pool *cp, uint32_t index)
 	p->name = xstrdup(cp->name);
 	p->index = index;
 	p->stat_slot = index;
-	p->policy = cp->policy;
+	p->policy = cp->policy ? cp->policy : policy_default();
 	p->ttl = cp->ttl;
 	p->ttl_degraded = cp->ttl_degraded;
 	p->min_healthy = cp->min_healthy ? cp->min_healthy : 1;
 	p->last_resort = cp->last_resort;
 	family_init(&p->v4, cp, AF_INET, cp->ttl);
 	family_init(&p->v6, cp, AF_INET6, cp->ttl);
+	if (p->policy->prepare) {
+		p->policy->prepare(&p->v4, p, cp);
+		p->policy->prepare(&p->v6, p, cp);
+	}
 }
 
 static void family_clear(struct pool_family *f)
 {
+	assert(!f->policy_data); /* the policy's clear() has freed it */
 	for (unsigned i = 0; i < f->n; i++) {
 		free(f->text[i]);
 	}
@@ -89,6 +97,10 @@ static void family_clear(struct pool_family *f)
 
 void pool_clear(struct pool *p)
 {
+	if (p->policy && p->policy->clear) {
+		p->policy->clear(&p->v4);
+		p->policy->clear(&p->v6);
+	}
 	free(p->name);
 	family_clear(&p->v4);
 	family_clear(&p->v6);
@@ -115,23 +127,6 @@ void pool_state_clear(struct pool_state *st)
 {
 	free(st->rotation);
 	memset(st, 0, sizeof(*st));
-}
-
-/* xorshift64*: fast, good enough to spread load, and per worker. */
-static inline uint64_t rng_next(struct pool_state *st)
-{
-	uint64_t x = st->rng;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	st->rng = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
-/* Uniform in [0, n) without modulo bias worth caring about (Lemire). */
-static inline uint32_t rng_below(struct pool_state *st, uint32_t n)
-{
-	return (uint32_t)(((rng_next(st) >> 32) * (uint64_t)n) >> 32);
 }
 
 static inline void put_rr(uint8_t *out, const struct pool_family *f, unsigned i, uint16_t ptr,
@@ -167,12 +162,14 @@ static unsigned members_up(uint16_t *up, const struct pool *p, const struct pool
 	return n;
 }
 
-/* Choose min(answers, n) of the @n candidate members @cand and write them. */
+/* Let @p's policy choose min(answers, n) of the @n candidate members @cand of
+ * @f, and write their records (with @ttl when @patch_ttl). */
 static int choose(uint8_t *out, size_t room, size_t *written, const struct pool *p,
-		  const struct pool_family *f, const uint16_t *cand, unsigned n, uint16_t qtype,
-		  uint16_t owner_ptr, struct pool_state *st, uint32_t ttl, bool patch_ttl)
+		  const struct pool_family *f, const uint16_t *cand, unsigned n, uint16_t owner_ptr,
+		  struct pool_state *st, const struct request *req, uint32_t ttl, bool patch_ttl)
 {
 	unsigned k = f->answers < n ? f->answers : n;
+	uint16_t chosen[POOL_MAX_MEMBERS];
 
 	if (n == 0) {
 		return 0;
@@ -181,50 +178,17 @@ static int choose(uint8_t *out, size_t room, size_t *written, const struct pool 
 		return POOL_NO_ROOM;
 	}
 	assert(p->index < st->cap);
-	if (p->policy == POLICY_ROUND_ROBIN) {
-		uint32_t *ctr = &st->rotation[p->index * 2 + (qtype == DNS_TYPE_A ? 0 : 1)];
-		unsigned start = *ctr % n;
-		*ctr = start + 1;
-		for (unsigned j = 0; j < k; j++) {
-			unsigned i = start + j;
-			put_rr(out + (size_t)j * f->rrlen, f, cand[i >= n ? i - n : i], owner_ptr, ttl,
-			       patch_ttl);
-		}
-	} else {
-		/* Successive draws without replacement, each in proportion to
-		 * the weight of what is left. */
-		uint8_t taken[512];
-		uint32_t left = 0;
-		for (unsigned i = 0; i < n; i++) {
-			left += f->weight[cand[i]];
-		}
-		if (k > 1) {
-			memset(taken, 0, n);
-		}
-		for (unsigned j = 0; j < k; j++) {
-			uint32_t r = rng_below(st, left);
-			unsigned i = 0;
-			for (;; i++) {
-				if (k > 1 && taken[i]) {
-					continue;
-				}
-				if (r < f->weight[cand[i]]) {
-					break;
-				}
-				r -= f->weight[cand[i]];
-			}
-			if (k > 1) {
-				taken[i] = 1;
-			}
-			left -= f->weight[cand[i]];
-			put_rr(out + (size_t)j * f->rrlen, f, cand[i], owner_ptr, ttl, patch_ttl);
-		}
+	assert(n <= f->n && f->n <= POOL_MAX_MEMBERS);
+	p->policy->choose(chosen, p, f, cand, n, k, st, req);
+	for (unsigned j = 0; j < k; j++) {
+		assert(chosen[j] < f->n);
+		put_rr(out + (size_t)j * f->rrlen, f, chosen[j], owner_ptr, ttl, patch_ttl);
 	}
 	*written = (size_t)k * f->rrlen;
 	return (int)k;
 }
 
-static const uint16_t all_members[512] = {
+static const uint16_t all_members[POOL_MAX_MEMBERS] = {
 #define R8(b) b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7
 #define R64(b) R8(b), R8(b + 8), R8(b + 16), R8(b + 24), R8(b + 32), R8(b + 40), R8(b + 48), R8(b + 56)
 	R64(0), R64(64), R64(128), R64(192), R64(256), R64(320), R64(384), R64(448)
@@ -289,7 +253,7 @@ int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p,
 	const struct pool_family *f = family_of(p, qtype);
 	const struct pool *src;
 	const uint16_t *cand;
-	uint16_t buf[512];
+	uint16_t buf[POOL_MAX_MEMBERS];
 	unsigned n, nup;
 	int k;
 
@@ -308,19 +272,19 @@ int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p,
 		return POOL_SERVFAIL;
 	case SRC_POOL:
 		/* Shorter TTL while degraded, so resolvers come back soon. */
-		k = choose(out, room, written, p, f, cand, n, qtype, owner_ptr, st,
+		k = choose(out, room, written, p, f, cand, n, owner_ptr, st, req,
 			   n < f->n ? p->ttl_degraded : p->ttl, n < f->n);
 		break;
 	case SRC_BACKUP:
 		req->source = POOL_SOURCE_BACKUP;
-		k = choose(out, room, written, src, family_of(src, qtype), cand, n, qtype,
-			   owner_ptr, st, p->ttl_degraded, true);
+		k = choose(out, room, written, src, family_of(src, qtype), cand, n, owner_ptr, st,
+			   req, p->ttl_degraded, true);
 		break;
 	case SRC_FAIL_OPEN:
 	default:
 		req->source = POOL_SOURCE_LAST_RESORT;
-		k = choose(out, room, written, src, family_of(src, qtype), cand, n, qtype,
-			   owner_ptr, st, p->ttl_degraded, true);
+		k = choose(out, room, written, src, family_of(src, qtype), cand, n, owner_ptr, st,
+			   req, p->ttl_degraded, true);
 		break;
 	}
 	if (k > 0) {
@@ -334,7 +298,7 @@ void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
 {
 	const struct pool_family *f = family_of(p, qtype);
 	const uint16_t *cand;
-	uint16_t buf[512];
+	uint16_t buf[POOL_MAX_MEMBERS];
 	unsigned n, nup;
 	enum source s;
 
@@ -351,5 +315,5 @@ void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
 
 const char *pool_policy_name(const struct pool *p)
 {
-	return p->policy == POLICY_WEIGHTED ? "weighted" : "round-robin";
+	return p->policy->name;
 }

@@ -9,7 +9,9 @@
 #include "data/conf.h"
 #include "dns/request.h"
 #include "health/health.h"
+#include "lb/policy.h"
 
+#define POOL_MAX_MEMBERS 512 /* per pool; conf.c enforces it */
 #define POOL_RR4_LEN 16 /* ptr(2) type class ttl rdlen(10) addr(4) */
 #define POOL_RR6_LEN 28
 
@@ -25,13 +27,14 @@ struct pool_family {
 	uint32_t *hword;      /* per member: health word (table of the snapshot) */
 	uint32_t *aword;      /* per member: admin word */
 	char **text;          /* per member: address as text, for status and logs */
+	void *policy_data;    /* the pool's policy's own (policy_ops.prepare), or NULL */
 };
 
 struct pool {
 	char *name;
 	uint32_t index;       /* position in the snapshot's pool array */
 	uint32_t stat_slot;   /* its counters, by name across reloads (stats_bind_pools) */
-	enum pool_policy policy;
+	const struct policy_ops *policy;
 	uint32_t ttl;
 	uint32_t ttl_degraded;
 	unsigned min_healthy;
@@ -54,7 +57,8 @@ struct pool_state {
 	size_t cap;           /* pools covered by rotation */
 };
 
-/* Fill @p from its config. Load time. */
+/* Fill @p from its config (no policy: the default) and let the policy prepare
+ * its data. Load time. */
 void pool_init(struct pool *p, const struct conf_pool *cp, uint32_t index);
 void pool_clear(struct pool *p);
 
@@ -64,15 +68,38 @@ void pool_state_init(struct pool_state *st, uint64_t seed);
 void pool_state_reserve(struct pool_state *st, size_t npools);
 void pool_state_clear(struct pool_state *st);
 
-/* Write the answer records of pool @p for @qtype (1 = A, 28 = AAAA) to @out
+/* For policies (hot path, the worker owning @st): uniform in [0, @n), @n > 0,
+ * from xorshift64* -- fast, good enough to spread load, and per worker; the
+ * range reduction is Lemire's, without modulo bias worth caring about. */
+static inline uint32_t pool_state_random(struct pool_state *st, uint32_t n)
+{
+	uint64_t x = st->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	st->rng = x;
+	return (uint32_t)((((x * 0x2545F4914F6CDD1DULL) >> 32) * (uint64_t)n) >> 32);
+}
+
+/* For policies: the rotation counter of family @f of pool @p in @st, which
+ * covers @p. */
+static inline uint32_t *pool_state_rotation(struct pool_state *st, const struct pool *p,
+					    const struct pool_family *f)
+{
+	return &st->rotation[p->index * 2 + (f == &p->v4 ? 0 : 1)];
+}
+
+/* Write the answer records of pool @p for @qtype (DNS_TYPE_A or DNS_TYPE_AAAA) to @out
  * with owner name pointer @owner_ptr; at most @room bytes. Only members that
  * are up in @health count (NULL: all are up); below min_healthy the backup
  * chain answers, then the last resort. Returns the number of records (0: the
  * family is empty), POOL_NO_ROOM, POOL_NODATA or POOL_SERVFAIL. @st must
  * cover @p and its backups (pool_state_reserve). Records in @req which pool
- * was named, where the members came from and how many were written; a policy
- * may read the client from it. Hot path: no allocation, no lock: health
- * words are read with single atomic loads. */
+ * was named, where the members came from and how many were written; the
+ * answering pool's policy chooses the members and may read the client from
+ * it. Hot path: no allocation, no lock: health words are read with single
+ * atomic loads, and the policy is one indirect call. */
 int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p, uint16_t qtype,
 	       uint16_t owner_ptr, struct pool_state *st, const struct health_table *health,
 	       struct request *req);

@@ -8,6 +8,7 @@
 
 #include "data/conf.h"
 #include "health/probe.h"
+#include "lb/policy.h"
 
 #include "fuzzutil.h"
 
@@ -94,6 +95,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const struct conf_pool *p = &conf->pools[i];
 			if (!p->name || p->nmembers == 0) {
 				fu_fail("fuzz_conf", "every pool has a name and members");
+			}
+			if (!p->policy || p->policy != policy_find(p->policy->name)) {
+				fu_fail("fuzz_conf", "every pool has a registered policy");
 			}
 			if (p->check && !conf_find_check(conf, p->check)) {
 				fu_fail("fuzz_conf", "a pool's check exists");

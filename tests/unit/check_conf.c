@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "data/conf.h"
+#include "lb/policy.h"
 #include "testutil.h"
 
 static char errlog[16384];
@@ -130,7 +131,7 @@ START_TEST(full_config)
 	ck_assert_str_eq(p->owners[0], "www.lb.test");
 	ck_assert_str_eq(p->owners[1], "www2.lb.test");
 	ck_assert_int_eq(p->owner_lines[0], 15);
-	ck_assert_int_eq(p->policy, POLICY_WEIGHTED);
+	ck_assert_ptr_eq(p->policy, policy_find("weighted"));
 	ck_assert_uint_eq(p->answers, 2);
 	ck_assert_uint_eq(p->ttl, 15);
 	ck_assert_int_eq(p->line, 14);
@@ -150,7 +151,7 @@ START_TEST(full_config)
 	ck_assert_str_eq(p->name, "api");
 	ck_assert_uint_eq(p->nowners, 1); /* a single string is a list of one */
 	ck_assert_str_eq(p->owners[0], "api.lb.test");
-	ck_assert_int_eq(p->policy, POLICY_ROUND_ROBIN);
+	ck_assert_ptr_eq(p->policy, policy_find("round-robin"));
 	ck_assert_uint_eq(p->nmembers, 1);
 	ck_assert_int_eq(p->members[0].family, AF_INET6);
 	inet_pton(AF_INET6, "2001:db8::1:2", v6);
@@ -177,12 +178,38 @@ START_TEST(defaults)
 	ck_assert_ptr_null(c->chaos_version);
 	ck_assert_ptr_null(c->chaos_id);
 	ck_assert_uint_eq(c->npools, 1);
-	ck_assert_int_eq(c->pools[0].policy, POLICY_ROUND_ROBIN);
-	ck_assert_uint_eq(c->pools[0].answers, 0);
+	ck_assert_ptr_eq(c->pools[0].policy, policy_default());
+	ck_assert_str_eq(c->pools[0].policy->name, "round-robin");
+	ck_assert_uint_eq(c->pools[0].answers, 0); /* every member */
 	ck_assert_uint_eq(c->pools[0].ttl, 30);
 	ck_assert_uint_eq(c->pools[0].nowners, 0);
 	ck_assert_uint_eq(c->pools[0].members[0].weight, 1);
 	ck_assert_str_eq(errlog, ""); /* nothing logged for a good config */
+	conf_free(c);
+}
+END_TEST
+
+/* The default of `answers` is the policy's: its parse hook sets it. */
+START_TEST(policy_answers_default)
+{
+	char path[PATH_MAX];
+	struct conf *c = load(
+	    path, NULL,
+	    "listen = \"127.0.0.1\";\n"
+	    "zones = ( { origin = \"lb.test\"; file = \"lb.test.zone\"; } );\n"
+	    "pools = ( { name = \"w\"; policy = \"weighted\";\n"
+	    "            members = ( { address = \"192.0.2.1\"; } ); },\n"
+	    "          { name = \"w3\"; policy = \"weighted\"; answers = 3;\n"
+	    "            members = ( { address = \"192.0.2.1\"; } ); },\n"
+	    "          { name = \"r\"; policy = \"round-robin\";\n"
+	    "            members = ( { address = \"192.0.2.1\"; } ); } );\n");
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_eq(c->pools[0].policy, policy_find("weighted"));
+	ck_assert_uint_eq(c->pools[0].answers, 1);
+	ck_assert_uint_eq(c->pools[1].answers, 3);
+	ck_assert_ptr_eq(c->pools[2].policy, policy_find("round-robin"));
+	ck_assert_uint_eq(c->pools[2].answers, 0);
 	conf_free(c);
 }
 END_TEST
@@ -281,6 +308,20 @@ START_TEST(bad_policy)
 				      "  policy = \"random\";\n"
 				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
 		     4, "pools[0].policy", "\"random\"");
+	/* The message lists every registered policy, whichever they are. */
+	for (const struct policy_ops *const *o = policy_list; *o; o++) {
+		char want[128];
+		snprintf(want, sizeof(want), "\"%s\"", (*o)->name);
+		ck_assert_msg(strstr(errlog, want), "expected %s in the log:\n%s", want, errlog);
+	}
+	ck_assert_ptr_nonnull(strstr(errlog, "expected \"round-robin\" or \"weighted\", got"));
+	/* Names are matched exactly. */
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\"; policy = \"Weighted\";\n"
+				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+		     3, "pools[0].policy", "\"Weighted\"");
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\"; policy = 1;\n"
+				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+		     3, "pools[0].policy", "a string");
 }
 END_TEST
 
@@ -472,6 +513,7 @@ static Suite *conf_suite(void)
 
 	tcase_add_test(tl, full_config);
 	tcase_add_test(tl, defaults);
+	tcase_add_test(tl, policy_answers_default);
 	tcase_add_test(tl, no_pools);
 	suite_add_tcase(s, tl);
 
