@@ -48,6 +48,7 @@ struct request {
 
 	/* Filled by the answer path. */
 	struct query q;             /* header, question, EDNS and its options */
+	bool cookie_valid;          /* the query carried a server cookie we made (RFC 7873) */
 	uint16_t rcode;             /* full rcode of the response (extended included) */
 	enum response_kind kind;
 	bool truncated;             /* TC set: the client should retry over TCP */
@@ -60,6 +61,7 @@ struct request {
 static inline void request_reset(struct request *req)
 {
 	req->rcode = 0;
+	req->cookie_valid = false;
 	req->kind = RESPONSE_DROPPED;
 	req->truncated = false;
 	req->pool = 0;
