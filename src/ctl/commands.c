@@ -185,9 +185,14 @@ static int cmd_reload(struct sbuf *out, const struct control_ops *ops, const str
 	sb_init(&msg);
 	rc = ops->reload(ops->arg, &msg);
 	if (rc == 0) {
+		/* Warnings the build logged, then the result line. */
 		sb_printf(out, "%s\n", msg.p);
 	} else {
-		sb_append(err, msg.p, msg.len);
+		/* First line for scripts, then every error the build logged. */
+		while (msg.len && msg.p[msg.len - 1] == '\n') {
+			msg.p[--msg.len] = 0;
+		}
+		sb_printf(err, "reload failed; the previous configuration keeps serving\n%s", msg.p);
 	}
 	sb_clear(&msg);
 	return rc;

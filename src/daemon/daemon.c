@@ -67,38 +67,41 @@ static void health_follow(struct daemon *d)
 }
 
 /* Build the new configuration beside the live one and swap it in; on any
- * error the live one keeps serving. A one-line result goes to @msg. */
+ * error the live one keeps serving. A one-line result goes to @msg, after
+ * the errors and warnings the build logged (for `gslbctl reload`). */
 static int reload(struct daemon *d, struct sbuf *msg)
 {
 	struct conf *conf;
-	struct snapshot *snap;
+	struct snapshot *snap = NULL;
 	const struct conf *old;
+	struct sbuf logged;
+	int rc = -1;
 
+	sb_init(&logged);
+	log_capture(&logged);
 	log_info("reloading %s", d->conf_path);
 	conf = conf_load(d->conf_path);
 	if (!conf) {
 		log_err("reload failed: configuration errors above; keeping the previous configuration");
-		sb_printf(msg, "reload failed: configuration errors (see the log); the previous "
-			       "configuration keeps serving");
-		stats_reload(d->stats, false, wall_now());
-		return -1;
-	}
-	snap = snapshot_build_health(conf, d->health);
-	if (!snap) {
+	} else if (!(snap = snapshot_build_health(conf, d->health))) {
 		log_err("reload failed: zone or pool errors above; keeping the previous configuration");
-		sb_printf(msg, "reload failed: zone or pool errors (see the log); the previous "
-			       "configuration keeps serving");
-		stats_reload(d->stats, false, wall_now());
-		return -1;
+	} else {
+		old = server_snapshot(d->srv)->conf;
+		if (snap->conf->nlistens != old->nlistens || snap->conf->threads != old->threads) {
+			log_warn("listen and threads changes take effect at the next restart");
+		}
+		rc = 0;
 	}
-	old = server_snapshot(d->srv)->conf;
-	if (snap->conf->nlistens != old->nlistens || snap->conf->threads != old->threads) {
-		log_warn("listen and threads changes take effect at the next restart");
+	log_capture(NULL);
+	sb_append(msg, logged.p, logged.len);
+	sb_clear(&logged);
+	stats_reload(d->stats, rc == 0, wall_now());
+	if (rc != 0) {
+		return -1;
 	}
 	stats_bind_pools(d->stats, snap->pools, snap->npools);
 	server_swap(d->srv, snap);
 	health_follow(d);
-	stats_reload(d->stats, true, wall_now());
 	log_info("reload done: %zu zones, %zu pools, %zu names, %.1f MiB", snap->nzones,
 		 snap->npools, snap->nnodes, snapshot_memory(snap) / 1048576.0);
 	sb_printf(msg, "reload done: %zu zones, %zu pools, %zu names", snap->nzones, snap->npools,

@@ -7,9 +7,16 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/sbuf.h"
 
 static int log_syslog;
 static int log_verbose;
+static _Thread_local struct sbuf *capture;
+
+void log_capture(struct sbuf *into)
+{
+	capture = into;
+}
 
 void log_init(int use_syslog, int verbose)
 {
@@ -33,6 +40,9 @@ void log_msg(int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (capture && prio <= LOG_WARNING) {
+		sb_printf(capture, "%s\n", line);
+	}
 	if (log_syslog) {
 		syslog(prio, "%s", line);
 		return;

@@ -293,7 +293,9 @@ class Control(B.HealthCase, unittest.TestCase):
         srv.write_conf(srv.read_file("gslbd.conf").replace("pools = (", "pools = ( oops"))
         rc, out, err = self.ctl("reload")
         self.assertEqual(rc, 1, "a failed reload is an error: %s %s" % (out, err))
-        self.assertIn("reload failed", err)
+        self.assertIn("reload failed; the previous configuration keeps serving", err)
+        # The client sees the error itself, with file and line.
+        self.assertRegex(err, r"gslbd\.conf:\d+: .*syntax error")
         last = self.stats()
         self.assertEqual(last["reloads"]["ok"] - after["reloads"]["ok"], 1)
         self.assertEqual(last["reloads"]["failed"] - after["reloads"]["failed"], 1)
@@ -312,7 +314,9 @@ class Control(B.HealthCase, unittest.TestCase):
     def test_reload_command(self):
         srv, w, a, c = self.two_up_server()
         start = srv.nlines()
-        self.ctl_ok("reload")
+        out = self.ctl_ok("reload")
+        self.assertRegex(out, r"reload done: 1 zones, 1 pools, \d+ names",
+                         "gslbctl reload waits for the reload and says how it went")
         idx = srv.wait_for(lambda l: "reload done" in l, start, 10.0)
         self.assertIsNotNone(idx, "gslbctl reload reloads; log:\n%s" % srv.log(start))
 
