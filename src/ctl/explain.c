@@ -51,16 +51,6 @@ static uint16_t parse_type(const char *str)
 	return (uint16_t)ldns_get_rr_type_by_name(str);
 }
 
-static const struct rrset *node_rrset(const struct node *n, uint16_t type)
-{
-	for (unsigned i = 0; i < n->nrrsets; i++) {
-		if (n->rrsets[i].type == type) {
-			return &n->rrsets[i];
-		}
-	}
-	return NULL;
-}
-
 /* Why one member is, or is not, in the answer. */
 static void explain_member(struct ctl *x, const struct member_view *mv)
 {
