@@ -19,6 +19,7 @@
 #include "health/health.h"
 #include "health/probe.h"
 #include "testutil.h"
+#include "explain_walk.h"
 
 static const char zone_text[] = "$ORIGIN lb.test.\n"
 				"$TTL 300\n"
@@ -580,6 +581,21 @@ START_TEST(explain_static_and_negative)
 }
 END_TEST
 
+/* Every name and type of the zone, with members up and then all down. */
+START_TEST(explain_agrees_with_answers)
+{
+	ck_assert_uint_gt(ew_walk(snap, health), 500);
+	take_down("192.0.2.1:80/web", "connection refused");
+	take_down("192.0.2.2:80/web", "connection refused");
+	take_down("[2001:db8::1]:80/web", "connection refused");
+	take_down("198.51.100.1:80/web", "connection refused");
+	take_down("198.51.100.2:80/web", "connection refused");
+	take_down("203.0.113.1:80/web", "connection refused");
+	ck_assert_int_eq(run("drain plain 192.0.2.100"), 0);
+	ck_assert_uint_gt(ew_walk(snap, health), 500);
+}
+END_TEST
+
 START_TEST(explain_bad_arguments)
 {
 	ck_assert_int_eq(run("explain a.lb.test"), -1);
@@ -835,6 +851,7 @@ static Suite *control_suite(void)
 	tcase_add_test(tc, explain_cname_to_pool);
 	tcase_add_test(tc, explain_static_and_negative);
 	tcase_add_test(tc, explain_bad_arguments);
+	tcase_add_test(tc, explain_agrees_with_answers);
 	tcase_add_test(tc, reload_calls_back);
 	tcase_add_test(tc, unknown_command);
 	tcase_add_test(tc, no_snapshot);
