@@ -213,13 +213,15 @@ static void explain_end(struct ctl *x, const struct resolution *r, const struct 
 
 	switch (r->note) {
 	case RESOLVE_NOTE_DS_AT_CUT:
-		sb_printf(b, "DS at the delegation %s is the parent's data (RFC 4035 3.1.4.1): "
-			     "no referral\n",
+		sb_printf(b,
+			  "DS at the delegation %s is the parent's data (RFC 4035 3.1.4.1): "
+			  "no referral\n",
 			  dname_to_str(nbuf, sizeof(nbuf), h->node->name));
 		break;
 	case RESOLVE_NOTE_DS_OF_CHILD:
-		sb_printf(b, "DS at the apex of %s, a child zone we also serve, is the parent's "
-			     "data (RFC 4035 3.1.4.1)\n",
+		sb_printf(b,
+			  "DS at the apex of %s, a child zone we also serve, is the parent's "
+			  "data (RFC 4035 3.1.4.1)\n",
 			  dname_to_str(nbuf, sizeof(nbuf), h->node->name));
 		break;
 	case RESOLVE_NOTE_NONE:
@@ -341,8 +343,9 @@ int explain_run(struct sbuf *out, const struct snapshot *s, struct health_table 
 	rcode = answer_type_rcode(qtype);
 	if (rcode != DNS_RCODE_NOERROR) {
 		sb_printf(&x->out, "answer: rcode %s, aa no, zone -, soa -\n", rcode_name(rcode));
-		sb_printf(&x->out, "type %s is answered before any lookup: %s (meta types and zone "
-				   "transfers are not served)\n",
+		sb_printf(&x->out,
+			  "type %s is answered before any lookup: %s (meta types and zone "
+			  "transfers are not served)\n",
 			  tbuf, rcode_name(rcode));
 		goto done;
 	}

@@ -1,4 +1,5 @@
-/* check_explain.c -- unit tests for src/ctl/explain.c: explain says what the answer path answers. */
+/* check_explain.c -- unit tests for src/ctl/explain.c: explain says what the answer path answers.
+ */
 #include "config.h"
 
 #include <stdlib.h>
@@ -204,7 +205,8 @@ END_TEST
 START_TEST(explain_cname_to_ds)
 {
 	explain("tochild.lb.test", "DS");
-	ck_has(reply, "CNAME to child.lb.test. (ttl 300)\nzone lb.test.: exact match child.lb.test.\n");
+	ck_has(reply,
+	       "CNAME to child.lb.test. (ttl 300)\nzone lb.test.: exact match child.lb.test.\n");
 	ck_has(reply, "answer: rcode NOERROR, aa yes, zone lb.test., soa lb.test.\n");
 	ask("tochild.lb.test", DNS_TYPE_DS);
 	ck_assert_str_eq(soa_owner(), "lb.test");
@@ -218,7 +220,8 @@ START_TEST(explain_cname_to_ds)
 		      "NXDOMAIN\n");
 	ck_has(reply, "answer: rcode NXDOMAIN, aa yes, zone lb.test., soa child.lb.test.\n");
 	explain("out.lb.test", "A");
-	ck_has(reply, "www.elsewhere.test. is in no zone we serve: the resolver follows the CNAME\n");
+	ck_has(reply,
+	       "www.elsewhere.test. is in no zone we serve: the resolver follows the CNAME\n");
 	ck_has(reply, "answer: rcode NOERROR, aa yes, zone lb.test., soa -\n");
 }
 END_TEST

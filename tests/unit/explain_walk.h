@@ -41,8 +41,8 @@ static inline void ew_dotted(char *out, size_t size, const char *name)
 
 static inline const char *ew_rcode_name(int rcode)
 {
-	static const char *const names[] = { "NOERROR", "FORMERR", "SERVFAIL",
-					     "NXDOMAIN", "NOTIMP", "REFUSED" };
+	static const char *const names[] = {"NOERROR",	"FORMERR", "SERVFAIL",
+					    "NXDOMAIN", "NOTIMP",  "REFUSED"};
 
 	return rcode >= 0 && rcode < 6 ? names[rcode] : "other";
 }
@@ -131,21 +131,22 @@ static inline void ew_check(const struct snapshot *s, struct health_table *t,
 	ck_assert_msg(strcmp(e.aa, r.aa ? "yes" : "no") == 0,
 		      "%s type %s: the answer's AA is %d, explain says:\n%s", text, tbuf, r.aa, ex);
 	ck_assert_msg(strcmp(e.soa, rsoa) == 0,
-		      "%s type %s: the answer's authority has the SOA of %s, explain says:\n%s", text,
-		      tbuf, rsoa, ex);
+		      "%s type %s: the answer's authority has the SOA of %s, explain says:\n%s",
+		      text, tbuf, rsoa, ex);
 	if (r.rcode == DNS_RCODE_REFUSED || r.rcode == DNS_RCODE_FORMERR ||
 	    r.rcode == DNS_RCODE_NOTIMP) {
 		ck_assert_msg(strcmp(e.zone, "-") == 0, "%s type %s: no zone answers:\n%s", text,
 			      tbuf, ex);
 	} else {
 		ew_expected_zone(zone, sizeof(zone), s, name, qtype);
-		ck_assert_msg(strcmp(e.zone, zone) == 0, "%s type %s: zone %s answers, explain says:\n%s",
-			      text, tbuf, zone, ex);
+		ck_assert_msg(strcmp(e.zone, zone) == 0,
+			      "%s type %s: zone %s answers, explain says:\n%s", text, tbuf, zone,
+			      ex);
 		/* With nothing in the answer section, an authoritative SOA is that zone's own. */
 		if (r.ancount == 0 && r.aa && strcmp(rsoa, "-") != 0) {
 			ck_assert_msg(strcmp(rsoa, zone) == 0,
-				      "%s type %s: SOA of %s for a name of zone %s:\n%s", text, tbuf,
-				      rsoa, zone, ex);
+				      "%s type %s: SOA of %s for a name of zone %s:\n%s", text,
+				      tbuf, rsoa, zone, ex);
 		}
 	}
 	sb_clear(&out);
@@ -156,11 +157,22 @@ static inline void ew_check(const struct snapshot *s, struct health_table *t,
 static inline unsigned ew_walk(const struct snapshot *s, struct health_table *t)
 {
 	static const uint16_t types[] = {
-		DNS_TYPE_A,   DNS_TYPE_AAAA, DNS_TYPE_MX,   DNS_TYPE_TXT,  DNS_TYPE_DS,
-		DNS_TYPE_NS,  DNS_TYPE_SOA,  DNS_TYPE_CNAME, DNS_TYPE_ANY, DNS_TYPE_SRV,
-		65280 /* absent everywhere */, DNS_TYPE_AXFR, DNS_TYPE_MAILA, DNS_TYPE_OPT,
+	    DNS_TYPE_A,
+	    DNS_TYPE_AAAA,
+	    DNS_TYPE_MX,
+	    DNS_TYPE_TXT,
+	    DNS_TYPE_DS,
+	    DNS_TYPE_NS,
+	    DNS_TYPE_SOA,
+	    DNS_TYPE_CNAME,
+	    DNS_TYPE_ANY,
+	    DNS_TYPE_SRV,
+	    65280 /* absent everywhere */,
+	    DNS_TYPE_AXFR,
+	    DNS_TYPE_MAILA,
+	    DNS_TYPE_OPT,
 	};
-	static const char *const below[] = { "\007zz-walk", "\001a\007zz-walk" };
+	static const char *const below[] = {"\007zz-walk", "\001a\007zz-walk"};
 	struct answer_ctx ctx;
 	unsigned checked = 0;
 
