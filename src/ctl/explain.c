@@ -1,4 +1,19 @@
-/* explain.c -- `explain NAME TYPE`: why a name is answered the way it is now. */
+/* explain.c -- `explain NAME TYPE`: why a name is answered the way it is now.
+ *
+ * Explain decides nothing; it narrates decisions made elsewhere, so that it
+ * cannot disagree with the answer:
+ *  - which node and image answer the name: answer_lookup(), the answer
+ *    path's own lookup step, and answer_type_rcode(), its filter's rule;
+ *  - what that image holds and why (each hop of a CNAME chain, a wildcard, a
+ *    delegation, whose SOA, the pool and type at the end, ANY's RRset, a
+ *    loop or the chain limit): resolve_match(), the very function the
+ *    builder wrote the image from, run again on the same immutable snapshot;
+ *  - which members a pool answers with: pool_explain(), which shares
+ *    pick_source() with pool_write().
+ * Why rerun the decision rather than have the builder store a "why" record
+ * per image: the decision is pure and the snapshot immutable, so rerunning it
+ * gives what the builder got, at no memory cost (a million-name zone pays
+ * nothing), and there is no record format to keep in step with the images. */
 #include "config.h"
 
 #include <ctype.h>
@@ -11,10 +26,10 @@
 #include "ctl/explain.h"
 #include "ctl/protocol.h"
 #include "ctl/status.h"
+#include "daemon/stats.h"
+#include "data/resolve.h"
+#include "dns/answer.h"
 #include "dns/wire.h"
-
-/* The answer path follows at most this many CNAME links (snapshot.c). */
-#define MAX_CHAIN 8
 
 struct ctl {
 	const struct snapshot *s;
@@ -26,8 +41,6 @@ static const struct pool_family *family_of(const struct pool *p, uint16_t qtype)
 {
 	return qtype == DNS_TYPE_A ? &p->v4 : &p->v6;
 }
-
-/* --- explain --------------------------------------------------------------- */
 
 static const char *type_name(char *buf, size_t size, uint16_t type)
 {
@@ -51,15 +64,17 @@ static uint16_t parse_type(const char *str)
 	return (uint16_t)ldns_get_rr_type_by_name(str);
 }
 
-static const struct rrset *node_rrset(const struct node *n, uint16_t type)
+static const char *rcode_name(uint8_t rcode)
 {
-	for (unsigned i = 0; i < n->nrrsets; i++) {
-		if (n->rrsets[i].type == type) {
-			return &n->rrsets[i];
-		}
-	}
-	return NULL;
+	return stats_rcode_name(stats_rcode_of(rcode));
 }
+
+static const char *zone_name(char *buf, size_t size, const struct snap_zone *z)
+{
+	return z ? dname_to_str(buf, size, z->apex->name) : "-";
+}
+
+/* --- pools ------------------------------------------------------------------ */
 
 /* Why one member is, or is not, in the answer. */
 static void explain_member(struct ctl *x, const struct member_view *mv)
@@ -159,141 +174,162 @@ static void explain_pool(struct ctl *x, const struct pool *p, uint16_t qtype)
 	}
 }
 
-static void explain_name(struct ctl *x, const uint8_t *name, uint16_t qtype, const uint8_t **chain,
-			 int depth);
+/* --- the answer -------------------------------------------------------------- */
 
-/* What the answer at node @n (the name itself, or the wildcard that
- * synthesizes it) holds for @qtype, in the order answer building decides it
- * (snapshot.c: resolve_node). */
-static void explain_node(struct ctl *x, const struct node *n, uint16_t qtype, const uint8_t **chain,
-			 int depth)
+/* The line scripts and tests read: what the response says (rcode, AA, whose
+ * SOA is in the authority section) and the zone answering the query name.
+ * For a pool, what its members' health makes of it now. */
+static void explain_summary(struct ctl *x, const struct resolution *r, const struct image *img)
 {
-	struct sbuf *b = &x->out;
-	const struct rrset *rs;
-	char nbuf[1024], tbuf[32];
+	uint8_t rcode = r->rcode;
+	bool aa = r->aa;
+	const struct snap_zone *soa = r->soa;
+	char zbuf[1024], sbuf[1024];
 
-	rs = node_rrset(n, DNS_TYPE_CNAME);
-	if (rs && qtype != DNS_TYPE_CNAME && qtype != DNS_TYPE_ANY) {
-		uint8_t target[DNAME_MAXLEN];
-		size_t l = dname_len(rs->rrs[0].rdata);
-		memcpy(target, rs->rrs[0].rdata, l);
-		dname_tolower(target, l);
-		sb_printf(b, "CNAME to %s (ttl %u)\n", dname_to_str(nbuf, sizeof(nbuf), target),
-			  rs->ttl);
-		for (int i = 0; i < depth; i++) {
-			if (dname_len(chain[i]) == l && memcmp(chain[i], target, l) == 0) {
-				sb_printf(b, "CNAME loop: the chain stops here, NOERROR\n");
-				return;
-			}
-		}
-		if (depth + 1 >= MAX_CHAIN) {
-			sb_printf(b, "chain longer than %d links: it stops here, NOERROR\n",
-				  MAX_CHAIN);
-			return;
-		}
-		chain[depth] = n->name;
-		explain_name(x, target, qtype, chain, depth + 1);
-		return;
-	}
-	if (qtype == DNS_TYPE_ANY) {
-		/* RFC 8482: one RRset, chosen as the answer builder chooses it. */
-		uint16_t pick = 0;
-		if (node_pool(n) && pool_count(node_pool(n), DNS_TYPE_A)) {
-			pick = DNS_TYPE_A;
-		} else if (node_pool(n) && pool_count(node_pool(n), DNS_TYPE_AAAA)) {
-			pick = DNS_TYPE_AAAA;
-		} else if (n->nrrsets) {
-			pick = node_rrset(n, DNS_TYPE_SOA) ? DNS_TYPE_SOA : n->rrsets[0].type;
-		}
-		if (pick) {
-			sb_printf(b, "ANY is answered with one RRset (RFC 8482): %s\n",
-				  type_name(tbuf, sizeof(tbuf), pick));
-			qtype = pick;
+	if (!img && r->end != RESOLVE_REFUSED) {
+		rcode = DNS_RCODE_SERVFAIL; /* no image: the answer path's SERVFAIL */
+		aa = false;
+		soa = NULL;
+	} else if (r->end == RESOLVE_POOL) {
+		struct pool_explain ex;
+		pool_explain(&ex, r->pool, r->type, x->t);
+		if (ex.last_resort && r->pool->last_resort == LAST_RESORT_NODATA) {
+			soa = r->nodata_soa;
+		} else if (ex.last_resort && r->pool->last_resort == LAST_RESORT_SERVFAIL) {
+			rcode = DNS_RCODE_SERVFAIL;
+			aa = false;
 		}
 	}
-	if (node_pool(n) && (qtype == DNS_TYPE_A || qtype == DNS_TYPE_AAAA)) {
-		if (pool_count(node_pool(n), qtype)) {
-			explain_pool(x, node_pool(n), qtype);
-		} else {
-			sb_printf(b, "pool %s has no %s members: NODATA\n", node_pool(n)->name,
-				  qtype == DNS_TYPE_A ? "A" : "AAAA");
-		}
-		return;
-	}
-	rs = node_rrset(n, qtype);
-	if (rs) {
-		sb_printf(b, "static data: %u record%s of type %s, ttl %u\n", rs->count,
-			  rs->count == 1 ? "" : "s", type_name(tbuf, sizeof(tbuf), qtype), rs->ttl);
-		return;
-	}
-	sb_printf(b, "NODATA: no %s records here%s\n", type_name(tbuf, sizeof(tbuf), qtype),
-		  node_pool(n) ? " (the name's pool answers only A and AAAA)" : "");
+	sb_printf(&x->out, "answer: rcode %s, aa %s, zone %s, soa %s\n", rcode_name(rcode),
+		  aa ? "yes" : "no", zone_name(zbuf, sizeof(zbuf), r->hop[0].zone),
+		  zone_name(sbuf, sizeof(sbuf), soa));
 }
 
-static void explain_name(struct ctl *x, const uint8_t *name, uint16_t qtype, const uint8_t **chain,
-			 int depth)
+/* How the last hop, a name of ours, ends the answer. */
+static void explain_end(struct ctl *x, const struct resolution *r, const struct resolve_hop *h)
 {
 	struct sbuf *b = &x->out;
-	uint8_t offs[DNAME_MAXLABELS];
-	int nl = dname_labels(name, offs);
-	const struct node *n;
-	char nbuf[1024], zbuf[1024], cbuf[1024];
+	char nbuf[1024], tbuf[32];
 
-	switch (snapshot_find(x->s, name, offs, nl, &n)) {
-	case MATCH_NONE:
-		if (depth == 0) {
-			sb_printf(b, "%s is in no zone we serve: REFUSED\n",
-				  dname_to_str(nbuf, sizeof(nbuf), name));
-		} else {
-			sb_printf(b, "%s is in no zone we serve: the resolver follows the CNAME\n",
-				  dname_to_str(nbuf, sizeof(nbuf), name));
-		}
-		return;
-	case MATCH_EXACT:
-		sb_printf(b, "zone %s: exact match %s\n",
-			  dname_to_str(zbuf, sizeof(zbuf), n->zone->apex->name),
-			  dname_to_str(nbuf, sizeof(nbuf), n->name));
-		if (node_cut(n) && !(qtype == DNS_TYPE_DS && n->is_cut)) {
-			sb_printf(b,
-				  "at or below the delegation %s: referral to its name servers "
-				  "(not authoritative)\n",
-				  dname_to_str(cbuf, sizeof(cbuf), node_cut(n)->name));
-			return;
-		}
-		explain_node(x, n, qtype, chain, depth);
-		return;
-	case MATCH_WILDCARD:
-		sb_printf(b, "zone %s: wildcard match, synthesized from %s\n",
-			  dname_to_str(zbuf, sizeof(zbuf), n->zone->apex->name),
-			  dname_to_str(nbuf, sizeof(nbuf), n->name));
-		explain_node(x, n, qtype, chain, depth);
-		return;
-	case MATCH_REFERRAL:
+	switch (r->note) {
+	case RESOLVE_NOTE_DS_AT_CUT:
 		sb_printf(b,
-			  "zone %s: below the delegation %s: referral to its name servers "
-			  "(not authoritative)\n",
-			  dname_to_str(zbuf, sizeof(zbuf), n->zone->apex->name),
-			  dname_to_str(cbuf, sizeof(cbuf), node_cut(n)->name));
+			  "DS at the delegation %s is the parent's data (RFC 4035 3.1.4.1): "
+			  "no referral\n",
+			  dname_to_str(nbuf, sizeof(nbuf), h->node->name));
+		break;
+	case RESOLVE_NOTE_DS_OF_CHILD:
+		sb_printf(b,
+			  "DS at the apex of %s, a child zone we also serve, is the parent's "
+			  "data (RFC 4035 3.1.4.1)\n",
+			  dname_to_str(nbuf, sizeof(nbuf), h->node->name));
+		break;
+	case RESOLVE_NOTE_NONE:
+	default:
+		break;
+	}
+	if (r->qtype == DNS_TYPE_ANY && r->type != DNS_TYPE_ANY) {
+		sb_printf(b, "ANY is answered with one RRset (RFC 8482): %s\n",
+			  type_name(tbuf, sizeof(tbuf), r->type));
+	}
+	switch (r->end) {
+	case RESOLVE_REFERRAL:
+		sb_printf(b, "at or below the delegation %s: referral to its name servers%s\n",
+			  dname_to_str(nbuf, sizeof(nbuf), r->cut->name),
+			  r->aa ? "" : " (not authoritative)");
+		break;
+	case RESOLVE_POOL:
+		explain_pool(x, r->pool, r->type);
+		break;
+	case RESOLVE_RRSET:
+		sb_printf(b, "static data: %u record%s of type %s, ttl %u\n", r->rrset->count,
+			  r->rrset->count == 1 ? "" : "s", type_name(tbuf, sizeof(tbuf), r->type),
+			  r->rrset->ttl);
+		break;
+	case RESOLVE_NODATA:
+	default:
+		if (r->pool && (r->type == DNS_TYPE_A || r->type == DNS_TYPE_AAAA)) {
+			sb_printf(b, "pool %s has no %s members: NODATA\n", r->pool->name,
+				  r->type == DNS_TYPE_A ? "A" : "AAAA");
+		} else {
+			sb_printf(b, "NODATA: no %s records here%s\n",
+				  type_name(tbuf, sizeof(tbuf), r->type),
+				  r->pool ? " (the name's pool answers only A and AAAA)" : "");
+		}
+		break;
+	}
+}
+
+/* One name on the way: the query name, then each CNAME target. */
+static void explain_hop(struct ctl *x, const struct resolution *r, unsigned i)
+{
+	const struct resolve_hop *h = &r->hop[i];
+	struct sbuf *b = &x->out;
+	char nbuf[1024], zbuf[1024], cbuf[1024];
+	uint8_t target[DNAME_MAXLEN];
+
+	zone_name(zbuf, sizeof(zbuf), h->zone);
+	switch (h->match) {
+	case MATCH_NONE:
+		sb_printf(b, "%s is in no zone we serve: %s\n",
+			  dname_to_str(nbuf, sizeof(nbuf), h->owner),
+			  i == 0 ? "REFUSED" : "the resolver follows the CNAME");
 		return;
 	case MATCH_NXDOMAIN:
-		sb_printf(b, "zone %s: no such name (closest encloser %s): NXDOMAIN\n",
-			  dname_to_str(zbuf, sizeof(zbuf), n->zone->apex->name),
-			  dname_to_str(nbuf, sizeof(nbuf), n->name));
+		sb_printf(b, "zone %s: no such name (closest encloser %s): NXDOMAIN\n", zbuf,
+			  dname_to_str(nbuf, sizeof(nbuf), h->node->name));
 		return;
+	case MATCH_REFERRAL:
+		sb_printf(b, "zone %s: below the delegation %s: referral to its name servers%s\n",
+			  zbuf, dname_to_str(cbuf, sizeof(cbuf), r->cut->name),
+			  r->aa ? "" : " (not authoritative)");
+		return;
+	case MATCH_WILDCARD:
+		sb_printf(b, "zone %s: wildcard match, synthesized from %s\n", zbuf,
+			  dname_to_str(nbuf, sizeof(nbuf), h->node->name));
+		break;
+	case MATCH_EXACT:
+	default:
+		sb_printf(b, "zone %s: exact match %s\n", zbuf,
+			  dname_to_str(nbuf, sizeof(nbuf), h->node->name));
+		break;
+	}
+	if (!h->cname) {
+		explain_end(x, r, h);
+		return;
+	}
+	memcpy(target, h->cname->rrs[0].rdata, dname_len(h->cname->rrs[0].rdata));
+	dname_tolower(target, dname_len(target));
+	sb_printf(b, "CNAME to %s (ttl %u)\n", dname_to_str(nbuf, sizeof(nbuf), target),
+		  h->cname->ttl);
+	if (i + 1 < r->nhops) {
+		return;
+	}
+	if (r->end == RESOLVE_LOOP) {
+		sb_printf(b, "CNAME loop: the chain stops here, %s\n", rcode_name(r->rcode));
+	} else if (r->end == RESOLVE_CHAIN_LIMIT) {
+		sb_printf(b, "%d CNAMEs is as far as we follow a chain: it stops here, %s\n",
+			  RESOLVE_MAX_CHAIN, rcode_name(r->rcode));
 	}
 }
 
 int explain_run(struct sbuf *out, const struct snapshot *s, struct health_table *t,
 		const char *namestr, const char *typestr)
 {
-	uint8_t name[DNAME_MAXLEN];
-	const uint8_t *chain[MAX_CHAIN];
+	struct query q;
+	struct resolution r;
+	const struct image *img;
+	const struct node *node;
+	enum match_kind kind;
 	char nbuf[1024], tbuf[32], pbuf[CONTROL_MAX_LINE];
 	uint16_t qtype = parse_type(typestr);
 	struct ctl c = { s, t, *out }, *x = &c;
-	int rc = 0;
+	int len;
+	uint8_t rcode;
 
-	if (dname_from_str(name, namestr) < 0) {
+	memset(&q, 0, sizeof(q));
+	len = dname_from_str(q.qname, namestr);
+	if (len < 0) {
 		sb_printf(out, "ERR not a domain name: %s\n", sb_printable(pbuf, sizeof(pbuf), namestr));
 		return -1;
 	}
@@ -302,18 +338,39 @@ int explain_run(struct sbuf *out, const struct snapshot *s, struct health_table 
 			  sb_printable(pbuf, sizeof(pbuf), typestr));
 		return -1;
 	}
-	sb_printf(&x->out, "%s %s\n", dname_to_str(nbuf, sizeof(nbuf), name),
+	sb_printf(&x->out, "%s %s\n", dname_to_str(nbuf, sizeof(nbuf), q.qname),
 		  type_name(tbuf, sizeof(tbuf), qtype));
-	if (qtype == DNS_TYPE_IXFR || qtype == DNS_TYPE_AXFR) {
-		sb_printf(&x->out, "zone transfers are not served: REFUSED\n");
+	rcode = answer_type_rcode(qtype);
+	if (rcode != DNS_RCODE_NOERROR) {
+		sb_printf(&x->out, "answer: rcode %s, aa no, zone -, soa -\n", rcode_name(rcode));
+		sb_printf(&x->out,
+			  "type %s is answered before any lookup: %s (meta types and zone "
+			  "transfers are not served)\n",
+			  tbuf, rcode_name(rcode));
 		goto done;
 	}
-	if (qtype == DNS_TYPE_MAILB || qtype == DNS_TYPE_MAILA) {
-		sb_printf(&x->out, "MAILA/MAILB: NOTIMP\n");
-		goto done;
+	q.has_question = true;
+	q.qname_len = (uint8_t)len;
+	q.nlabels = (uint8_t)dname_labels(q.qname, q.label_off);
+	q.qtype = qtype;
+	q.qclass = DNS_CLASS_IN;
+	img = answer_lookup(s, &q, &kind, &node);
+	resolve_match(&r, s, kind, node, q.qname, qtype);
+	explain_summary(x, &r, img);
+	for (unsigned i = 0; i < r.nhops; i++) {
+		explain_hop(x, &r, i);
 	}
-	explain_name(x, name, qtype, chain, 0);
+	if (!img && r.end != RESOLVE_REFUSED) {
+		sb_printf(&x->out, "no image was built for this answer: SERVFAIL\n");
+	} else if (img && (img->rcode != r.rcode || img->aa != r.aa)) {
+		/* Cannot happen while the builder writes images from resolutions. */
+		sb_printf(&x->out,
+			  "warning: the image answered (rcode %s, aa %s) is not what was decided "
+			  "(rcode %s, aa %s): please report this\n",
+			  rcode_name(img->rcode), img->aa ? "yes" : "no", rcode_name(r.rcode),
+			  r.aa ? "yes" : "no");
+	}
 done:
 	*out = c.out;
-	return rc;
+	return 0;
 }

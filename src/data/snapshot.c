@@ -1,9 +1,10 @@
 /* snapshot.c -- compile config and zones into an immutable snapshot.
  *
  * All the work of answering is done here, once: every name's responses are
- * laid out as images (see image.h), CNAME chains inside our zones are
- * followed, referrals and negative answers are prepared. The answer path then
- * only finds a node, picks an image and copies it. */
+ * laid out as images (see image.h), each written from what resolve.c decided
+ * for it (CNAME chains inside our zones followed, referrals and negative
+ * answers prepared). The answer path then only finds a node, picks an image
+ * and copies it. */
 #include "config.h"
 
 #include <string.h>
@@ -19,15 +20,13 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "health/probe.h"
+#include "data/resolve.h"
 #include "data/snapshot.h"
-
-#define MAX_CHAIN 8
 
 struct build {
 	struct snapshot *s;
 	struct imgb *b;
 	int errors;
-	bool pool_nodata; /* build the last-resort NODATA variant of pool answers */
 };
 
 /* --- the name table ------------------------------------------------------ */
@@ -154,16 +153,6 @@ enum match_kind snapshot_find(const struct snapshot *s, const uint8_t *name,
 
 /* --- image construction -------------------------------------------------- */
 
-static const struct rrset *find_rrset(const struct node *n, uint16_t type)
-{
-	for (unsigned i = 0; i < n->nrrsets; i++) {
-		if (n->rrsets[i].type == type) {
-			return &n->rrsets[i];
-		}
-	}
-	return NULL;
-}
-
 static void add_rrset(struct imgb *b, int section, const uint8_t *owner, const struct rrset *rs)
 {
 	for (unsigned i = 0; i < rs->count; i++) {
@@ -174,7 +163,7 @@ static void add_rrset(struct imgb *b, int section, const uint8_t *owner, const s
 
 static void add_soa(struct imgb *b, const struct snap_zone *z)
 {
-	const struct rrset *soa = find_rrset(z->apex, DNS_TYPE_SOA);
+	const struct rrset *soa = node_rrset(z->apex, DNS_TYPE_SOA);
 	const struct zone_rr *rr = &soa->rrs[0];
 
 	imgb_add_rr(b, IMG_AUTHORITY, z->apex->name, DNS_TYPE_SOA, DNS_CLASS_IN, z->neg_ttl, rr->rdata,
@@ -187,7 +176,7 @@ static void add_soa(struct imgb *b, const struct snap_zone *z)
 static bool add_referral(struct build *bd, const struct node *cut)
 {
 	struct imgb *b = bd->b;
-	const struct rrset *ns = find_rrset(cut, DNS_TYPE_NS);
+	const struct rrset *ns = node_rrset(cut, DNS_TYPE_NS);
 	bool required = false;
 
 	add_rrset(b, IMG_AUTHORITY, cut->name, ns);
@@ -209,7 +198,7 @@ static bool add_referral(struct build *bd, const struct node *cut)
 		if (dup || !t || t->zone != cut->zone) {
 			continue;
 		}
-		const struct rrset *a = find_rrset(t, DNS_TYPE_A), *aaaa = find_rrset(t, DNS_TYPE_AAAA);
+		const struct rrset *a = node_rrset(t, DNS_TYPE_A), *aaaa = node_rrset(t, DNS_TYPE_AAAA);
 		if (a) {
 			add_rrset(b, IMG_ADDITIONAL, t->name, a);
 		}
@@ -223,111 +212,40 @@ static bool add_referral(struct build *bd, const struct node *cut)
 	return required;
 }
 
-struct resolved {
-	uint8_t rcode;
-	bool glue_required;
-	const struct pool *pool;
-	uint16_t pool_qtype;
-	uint16_t pool_owner;
-};
-
-static void resolve_node(struct build *bd, const struct node *n, const uint8_t *owner,
-			 uint16_t qtype, const uint8_t **chain, int depth, struct resolved *out);
-
-/* Follow a CNAME to @target inside our zones. */
-static void resolve_name(struct build *bd, const uint8_t *target, uint16_t qtype,
-			 const uint8_t **chain, int depth, struct resolved *out)
+/* Write what @r decided: the CNAMEs on the way, then how the chain ends.
+ * @nodata: the variant for a pool's "nodata" last resort. Sets *@pool_owner
+ * to where the pool's records' owner was written. Returns true if the
+ * additional section holds glue that must not be dropped. */
+static bool write_resolution(struct build *bd, const struct resolution *r, bool nodata,
+			     uint16_t *pool_owner)
 {
-	uint8_t lt[DNAME_MAXLEN], offs[DNAME_MAXLABELS];
-	size_t l = dname_len(target);
-	const struct node *n;
-	int nl;
+	const struct resolve_hop *last = &r->hop[r->nhops - 1];
 
-	memcpy(lt, target, l);
-	dname_tolower(lt, l);
-	for (int i = 0; i < depth; i++) {
-		if (dname_len(chain[i]) == l && memcmp(chain[i], lt, l) == 0) {
-			return; /* a loop: stop with what we have */
+	for (unsigned i = 0; i < r->nhops; i++) {
+		if (r->hop[i].cname) {
+			add_rrset(bd->b, IMG_ANSWER, r->hop[i].owner, r->hop[i].cname);
 		}
 	}
-	if (depth >= MAX_CHAIN) {
-		return;
-	}
-	nl = dname_labels(lt, offs);
-	switch (snapshot_find(bd->s, lt, offs, nl, &n)) {
-	case MATCH_NONE:
-		return; /* not ours: the resolver follows it */
-	case MATCH_EXACT:
-	case MATCH_WILDCARD:
-		resolve_node(bd, n, target, qtype, chain, depth, out);
-		return;
-	case MATCH_REFERRAL:
-		out->glue_required |= add_referral(bd, node_cut(n));
-		return;
-	case MATCH_NXDOMAIN:
-		out->rcode = DNS_RCODE_NXDOMAIN;
-		add_soa(bd->b, n->zone);
-		return;
-	}
-}
-
-/* Write the response for @qtype at node @n, whose records are written with
- * owner @owner (the node's name, or the name a wildcard synthesizes). */
-static void resolve_node(struct build *bd, const struct node *n, const uint8_t *owner,
-			 uint16_t qtype, const uint8_t **chain, int depth, struct resolved *out)
-{
-	struct imgb *b = bd->b;
-	const struct rrset *rs;
-
-	/* DS at the topmost delegation is the parent's data (RFC 4035 3.1.4.1);
-	 * anything else at or below a delegation is a referral. */
-	if (node_cut(n) && !(qtype == DNS_TYPE_DS && node_cut(n) == n)) {
-		out->glue_required |= add_referral(bd, node_cut(n));
-		return;
-	}
-	if (qtype == DNS_TYPE_DS && n->is_apex && node_ds_parent(n)) {
-		/* DS at the apex of a child zone we also serve: from the parent. */
-		rs = find_rrset(n, DNS_TYPE_DS);
-		if (rs) {
-			add_rrset(b, IMG_ANSWER, owner, rs);
+	switch (r->end) {
+	case RESOLVE_RRSET:
+		add_rrset(bd->b, IMG_ANSWER, last->owner, r->rrset);
+		return false;
+	case RESOLVE_POOL:
+		if (nodata) {
+			add_soa(bd->b, r->nodata_soa);
 		} else {
-			add_soa(b, node_ds_parent(n));
+			*pool_owner = imgb_ref(bd->b, last->owner);
 		}
-		return;
+		return false;
+	case RESOLVE_NODATA:
+	case RESOLVE_NXDOMAIN:
+		add_soa(bd->b, r->soa);
+		return false;
+	case RESOLVE_REFERRAL:
+		return add_referral(bd, r->cut);
+	default:
+		return false; /* the resolver follows the rest */
 	}
-	rs = find_rrset(n, DNS_TYPE_CNAME);
-	if (rs && qtype != DNS_TYPE_CNAME && qtype != DNS_TYPE_ANY) {
-		add_rrset(b, IMG_ANSWER, owner, rs);
-		chain[depth] = n->name;
-		resolve_name(bd, rs->rrs[0].rdata, qtype, chain, depth + 1, out);
-		return;
-	}
-	if (qtype == DNS_TYPE_ANY) {
-		if (node_pool(n) && pool_count(node_pool(n), DNS_TYPE_A)) {
-			qtype = DNS_TYPE_A;
-		} else if (node_pool(n) && pool_count(node_pool(n), DNS_TYPE_AAAA)) {
-			qtype = DNS_TYPE_AAAA;
-		} else if (n->nrrsets) {
-			qtype = n->rrsets[0].type;
-			/* Prefer something small and telling over NS at an apex. */
-			if (find_rrset(n, DNS_TYPE_SOA)) {
-				qtype = DNS_TYPE_SOA;
-			}
-		}
-	}
-	if (node_pool(n) && (qtype == DNS_TYPE_A || qtype == DNS_TYPE_AAAA) && pool_count(node_pool(n), qtype) &&
-	    !bd->pool_nodata) {
-		out->pool = node_pool(n);
-		out->pool_qtype = qtype;
-		out->pool_owner = imgb_ref(b, owner);
-		return;
-	}
-	rs = find_rrset(n, qtype);
-	if (rs) {
-		add_rrset(b, IMG_ANSWER, owner, rs);
-		return;
-	}
-	add_soa(b, n->zone);
 }
 
 static const struct image *keep(struct build *bd, struct image *img)
@@ -343,39 +261,57 @@ static const struct image *keep(struct build *bd, struct image *img)
 	return img;
 }
 
-static const struct image *build_image(struct build *bd, const struct node *n, uint16_t qtype)
+/* The image of @r, the answer for a query of @n's name (or a name its
+ * wildcard synthesizes). */
+static const struct image *build_image(struct build *bd, const struct node *n,
+				       const struct resolution *r)
 {
-	const uint8_t *chain[MAX_CHAIN + 1];
-	struct resolved r = { 0, false, NULL, 0, IMG_REF_NONE };
 	bool wild = n->name[0] == 1 && n->name[1] == '*';
 	const uint8_t *parent = n->name + n->name[0] + 1;
+	bool pool = r->end == RESOLVE_POOL;
+	uint16_t owner = IMG_REF_NONE;
 	struct image *img;
+	bool glue;
 	char tmp[1100];
 
 	/* Wildcard images answer many names: only the parent is known to end
 	 * the query name. Exact images know the whole name. */
 	imgb_reset(bd->b, wild ? parent : n->name, n->name);
-	resolve_node(bd, n, n->name, qtype, chain, 0, &r);
-	img = imgb_finish(bd->b, bd->s->arena, r.rcode, true, r.pool, r.pool_qtype, r.pool_owner,
-			  wild ? 0 : n->namelen);
+	glue = write_resolution(bd, r, false, &owner);
+	img = imgb_finish(bd->b, bd->s->arena, r->rcode, r->aa, pool ? r->pool : NULL,
+			  pool ? r->type : 0, owner, wild ? 0 : n->namelen);
 	if (!img) {
 		log_err("%s: the answer for %s type %u exceeds 65000 bytes",
-			n->zone->data.files[0], dname_to_str(tmp, sizeof(tmp), n->name), qtype);
+			n->zone->data.files[0], dname_to_str(tmp, sizeof(tmp), n->name), r->qtype);
 		bd->errors++;
 		return NULL;
 	}
-	img->glue_required = r.glue_required;
-	if (r.pool) {
+	img->glue_required = glue;
+	if (pool) {
 		/* The same chain ending in NODATA, for the "nodata" last resort. */
-		struct resolved r2 = { 0, false, NULL, 0, IMG_REF_NONE };
 		imgb_reset(bd->b, wild ? parent : n->name, n->name);
-		bd->pool_nodata = true;
-		resolve_node(bd, n, n->name, qtype, chain, 0, &r2);
-		bd->pool_nodata = false;
-		img->dyn->alt = keep(bd, imgb_finish(bd->b, bd->s->arena, r2.rcode, true, NULL, 0, 0,
-						  wild ? 0 : n->namelen));
+		write_resolution(bd, r, true, NULL);
+		img->dyn->alt = keep(bd, imgb_finish(bd->b, bd->s->arena, r->rcode, r->aa, NULL, 0,
+						     0, wild ? 0 : n->namelen));
 	}
 	return keep(bd, img);
+}
+
+/* Images many names share, when @r is what they hold: their zone's NODATA,
+ * their delegation's referral. NULL: @r needs an image of its own. */
+static const struct image *shared_image(const struct node *n, const struct resolution *r)
+{
+	if (r->nhops != 1) {
+		return NULL;
+	}
+	if (r->end == RESOLVE_NODATA && r->soa == n->zone && r->rcode == DNS_RCODE_NOERROR &&
+	    r->aa) {
+		return n->zone->nodata;
+	}
+	if (r->end == RESOLVE_REFERRAL && !r->aa) {
+		return node_referral(r->cut);
+	}
+	return NULL;
 }
 
 static void add_type(uint16_t *types, unsigned *nt, uint16_t t)
@@ -388,55 +324,31 @@ static void add_type(uint16_t *types, unsigned *nt, uint16_t t)
 	types[(*nt)++] = t;
 }
 
-/* Where a CNAME chain from @n ends (within our zones), for the list of types
- * worth a dedicated image. */
-static const struct node *chain_end(const struct snapshot *s, const struct node *n)
-{
-	for (int i = 0; i < MAX_CHAIN; i++) {
-		const struct rrset *c = find_rrset(n, DNS_TYPE_CNAME);
-		uint8_t lt[DNAME_MAXLEN], offs[DNAME_MAXLABELS];
-		const struct node *next;
-		enum match_kind k;
-		if (!c) {
-			return n;
-		}
-		size_t l = dname_len(c->rrs[0].rdata);
-		memcpy(lt, c->rrs[0].rdata, l);
-		dname_tolower(lt, l);
-		k = snapshot_find(s, lt, offs, dname_labels(lt, offs), &next);
-		if (k != MATCH_EXACT && k != MATCH_WILDCARD) {
-			return NULL;
-		}
-		n = next;
-	}
-	return NULL;
-}
-
+/* @n's images. n->other answers every type without an image of its own, and
+ * a type gets one exactly when its resolution differs from other's. The
+ * types worth trying are those the decision looks at: CNAME, DS, and what
+ * the name where other's chain ends holds (its RRsets, its pool's types). */
 static void build_node(struct build *bd, struct node *n)
 {
+	const struct snapshot *s = bd->s;
+	struct node_img imgs[64 + 4];
 	uint16_t types[64 + 4];
-	unsigned nt = 0;
+	unsigned nt = 0, ni = 0;
+	struct resolution other, r, t;
 	const struct node *end;
 
 	if (node_cut(n)) {
+		/* What a name below the cut that does not exist is answered with. */
 		node_x(bd->s, n)->referral = node_referral(node_cut(n));
-		n->other = node_referral(n);
-		n->any = node_referral(n);
-		if (node_cut(n) == n) {
-			n->imgs = arena_alloc(bd->s->arena, sizeof(*n->imgs));
-			n->imgs[0].type = DNS_TYPE_DS;
-			n->imgs[0].img = build_image(bd, n, DNS_TYPE_DS);
-			n->nimgs = 1;
-		}
-		return;
 	}
-	end = find_rrset(n, DNS_TYPE_CNAME) ? chain_end(bd->s, n) : n;
-	if (find_rrset(n, DNS_TYPE_CNAME)) {
-		add_type(types, &nt, DNS_TYPE_CNAME);
+	resolve_node(&other, s, n, 0);
+	n->other = shared_image(n, &other);
+	if (!n->other) {
+		n->other = build_image(bd, n, &other);
 	}
-	if (n->is_apex && node_ds_parent(n)) {
-		add_type(types, &nt, DNS_TYPE_DS);
-	}
+	add_type(types, &nt, DNS_TYPE_CNAME);
+	add_type(types, &nt, DNS_TYPE_DS);
+	end = other.hop[other.nhops - 1].node;
 	if (end) {
 		for (unsigned i = 0; i < end->nrrsets && nt < 64; i++) {
 			add_type(types, &nt, end->rrsets[i].type);
@@ -446,35 +358,32 @@ static void build_node(struct build *bd, struct node *n)
 			add_type(types, &nt, DNS_TYPE_AAAA);
 		}
 	}
-	n->imgs = arena_alloc(bd->s->arena, (nt ? nt : 1) * sizeof(*n->imgs));
 	for (unsigned i = 0; i < nt; i++) {
-		n->imgs[i].type = types[i];
-		n->imgs[i].img = build_image(bd, n, types[i]);
+		resolve_node(&r, s, n, types[i]);
+		if (!resolve_same(&r, &other)) {
+			imgs[ni].type = types[i];
+			imgs[ni++].img = build_image(bd, n, &r);
+		}
 	}
-	n->nimgs = (uint16_t)nt;
-	/* Most names share their zone's NODATA (it is resolved per query) and
-	 * answer ANY with an image they already have: no copies per name. */
-	if (!find_rrset(n, DNS_TYPE_CNAME)) {
-		n->other = n->zone->nodata;
-	} else {
-		n->other = build_image(bd, n, 0);
+	if (ni) {
+		n->imgs = arena_alloc(bd->s->arena, ni * sizeof(*n->imgs));
+		memcpy(n->imgs, imgs, ni * sizeof(*n->imgs));
 	}
-	uint16_t any = 0;
-	if (find_rrset(n, DNS_TYPE_CNAME)) {
-		any = DNS_TYPE_CNAME;
-	} else if (node_pool(n) && pool_count(node_pool(n), DNS_TYPE_A)) {
-		any = DNS_TYPE_A;
-	} else if (node_pool(n) && pool_count(node_pool(n), DNS_TYPE_AAAA)) {
-		any = DNS_TYPE_AAAA;
-	} else if (find_rrset(n, DNS_TYPE_SOA)) {
-		any = DNS_TYPE_SOA;
-	} else if (n->nrrsets) {
-		any = n->rrsets[0].type;
+	n->nimgs = (uint16_t)ni;
+	/* ANY is answered with one RRset: mostly an image the name already has. */
+	resolve_node(&r, s, n, DNS_TYPE_ANY);
+	if (resolve_same(&r, &other)) {
+		n->any = n->other;
+		return;
 	}
-	n->any = any ? node_image(n, any) : n->other;
-	if (n->any == n->other && any) {
-		n->any = build_image(bd, n, DNS_TYPE_ANY);
+	if (r.type != DNS_TYPE_ANY) {
+		resolve_node(&t, s, n, r.type);
+		if (resolve_same(&t, &r)) {
+			n->any = node_image(n, r.type);
+			return;
+		}
 	}
+	n->any = build_image(bd, n, &r);
 }
 
 static void build_zone_images(struct build *bd, struct snap_zone *z)
@@ -609,7 +518,7 @@ static void add_zone_nodes(struct build *bd, struct snap_zone *z)
 		i = j;
 	}
 	{
-		const struct rrset *soa = find_rrset(z->apex, DNS_TYPE_SOA);
+		const struct rrset *soa = node_rrset(z->apex, DNS_TYPE_SOA);
 		const struct zone_rr *rr = &soa->rrs[0];
 		const uint8_t *p = rr->rdata + rr->rdlen - 4;
 		uint32_t minimum = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -648,7 +557,7 @@ static void add_pools(struct build *bd)
 			}
 			static const uint16_t clash[] = { DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME };
 			for (unsigned k = 0; k < 3; k++) {
-				const struct rrset *rs = find_rrset(n, clash[k]);
+				const struct rrset *rs = node_rrset(n, clash[k]);
 				if (rs) {
 					log_err("%s:%d: pools[%zu].owners: \"%s\" collides with the %s record at %s:%d",
 						conf->path, cp->owner_lines[j], i, cp->owners[j],
@@ -672,7 +581,7 @@ static void find_cuts(struct build *bd)
 
 	for (size_t i = 0; i <= s->mask; i++) {
 		struct node *n = s->table[i];
-		if (n && !n->is_apex && find_rrset(n, DNS_TYPE_NS)) {
+		if (n && !n->is_apex && node_rrset(n, DNS_TYPE_NS)) {
 			n->is_cut = true;
 		}
 	}
@@ -848,7 +757,7 @@ struct snapshot *snapshot_build(struct conf *conf)
 struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *health)
 {
 	struct snapshot *s = xcalloc(1, sizeof(*s));
-	struct build bd = { s, NULL, 0, false };
+	struct build bd = { s, NULL, 0 };
 
 	s->conf = conf;
 	s->health = health;

@@ -49,7 +49,7 @@ struct node {
 	const struct image *other;   /* any type not in imgs: NODATA or CNAME chain */
 	const struct image *any;     /* qtype ANY (RFC 8482: one RRset) */
 	struct node_extra *x;        /* NULL for most names */
-	struct rrset *rrsets;        /* sorted by type; load-time data kept for explain */
+	struct rrset *rrsets;        /* load-time data resolve.c decides from */
 	uint16_t nimgs;
 	uint16_t nrrsets;
 	uint8_t namelen;
@@ -148,7 +148,20 @@ void snapshot_free(struct snapshot *s);
 enum match_kind snapshot_find(const struct snapshot *s, const uint8_t *name,
 			      const uint8_t *offsets, int nlabels, const struct node **node);
 
-/* The image answering @qtype at exactly @n (no delegation check). */
+/* @n's records of @type (load-time data), or NULL. */
+static inline const struct rrset *node_rrset(const struct node *n, uint16_t type)
+{
+	for (unsigned i = 0; i < n->nrrsets; i++) {
+		if (n->rrsets[i].type == type) {
+			return &n->rrsets[i];
+		}
+	}
+	return NULL;
+}
+
+/* The image answering @qtype at exactly @n: the builder gave every type
+ * whose answer differs from n->other an image of its own (referrals and the
+ * DS at a delegation included). */
 static inline const struct image *node_image(const struct node *n, uint16_t qtype)
 {
 	for (unsigned i = 0; i < n->nimgs; i++) {

@@ -165,6 +165,7 @@ static const struct image *chaos_image(const struct snapshot *s, const struct qu
 static enum step_result step_filter(struct job *j)
 {
 	const struct query *q = &j->req->q;
+	uint8_t rcode;
 
 	switch (q->qclass) {
 	case DNS_CLASS_IN:
@@ -178,19 +179,15 @@ static enum step_result step_filter(struct job *j)
 	default:
 		return respond_empty(j, DNS_RCODE_REFUSED, false, false, RESPONSE_REFUSED);
 	}
-	switch (q->qtype) {
-	case DNS_TYPE_OPT: /* OPT is no question */
-		j->req->q.edns = false;
-		return respond_empty(j, DNS_RCODE_FORMERR, false, false, RESPONSE_ERROR);
-	case DNS_TYPE_IXFR:
-	case DNS_TYPE_AXFR: /* no transfers configured */
-		return respond_empty(j, DNS_RCODE_REFUSED, false, false, RESPONSE_REFUSED);
-	case DNS_TYPE_MAILB:
-	case DNS_TYPE_MAILA:
-		return respond_empty(j, DNS_RCODE_NOTIMP, false, false, RESPONSE_ERROR);
-	default:
+	rcode = answer_type_rcode(q->qtype);
+	if (rcode == DNS_RCODE_NOERROR) {
 		return STEP_NEXT;
 	}
+	if (q->qtype == DNS_TYPE_OPT) {
+		j->req->q.edns = false; /* the FORMERR trusts no OPT */
+	}
+	return respond_empty(j, rcode, false, false,
+			     rcode == DNS_RCODE_REFUSED ? RESPONSE_REFUSED : RESPONSE_ERROR);
 }
 
 static inline const struct image *lookup(const struct snapshot *s, const struct query *q,
@@ -204,13 +201,10 @@ static inline const struct image *lookup(const struct snapshot *s, const struct 
 	case MATCH_NONE:
 		return NULL;
 	case MATCH_EXACT:
-		/* At a delegation everything is a referral but the DS of the
-		 * topmost cut, which is the parent's (RFC 4035 3.1.4.1). */
-		if (node_referral(n) && !(q->qtype == DNS_TYPE_DS && node_cut(n) == n)) {
-			return node_referral(n);
-		}
-		return node_image(n, q->qtype);
 	case MATCH_WILDCARD:
+		/* Every type the name answers differently has its own image,
+		 * referrals and the DS of a delegation included (resolve.c
+		 * decides, snapshot.c writes): nothing is left to decide here. */
 		return node_image(n, q->qtype);
 	case MATCH_REFERRAL:
 		return node_referral(n);

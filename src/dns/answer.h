@@ -9,6 +9,7 @@
 #include "data/snapshot.h"
 #include "dns/query.h"
 #include "dns/request.h"
+#include "dns/wire.h"
 #include "lb/pool.h"
 
 /* Per-thread answering state. Owned by one thread. */
@@ -36,10 +37,30 @@ void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s);
 size_t answer_query(struct answer_ctx *ctx, const struct snapshot *s, struct request *req,
 		    const uint8_t *pkt, size_t len, uint8_t *resp, size_t resp_size);
 
+/* What a class IN query of @qtype gets before any lookup: the rcode for
+ * meta types and transfers, DNS_RCODE_NOERROR when it goes on to the lookup.
+ * The filter step's rule, and what `explain` reports for those types. */
+static inline uint8_t answer_type_rcode(uint16_t qtype)
+{
+	switch (qtype) {
+	case DNS_TYPE_OPT: /* OPT is no question */
+		return DNS_RCODE_FORMERR;
+	case DNS_TYPE_IXFR:
+	case DNS_TYPE_AXFR: /* no transfers configured */
+		return DNS_RCODE_REFUSED;
+	case DNS_TYPE_MAILB:
+	case DNS_TYPE_MAILA:
+		return DNS_RCODE_NOTIMP;
+	default:
+		return DNS_RCODE_NOERROR;
+	}
+}
+
 /* The lookup step on its own: the image that answers @q (qname, qtype,
- * class IN) from @s, with *@kind the match that chose it; NULL when the name
- * is in no served zone (REFUSED) or no image exists (SERVFAIL). What `explain`
- * uses, so that it reads the same decision the answer path makes. */
+ * class IN) from @s, with *@kind the match that chose it and *@node the node
+ * it matched; NULL when the name is in no served zone (REFUSED) or no image
+ * exists (SERVFAIL). What `explain` uses, so that it reads the same decision
+ * the answer path makes. */
 const struct image *answer_lookup(const struct snapshot *s, const struct query *q,
 				  enum match_kind *kind, const struct node **node);
 

@@ -12,6 +12,7 @@
 #include "data/conf.h"
 #include "data/snapshot.h"
 #include "testutil.h"
+#include "explain_walk.h"
 
 #define C_HS 4 /* Hesiod: a class nobody serves */
 
@@ -1147,6 +1148,15 @@ START_TEST(pool_owner_twice)
 }
 END_TEST
 
+/* --- explain ------------------------------------------------------------------ */
+
+/* Every name and type of these zones: `explain` says what the answer does. */
+START_TEST(explain_agrees_with_answers)
+{
+	ck_assert_uint_gt(ew_walk(snap, NULL), 1000);
+}
+END_TEST
+
 static Suite *answer_suite(void)
 {
 	Suite *s = suite_create("answer");
@@ -1200,6 +1210,7 @@ static Suite *answer_suite(void)
 	tcase_add_test(tc, pool_rotation);
 	tcase_add_test(tc, pool_edns_and_tcp);
 	tcase_add_test(tc, pool_too_big_for_udp);
+	tcase_add_test(tc, explain_agrees_with_answers);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(tb, pool_owner_outside_zones);

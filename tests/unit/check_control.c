@@ -19,6 +19,7 @@
 #include "health/health.h"
 #include "health/probe.h"
 #include "testutil.h"
+#include "explain_walk.h"
 
 static const char zone_text[] = "$ORIGIN lb.test.\n"
 				"$TTL 300\n"
@@ -462,6 +463,7 @@ START_TEST(explain_pool_healthy)
 {
 	ck_assert_int_eq(run("explain A.LB.test a"), 0);
 	ck_assert_msg(strncmp(reply, "OK\na.lb.test. A\n", 16) == 0, "got:\n%s", reply);
+	ck_has(reply, "a.lb.test. A\nanswer: rcode NOERROR, aa yes, zone lb.test., soa -\n");
 	ck_has(reply, "zone lb.test.: exact match a.lb.test.\n");
 	ck_has(reply, "pool a (round-robin, 2 records per answer), A members:\n");
 	ck_has(reply, "    192.0.2.1 up (not probed yet: initial or saved state)\n");
@@ -473,6 +475,7 @@ START_TEST(explain_pool_healthy)
 	ck_has(reply, "answer: 1 AAAA record from pool a, ttl 30\n");
 	ck_assert_int_eq(run("explain b.lb.test AAAA"), 0);
 	ck_has(reply, "pool b has no AAAA members: NODATA\n");
+	ck_has(reply, "answer: rcode NOERROR, aa yes, zone lb.test., soa lb.test.\n");
 	ck_assert_int_eq(run("explain plain.lb.test A"), 0);
 	ck_has(reply, "    192.0.2.100 up (no check)\n");
 }
@@ -521,6 +524,7 @@ START_TEST(explain_last_resort)
 	ck_assert_int_eq(run("explain c.lb.test A"), 0);
 	ck_has(reply, "no backup configured\n");
 	ck_has(reply, "last resort servfail in force: answer SERVFAIL\n");
+	ck_has(reply, "answer: rcode SERVFAIL, aa no, zone lb.test., soa -\n");
 	ck_assert_int_eq(run("status"), 0);
 	ck_has(reply, "  A: failed, 0 of 1 up (min_healthy 1); last resort servfail\n");
 }
@@ -551,14 +555,18 @@ START_TEST(explain_static_and_negative)
 	ck_has(reply, "static data: 2 records of type TXT, ttl 300\n");
 	ck_assert_int_eq(run("explain txt.lb.test MX"), 0);
 	ck_has(reply, "NODATA: no MX records here\n");
+	ck_has(reply, "answer: rcode NOERROR, aa yes, zone lb.test., soa lb.test.\n");
 	ck_assert_int_eq(run("explain a.lb.test TXT"), 0);
 	ck_has(reply, "NODATA: no TXT records here (the name's pool answers only A and AAAA)\n");
 	ck_assert_int_eq(run("explain nope.lb.test A"), 0);
 	ck_has(reply, "zone lb.test.: no such name (closest encloser lb.test.): NXDOMAIN\n");
+	ck_has(reply, "answer: rcode NXDOMAIN, aa yes, zone lb.test., soa lb.test.\n");
 	ck_assert_int_eq(run("explain www.example.org A"), 0);
 	ck_has(reply, "www.example.org. is in no zone we serve: REFUSED\n");
+	ck_has(reply, "answer: rcode REFUSED, aa no, zone -, soa -\n");
 	ck_assert_int_eq(run("explain host.sub.lb.test A"), 0);
 	ck_has(reply, "below the delegation sub.lb.test.: referral");
+	ck_has(reply, "answer: rcode NOERROR, aa no, zone lb.test., soa -\n");
 	ck_assert_int_eq(run("explain sub.lb.test A"), 0);
 	ck_has(reply, "at or below the delegation sub.lb.test.: referral");
 	ck_assert_int_eq(run("explain x.wild.lb.test A"), 0);
@@ -570,6 +578,21 @@ START_TEST(explain_static_and_negative)
 	ck_has(reply, "NODATA: no TXT records here");
 	ck_assert_int_eq(run("explain a.lb.test ANY"), 0);
 	ck_has(reply, "ANY is answered with one RRset (RFC 8482): A\n");
+}
+END_TEST
+
+/* Every name and type of the zone, with members up and then all down. */
+START_TEST(explain_agrees_with_answers)
+{
+	ck_assert_uint_gt(ew_walk(snap, health), 500);
+	take_down("192.0.2.1:80/web", "connection refused");
+	take_down("192.0.2.2:80/web", "connection refused");
+	take_down("[2001:db8::1]:80/web", "connection refused");
+	take_down("198.51.100.1:80/web", "connection refused");
+	take_down("198.51.100.2:80/web", "connection refused");
+	take_down("203.0.113.1:80/web", "connection refused");
+	ck_assert_int_eq(run("drain plain 192.0.2.100"), 0);
+	ck_assert_uint_gt(ew_walk(snap, health), 500);
 }
 END_TEST
 
@@ -828,6 +851,7 @@ static Suite *control_suite(void)
 	tcase_add_test(tc, explain_cname_to_pool);
 	tcase_add_test(tc, explain_static_and_negative);
 	tcase_add_test(tc, explain_bad_arguments);
+	tcase_add_test(tc, explain_agrees_with_answers);
 	tcase_add_test(tc, reload_calls_back);
 	tcase_add_test(tc, unknown_command);
 	tcase_add_test(tc, no_snapshot);
