@@ -527,6 +527,11 @@ static void parse_zones(struct conf_ctx *c, struct conf *conf, const config_sett
 	}
 }
 
+/* Settings of a member that tune its probe; each is taken by the check kinds
+ * that list it in their member_settings. */
+static const char *const member_probe_settings[] = { "port", "probe_address", "host", "url",
+						     NULL };
+
 static bool in_list(const char *const *list, const char *name)
 {
 	for (; *list; list++) {
@@ -545,7 +550,56 @@ static void list_add(char *buf, size_t size, const char *name)
 	snprintf(buf + l, size - l, "%s%s", l ? ", " : "", name);
 }
 
-static void parse_member(struct conf_ctx *c, struct conf_member *m, const config_setting_t *s)
+/* The probe settings of member @s must suit its check: the member's, else
+ * that of its pool (the group @pool). A check that is no string, missing, or
+ * without a valid type is reported elsewhere. */
+static void check_member_settings(struct conf_ctx *c, const struct conf *conf,
+				  const config_setting_t *pool, const config_setting_t *s)
+{
+	static const char *const common[] = { "address", "weight", "check", NULL };
+	const config_setting_t *cs = config_setting_get_member(s, "check");
+	const struct conf_check *k = NULL;
+
+	if (!cs) {
+		cs = config_setting_get_member(pool, "check");
+	}
+	if (cs) {
+		if (config_setting_type(cs) != CONFIG_TYPE_STRING) {
+			return;
+		}
+		k = conf_find_check(conf, config_setting_get_string(cs));
+		if (!k || !k->kind) {
+			return;
+		}
+	}
+	for (const char *const *x = member_probe_settings; *x; x++) {
+		const config_setting_t *v = config_setting_get_member(s, *x);
+		char list[256] = "";
+		if (!v || (k && in_list(k->kind->member_settings, *x))) {
+			continue;
+		}
+		if (!k) {
+			err(c, v,
+			    "setting \"%s\" does not apply to a member without a check "
+			    "(name one with 'check' in the pool or the member)",
+			    *x);
+			continue;
+		}
+		for (const char *const *y = k->kind->member_settings; *y; y++) {
+			list_add(list, sizeof(list), *y);
+		}
+		for (const char *const *y = common; *y; y++) {
+			list_add(list, sizeof(list), *y);
+		}
+		err(c, v,
+		    "setting \"%s\" does not apply to check type \"%s\" "
+		    "(check \"%s\"; %s members accept: %s)",
+		    *x, k->kind->name, k->name, k->kind->name, list);
+	}
+}
+
+static void parse_member(struct conf_ctx *c, const struct conf *conf, const config_setting_t *pool,
+			 struct conf_member *m, const config_setting_t *s)
 {
 	static const char *const known[] = { "address", "weight", "check", "port", "probe_address",
 					     "host", "url", NULL };
@@ -601,6 +655,7 @@ static void parse_member(struct conf_ctx *c, struct conf_member *m, const config
 		}
 		m->url = xstrdup(str);
 	}
+	check_member_settings(c, conf, pool, s);
 }
 
 static void parse_pool(struct conf_ctx *c, struct conf *conf, struct conf_pool *p,
@@ -705,7 +760,7 @@ static void parse_pool(struct conf_ctx *c, struct conf *conf, struct conf_pool *
 				err(c, m, "expected a group { address = \"...\"; weight = N; }");
 				continue;
 			}
-			parse_member(c, &p->members[p->nmembers], m);
+			parse_member(c, conf, s, &p->members[p->nmembers], m);
 			for (size_t j = 0; j < p->nmembers; j++) {
 				struct conf_member *a = &p->members[j], *b = &p->members[p->nmembers];
 				if (b->family && a->family == b->family &&
