@@ -1,5 +1,5 @@
 /* check_kinds.c -- the registry of health-check kinds. A new kind is one file
- * with its struct check_kind (see check_kind.h) and one line here. */
+ * with its struct check_kind (see check_kind.h), declared and listed here. */
 #include "config.h"
 
 #include <stddef.h>
