@@ -1,5 +1,6 @@
 /* conf.c -- the configuration file. The schema is written once, as tables of
- * known settings per group; anything not in a table is an error, so a typo
+ * known settings per group (a check's kind-specific settings are its kind's
+ * table, health/check_kind.h); anything not in a table is an error, so a typo
  * never silently falls back to a default. */
 #include "config.h"
 
@@ -21,10 +22,13 @@
 #include "dns/dname.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "health/check_kind.h"
+#include "health/check_kinds.h"
 #include "health/probe.h"
 #include "lb/policy.h"
 
-struct ctx {
+/* The load in progress; the check kinds' parsers get it opaque (conf.h). */
+struct conf_ctx {
 	const char *path;
 	int errors;
 };
@@ -51,21 +55,36 @@ static void setting_path(char *buf, size_t size, const config_setting_t *s)
 	}
 }
 
-__attribute__((format(printf, 3, 4)))
-static void err(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
+static void verr(struct conf_ctx *c, const config_setting_t *s, const char *fmt, va_list ap)
 {
 	char path[512], msg[1024];
-	va_list ap;
 	const char *file = config_setting_source_file(s);
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	setting_path(path, sizeof(path), s);
 	int line = config_setting_source_line(s);
 	log_err("%s:%d: %s: %s", file ? file : c->path, line > 0 ? line : 1,
 		path[0] ? path : "(top level)", msg);
 	c->errors++;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void err(struct conf_ctx *c, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verr(c, s, fmt, ap);
+	va_end(ap);
+}
+
+void conf_error(struct conf_ctx *c, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verr(c, s, fmt, ap);
+	va_end(ap);
 }
 
 static const char *type_name(int type)
@@ -113,7 +132,7 @@ static void append_names(char *buf, size_t size, const char *const *list)
 /* Reject settings a group does not know: @known, NULL-terminated, and in a
  * pool group (@policy not NULL) the policy's own settings. A setting that only
  * another policy knows gets a message that says so. */
-static void check_settings(struct ctx *c, const config_setting_t *group, const char *const *known,
+static void check_settings(struct conf_ctx *c, const config_setting_t *group, const char *const *known,
 			   const struct policy_ops *policy)
 {
 	const char *const *own = policy ? policy->settings : NULL;
@@ -139,20 +158,16 @@ static void check_settings(struct ctx *c, const config_setting_t *group, const c
 }
 
 /* Reject settings a group does not know. @known is NULL-terminated. */
-static void check_known(struct ctx *c, const config_setting_t *group, const char *const *known)
+static void check_known(struct conf_ctx *c, const config_setting_t *group, const char *const *known)
 {
 	check_settings(c, group, known, NULL);
 }
 
-static bool get_int(struct ctx *c, const config_setting_t *group, const char *name, long long lo,
-		    long long hi, long long *out)
+static bool read_int(struct conf_ctx *c, const config_setting_t *s, long long lo, long long hi,
+		     long long *out)
 {
-	const config_setting_t *s = config_setting_get_member(group, name);
 	long long v;
 
-	if (!s) {
-		return false;
-	}
 	if (config_setting_type(s) == CONFIG_TYPE_INT) {
 		v = config_setting_get_int(s);
 	} else if (config_setting_type(s) == CONFIG_TYPE_INT64) {
@@ -170,13 +185,16 @@ static bool get_int(struct ctx *c, const config_setting_t *group, const char *na
 	return true;
 }
 
-static const char *get_str(struct ctx *c, const config_setting_t *group, const char *name)
+static bool get_int(struct conf_ctx *c, const config_setting_t *group, const char *name,
+		    long long lo, long long hi, long long *out)
 {
 	const config_setting_t *s = config_setting_get_member(group, name);
 
-	if (!s) {
-		return NULL;
-	}
+	return s && read_int(c, s, lo, hi, out);
+}
+
+const char *conf_string(struct conf_ctx *c, const config_setting_t *s)
+{
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
 		err(c, s, "expected a string, got %s", type_name(config_setting_type(s)));
 		return NULL;
@@ -184,7 +202,14 @@ static const char *get_str(struct ctx *c, const config_setting_t *group, const c
 	return config_setting_get_string(s);
 }
 
-static bool get_num(struct ctx *c, const config_setting_t *group, const char *name, double lo,
+static const char *get_str(struct conf_ctx *c, const config_setting_t *group, const char *name)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	return s ? conf_string(c, s) : NULL;
+}
+
+static bool get_num(struct conf_ctx *c, const config_setting_t *group, const char *name, double lo,
 		    double hi, double *out)
 {
 	const config_setting_t *s = config_setting_get_member(group, name);
@@ -216,13 +241,8 @@ static bool get_num(struct ctx *c, const config_setting_t *group, const char *na
 	return true;
 }
 
-static bool get_bool(struct ctx *c, const config_setting_t *group, const char *name, bool *out)
+bool conf_bool(struct conf_ctx *c, const config_setting_t *s, bool *out)
 {
-	const config_setting_t *s = config_setting_get_member(group, name);
-
-	if (!s) {
-		return false;
-	}
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
 		err(c, s, "expected true or false, got %s", type_name(config_setting_type(s)));
 		return false;
@@ -231,15 +251,10 @@ static bool get_bool(struct ctx *c, const config_setting_t *group, const char *n
 	return true;
 }
 
-/* A list or array of strings; NULL (after an error) if it is something else. */
-static const config_setting_t *get_strlist(struct ctx *c, const config_setting_t *group,
-					   const char *name)
+/* A list or array of strings, or one string; NULL (after an error) if it is
+ * something else. */
+static const config_setting_t *strlist(struct conf_ctx *c, const config_setting_t *s)
 {
-	const config_setting_t *s = config_setting_get_member(group, name);
-
-	if (!s) {
-		return NULL;
-	}
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 		return s; /* a single string is a list of one */
 	}
@@ -257,6 +272,14 @@ static const config_setting_t *get_strlist(struct ctx *c, const config_setting_t
 	return s;
 }
 
+static const config_setting_t *get_strlist(struct conf_ctx *c, const config_setting_t *group,
+					   const char *name)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	return s ? strlist(c, s) : NULL;
+}
+
 static const char *strlist_elem(const config_setting_t *s, int i, const config_setting_t **e)
 {
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
@@ -272,7 +295,24 @@ static int strlist_len(const config_setting_t *s)
 	return config_setting_type(s) == CONFIG_TYPE_STRING ? 1 : config_setting_length(s);
 }
 
-static const config_setting_t *get_list(struct ctx *c, const config_setting_t *group,
+char **conf_strv(struct conf_ctx *c, const config_setting_t *s)
+{
+	char **v;
+	int n;
+
+	if (!strlist(c, s)) {
+		return NULL;
+	}
+	n = strlist_len(s);
+	v = xcalloc((size_t)n + 1, sizeof(char *));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e;
+		v[i] = xstrdup(strlist_elem(s, i, &e));
+	}
+	return v;
+}
+
+static const config_setting_t *get_list(struct conf_ctx *c, const config_setting_t *group,
 					const char *name, bool required)
 {
 	const config_setting_t *s = config_setting_get_member(group, name);
@@ -365,7 +405,12 @@ static char *resolve_path(const char *confpath, const char *file)
 	return xstrdup(buf);
 }
 
-static void parse_top(struct ctx *c, struct conf *conf, const config_setting_t *root)
+char *conf_resolve(struct conf_ctx *c, const char *file)
+{
+	return resolve_path(c->path, file);
+}
+
+static void parse_top(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
 {
 	static const char *const known[] = { "listen", "threads", "udp_size", "tcp_idle_timeout",
 					     "tcp_max_clients", "chaos", "zones", "pools",
@@ -453,7 +498,7 @@ static void parse_top(struct ctx *c, struct conf *conf, const config_setting_t *
 	}
 }
 
-static void parse_zones(struct ctx *c, struct conf *conf, const config_setting_t *root)
+static void parse_zones(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
 {
 	static const char *const known[] = { "origin", "file", NULL };
 	const config_setting_t *list = get_list(c, root, "zones", true);
@@ -509,7 +554,79 @@ static void parse_zones(struct ctx *c, struct conf *conf, const config_setting_t
 	}
 }
 
-static void parse_member(struct ctx *c, struct conf_member *m, const config_setting_t *s)
+/* Settings of a member that tune its probe; each is taken by the check kinds
+ * that list it in their member_settings. */
+static const char *const member_probe_settings[] = { "port", "probe_address", "host", "url",
+						     NULL };
+
+static bool in_list(const char *const *list, const char *name)
+{
+	for (; *list; list++) {
+		if (strcmp(*list, name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Append @name to the comma-separated list in @buf (cut when full). */
+static void list_add(char *buf, size_t size, const char *name)
+{
+	size_t l = strlen(buf);
+
+	snprintf(buf + l, size - l, "%s%s", l ? ", " : "", name);
+}
+
+/* The probe settings of member @s must suit its check: the member's, else
+ * that of its pool (the group @pool). A check that is no string, missing, or
+ * without a valid type is reported elsewhere. */
+static void check_member_settings(struct conf_ctx *c, const struct conf *conf,
+				  const config_setting_t *pool, const config_setting_t *s)
+{
+	static const char *const common[] = { "address", "weight", "check", NULL };
+	const config_setting_t *cs = config_setting_get_member(s, "check");
+	const struct conf_check *k = NULL;
+
+	if (!cs) {
+		cs = config_setting_get_member(pool, "check");
+	}
+	if (cs) {
+		if (config_setting_type(cs) != CONFIG_TYPE_STRING) {
+			return;
+		}
+		k = conf_find_check(conf, config_setting_get_string(cs));
+		if (!k || !k->kind) {
+			return;
+		}
+	}
+	for (const char *const *x = member_probe_settings; *x; x++) {
+		const config_setting_t *v = config_setting_get_member(s, *x);
+		char list[256] = "";
+		if (!v || (k && in_list(k->kind->member_settings, *x))) {
+			continue;
+		}
+		if (!k) {
+			err(c, v,
+			    "setting \"%s\" does not apply to a member without a check "
+			    "(name one with 'check' in the pool or the member)",
+			    *x);
+			continue;
+		}
+		for (const char *const *y = k->kind->member_settings; *y; y++) {
+			list_add(list, sizeof(list), *y);
+		}
+		for (const char *const *y = common; *y; y++) {
+			list_add(list, sizeof(list), *y);
+		}
+		err(c, v,
+		    "setting \"%s\" does not apply to check type \"%s\" "
+		    "(check \"%s\"; %s members accept: %s)",
+		    *x, k->kind->name, k->name, k->kind->name, list);
+	}
+}
+
+static void parse_member(struct conf_ctx *c, const struct conf *conf, const config_setting_t *pool,
+			 struct conf_member *m, const config_setting_t *s)
 {
 	static const char *const known[] = { "address", "weight", "check", "port", "probe_address",
 					     "host", "url", NULL };
@@ -565,6 +682,7 @@ static void parse_member(struct ctx *c, struct conf_member *m, const config_sett
 		}
 		m->url = xstrdup(str);
 	}
+	check_member_settings(c, conf, pool, s);
 }
 
 /* "\"round-robin\" or \"weighted\"": the registered policies, for messages. */
@@ -579,7 +697,7 @@ static const char *policy_names(char *buf, size_t size)
 	return buf;
 }
 
-static void parse_pool(struct ctx *c, struct conf *conf, struct conf_pool *p,
+static void parse_pool(struct conf_ctx *c, struct conf *conf, struct conf_pool *p,
 		       const config_setting_t *s)
 {
 	/* The settings of every pool; its policy may accept more (policy.h). */
@@ -682,7 +800,7 @@ static void parse_pool(struct ctx *c, struct conf *conf, struct conf_pool *p,
 				err(c, m, "expected a group { address = \"...\"; weight = N; }");
 				continue;
 			}
-			parse_member(c, &p->members[p->nmembers], m);
+			parse_member(c, conf, s, &p->members[p->nmembers], m);
 			for (size_t j = 0; j < p->nmembers; j++) {
 				struct conf_member *a = &p->members[j], *b = &p->members[p->nmembers];
 				if (b->family && a->family == b->family &&
@@ -702,60 +820,92 @@ static void parse_pool(struct ctx *c, struct conf *conf, struct conf_pool *p,
 	}
 }
 
-static void parse_status(struct ctx *c, struct conf_check *k, const config_setting_t *list)
+/* Settings every check takes, whatever its type. */
+static const char *const check_common[] = { "name", "type", "interval", "timeout", "rise", "fall",
+					    "initial", NULL };
+
+static bool kind_takes(const struct check_kind *kind, const char *name)
 {
-	memset(k->status_ok, 0, sizeof(k->status_ok));
-	int n = config_setting_type(list) == CONFIG_TYPE_STRING ||
-				config_setting_type(list) == CONFIG_TYPE_INT
-			? 1
-			: config_setting_length(list);
-	if (config_setting_type(list) != CONFIG_TYPE_STRING &&
-	    config_setting_type(list) != CONFIG_TYPE_INT &&
-	    config_setting_type(list) != CONFIG_TYPE_ARRAY &&
-	    config_setting_type(list) != CONFIG_TYPE_LIST) {
-		err(c, list, "expected statuses such as [ 200, \"3xx\" ]");
-		return;
+	for (const struct check_setting *t = kind->settings; t->name; t++) {
+		if (strcmp(t->name, name) == 0) {
+			return true;
+		}
 	}
+	return false;
+}
+
+/* What a check of @kind takes, its own settings first; with no kind, what
+ * any check takes. */
+static void check_settings_text(char *buf, size_t size, const struct check_kind *kind)
+{
+	buf[0] = 0;
+	for (size_t i = 0; check_kinds[i]; i++) {
+		if (kind && check_kinds[i] != kind) {
+			continue;
+		}
+		for (const struct check_setting *t = check_kinds[i]->settings; t->name; t++) {
+			bool seen = false;
+			for (size_t j = 0; !kind && j < i && !seen; j++) {
+				seen = kind_takes(check_kinds[j], t->name);
+			}
+			if (!seen) {
+				list_add(buf, size, t->name);
+			}
+		}
+	}
+	for (const char *const *x = check_common; *x; x++) {
+		list_add(buf, size, *x);
+	}
+}
+
+/* Every setting of check @s must be common or taken by its @kind. One that
+ * another kind takes "does not apply"; any other is unknown. Without a kind
+ * (a bad or missing type, reported already) only unknown ones are errors. */
+static void check_check_settings(struct conf_ctx *c, const config_setting_t *s,
+				 const struct check_kind *kind)
+{
+	int n = config_setting_length(s);
+
 	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_type(list) == CONFIG_TYPE_STRING ||
-							    config_setting_type(list) == CONFIG_TYPE_INT
-						    ? list
-						    : config_setting_get_elem(list, (unsigned)i);
-		long lo, hi;
-		if (config_setting_type(e) == CONFIG_TYPE_INT) {
-			lo = hi = config_setting_get_int(e);
-		} else if (config_setting_type(e) == CONFIG_TYPE_STRING &&
-			   strlen(config_setting_get_string(e)) == 3 &&
-			   config_setting_get_string(e)[0] >= '1' &&
-			   config_setting_get_string(e)[0] <= '7' &&
-			   strcmp(config_setting_get_string(e) + 1, "xx") == 0) {
-			lo = (config_setting_get_string(e)[0] - '0') * 100;
-			hi = lo + 99;
+		const config_setting_t *x = config_setting_get_elem(s, (unsigned)i);
+		const char *name = config_setting_name(x);
+		bool elsewhere = false;
+		char list[512];
+		if (name && (in_list(check_common, name) || (kind && kind_takes(kind, name)))) {
+			continue;
+		}
+		for (size_t j = 0; name && check_kinds[j] && !elsewhere; j++) {
+			elsewhere = kind_takes(check_kinds[j], name);
+		}
+		if (elsewhere && !kind) {
+			continue;
+		}
+		check_settings_text(list, sizeof(list), kind);
+		if (elsewhere) {
+			err(c, x,
+			    "setting \"%s\" does not apply to check type \"%s\" (%s accepts: %s)",
+			    name, kind->name, kind->name, list);
 		} else {
-			err(c, e, "expected a status (200) or a class (\"2xx\")");
-			continue;
-		}
-		if (lo < 100 || hi > 739) {
-			err(c, e, "expected a status from 100 to 739, got %ld", lo);
-			continue;
-		}
-		for (long st = lo; st <= hi; st++) {
-			unsigned b = (unsigned)(st - 100);
-			k->status_ok[b / 32] |= 1u << (b % 32);
+			err(c, x, "unknown setting (expected one of: %s)", list);
 		}
 	}
 }
 
-static void parse_check(struct ctx *c, struct conf *conf, struct conf_check *k,
+/* "tcp, http, ..., file" and @last and "none": the kinds for messages. */
+static void kind_names(char *buf, size_t size, const char *last)
+{
+	buf[0] = 0;
+	for (size_t i = 0; check_kinds[i]; i++) {
+		size_t l = strlen(buf);
+		snprintf(buf + l, size - l, "%s%s", i == 0 ? "" : check_kinds[i + 1] ? ", " : last,
+			 check_kinds[i]->name);
+	}
+}
+
+static void parse_check(struct conf_ctx *c, struct conf *conf, struct conf_check *k,
 			const config_setting_t *s)
 {
-	static const char *const known[] = { "name", "type", "port", "interval", "timeout",
-					     "rise", "fall", "initial", "path", "host",
-					     "method", "expect_status", "expect_body", "tls_verify",
-					     "query", "qtype", "expect_rcode", "expect_answer",
-					     "command", NULL };
-	static const char *const kinds[] = { "none", "tcp", "http", "https", "dns", "exec", "file" };
-	const config_setting_t *x;
+	char names[256];
 	const char *str;
 	long long v;
 
@@ -764,9 +914,6 @@ static void parse_check(struct ctx *c, struct conf *conf, struct conf_check *k,
 	k->timeout = 0.25;
 	k->rise = k->fall = 2;
 	k->initial_up = true;
-	k->tls_verify = true;
-	k->qtype = DNS_TYPE_A;
-	check_known(c, s, known);
 	str = get_str(c, s, "name");
 	if (!config_setting_get_member(s, "name")) {
 		err(c, s, "missing required setting 'name'");
@@ -779,25 +926,18 @@ static void parse_check(struct ctx *c, struct conf *conf, struct conf_check *k,
 		}
 	}
 	str = get_str(c, s, "type");
-	k->kind = -1;
 	if (!config_setting_get_member(s, "type")) {
-		err(c, s, "missing required setting 'type' (tcp, http, https, dns, exec, file, none)");
+		kind_names(names, sizeof(names), ", ");
+		err(c, s, "missing required setting 'type' (%s)", names);
 	} else if (str) {
-		for (int i = 0; i < 7; i++) {
-			if (strcmp(str, kinds[i]) == 0) {
-				k->kind = i;
-			}
-		}
-		if (k->kind < 0) {
-			err(c, config_setting_get_member(s, "type"),
-			    "expected tcp, http, https, dns, exec, file or none, got \"%s\"", str);
+		k->kind = check_kinds_find(str);
+		if (!k->kind) {
+			kind_names(names, sizeof(names), " or ");
+			err(c, config_setting_get_member(s, "type"), "expected %s, got \"%s\"",
+			    names, str);
 		}
 	}
-	k->kind_name = xstrdup(k->kind >= 0 ? kinds[k->kind] : "?");
-	k->port = k->kind == PROBE_HTTP ? 80 : k->kind == PROBE_HTTPS ? 443 : k->kind == PROBE_DNS ? 53 : 0;
-	if (get_int(c, s, "port", 1, 65535, &v)) {
-		k->port = (unsigned)v;
-	}
+	check_check_settings(c, s, k->kind);
 	get_num(c, s, "interval", 0.1, 86400, &k->interval);
 	get_num(c, s, "timeout", 0.001, 3600, &k->timeout);
 	if (get_int(c, s, "rise", 1, 100, &v)) {
@@ -814,104 +954,33 @@ static void parse_check(struct ctx *c, struct conf *conf, struct conf_check *k,
 			    str);
 		}
 	}
-	if ((str = get_str(c, s, "path"))) {
-		k->path = k->kind == PROBE_FILE ? resolve_path(conf->path, str) : xstrdup(str);
+	if (!k->kind) {
+		return;
 	}
-	if ((str = get_str(c, s, "host"))) {
-		k->host = xstrdup(str);
-	}
-	if ((str = get_str(c, s, "method"))) {
-		if (strcmp(str, "GET") == 0 || strcmp(str, "HEAD") == 0) {
-			k->head = str[0] == 'H';
-		} else {
-			err(c, config_setting_get_member(s, "method"), "expected \"GET\" or \"HEAD\", got \"%s\"",
-			    str);
+	/* The kind's own settings, then what it cannot do without. */
+	k->port = k->kind->default_port;
+	k->opts = k->kind->opts_new ? k->kind->opts_new() : NULL;
+	for (const struct check_setting *t = k->kind->settings; t->name; t++) {
+		const config_setting_t *x = config_setting_get_member(s, t->name);
+		if (x) {
+			t->parse(c, k, x);
 		}
 	}
-	if ((x = config_setting_get_member(s, "expect_status"))) {
-		parse_status(c, k, x);
-	} else {
-		for (unsigned st = 200; st <= 399; st++) {
-			k->status_ok[(st - 100) / 32] |= 1u << ((st - 100) % 32);
-		}
-	}
-	if ((str = get_str(c, s, "expect_body"))) {
-		k->expect_body = xstrdup(str);
-	}
-	get_bool(c, s, "tls_verify", &k->tls_verify);
-	if ((str = get_str(c, s, "query"))) {
-		uint8_t wire[DNAME_MAXLEN];
-		if (dname_from_str(wire, str) < 0) {
-			err(c, config_setting_get_member(s, "query"), "expected a domain name, got \"%s\"", str);
-		}
-		k->query = xstrdup(str);
-	}
-	if ((str = get_str(c, s, "qtype"))) {
-		static const struct { const char *n; uint16_t t; } types[] = {
-			{ "A", DNS_TYPE_A }, { "NS", DNS_TYPE_NS }, { "CNAME", DNS_TYPE_CNAME }, { "SOA", DNS_TYPE_SOA },
-			{ "PTR", DNS_TYPE_PTR }, { "MX", DNS_TYPE_MX }, { "TXT", DNS_TYPE_TXT }, { "AAAA", DNS_TYPE_AAAA },
-			{ "SRV", DNS_TYPE_SRV }, { "CAA", DNS_TYPE_CAA } };
-		k->qtype = 0;
-		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-			if (strcasecmp(types[i].n, str) == 0) {
-				k->qtype = types[i].t;
-			}
-		}
-		if (!k->qtype) {
-			err(c, config_setting_get_member(s, "qtype"),
-			    "expected A, AAAA, NS, CNAME, SOA, PTR, MX, TXT, SRV or CAA, got \"%s\"", str);
-		}
-	}
-	if ((str = get_str(c, s, "expect_rcode"))) {
-		static const char *const rcodes[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-						       "NOTIMP", "REFUSED" };
-		k->expect_rcode = -1;
-		for (int i = 0; i < 6; i++) {
-			if (strcasecmp(rcodes[i], str) == 0) {
-				k->expect_rcode = i;
-			}
-		}
-		if (k->expect_rcode < 0) {
-			err(c, config_setting_get_member(s, "expect_rcode"),
-			    "expected NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP or REFUSED, got \"%s\"", str);
-			k->expect_rcode = 0;
-		}
-	}
-	if ((str = get_str(c, s, "expect_answer"))) {
-		uint8_t a[16];
-		if (inet_pton(AF_INET, str, a) != 1 && inet_pton(AF_INET6, str, a) != 1) {
-			err(c, config_setting_get_member(s, "expect_answer"),
-			    "expected an IPv4 or IPv6 address, got \"%s\"", str);
-		}
-		k->expect_answer = xstrdup(str);
-	}
-	if ((x = get_strlist(c, s, "command"))) {
-		int n = strlist_len(x);
-		k->argv = xcalloc((size_t)n + 1, sizeof(char *));
-		for (int i = 0; i < n; i++) {
-			const config_setting_t *e;
-			k->argv[i] = xstrdup(strlist_elem(x, i, &e));
-		}
-		if (n == 0) {
-			err(c, x, "expected a non-empty list: the program and its arguments");
-		}
-	}
-	/* What each kind cannot do without. */
-	if (k->kind == PROBE_DNS && !k->query) {
-		err(c, s, "a dns check needs 'query'");
-	}
-	if (k->kind == PROBE_EXEC && !k->argv) {
-		err(c, s, "an exec check needs 'command'");
-	}
-	if (k->kind == PROBE_FILE && !k->path) {
-		err(c, s, "a file check needs 'path'");
-	}
-	if ((k->kind == PROBE_HTTP || k->kind == PROBE_HTTPS) && !k->path) {
-		k->path = xstrdup("/");
+	if (k->kind->validate) {
+		k->kind->validate(c, k, s);
 	}
 }
 
-static void parse_checks(struct ctx *c, struct conf *conf, const config_setting_t *root)
+void conf_check_port(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	long long v;
+
+	if (read_int(c, s, 1, 65535, &v)) {
+		k->port = (unsigned)v;
+	}
+}
+
+static void parse_checks(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
 {
 	const config_setting_t *list = get_list(c, root, "checks", false);
 	int n;
@@ -953,8 +1022,8 @@ const struct conf_pool *conf_find_pool(const struct conf *conf, const char *name
 }
 
 /* References between settings: checks named by pools and members exist,
- * backups exist and form no cycle, tcp checks have a port. */
-static void cross_check(struct ctx *c, struct conf *conf)
+ * backups exist and form no cycle, checks that need a port (tcp) have one. */
+static void cross_check(struct conf_ctx *c, struct conf *conf)
 {
 	for (size_t i = 0; i < conf->npools; i++) {
 		const struct conf_pool *p = &conf->pools[i];
@@ -972,9 +1041,9 @@ static void cross_check(struct ctx *c, struct conf *conf)
 					conf->path, m->line, i, j, m->check);
 				c->errors++;
 			}
-			if (k && k->kind == PROBE_TCP && !k->port && !m->port) {
-				log_err("%s:%d: pools[%zu].members[%zu].port: check \"%s\" is tcp without a port; set 'port' in the check or the member",
-					conf->path, m->line, i, j, k->name);
+			if (k && k->kind && k->kind->port_required && !k->port && !m->port) {
+				log_err("%s:%d: pools[%zu].members[%zu].port: check \"%s\" is %s without a port; set 'port' in the check or the member",
+					conf->path, m->line, i, j, k->name, k->kind->name);
 				c->errors++;
 			}
 		}
@@ -1001,7 +1070,7 @@ static void cross_check(struct ctx *c, struct conf *conf)
 	}
 }
 
-static void parse_pools(struct ctx *c, struct conf *conf, const config_setting_t *root)
+static void parse_pools(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
 {
 	const config_setting_t *list = get_list(c, root, "pools", false);
 	int n;
@@ -1070,7 +1139,7 @@ struct conf *conf_load(const char *path)
 {
 	config_t cfg;
 	struct conf *conf;
-	struct ctx c = { path, 0 };
+	struct conf_ctx c = { path, 0 };
 	FILE *f;
 
 	f = fopen(path, "r");
@@ -1155,16 +1224,9 @@ void conf_free(struct conf *conf)
 	for (size_t i = 0; i < conf->nchecks; i++) {
 		struct conf_check *k = &conf->checks[i];
 		free(k->name);
-		free(k->kind_name);
-		free(k->path);
-		free(k->host);
-		free(k->expect_body);
-		free(k->query);
-		free(k->expect_answer);
-		for (size_t j = 0; k->argv && k->argv[j]; j++) {
-			free(k->argv[j]);
+		if (k->opts) {
+			k->kind->opts_free(k->opts);
 		}
-		free(k->argv);
 	}
 	free(conf->checks);
 	free(conf->state_file);

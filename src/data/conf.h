@@ -11,26 +11,18 @@ struct policy_ops;
 
 enum last_resort { LAST_RESORT_FAIL_OPEN = 0, LAST_RESORT_NODATA = 1, LAST_RESORT_SERVFAIL = 2 };
 
-/* A named health check (kind names as in probe.h's enum probe_kind). */
+struct check_kind;
+struct config_setting_t;
+
+/* A named health check: what every check has, and its kind's own options. */
 struct conf_check {
 	char *name;
-	int kind;            /* enum probe_kind */
-	char *kind_name;     /* "tcp", "https", ... */
-	unsigned port;       /* 0: none (member port required for tcp) */
+	const struct check_kind *kind; /* its type (health/check_kind.h); NULL after an error */
+	unsigned port;       /* 0: none (member port required when kind->port_required) */
 	double interval, timeout;
 	unsigned rise, fall;
 	bool initial_up;
-	char *path;          /* http path, or the file of a file check */
-	char *host;
-	bool head;
-	uint32_t status_ok[20];
-	char *expect_body;
-	bool tls_verify;
-	char *query;
-	uint16_t qtype;
-	int expect_rcode;
-	char *expect_answer;
-	char **argv;         /* NULL-terminated */
+	void *opts;          /* the kind's options (kind->opts_new), owned, or NULL */
 	int line;
 };
 
@@ -114,5 +106,32 @@ void conf_free(struct conf *conf);
 
 /* Parse "ADDR", "ADDR:PORT" or "[V6]:PORT" into @l; 0 on success. */
 int conf_parse_listen(struct conf_listen *l, const char *text);
+
+/* --- for the check kinds' setting parsers (health/check_kind.h) ----------------
+ * @c is the load in progress, @s one setting. Errors are logged as
+ * "FILE:LINE: PATH: message" and make conf_load fail. Main thread, inside
+ * conf_load only. */
+struct conf_ctx;
+
+__attribute__((format(printf, 3, 4)))
+void conf_error(struct conf_ctx *c, const struct config_setting_t *s, const char *fmt, ...);
+
+/* @s as a string (owned by the config being read: copy it), or NULL after
+ * an error if it is something else. */
+const char *conf_string(struct conf_ctx *c, const struct config_setting_t *s);
+
+/* @s as a boolean into @out; false (after an error) if it is something else. */
+bool conf_bool(struct conf_ctx *c, const struct config_setting_t *s, bool *out);
+
+/* @s, a string or a list of strings, as a newly allocated NULL-terminated
+ * array (the caller frees each string and the array), or NULL after an error. */
+char **conf_strv(struct conf_ctx *c, const struct config_setting_t *s);
+
+/* @file resolved against the directory of the config file; newly allocated. */
+char *conf_resolve(struct conf_ctx *c, const char *file);
+
+/* The parser of a check's "port" (1..65535) into k->port, for the kinds that
+ * probe a port. */
+void conf_check_port(struct conf_ctx *c, struct conf_check *k, const struct config_setting_t *s);
 
 #endif

@@ -19,6 +19,7 @@
 #include "data/arena.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "health/check_kind.h"
 #include "health/probe.h"
 #include "data/resolve.h"
 #include "data/snapshot.h"
@@ -625,16 +626,16 @@ static void fmt_target(char *buf, size_t size, int family, const uint8_t *addr, 
 	}
 }
 
+/* The common part of a probe here; the check's kind adds its own. */
 static struct probe_spec *make_spec(const struct conf_check *k, const struct conf_member *m,
 				    const char *key, const char *target, int family,
 				    const uint8_t *addr, unsigned port, struct health_entry *e)
 {
 	struct probe_spec *ps = xcalloc(1, sizeof(*ps));
-	char url[1200], a[INET6_ADDRSTRLEN];
 
 	ps->key = xstrdup(key);
 	ps->entry = e;
-	ps->kind = (enum probe_kind)k->kind;
+	ps->kind = k->kind;
 	ps->target = xstrdup(target);
 	if (family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ps->addr;
@@ -653,40 +654,8 @@ static struct probe_spec *make_spec(const struct conf_check *k, const struct con
 	ps->timeout = k->timeout;
 	ps->rise = k->rise;
 	ps->fall = k->fall;
-	inet_ntop(family, addr, a, sizeof(a));
-	if (k->kind == PROBE_HTTP || k->kind == PROBE_HTTPS) {
-		if (m->url) {
-			ps->url = xstrdup(m->url);
-		} else {
-			snprintf(url, sizeof(url), family == AF_INET6 ? "%s://[%s]:%u%s" : "%s://%s:%u%s",
-				 k->kind == PROBE_HTTPS ? "https" : "http", a, port,
-				 k->path ? k->path : "/");
-			ps->url = xstrdup(url);
-		}
-		ps->host = m->host ? xstrdup(m->host) : k->host ? xstrdup(k->host) : NULL;
-		ps->head = k->head;
-		ps->tls_verify = k->tls_verify;
-		memcpy(ps->status_ok, k->status_ok, sizeof(ps->status_ok));
-		ps->expect_body = k->expect_body ? xstrdup(k->expect_body) : NULL;
-	}
-	if (k->kind == PROBE_DNS) {
-		dname_from_str(ps->qname, k->query);
-		ps->qtype = k->qtype;
-		ps->expect_rcode = k->expect_rcode;
-		ps->expect_answer = k->expect_answer ? xstrdup(k->expect_answer) : NULL;
-	}
-	if (k->kind == PROBE_EXEC) {
-		ps->argv = xstrvdup(k->argv);
-	}
-	if (k->kind == PROBE_FILE) {
-		ps->path = xstrdup(k->path);
-		if (m->port || k->port) {
-			char fk[INET6_ADDRSTRLEN + 10];
-			snprintf(fk, sizeof(fk), family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
-			ps->file_key = xstrdup(fk);
-		} else {
-			ps->file_key = xstrdup(a);
-		}
+	if (k->kind->make_spec) {
+		k->kind->make_spec(ps, k, m);
 	}
 	return ps;
 }
@@ -722,12 +691,13 @@ static void wire_health(struct build *bd)
 			char target[300];
 			struct health_entry *e = always;
 			f->aword[idx] = health_entry_word(health_get_admin(t, p->name, f->text[idx]));
-			if (k && k->kind != PROBE_NONE) {
+			/* A kind that never probes (none) leaves the member always up. */
+			if (k && k->kind->start) {
 				int fam = m->probe_family ? m->probe_family : m->family;
 				const uint8_t *addr = m->probe_family ? m->probe_addr : m->addr;
 				unsigned port = m->port ? m->port : k->port;
 				fmt_target(target, sizeof(target), fam, addr, port);
-				e = health_get(t, target, k->name, k->kind_name, k->initial_up);
+				e = health_get(t, target, k->name, k->kind->name, k->initial_up);
 				if (!e) {
 					log_err("%s:%d: health key %s/%s clashes with an admin entry",
 						conf->path, m->line, target, k->name);

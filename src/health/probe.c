@@ -5,7 +5,8 @@
  * probe thread owns every probe and watcher. Each probe has one schedule
  * timer and, while a run is in flight, one deadline timer; a run never blocks
  * the loop, so a hung backend costs one socket (or child) and nothing else.
- * Each kind lives in its own file (probe_tcp.c, ...) behind probe_int.h. */
+ * Each kind lives in its own file (probe_tcp.c, ...) behind its struct
+ * check_kind: this file calls the kinds only through those tables. */
 #include "config.h"
 
 #include <assert.h>
@@ -28,6 +29,8 @@
 
 #include "util/log.h"
 #include "util/mem.h"
+#include "health/check_kind.h"
+#include "health/check_kinds.h"
 #include "health/probe.h"
 #include "health/probe_int.h"
 
@@ -114,58 +117,27 @@ void probe_fail_errno(struct probe *p, const char *what, int err)
 
 static void cancel_run(struct probe *p)
 {
-	switch (p->spec->kind) {
-	case PROBE_TCP:
-		probe_tcp_cancel(p);
-		break;
-	case PROBE_HTTP:
-	case PROBE_HTTPS:
-		probe_http_cancel(p);
-		break;
-	case PROBE_DNS:
-		probe_dns_cancel(p);
-		break;
-	case PROBE_EXEC:
-		probe_exec_cancel(p);
-		break;
-	case PROBE_FILE:
-	case PROBE_NONE:
-		break;
+	if (p->spec->kind->cancel) {
+		p->spec->kind->cancel(p);
 	}
 }
 
-/* Replace p's spec (no run may be in flight) and rederive what the kinds
- * keep per probe. The file kind attaches to the new file before it lets go
- * of the old one, so a kept path keeps its cache and watcher. */
+/* Replace p's spec (no run may be in flight) and rederive what the kind
+ * keeps per probe. A kind that stays keeps its state through setup (the file
+ * kind attaches to the new file before it lets go of the old one, so a kept
+ * path keeps its cache and watcher); a kind that goes clears it first. */
 static void install(struct probe *p, struct probe_spec *s)
 {
 	struct probe_spec *old = p->spec;
 
 	assert(!p->running);
-	probe_http_clear(p);
-	probe_exec_clear(p);
+	if (old && old->kind != s->kind && old->kind->clear) {
+		old->kind->clear(p);
+	}
 	p->spec = s;
 	p->setup_err[0] = 0;
-	switch (s->kind) {
-	case PROBE_HTTP:
-	case PROBE_HTTPS:
-		probe_http_setup(p);
-		break;
-	case PROBE_DNS:
-		probe_dns_setup(p);
-		break;
-	case PROBE_EXEC:
-		probe_exec_setup(p);
-		break;
-	case PROBE_FILE:
-		probe_file_setup(p);
-		break;
-	case PROBE_TCP:
-	case PROBE_NONE:
-		break;
-	}
-	if (s->kind != PROBE_FILE) {
-		probe_file_clear(p);
+	if (s->kind->setup) {
+		s->kind->setup(p);
 	}
 	probe_spec_free(old);
 }
@@ -194,8 +166,8 @@ static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct probe *p = w->data;
 	char reason[PROBE_REASON_MAX];
 
-	if (p->spec->kind == PROBE_EXEC) {
-		snprintf(reason, sizeof(reason), "killed at timeout");
+	if (p->spec->kind->timeout_reason) {
+		snprintf(reason, sizeof(reason), "%s", p->spec->kind->timeout_reason);
 	} else {
 		snprintf(reason, sizeof(reason), "timeout after %.0f ms", p->spec->timeout * 1e3);
 	}
@@ -218,26 +190,10 @@ void probe_run(struct probe *p)
 	}
 	ev_timer_set(&p->timeout, p->spec->timeout > 0 ? p->spec->timeout : 0.001, 0.);
 	ev_timer_start(e->loop, &p->timeout);
-	switch (p->spec->kind) {
-	case PROBE_TCP:
-		probe_tcp_start(p);
-		break;
-	case PROBE_HTTP:
-	case PROBE_HTTPS:
-		probe_http_start(p);
-		break;
-	case PROBE_DNS:
-		probe_dns_start(p);
-		break;
-	case PROBE_EXEC:
-		probe_exec_start(p);
-		break;
-	case PROBE_FILE:
-		probe_file_start(p);
-		break;
-	case PROBE_NONE:
+	if (p->spec->kind->start) {
+		p->spec->kind->start(p);
+	} else {
 		probe_done(p, true, "no check");
-		break;
 	}
 }
 
@@ -288,9 +244,9 @@ static void probe_free(struct probe *p)
 		ev_timer_stop(e->loop, &p->timeout);
 		p->running = false;
 	}
-	probe_http_clear(p);
-	probe_exec_clear(p);
-	probe_file_clear(p);
+	if (p->spec->kind->clear) {
+		p->spec->kind->clear(p);
+	}
 	probe_spec_free(p->spec);
 	probe_spec_free(p->next_spec);
 	free(p);
@@ -331,7 +287,7 @@ static void reconcile(struct probe_engine *e, struct probe_spec **specs, size_t 
 
 	/* Drop what is never scheduled, and duplicate keys (first wins). */
 	for (size_t a = 0; a < n; a++) {
-		if (specs[a]->kind == PROBE_NONE || !specs[a]->key || !specs[a]->entry) {
+		if (!specs[a]->kind->start || !specs[a]->key || !specs[a]->entry) {
 			probe_spec_free(specs[a]);
 		} else {
 			specs[m++] = specs[a];
@@ -432,9 +388,11 @@ static void *engine_main(void *arg)
 	free(e->probes);
 	e->probes = NULL;
 	e->nprobes = 0;
-	probe_http_fini(e);
-	probe_exec_fini(e);
-	probe_file_fini(e);
+	for (size_t i = 0; check_kinds[i]; i++) {
+		if (check_kinds[i]->fini) {
+			check_kinds[i]->fini(e);
+		}
+	}
 	ev_async_stop(e->loop, &e->wake);
 	return NULL;
 }

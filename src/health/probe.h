@@ -11,59 +11,27 @@
 
 #include "health/health.h"
 
-enum probe_kind {
-	PROBE_NONE = 0, /* always up; never scheduled */
-	PROBE_TCP,
-	PROBE_HTTP,
-	PROBE_HTTPS,
-	PROBE_DNS,
-	PROBE_EXEC,
-	PROBE_FILE,
-};
+struct check_kind;
 
 /* One probed target with its check's parameters: an immutable description
  * made at load time. The engine copies what it needs (probe_spec_dup). */
 struct probe_spec {
 	char *key;                 /* the health entry's key: "ADDR:PORT/CHECK" */
 	struct health_entry *entry;
-	enum probe_kind kind;
+	const struct check_kind *kind; /* its operations (check_kind.h) */
 	struct sockaddr_storage addr; /* address and port to probe */
 	socklen_t addrlen;
 	char *target;              /* "192.0.2.10:443" / "[2001:db8::1]:443" */
 	double interval;           /* seconds, >= 0.1 */
 	double timeout;            /* seconds, > 0 */
 	unsigned rise, fall;
-	/* http / https */
-	char *url;                 /* full URL to GET (built or given per member) */
-	char *host;                /* Host header, or NULL */
-	bool head;                 /* HEAD instead of GET */
-	bool tls_verify;
-	uint32_t status_ok[20];    /* bitmap of accepted statuses 100..739: bit (status-100) */
-	char *expect_body;         /* substring the body must contain, or NULL */
-	/* dns */
-	uint8_t qname[255];        /* wire */
-	uint16_t qtype;
-	int expect_rcode;
-	char *expect_answer;       /* address text that must appear in the answer, or NULL */
-	/* exec */
-	char **argv;               /* NULL-terminated; env GSLBD_ADDRESS, GSLBD_PORT, GSLBD_CHECK */
-	/* file */
-	char *path;                /* lines "ADDRESS[:PORT] up|down" ('#' comments) */
-	char *file_key;            /* the ADDRESS or ADDRESS:PORT looked up in it */
+	void *opts;                /* the kind's options for this target, owned, or NULL */
 };
 
+/* A deep copy of @s (its opts through the kind's opts_dup), owned by the
+ * caller; probe_spec_free frees one with its opts (NULL is a no-op). */
 struct probe_spec *probe_spec_dup(const struct probe_spec *s);
 void probe_spec_free(struct probe_spec *s);
-
-/* Is @status accepted by @s? */
-static inline bool probe_status_ok(const struct probe_spec *s, long status)
-{
-	if (status < 100 || status > 739) {
-		return false;
-	}
-	unsigned b = (unsigned)(status - 100);
-	return (s->status_ok[b / 32] >> (b % 32)) & 1;
-}
 
 struct probe_engine;
 

@@ -1,21 +1,27 @@
-/* probe_dns.c -- the dns check: one UDP query, the reply's rcode and
- * (optionally) an address in its answer section. The packet code is ours:
- * a dozen lines to write a question and walk an answer do not need ldns at
- * run time. */
+/* probe_dns.c -- the dns check: its settings, and runs of one UDP query
+ * judged by the reply's rcode and (optionally) an address in its answer
+ * section. The packet code is ours: a dozen lines to write a question and
+ * walk an answer do not need ldns at run time. */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <ev.h>
+#include <libconfig.h>
 
+#include "data/conf.h"
 #include "dns/dname.h"
 #include "dns/wire.h"
+#include "util/mem.h"
+#include "health/check_kind.h"
 #include "health/probe_int.h"
 
 #define QUERY_MAX (DNS_HEADER_LEN + DNAME_MAXLEN + DNS_QUESTION_FIXED_LEN)
@@ -80,7 +86,7 @@ static size_t skip_name(const uint8_t *m, size_t len, size_t off)
 
 void probe_dns_setup(struct probe *p)
 {
-	const struct probe_spec *s = p->spec;
+	const struct probe_dns_opts *s = p->spec->opts;
 
 	p->dns_qname_len = wire_len(s->qname, sizeof(s->qname));
 	if (p->dns_qname_len == 0) {
@@ -101,7 +107,7 @@ void probe_dns_setup(struct probe *p)
 
 int probe_dns_judge(struct probe *p, const uint8_t *m, size_t len, char *reason, size_t size)
 {
-	const struct probe_spec *s = p->spec;
+	const struct probe_dns_opts *s = p->spec->opts;
 	size_t off = DNS_HEADER_LEN, ql = p->dns_qname_len;
 	unsigned qdcount, ancount;
 	int rcode;
@@ -196,9 +202,10 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-void probe_dns_start(struct probe *p)
+static void dns_start(struct probe *p)
 {
 	const struct probe_spec *s = p->spec;
+	const struct probe_dns_opts *o = s->opts;
 	uint8_t q[QUERY_MAX];
 	size_t ql = p->dns_qname_len;
 	int fd, err;
@@ -223,8 +230,8 @@ void probe_dns_start(struct probe *p)
 	/* RD set: recursive backends need it, authoritative ones ignore it. */
 	q[DNS_OFF_FLAGS1] = DNS_FLAG_RD;
 	dns_wr16(q + DNS_OFF_QDCOUNT, 1);
-	memcpy(q + DNS_HEADER_LEN, s->qname, ql);
-	dns_wr16(q + DNS_HEADER_LEN + ql, s->qtype);
+	memcpy(q + DNS_HEADER_LEN, o->qname, ql);
+	dns_wr16(q + DNS_HEADER_LEN + ql, o->qtype);
 	dns_wr16(q + DNS_HEADER_LEN + ql + 2, DNS_CLASS_IN);
 	if (send(fd, q, DNS_HEADER_LEN + ql + DNS_QUESTION_FIXED_LEN, 0) < 0) {
 		err = errno;
@@ -235,9 +242,165 @@ void probe_dns_start(struct probe *p)
 	probe_watch(p, fd, EV_READ, io_cb);
 }
 
-void probe_dns_cancel(struct probe *p)
+static void dns_cancel(struct probe *p)
 {
 	if (p->fd >= 0) {
 		probe_unwatch(p);
 	}
 }
+
+/* --- configuration ------------------------------------------------------------- */
+
+static void *opts_new(void)
+{
+	struct probe_dns_opts *o = xcalloc(1, sizeof(*o));
+
+	o->qtype = DNS_TYPE_A;
+	o->expect_rcode = DNS_RCODE_NOERROR;
+	return o;
+}
+
+static void *opts_dup(const void *opts)
+{
+	const struct probe_dns_opts *o = opts;
+	struct probe_dns_opts *d = xmemdup(o, sizeof(*o));
+
+	d->query = o->query ? xstrdup(o->query) : NULL;
+	d->expect_answer = o->expect_answer ? xstrdup(o->expect_answer) : NULL;
+	return d;
+}
+
+static void opts_free(void *opts)
+{
+	struct probe_dns_opts *o = opts;
+
+	if (!o) {
+		return;
+	}
+	free(o->query);
+	free(o->expect_answer);
+	free(o);
+}
+
+static void parse_query(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	struct probe_dns_opts *o = k->opts;
+	const char *str = conf_string(c, s);
+
+	if (!str) {
+		return;
+	}
+	if (dname_from_str(o->qname, str) < 0) {
+		conf_error(c, s, "expected a domain name, got \"%s\"", str);
+	}
+	o->query = xstrdup(str);
+}
+
+static void parse_qtype(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	/* clang-format off */
+	static const struct { const char *name; uint16_t type; } types[] = {
+		{ "A", DNS_TYPE_A }, { "NS", DNS_TYPE_NS }, { "CNAME", DNS_TYPE_CNAME },
+		{ "SOA", DNS_TYPE_SOA }, { "PTR", DNS_TYPE_PTR }, { "MX", DNS_TYPE_MX },
+		{ "TXT", DNS_TYPE_TXT }, { "AAAA", DNS_TYPE_AAAA }, { "SRV", DNS_TYPE_SRV },
+		{ "CAA", DNS_TYPE_CAA },
+	};
+	/* clang-format on */
+	struct probe_dns_opts *o = k->opts;
+	const char *str = conf_string(c, s);
+
+	if (!str) {
+		return;
+	}
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (strcasecmp(types[i].name, str) == 0) {
+			o->qtype = types[i].type;
+			return;
+		}
+	}
+	conf_error(c, s, "expected A, AAAA, NS, CNAME, SOA, PTR, MX, TXT, SRV or CAA, got \"%s\"",
+		   str);
+}
+
+static void parse_expect_rcode(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	/* clang-format off */
+	static const struct { const char *name; int rcode; } rcodes[] = {
+		{ "NOERROR", DNS_RCODE_NOERROR }, { "FORMERR", DNS_RCODE_FORMERR },
+		{ "SERVFAIL", DNS_RCODE_SERVFAIL }, { "NXDOMAIN", DNS_RCODE_NXDOMAIN },
+		{ "NOTIMP", DNS_RCODE_NOTIMP }, { "REFUSED", DNS_RCODE_REFUSED },
+	};
+	/* clang-format on */
+	struct probe_dns_opts *o = k->opts;
+	const char *str = conf_string(c, s);
+
+	if (!str) {
+		return;
+	}
+	for (size_t i = 0; i < sizeof(rcodes) / sizeof(rcodes[0]); i++) {
+		if (strcasecmp(rcodes[i].name, str) == 0) {
+			o->expect_rcode = rcodes[i].rcode;
+			return;
+		}
+	}
+	conf_error(c, s,
+		   "expected NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP or REFUSED, got \"%s\"",
+		   str);
+}
+
+static void parse_expect_answer(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	struct probe_dns_opts *o = k->opts;
+	const char *str = conf_string(c, s);
+	uint8_t a[16];
+
+	if (!str) {
+		return;
+	}
+	if (inet_pton(AF_INET, str, a) != 1 && inet_pton(AF_INET6, str, a) != 1) {
+		conf_error(c, s, "expected an IPv4 or IPv6 address, got \"%s\"", str);
+	}
+	free(o->expect_answer);
+	o->expect_answer = xstrdup(str);
+}
+
+static void validate(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	const struct probe_dns_opts *o = k->opts;
+
+	if (!o->query) {
+		conf_error(c, s, "a dns check needs 'query'");
+	}
+}
+
+static void make_spec(struct probe_spec *ps, const struct conf_check *k,
+		      const struct conf_member *m)
+{
+	ps->opts = opts_dup(k->opts);
+}
+
+static const struct check_setting settings[] = {
+    {"port", conf_check_port},
+    {"query", parse_query},
+    {"qtype", parse_qtype},
+    {"expect_rcode", parse_expect_rcode},
+    {"expect_answer", parse_expect_answer},
+    {NULL, NULL},
+};
+
+static const char *const member_settings[] = {"port", "probe_address", NULL};
+
+const struct check_kind check_kind_dns = {
+    .name = "dns",
+    .settings = settings,
+    .member_settings = member_settings,
+    .default_port = 53,
+    .opts_new = opts_new,
+    .opts_dup = opts_dup,
+    .opts_free = opts_free,
+    .validate = validate,
+    .make_spec = make_spec,
+    .setup = probe_dns_setup,
+    .start = dns_start,
+    .cancel = dns_cancel,
+};

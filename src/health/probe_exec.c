@@ -1,5 +1,5 @@
-/* probe_exec.c -- the exec check: run a command, up on exit 0, killed at
- * the timeout.
+/* probe_exec.c -- the exec check: its settings, and runs of a command, up
+ * on exit 0, killed at the timeout.
  *
  * posix_spawn starts the command (vfork-like: no copy of our address space);
  * its pidfd becomes readable when it ends, so the probe loop waits for it as
@@ -31,9 +31,12 @@
 #include <unistd.h>
 
 #include <ev.h>
+#include <libconfig.h>
 
+#include "data/conf.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "health/check_kind.h"
 #include "health/probe_int.h"
 
 /* The first published struct pidfd_info (Linux 6.13), whose last field
@@ -203,7 +206,7 @@ static void abandon(struct probe_engine *e, pid_t pid, int pidfd)
 	ev_io_start(e->loop, &r->io);
 }
 
-void probe_exec_fini(struct probe_engine *e)
+static void exec_fini(struct probe_engine *e)
 {
 	while (e->reapers) {
 		struct probe_reaper *r = e->reapers;
@@ -229,14 +232,18 @@ void probe_exec_fini(struct probe_engine *e)
 
 /* --- runs ----------------------------------------------------------------------- */
 
-void probe_exec_setup(struct probe *p)
+static void exec_clear(struct probe *p);
+
+static void exec_setup(struct probe *p)
 {
 	const struct probe_spec *s = p->spec;
+	const struct probe_exec_opts *o = s->opts;
 	const char *slash = strrchr(s->key, '/');
 	char addr[INET6_ADDRSTRLEN], buf[512];
 	size_t n = 0;
 
-	if (!s->argv || !s->argv[0]) {
+	exec_clear(p); /* the previous spec's environment */
+	if (!o || !o->argv || !o->argv[0]) {
 		snprintf(p->setup_err, sizeof(p->setup_err), "no command");
 		return;
 	}
@@ -252,7 +259,7 @@ void probe_exec_setup(struct probe *p)
 	}
 }
 
-void probe_exec_clear(struct probe *p)
+static void exec_clear(struct probe *p)
 {
 	if (p->exec_env) {
 		for (char **v = p->exec_env; *v; v++) {
@@ -310,24 +317,24 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-void probe_exec_start(struct probe *p)
+static void exec_start(struct probe *p)
 {
-	const struct probe_spec *s = p->spec;
+	const struct probe_exec_opts *o = p->spec->opts;
 	struct probe_engine *e = p->eng;
 	char path[PATH_MAX], reason[PROBE_REASON_MAX], tmp[128];
 	int pidfd, err, status;
 	pid_t pid;
 
-	err = resolve(path, sizeof(path), s->argv[0], e->path_env);
+	err = resolve(path, sizeof(path), o->argv[0], e->path_env);
 	if (!err) {
 		if (!e->spawn) {
 			e->spawn = spawn_setup();
 		}
-		err = posix_spawn(&pid, path, &e->spawn->actions, &e->spawn->attr, s->argv,
+		err = posix_spawn(&pid, path, &e->spawn->actions, &e->spawn->attr, o->argv,
 				  p->exec_env);
 	}
 	if (err) {
-		snprintf(reason, sizeof(reason), "cannot run %.100s: %s", s->argv[0],
+		snprintf(reason, sizeof(reason), "cannot run %.100s: %s", o->argv[0],
 			 strerror_r(err, tmp, sizeof(tmp)));
 		probe_done(p, false, reason);
 		return;
@@ -349,7 +356,8 @@ void probe_exec_start(struct probe *p)
 	probe_watch(p, pidfd, EV_READ, io_cb);
 }
 
-void probe_exec_cancel(struct probe *p)
+/* Kills the child; a reaper waits for it. */
+static void exec_cancel(struct probe *p)
 {
 	if (p->pid > 0) {
 		pid_t pid = p->pid;
@@ -360,3 +368,94 @@ void probe_exec_cancel(struct probe *p)
 		abandon(p->eng, pid, pidfd);
 	}
 }
+
+/* --- configuration ------------------------------------------------------------- */
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++) {
+		free(v[i]);
+	}
+	free(v);
+}
+
+static void *opts_new(void)
+{
+	return xcalloc(1, sizeof(struct probe_exec_opts));
+}
+
+static void *opts_dup(const void *opts)
+{
+	const struct probe_exec_opts *o = opts;
+	struct probe_exec_opts *d = xcalloc(1, sizeof(*d));
+
+	d->argv = o->argv ? xstrvdup(o->argv) : NULL;
+	return d;
+}
+
+static void opts_free(void *opts)
+{
+	struct probe_exec_opts *o = opts;
+
+	if (!o) {
+		return;
+	}
+	strv_free(o->argv);
+	free(o);
+}
+
+static void parse_command(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	struct probe_exec_opts *o = k->opts;
+	char **argv = conf_strv(c, s);
+
+	if (!argv) {
+		return;
+	}
+	if (!argv[0]) {
+		conf_error(c, s, "expected a non-empty list: the program and its arguments");
+	}
+	strv_free(o->argv);
+	o->argv = argv;
+}
+
+static void validate(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	const struct probe_exec_opts *o = k->opts;
+
+	if (!o->argv) {
+		conf_error(c, s, "an exec check needs 'command'");
+	}
+}
+
+static void make_spec(struct probe_spec *ps, const struct conf_check *k,
+		      const struct conf_member *m)
+{
+	ps->opts = opts_dup(k->opts);
+}
+
+static const struct check_setting settings[] = {
+    {"port", conf_check_port},
+    {"command", parse_command},
+    {NULL, NULL},
+};
+
+/* The port reaches the command as GSLBD_PORT. */
+static const char *const member_settings[] = {"port", "probe_address", NULL};
+
+const struct check_kind check_kind_exec = {
+    .name = "exec",
+    .settings = settings,
+    .member_settings = member_settings,
+    .opts_new = opts_new,
+    .opts_dup = opts_dup,
+    .opts_free = opts_free,
+    .validate = validate,
+    .make_spec = make_spec,
+    .setup = exec_setup,
+    .clear = exec_clear,
+    .start = exec_start,
+    .cancel = exec_cancel,
+    .timeout_reason = "killed at timeout",
+    .fini = exec_fini,
+};

@@ -1,6 +1,6 @@
-/* probe_file.c -- the file check: another system writes "ADDRESS[:PORT]
- * up|down" lines; we read them on every interval and at once when the file
- * changes (an ev_stat watcher per distinct path, shared by every probe that
+/* probe_file.c -- the file check and its settings: another system writes
+ * "ADDRESS[:PORT] up|down" lines; we read them on every interval and at once
+ * when the file changes (an ev_stat watcher per distinct path, shared by every probe that
  * reads it). The parsed file is cached per path and re-read only when its
  * inode, size or mtime change. */
 #include "config.h"
@@ -14,9 +14,12 @@
 #include <sys/stat.h>
 
 #include <ev.h>
+#include <libconfig.h>
 
+#include "data/conf.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "health/check_kind.h"
 #include "health/probe_int.h"
 
 /* An address with or without a port; family 0 when the text is no address
@@ -243,8 +246,9 @@ static const struct file_line *lookup(const struct probe_file *f, const char *ke
 
 /* --- runs ----------------------------------------------------------------------- */
 
-void probe_file_start(struct probe *p)
+static void file_start(struct probe *p)
 {
+	const struct probe_file_opts *o = p->spec->opts;
 	struct probe_file *f = p->file;
 	const struct file_line *l;
 	char reason[PROBE_REASON_MAX], tmp[128];
@@ -256,7 +260,7 @@ void probe_file_start(struct probe *p)
 		probe_done(p, false, reason);
 		return;
 	}
-	l = lookup(f, p->spec->file_key);
+	l = lookup(f, o->key);
 	if (!l) {
 		snprintf(reason, sizeof(reason), "not in %.140s", f->path);
 		probe_done(p, false, reason);
@@ -331,14 +335,17 @@ static struct probe_file *file_get(struct probe_engine *e, const char *path)
 	return f;
 }
 
-void probe_file_setup(struct probe *p)
+static void file_clear(struct probe *p);
+
+/* Attaches p to its file, sharing one per path. */
+static void file_setup(struct probe *p)
 {
-	const struct probe_spec *s = p->spec;
+	const struct probe_file_opts *s = p->spec->opts;
 	struct probe_file *f;
 
-	if (!s->path || !s->file_key) {
+	if (!s || !s->path || !s->key) {
 		snprintf(p->setup_err, sizeof(p->setup_err), "no file");
-		probe_file_clear(p);
+		file_clear(p);
 		return;
 	}
 	if (p->file && strcmp(p->file->path, s->path) == 0) {
@@ -347,7 +354,7 @@ void probe_file_setup(struct probe *p)
 	/* Take the new file before letting go of the old. */
 	f = file_get(p->eng, s->path);
 	f->refs++;
-	probe_file_clear(p);
+	file_clear(p);
 	p->file = f;
 	p->file_prev = NULL;
 	p->file_next = f->users;
@@ -357,7 +364,7 @@ void probe_file_setup(struct probe *p)
 	f->users = p;
 }
 
-void probe_file_clear(struct probe *p)
+static void file_clear(struct probe *p)
 {
 	struct probe_file *f = p->file;
 
@@ -379,9 +386,102 @@ void probe_file_clear(struct probe *p)
 	}
 }
 
-void probe_file_fini(struct probe_engine *e)
+static void file_fini(struct probe_engine *e)
 {
 	while (e->files) {
 		file_free(e->files);
 	}
 }
+
+/* --- configuration ------------------------------------------------------------- */
+
+static void *opts_new(void)
+{
+	return xcalloc(1, sizeof(struct probe_file_opts));
+}
+
+static void *opts_dup(const void *opts)
+{
+	const struct probe_file_opts *o = opts;
+	struct probe_file_opts *d = xcalloc(1, sizeof(*d));
+
+	d->path = o->path ? xstrdup(o->path) : NULL;
+	d->key = o->key ? xstrdup(o->key) : NULL;
+	return d;
+}
+
+static void opts_free(void *opts)
+{
+	struct probe_file_opts *o = opts;
+
+	if (!o) {
+		return;
+	}
+	free(o->path);
+	free(o->key);
+	free(o);
+}
+
+/* Relative to the config file, as zone files are. */
+static void parse_path(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	struct probe_file_opts *o = k->opts;
+	const char *str = conf_string(c, s);
+
+	if (str) {
+		free(o->path);
+		o->path = conf_resolve(c, str);
+	}
+}
+
+static void validate(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	const struct probe_file_opts *o = k->opts;
+
+	if (!o->path) {
+		conf_error(c, s, "a file check needs 'path'");
+	}
+}
+
+/* The file's lines name a member by address, or by address and port when
+ * the check or the member gives a port. */
+static void make_spec(struct probe_spec *ps, const struct conf_check *k,
+		      const struct conf_member *m)
+{
+	struct probe_file_opts *o = opts_dup(k->opts);
+	char a[INET6_ADDRSTRLEN], key[INET6_ADDRSTRLEN + 10];
+	unsigned port = probe_port(ps);
+
+	probe_addr_text(a, sizeof(a), ps);
+	if (port) {
+		snprintf(key, sizeof(key), ps->addr.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
+			 port);
+		o->key = xstrdup(key);
+	} else {
+		o->key = xstrdup(a);
+	}
+	ps->opts = o;
+}
+
+static const struct check_setting settings[] = {
+    {"port", conf_check_port},
+    {"path", parse_path},
+    {NULL, NULL},
+};
+
+static const char *const member_settings[] = {"port", "probe_address", NULL};
+
+const struct check_kind check_kind_file = {
+    .name = "file",
+    .settings = settings,
+    .member_settings = member_settings,
+    .opts_new = opts_new,
+    .opts_dup = opts_dup,
+    .opts_free = opts_free,
+    .validate = validate,
+    .make_spec = make_spec,
+    .setup = file_setup,
+    .clear = file_clear,
+    .start = file_start,
+    .fini = file_fini,
+};

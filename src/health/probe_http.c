@@ -1,8 +1,9 @@
-/* probe_http.c -- the http and https checks: libcurl's multi-socket API
- * driven by the probe loop (one ev_io per socket curl names, one ev_timer
- * for curl's timeouts), one easy handle per run. */
+/* probe_http.c -- the http and https checks: their settings, and runs on
+ * libcurl's multi-socket API driven by the probe loop (one ev_io per socket
+ * curl names, one ev_timer for curl's timeouts), one easy handle per run. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,12 +13,21 @@
 #include "health/curl_dl.h"
 #include "util/log.h"
 #include <ev.h>
+#include <libconfig.h>
 
+#include "data/conf.h"
 #include "util/mem.h"
+#include "health/check_kind.h"
 #include "health/probe_int.h"
 
 /* What a run keeps of a body to search for expect_body. */
 #define BODY_MAX (64 * 1024)
+
+/* The statuses expect_status can name (the bitmap's range). */
+#define STATUS_MIN 100
+#define STATUS_MAX 739
+
+extern const struct check_kind check_kind_https;
 
 struct probe_http_run {
 	CURL *easy;
@@ -37,9 +47,28 @@ struct probe_curl_sock {
 
 /* --- curl's reasons ------------------------------------------------------------- */
 
+static void status_set(struct probe_http_opts *o, long lo, long hi)
+{
+	for (long st = lo; st <= hi; st++) {
+		unsigned b = (unsigned)(st - STATUS_MIN);
+		o->status_ok[b / 32] |= 1u << (b % 32);
+	}
+}
+
+/* Is @status one that expect_status accepts? */
+static bool status_ok(const struct probe_http_opts *o, long status)
+{
+	if (status < STATUS_MIN || status > STATUS_MAX) {
+		return false;
+	}
+	unsigned b = (unsigned)(status - STATUS_MIN);
+	return (o->status_ok[b / 32] >> (b % 32)) & 1;
+}
+
 static void judge(struct probe *p, CURLcode rc, bool *ok, char *reason, size_t size)
 {
 	const struct probe_spec *s = p->spec;
+	const struct probe_http_opts *o = s->opts;
 	struct probe_http_run *run = p->http;
 	long status = 0, oserr = 0;
 
@@ -69,13 +98,13 @@ static void judge(struct probe *p, CURLcode rc, bool *ok, char *reason, size_t s
 	}
 	curl_easy_getinfo(run->easy, CURLINFO_RESPONSE_CODE, &status);
 	snprintf(reason, size, "status %ld", status);
-	if (!probe_status_ok(s, status)) {
+	if (!status_ok(o, status)) {
 		return;
 	}
 	/* A HEAD has no body to search. */
-	if (s->expect_body && !s->head &&
-	    !memmem(run->body ? run->body : "", run->len, s->expect_body, strlen(s->expect_body))) {
-		snprintf(reason, size, "body lacks \"%.60s\"", s->expect_body);
+	if (o->expect_body && !o->head &&
+	    !memmem(run->body ? run->body : "", run->len, o->expect_body, strlen(o->expect_body))) {
+		snprintf(reason, size, "body lacks \"%.60s\"", o->expect_body);
 		return;
 	}
 	*ok = true;
@@ -204,7 +233,7 @@ static int timer_fn(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
-int probe_http_init(struct probe_engine *e)
+static int http_init(struct probe_engine *e)
 {
 	ev_timer_init(&e->curl_timer, curl_timer_cb, 0., 0.);
 	e->curl_timer.data = e;
@@ -222,7 +251,7 @@ int probe_http_init(struct probe_engine *e)
 	return 0;
 }
 
-void probe_http_fini(struct probe_engine *e)
+static void http_fini(struct probe_engine *e)
 {
 	if (e->multi) {
 		curl_multi_cleanup(e->multi);
@@ -246,7 +275,7 @@ void probe_http_fini(struct probe_engine *e)
  * connection to the member's address. Plain http needs only the header. */
 static void https_by_name(struct probe *p)
 {
-	const struct probe_spec *s = p->spec;
+	const struct probe_http_opts *s = p->spec->opts;
 	CURLU *u = curl_url();
 	char *host = NULL, *port = NULL, *url = NULL;
 
@@ -274,11 +303,14 @@ static void https_by_name(struct probe *p)
 	curl_url_cleanup(u);
 }
 
-void probe_http_setup(struct probe *p)
-{
-	const struct probe_spec *s = p->spec;
+static void http_clear(struct probe *p);
 
-	if (!s->url) {
+static void http_setup(struct probe *p)
+{
+	const struct probe_http_opts *s = p->spec->opts;
+
+	http_clear(p); /* what the previous spec had set up */
+	if (!s || !s->url) {
 		snprintf(p->setup_err, sizeof(p->setup_err), "no url");
 		return;
 	}
@@ -293,13 +325,13 @@ void probe_http_setup(struct probe *p)
 		snprintf(h, n, "Host: %s", s->host);
 		p->http_headers = curl_slist_append(NULL, h);
 		free(h);
-		if (s->kind == PROBE_HTTPS) {
+		if (p->spec->kind == &check_kind_https) {
 			https_by_name(p);
 		}
 	}
 }
 
-void probe_http_clear(struct probe *p)
+static void http_clear(struct probe *p)
 {
 	free(p->http_url);
 	p->http_url = NULL;
@@ -341,9 +373,10 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-void probe_http_start(struct probe *p)
+static void http_start(struct probe *p)
 {
 	const struct probe_spec *s = p->spec;
+	const struct probe_http_opts *o = s->opts;
 	struct probe_engine *e = p->eng;
 	struct probe_http_run *run;
 	long ms = (long)(s->timeout * 1e3 + 0.5);
@@ -353,7 +386,7 @@ void probe_http_start(struct probe *p)
 	if (!e->multi && !e->curl_tried) {
 		/* First http(s) probe of this engine: load libcurl now. */
 		e->curl_tried = true;
-		if (probe_http_init(e) != 0) {
+		if (http_init(e) != 0) {
 			log_err("probe: cannot set up libcurl; http and https checks will fail");
 		}
 	}
@@ -369,7 +402,7 @@ void probe_http_start(struct probe *p)
 		return;
 	}
 	run->easy = c;
-	run->keep_body = s->expect_body != NULL && !s->head;
+	run->keep_body = o->expect_body != NULL && !o->head;
 	curl_easy_setopt(c, CURLOPT_PRIVATE, p);
 	curl_easy_setopt(c, CURLOPT_URL, p->http_url);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, run->errbuf);
@@ -388,7 +421,7 @@ void probe_http_start(struct probe *p)
 	/* Every run tests a fresh connection, as a new client would make. */
 	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
-	if (s->head) {
+	if (o->head) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	}
 	if (p->http_headers) {
@@ -397,8 +430,8 @@ void probe_http_start(struct probe *p)
 	if (p->http_connect) {
 		curl_easy_setopt(c, CURLOPT_CONNECT_TO, p->http_connect);
 	}
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, s->tls_verify ? 1L : 0L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, s->tls_verify ? 2L : 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, o->tls_verify ? 1L : 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, o->tls_verify ? 2L : 0L);
 	p->http = run;
 	mc = curl_multi_add_handle(e->multi, c);
 	if (mc != CURLM_OK) {
@@ -409,7 +442,207 @@ void probe_http_start(struct probe *p)
 	}
 }
 
-void probe_http_cancel(struct probe *p)
+static void http_cancel(struct probe *p)
 {
 	run_free(p);
 }
+
+/* --- configuration ------------------------------------------------------------- */
+
+static void *opts_new(void)
+{
+	struct probe_http_opts *o = xcalloc(1, sizeof(*o));
+
+	o->path = xstrdup("/");
+	o->tls_verify = true;
+	status_set(o, 200, 399);
+	return o;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void *opts_dup(const void *opts)
+{
+	const struct probe_http_opts *o = opts;
+	struct probe_http_opts *d = xmemdup(o, sizeof(*o));
+
+	d->path = dup_or_null(o->path);
+	d->url = dup_or_null(o->url);
+	d->host = dup_or_null(o->host);
+	d->expect_body = dup_or_null(o->expect_body);
+	return d;
+}
+
+static void opts_free(void *opts)
+{
+	struct probe_http_opts *o = opts;
+
+	if (!o) {
+		return;
+	}
+	free(o->path);
+	free(o->url);
+	free(o->host);
+	free(o->expect_body);
+	free(o);
+}
+
+/* Replace the string *@out by @s's value (kept when @s is no string). */
+static void set_string(struct conf_ctx *c, char **out, const config_setting_t *s)
+{
+	const char *str = conf_string(c, s);
+
+	if (str) {
+		free(*out);
+		*out = xstrdup(str);
+	}
+}
+
+static void parse_path(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	set_string(c, &((struct probe_http_opts *)k->opts)->path, s);
+}
+
+static void parse_host(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	set_string(c, &((struct probe_http_opts *)k->opts)->host, s);
+}
+
+static void parse_expect_body(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	set_string(c, &((struct probe_http_opts *)k->opts)->expect_body, s);
+}
+
+static void parse_method(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	struct probe_http_opts *o = k->opts;
+	const char *str = conf_string(c, s);
+
+	if (!str) {
+		return;
+	}
+	if (strcmp(str, "GET") == 0 || strcmp(str, "HEAD") == 0) {
+		o->head = str[0] == 'H';
+	} else {
+		conf_error(c, s, "expected \"GET\" or \"HEAD\", got \"%s\"", str);
+	}
+}
+
+static void parse_tls_verify(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	conf_bool(c, s, &((struct probe_http_opts *)k->opts)->tls_verify);
+}
+
+/* A status (200), a class ("2xx"), or a list of them; they replace the
+ * default 2xx and 3xx. */
+static void parse_expect_status(struct conf_ctx *c, struct conf_check *k,
+				const config_setting_t *list)
+{
+	struct probe_http_opts *o = k->opts;
+	int type = config_setting_type(list);
+	bool one = type == CONFIG_TYPE_STRING || type == CONFIG_TYPE_INT;
+	int n = one ? 1 : config_setting_length(list);
+
+	if (!one && type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) {
+		conf_error(c, list, "expected statuses such as [ 200, \"3xx\" ]");
+		return;
+	}
+	memset(o->status_ok, 0, sizeof(o->status_ok));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = one ? list : config_setting_get_elem(list, (unsigned)i);
+		const char *str = config_setting_type(e) == CONFIG_TYPE_STRING
+				      ? config_setting_get_string(e)
+				      : NULL;
+		long lo, hi;
+		if (config_setting_type(e) == CONFIG_TYPE_INT) {
+			lo = hi = config_setting_get_int(e);
+		} else if (str && strlen(str) == 3 && str[0] >= '1' && str[0] <= '7' &&
+			   strcmp(str + 1, "xx") == 0) {
+			lo = (str[0] - '0') * 100;
+			hi = lo + 99;
+		} else {
+			conf_error(c, e, "expected a status (200) or a class (\"2xx\")");
+			continue;
+		}
+		if (lo < STATUS_MIN || hi > STATUS_MAX) {
+			conf_error(c, e, "expected a status from %d to %d, got %ld", STATUS_MIN,
+				   STATUS_MAX, lo);
+			continue;
+		}
+		status_set(o, lo, hi);
+	}
+}
+
+/* The member's url and host win over what the check builds. */
+static void make_spec(struct probe_spec *ps, const struct conf_check *k,
+		      const struct conf_member *m)
+{
+	struct probe_http_opts *o = opts_dup(k->opts);
+	char url[1200], a[INET6_ADDRSTRLEN];
+
+	if (m->url) {
+		o->url = xstrdup(m->url);
+	} else {
+		snprintf(url, sizeof(url),
+			 ps->addr.ss_family == AF_INET6 ? "%s://[%s]:%u%s" : "%s://%s:%u%s",
+			 k->kind == &check_kind_https ? "https" : "http",
+			 probe_addr_text(a, sizeof(a), ps), probe_port(ps), o->path);
+		o->url = xstrdup(url);
+	}
+	if (m->host) {
+		free(o->host);
+		o->host = xstrdup(m->host);
+	}
+	ps->opts = o;
+}
+
+static const struct check_setting settings[] = {
+    {"port", conf_check_port},
+    {"path", parse_path},
+    {"host", parse_host},
+    {"method", parse_method},
+    {"expect_status", parse_expect_status},
+    {"expect_body", parse_expect_body},
+    {"tls_verify", parse_tls_verify},
+    {NULL, NULL},
+};
+
+static const char *const member_settings[] = {"port", "probe_address", "host", "url", NULL};
+
+const struct check_kind check_kind_http = {
+    .name = "http",
+    .settings = settings,
+    .member_settings = member_settings,
+    .default_port = 80,
+    .opts_new = opts_new,
+    .opts_dup = opts_dup,
+    .opts_free = opts_free,
+    .make_spec = make_spec,
+    .setup = http_setup,
+    .clear = http_clear,
+    .start = http_start,
+    .cancel = http_cancel,
+    .fini = http_fini,
+};
+
+/* https differs in its scheme and default port, and in how a Host is sent
+ * (https_by_name). Both take the same settings: an http check's member may
+ * give an https:// url, so tls_verify applies to http too. https shares the
+ * engine's curl state with http, whose fini frees it. */
+const struct check_kind check_kind_https = {
+    .name = "https",
+    .settings = settings,
+    .member_settings = member_settings,
+    .default_port = 443,
+    .opts_new = opts_new,
+    .opts_dup = opts_dup,
+    .opts_free = opts_free,
+    .make_spec = make_spec,
+    .setup = http_setup,
+    .clear = http_clear,
+    .start = http_start,
+    .cancel = http_cancel,
+};

@@ -1,6 +1,6 @@
 /* probe_int.h -- the probe engine's internals, shared by probe.c and the
  * per-kind files (probe_tcp.c, probe_http.c, probe_dns.c, probe_exec.c,
- * probe_file.c). Not for other modules; Check suites may read it.
+ * probe_file.c, probe_none.c). Not for other modules; Check suites may read it.
  *
  * Threading: everything below the handover fields of struct probe_engine,
  * and every struct probe, belongs to the probe thread once the engine has
@@ -19,6 +19,8 @@
 #include "health/curl_dl.h"
 #include <ev.h>
 
+#include "dns/dname.h"
+#include "health/check_kind.h"
 #include "health/probe.h"
 
 /* Reasons fit the health entry's buffer. */
@@ -41,7 +43,7 @@ struct probe {
 	bool running;
 	ev_tstamp started; /* loop time the running run began */
 
-	/* Set up from the spec when it is installed (probe_*_setup): */
+	/* Set up from the spec when it is installed (its kind's setup): */
 	char setup_err[PROBE_REASON_MAX]; /* non-empty: every run fails with it */
 	/* http(s) */
 	char *http_url;			 /* the URL actually requested */
@@ -89,7 +91,7 @@ struct probe_engine {
 	char *path_env; /* "PATH=..." captured at probe_engine_new, or NULL */
 	/* http */
 	CURLM *multi;
-	bool curl_tried;  /* probe_http_init was attempted (on the first http probe) */
+	bool curl_tried; /* libcurl setup was attempted (on the first http probe) */
 	ev_timer curl_timer;
 	struct probe_curl_sock *curl_socks;
 	/* exec */
@@ -128,23 +130,44 @@ const char *probe_addr_text(char *buf, size_t size, const struct probe_spec *s);
 unsigned probe_port(const struct probe_spec *s);
 
 /* --- the kinds ---------------------------------------------------------------
- * *_setup derive per-probe state from p->spec when it is installed (failures
- * go to p->setup_err); *_clear release it. *_start begin a run and may end it
- * at once through probe_done(). *_cancel release a run in flight without
- * reporting. *_init / *_fini run in the probe thread at its start and end. */
-void probe_tcp_start(struct probe *p);
-void probe_tcp_cancel(struct probe *p);
+ * Each kind's operations are its struct check_kind (check_kind.h), defined in
+ * its own file. What follows are the options objects of the kinds that have
+ * them (a check's conf_check.opts and each of its probe_spec.opts; Check
+ * suites build them directly) and what the suites call in a kind. */
 
-int probe_http_init(struct probe_engine *e);
-void probe_http_fini(struct probe_engine *e);
-void probe_http_setup(struct probe *p);
-void probe_http_clear(struct probe *p);
-void probe_http_start(struct probe *p);
-void probe_http_cancel(struct probe *p);
+/* http and https (probe_http.c). */
+struct probe_http_opts {
+	char *path; /* check: the path requested ("/") */
+	char *url;  /* spec: the URL to GET, built from path or the member's url */
+	char *host; /* Host header, or NULL; a member's host wins */
+	bool head;  /* HEAD instead of GET */
+	bool tls_verify;
+	uint32_t status_ok[20]; /* bitmap of accepted statuses 100..739: bit (status-100) */
+	char *expect_body;	/* substring the body must contain, or NULL */
+};
 
+/* dns (probe_dns.c). */
+struct probe_dns_opts {
+	char *query;		     /* as written */
+	uint8_t qname[DNAME_MAXLEN]; /* wire */
+	uint16_t qtype;
+	int expect_rcode;
+	char *expect_answer; /* address text that must appear in the answer, or NULL */
+};
+
+/* exec (probe_exec.c). */
+struct probe_exec_opts {
+	char **argv; /* NULL-terminated; env GSLBD_ADDRESS, GSLBD_PORT, GSLBD_CHECK */
+};
+
+/* file (probe_file.c). */
+struct probe_file_opts {
+	char *path; /* lines "ADDRESS[:PORT] up|down" ('#' comments) */
+	char *key;  /* spec: the ADDRESS or ADDRESS:PORT looked up in it */
+};
+
+/* The dns kind's setup (exported for the judge's Check suite and fuzzer). */
 void probe_dns_setup(struct probe *p);
-void probe_dns_start(struct probe *p);
-void probe_dns_cancel(struct probe *p);
 
 /* Judge one datagram from the server (@len bytes at @m, outside input) for
  * p's query (p->dns_id, the spec's question and expected answer): UP or
@@ -152,16 +175,5 @@ void probe_dns_cancel(struct probe *p);
  * query (an old or forged ID). Pure; the Check suite feeds it directly. */
 enum { PROBE_DNS_IGNORE = -1, PROBE_DNS_DOWN = 0, PROBE_DNS_UP = 1 };
 int probe_dns_judge(struct probe *p, const uint8_t *m, size_t len, char *reason, size_t size);
-
-void probe_exec_fini(struct probe_engine *e);
-void probe_exec_setup(struct probe *p);
-void probe_exec_clear(struct probe *p);
-void probe_exec_start(struct probe *p);
-void probe_exec_cancel(struct probe *p); /* kills the child; a reaper waits for it */
-
-void probe_file_setup(struct probe *p); /* attaches p to its file, sharing one per path */
-void probe_file_clear(struct probe *p);
-void probe_file_start(struct probe *p);
-void probe_file_fini(struct probe_engine *e);
 
 #endif

@@ -2,9 +2,11 @@
  * snapshot builder, which makes them, and the probe engine, which keeps them). */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/mem.h"
+#include "health/check_kind.h"
 #include "health/probe.h"
 
 static char *dup_or_null(const char *s)
@@ -18,13 +20,8 @@ struct probe_spec *probe_spec_dup(const struct probe_spec *s)
 
 	d->key = dup_or_null(s->key);
 	d->target = dup_or_null(s->target);
-	d->url = dup_or_null(s->url);
-	d->host = dup_or_null(s->host);
-	d->expect_body = dup_or_null(s->expect_body);
-	d->expect_answer = dup_or_null(s->expect_answer);
-	d->path = dup_or_null(s->path);
-	d->file_key = dup_or_null(s->file_key);
-	d->argv = s->argv ? xstrvdup(s->argv) : NULL;
+	/* Options exist only for kinds that have them (see check_kind.h). */
+	d->opts = s->opts ? s->kind->opts_dup(s->opts) : NULL;
 	return d;
 }
 
@@ -35,15 +32,8 @@ void probe_spec_free(struct probe_spec *s)
 	}
 	free(s->key);
 	free(s->target);
-	free(s->url);
-	free(s->host);
-	free(s->expect_body);
-	free(s->expect_answer);
-	free(s->path);
-	free(s->file_key);
-	for (size_t i = 0; s->argv && s->argv[i]; i++) {
-		free(s->argv[i]);
+	if (s->opts) {
+		s->kind->opts_free(s->opts);
 	}
-	free(s->argv);
 	free(s);
 }

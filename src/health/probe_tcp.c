@@ -7,6 +7,8 @@
 
 #include <ev.h>
 
+#include "data/conf.h"
+#include "health/check_kind.h"
 #include "health/probe_int.h"
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -26,7 +28,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-void probe_tcp_start(struct probe *p)
+static void tcp_start(struct probe *p)
 {
 	const struct probe_spec *s = p->spec;
 	/* Close with a reset, as HAProxy does for its checks: the handshake was
@@ -55,9 +57,26 @@ void probe_tcp_start(struct probe *p)
 	probe_watch(p, fd, EV_WRITE, io_cb);
 }
 
-void probe_tcp_cancel(struct probe *p)
+static void tcp_cancel(struct probe *p)
 {
 	if (p->fd >= 0) {
 		probe_unwatch(p);
 	}
 }
+
+static const struct check_setting settings[] = {
+    {"port", conf_check_port},
+    {NULL, NULL},
+};
+
+static const char *const member_settings[] = {"port", "probe_address", NULL};
+
+const struct check_kind check_kind_tcp = {
+    .name = "tcp",
+    .settings = settings,
+    .member_settings = member_settings,
+    /* No port is common enough to guess. */
+    .port_required = true,
+    .start = tcp_start,
+    .cancel = tcp_cancel,
+};

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "data/conf.h"
+#include "health/check_kind.h"
 #include "health/probe.h"
 #include "lb/policy.h"
 
@@ -112,8 +113,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if ((m->check || p->check) && !k) {
 					fu_fail("fuzz_conf", "a member's check exists");
 				}
-				if (k && k->kind == PROBE_TCP && !k->port && !m->port) {
-					fu_fail("fuzz_conf", "a tcp check has a port");
+				if (k && !k->kind) {
+					fu_fail("fuzz_conf", "a check has a kind");
+				}
+				if (k && k->kind->port_required && !k->port && !m->port) {
+					fu_fail("fuzz_conf", "a check that needs a port has one");
 				}
 			}
 			if (!backup_chain_ends(conf, p)) {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns/wire.h"
+#include "health/check_kinds.h"
 #include "health/probe_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,14 +25,15 @@ struct judge_case {
 };
 
 static const struct judge_case cases[] = {
-    {1, "192.0.2.1"},
-    {28, "2001:db8::1"},
-    {1, NULL},
+    {DNS_TYPE_A, "192.0.2.1"},
+    {DNS_TYPE_AAAA, "2001:db8::1"},
+    {DNS_TYPE_A, NULL},
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
 static struct probe_spec specs[NCASES];
+static struct probe_dns_opts opts[NCASES];
 static struct probe probes[NCASES];
 static bool ready;
 
@@ -41,12 +44,14 @@ static void init(void)
 
 	for (size_t i = 0; i < NCASES; i++) {
 		struct probe_spec *s = &specs[i];
+		struct probe_dns_opts *o = &opts[i];
 		struct probe *p = &probes[i];
-		s->kind = PROBE_DNS;
-		memcpy(s->qname, qname, sizeof(qname));
-		s->qtype = cases[i].qtype;
-		s->expect_rcode = 0;
-		s->expect_answer = (char *)cases[i].expect_answer;
+		s->kind = check_kinds_find("dns");
+		s->opts = o;
+		memcpy(o->qname, qname, sizeof(qname));
+		o->qtype = cases[i].qtype;
+		o->expect_rcode = DNS_RCODE_NOERROR;
+		o->expect_answer = (char *)cases[i].expect_answer;
 		p->spec = s;
 		p->fd = -1;
 		probe_dns_setup(p);
@@ -87,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Only the reply to our query counts: our ID, QR set. */
 		check(size >= 12 && data[0] == 0x12 && data[1] == 0x34 && (data[2] & 0x80),
 		      "judged only our reply");
-		check(v == PROBE_DNS_DOWN || (data[3] & 0x0F) == specs[i].expect_rcode,
+		check(v == PROBE_DNS_DOWN || (data[3] & 0x0F) == opts[i].expect_rcode,
 		      "UP needs the expected rcode");
 	}
 	return 0;

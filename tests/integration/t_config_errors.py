@@ -2,7 +2,8 @@
 """Config errors: each file in data/bad/*.conf is rejected by `gslbd -t`
 (exit 1) and by a normal start (non-zero exit, never 'ready'); the message
 names the config file, the line (the line marked '<-- error') and the
-setting.  Valid configs pass `gslbd -t`."""
+setting.  Valid configs pass `gslbd -t`.  A reload with a config that gives
+a check a setting of another kind fails and keeps serving the old config."""
 
 import re
 import sys
@@ -13,6 +14,8 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 from harness import DATA  # noqa: E402
+
+import dns.rcode  # noqa: E402
 
 BAD = DATA / "bad"
 
@@ -37,6 +40,12 @@ CASES = {
     "missing-listen.conf": ("listen", []),
     "bad-listen.conf": ("listen[0]", []),
     "syntax-error.conf": (None, []),
+    "check-foreign-setting.conf": ("checks[0].expect_body",
+                                   ['setting "expect_body" does not apply to check type "tcp"',
+                                    "(tcp accepts: port"]),
+    "member-url-tcp-check.conf": ("pools[0].members[0].url",
+                                  ['setting "url" does not apply to check type "tcp"',
+                                   'check "web-tcp"']),
 }
 
 
@@ -83,6 +92,67 @@ class ConfigErrors(unittest.TestCase):
         rc, out, err = harness.run(["-t", "-c", str(DATA / "basic" / "gslbd.conf")], timeout=10)
         self.assertEqual(rc, 0, err)
         self.assertNotRegex(out + err, harness.READY_RE)
+
+
+Z = "lb.example.test."
+
+# The reload scenario plus a checked pool; %s is spliced into the check.
+CONF_CHECKED = """# reload scenario with a checked pool
+listen = [ "127.0.0.1:0" ];
+threads = 2;
+zones = ( { origin = "lb.example.test"; file = "lb.example.test.zone"; } );
+checks = ( { name = "t"; type = "tcp"; port = 9;%s } );
+pools = (
+  { name = "web";
+    owners = [ "www.lb.example.test" ];
+    members = ( { address = "192.0.2.1"; }, { address = "192.0.2.2"; } );
+  },
+  { name = "added"; owners = [ "pool2.lb.example.test" ]; check = "t";
+    members = ( { address = "192.0.2.9"; probe_address = "127.0.0.1"; } );
+  }
+);
+"""
+FOREIGN = '\n    expect_body = "ok";'
+
+
+class ForeignSettingReload(unittest.TestCase):
+    """The rule holds at reload too: the new config is refused, the old one
+    keeps serving, and the log says where and why."""
+
+    def setUp(self):
+        self.server = harness.start(DATA / "reload")
+
+    def tearDown(self):
+        srv, self.server = self.server, None
+        srv.stop()
+
+    def a(self, name):
+        r = self.server.query(name, "A")
+        return dns.rcode.to_text(r.rcode()), sorted(harness.addresses(r))
+
+    def assertOldConfig(self):
+        self.assertEqual(self.a("www." + Z), ("NOERROR", ["192.0.2.1", "192.0.2.2"]))
+        self.assertEqual(self.a("pool2." + Z)[0], "NXDOMAIN", "the new pool must not appear")
+
+    def test_reload_with_foreign_check_setting_keeps_old_config(self):
+        self.assertOldConfig()
+        text = CONF_CHECKED % FOREIGN
+        line = text.splitlines().index('    expect_body = "ok"; } );') + 1
+        self.server.write_conf(text)
+        status, log = self.server.reload()
+        self.assertEqual(status, "failed", "reload must fail; log:\n" + log)
+        self.assertTrue(harness.names_file_line(log, self.server.conf_path, line),
+                        "log must name %s:%d; log:\n%s" % (self.server.conf_path, line, log))
+        self.assertIn('checks[0].expect_body: setting "expect_body" does not apply to '
+                      'check type "tcp"', log)
+        self.assertTrue(self.server.alive())
+        self.assertOldConfig()
+        # The same config without the foreign setting loads.
+        self.server.write_conf(CONF_CHECKED % "")
+        status, log = self.server.reload()
+        self.assertEqual(status, "done", log)
+        # Up at first (initial), and answered when down too (fail-open).
+        self.assertEqual(self.a("pool2." + Z), ("NOERROR", ["192.0.2.9"]))
 
 
 def _make(name):

@@ -1,4 +1,5 @@
-/* check_conf.c -- unit tests for src/conf.c: loading, defaults, and error messages. */
+/* check_conf.c -- unit tests for src/data/conf.c: loading, defaults, and error messages, and
+ * each check kind's settings (the kinds' tables in src/health/probe_*.c). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -9,6 +10,9 @@
 #include <check.h>
 
 #include "data/conf.h"
+#include "dns/wire.h"
+#include "health/check_kinds.h"
+#include "health/probe_int.h"
 #include "lb/policy.h"
 #include "testutil.h"
 
@@ -434,6 +438,292 @@ START_TEST(all_errors_reported)
 }
 END_TEST
 
+/* --- check kinds -------------------------------------------------------------- */
+
+/* Per kind: every setting of its own with a valid value, and one setting
+ * that only other kinds take. */
+struct kind_case {
+	const char *kind;
+	const char *own;
+	const char *foreign; /* the setting's name; the value is in foreign_text */
+	const char *foreign_text;
+};
+
+static const struct kind_case kind_cases[] = {
+    {"tcp", "port = 8080;", "expect_body", "expect_body = \"ok\";"},
+    {"http",
+     "port = 8080; path = \"/health\"; host = \"www.lb.test\"; method = \"HEAD\";"
+     " expect_status = ( 204, \"3xx\" ); expect_body = \"ok\"; tls_verify = false;",
+     "command", "command = [ \"/bin/true\" ];"},
+    {"https",
+     "port = 8443; path = \"/\"; host = \"www.lb.test\"; method = \"GET\";"
+     " expect_status = 200; expect_body = \"ok\"; tls_verify = true;",
+     "query", "query = \"www.lb.test\";"},
+    {"dns",
+     "port = 5353; query = \"www.lb.test\"; qtype = \"AAAA\"; expect_rcode = \"NXDOMAIN\";"
+     " expect_answer = \"2001:db8::1\";",
+     "method", "method = \"GET\";"},
+    {"exec", "port = 9; command = [ \"/bin/true\", \"-x\" ];", "expect_answer",
+     "expect_answer = \"192.0.2.1\";"},
+    {"file", "port = 80; path = \"states\";", "tls_verify", "tls_verify = true;"},
+    {"none", "", "port", "port = 80;"},
+};
+
+#define NKIND_CASES (sizeof(kind_cases) / sizeof(kind_cases[0]))
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) {
+		n++;
+	}
+	return n;
+}
+
+static bool kind_takes(const struct check_kind *kind, const char *name)
+{
+	for (const struct check_setting *t = kind->settings; t->name; t++) {
+		if (strcmp(t->name, name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A new kind needs its case above, naming each of its settings, and a
+ * foreign setting that some other kind takes. */
+START_TEST(every_kind_has_a_case)
+{
+	for (size_t i = 0; check_kinds[i]; i++) {
+		const struct check_kind *kind = check_kinds[i];
+		const struct kind_case *kc = NULL;
+		bool elsewhere = false;
+		for (size_t j = 0; j < NKIND_CASES; j++) {
+			if (strcmp(kind_cases[j].kind, kind->name) == 0) {
+				kc = &kind_cases[j];
+			}
+		}
+		ck_assert_msg(kc, "no case for check kind \"%s\"", kind->name);
+		for (const struct check_setting *t = kind->settings; t->name; t++) {
+			char want[64];
+			snprintf(want, sizeof(want), "%s = ", t->name);
+			ck_assert_msg(strstr(kc->own, want), "the %s case lacks its setting %s",
+				      kc->kind, t->name);
+		}
+		ck_assert(!kind_takes(kind, kc->foreign));
+		for (size_t j = 0; check_kinds[j]; j++) {
+			elsewhere = elsewhere || kind_takes(check_kinds[j], kc->foreign);
+		}
+		ck_assert_msg(elsewhere, "%s: no kind takes %s", kc->kind, kc->foreign);
+		ck_assert_ptr_eq(check_kinds_find(kind->name), kind);
+	}
+	ck_assert_ptr_null(check_kinds_find("gopher"));
+}
+END_TEST
+
+/* Each kind takes every setting of its own (loop over kind_cases). */
+START_TEST(check_kind_own_settings)
+{
+	const struct kind_case *kc = &kind_cases[_i];
+	char path[PATH_MAX], text[1024];
+	struct conf *c;
+
+	snprintf(text, sizeof(text),
+		 OK_HEAD OK_ZONES "checks = ( { name = \"k\"; type = \"%s\";\n  %s } );\n",
+		 kc->kind, kc->own);
+	c = load(path, NULL, text);
+	ck_assert_msg(c != NULL, "%s: rejected:\n%s", kc->kind, errlog);
+	ck_assert_str_eq(errlog, "");
+	ck_assert_uint_eq(c->nchecks, 1);
+	ck_assert_ptr_eq(c->checks[0].kind, check_kinds_find(kc->kind));
+	conf_free(c);
+}
+END_TEST
+
+/* For each kind, a setting that only other kinds take is an error naming the
+ * setting, the kind and what it accepts; its own settings beside it are not. */
+START_TEST(check_kind_foreign_setting)
+{
+	const struct kind_case *kc = &kind_cases[_i];
+	char text[1024], setting[64], what[128];
+
+	snprintf(text, sizeof(text),
+		 OK_HEAD OK_ZONES "checks = ( { name = \"k\"; type = \"%s\"; %s\n"
+				  "  %s } );\n",
+		 kc->kind, kc->own, kc->foreign_text);
+	snprintf(setting, sizeof(setting), "checks[0].%s", kc->foreign);
+	snprintf(what, sizeof(what),
+		 "setting \"%s\" does not apply to check type \"%s\" (%s accepts: ", kc->foreign,
+		 kc->kind, kc->kind);
+	expect_error(text, 4, setting, what);
+	ck_assert_msg(count(errlog, "error:") == 1, "one error expected:\n%s", errlog);
+}
+END_TEST
+
+START_TEST(check_kind_settings_parsed)
+{
+	char path[PATH_MAX], want[PATH_MAX + 16];
+	struct conf *c =
+	    load(path, "kinds.conf",
+		 OK_HEAD OK_ZONES
+		 "checks = (\n"
+		 "  { name = \"h\"; type = \"http\"; path = \"/health\"; host = \"a.test\";\n"
+		 "    method = \"HEAD\"; expect_status = ( 204, \"3xx\" );\n"
+		 "    expect_body = \"ok\"; tls_verify = false; },\n"
+		 "  { name = \"hs\"; type = \"https\"; },\n"
+		 "  { name = \"d\"; type = \"dns\"; query = \"www.lb.test\"; qtype = \"aaaa\";\n"
+		 "    expect_rcode = \"NXDOMAIN\"; expect_answer = \"2001:db8::1\"; },\n"
+		 "  { name = \"e\"; type = \"exec\"; command = \"/bin/true\"; },\n"
+		 "  { name = \"f\"; type = \"file\"; path = \"states\"; },\n"
+		 "  { name = \"t\"; type = \"tcp\"; port = 81; },\n"
+		 "  { name = \"n\"; type = \"none\"; }\n"
+		 ");\n");
+	const struct probe_http_opts *h, *hs;
+	const struct probe_dns_opts *d;
+	const struct probe_exec_opts *e;
+	const struct probe_file_opts *f;
+
+	ck_assert_msg(c != NULL, "rejected:\n%s", errlog);
+	ck_assert_uint_eq(c->nchecks, 7);
+	h = conf_find_check(c, "h")->opts;
+	ck_assert_uint_eq(conf_find_check(c, "h")->port, 80);
+	ck_assert_str_eq(h->path, "/health");
+	ck_assert_str_eq(h->host, "a.test");
+	ck_assert(h->head);
+	ck_assert(!h->tls_verify);
+	ck_assert_str_eq(h->expect_body, "ok");
+	ck_assert((h->status_ok[(204 - 100) / 32] >> ((204 - 100) % 32)) & 1);
+	ck_assert(!((h->status_ok[(200 - 100) / 32] >> ((200 - 100) % 32)) & 1));
+	ck_assert((h->status_ok[(399 - 100) / 32] >> ((399 - 100) % 32)) & 1);
+	/* Defaults: GET of "/", 2xx and 3xx, verified. */
+	hs = conf_find_check(c, "hs")->opts;
+	ck_assert_uint_eq(conf_find_check(c, "hs")->port, 443);
+	ck_assert_str_eq(hs->path, "/");
+	ck_assert(!hs->head);
+	ck_assert(hs->tls_verify);
+	ck_assert((hs->status_ok[(200 - 100) / 32] >> ((200 - 100) % 32)) & 1);
+	ck_assert(!((hs->status_ok[(404 - 100) / 32] >> ((404 - 100) % 32)) & 1));
+	d = conf_find_check(c, "d")->opts;
+	ck_assert_uint_eq(conf_find_check(c, "d")->port, 53);
+	ck_assert_mem_eq(d->qname, "\003www\002lb\004test", 13);
+	ck_assert_uint_eq(d->qtype, DNS_TYPE_AAAA);
+	ck_assert_int_eq(d->expect_rcode, DNS_RCODE_NXDOMAIN);
+	ck_assert_str_eq(d->expect_answer, "2001:db8::1");
+	e = conf_find_check(c, "e")->opts;
+	ck_assert_uint_eq(conf_find_check(c, "e")->port, 0);
+	ck_assert_str_eq(e->argv[0], "/bin/true");
+	ck_assert_ptr_null(e->argv[1]);
+	f = conf_find_check(c, "f")->opts;
+	snprintf(want, sizeof(want), "%s/states", tu_dir());
+	ck_assert_str_eq(f->path, want);
+	ck_assert_uint_eq(conf_find_check(c, "t")->port, 81);
+	ck_assert_ptr_null(conf_find_check(c, "t")->opts);
+	ck_assert_ptr_null(conf_find_check(c, "n")->opts);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(check_kind_required_settings)
+{
+	expect_error(OK_HEAD OK_ZONES "checks = ( { name = \"d\"; type = \"dns\"; } );\n", 3,
+		     "checks[0]", "a dns check needs 'query'");
+	expect_error(OK_HEAD OK_ZONES "checks = ( { name = \"e\"; type = \"exec\"; } );\n", 3,
+		     "checks[0]", "an exec check needs 'command'");
+	expect_error(OK_HEAD OK_ZONES "checks = ( { name = \"f\"; type = \"file\"; } );\n", 3,
+		     "checks[0]", "a file check needs 'path'");
+	expect_error(OK_HEAD OK_ZONES "checks = ( { name = \"t\"; type = \"tcp\"; } );\n"
+				      "pools = ( { name = \"p\"; check = \"t\";\n"
+				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+		     5, "pools[0].members[0].port", "check \"t\" is tcp without a port");
+	expect_error(OK_HEAD OK_ZONES "checks = ( { name = \"k\"; } );\n", 3, "checks[0]",
+		     "missing required setting 'type' (tcp, http, https, dns, exec, file, none)");
+}
+END_TEST
+
+/* A bad type is the error; settings some kind takes are then not reported,
+ * unknown ones still are. */
+START_TEST(check_kind_bad_type)
+{
+	expect_error(OK_HEAD OK_ZONES "checks = ( { name = \"k\"; type = \"gopher\";\n"
+				      "  query = \"www.lb.test\"; colour = 1; } );\n",
+		     3, "checks[0].type",
+		     "expected tcp, http, https, dns, exec, file or none, got \"gopher\"");
+	ck_assert_ptr_nonnull(strstr(errlog, ":4: checks[0].colour: unknown setting"));
+	ck_assert_ptr_null(strstr(errlog, "checks[0].query"));
+	/* With a type, an unknown setting lists what the kind accepts. */
+	expect_error(
+	    OK_HEAD OK_ZONES "checks = ( { name = \"k\"; type = \"tcp\"; colour = 1; } );\n", 3,
+	    "checks[0].colour",
+	    "unknown setting (expected one of: port, name, type, interval, timeout, rise, fall, "
+	    "initial)");
+}
+END_TEST
+
+#define MEMBER_CHECKS                                                                              \
+	"checks = ( { name = \"t\"; type = \"tcp\"; port = 80; },\n"                               \
+	"           { name = \"h\"; type = \"http\"; },\n"                                         \
+	"           { name = \"n\"; type = \"none\"; } );\n"
+
+/* url and host are for members of http(s) checks: with a tcp check they are
+ * errors naming the member setting and the kind. */
+START_TEST(member_url_host_need_http)
+{
+	expect_error(
+	    OK_HEAD OK_ZONES MEMBER_CHECKS
+	    "pools = ( { name = \"p\"; check = \"t\"; members = (\n"
+	    "  { address = \"192.0.2.1\"; url = \"http://a.test/\"; host = \"a.test\"; } ); } );\n",
+	    7, "pools[0].members[0].url",
+	    "setting \"url\" does not apply to check type \"tcp\" (check \"t\"; tcp members "
+	    "accept: port, probe_address, address, weight, check)");
+	ck_assert_ptr_nonnull(strstr(errlog, ":7: pools[0].members[0].host: setting \"host\" does "
+					     "not apply to check type \"tcp\""));
+	/* The member's own check is the one that counts, both ways. */
+	expect_error(OK_HEAD OK_ZONES MEMBER_CHECKS
+		     "pools = ( { name = \"p\"; check = \"h\"; members = (\n"
+		     "  { address = \"192.0.2.1\"; url = \"http://a.test/\"; },\n"
+		     "  { address = \"192.0.2.2\"; check = \"t\"; host = \"a.test\"; } ); } );\n",
+		     8, "pools[0].members[1].host", "does not apply to check type \"tcp\"");
+	ck_assert_uint_eq(count(errlog, "error:"), 1);
+}
+END_TEST
+
+START_TEST(member_probe_settings_need_a_check)
+{
+	expect_error(OK_HEAD OK_ZONES MEMBER_CHECKS
+		     "pools = ( { name = \"p\"; members = (\n"
+		     "  { address = \"192.0.2.1\"; port = 8080; } ); } );\n",
+		     7, "pools[0].members[0].port",
+		     "setting \"port\" does not apply to a member without a check");
+	expect_error(OK_HEAD OK_ZONES MEMBER_CHECKS
+		     "pools = ( { name = \"p\"; check = \"n\"; members = (\n"
+		     "  { address = \"192.0.2.1\"; probe_address = \"127.0.0.1\"; } ); } );\n",
+		     7, "pools[0].members[0].probe_address",
+		     "setting \"probe_address\" does not apply to check type \"none\"");
+}
+END_TEST
+
+/* What each kind's members may override is accepted. */
+START_TEST(member_probe_settings_accepted)
+{
+	char path[PATH_MAX];
+	struct conf *c =
+	    load(path, NULL,
+		 OK_HEAD OK_ZONES MEMBER_CHECKS
+		 "pools = ( { name = \"p\"; check = \"h\"; members = (\n"
+		 "  { address = \"192.0.2.1\"; url = \"https://a.test/x\"; host = \"a.test\";\n"
+		 "    port = 8080; probe_address = \"127.0.0.1\"; },\n"
+		 "  { address = \"192.0.2.2\"; check = \"t\"; port = 81;\n"
+		 "    probe_address = \"::1\"; },\n"
+		 "  { address = \"192.0.2.3\"; check = \"n\"; } ); } );\n");
+
+	ck_assert_msg(c != NULL, "rejected:\n%s", errlog);
+	ck_assert_str_eq(c->pools[0].members[0].url, "https://a.test/x");
+	ck_assert_uint_eq(c->pools[0].members[1].port, 81);
+	conf_free(c);
+}
+END_TEST
+
 /* --- conf_parse_listen ----------------------------------------------------- */
 
 static int port_of(const struct conf_listen *l)
@@ -510,6 +800,7 @@ static Suite *conf_suite(void)
 	TCase *tl = tcase_create("load");
 	TCase *te = tcase_create("errors");
 	TCase *tp = tcase_create("listen");
+	TCase *tk = tcase_create("check kinds");
 
 	tcase_add_test(tl, full_config);
 	tcase_add_test(tl, defaults);
@@ -537,6 +828,17 @@ static Suite *conf_suite(void)
 	tcase_add_test(te, missing_file);
 	tcase_add_test(te, all_errors_reported);
 	suite_add_tcase(s, te);
+
+	tcase_add_test(tk, every_kind_has_a_case);
+	tcase_add_loop_test(tk, check_kind_own_settings, 0, NKIND_CASES);
+	tcase_add_loop_test(tk, check_kind_foreign_setting, 0, NKIND_CASES);
+	tcase_add_test(tk, check_kind_settings_parsed);
+	tcase_add_test(tk, check_kind_required_settings);
+	tcase_add_test(tk, check_kind_bad_type);
+	tcase_add_test(tk, member_url_host_need_http);
+	tcase_add_test(tk, member_probe_settings_need_a_check);
+	tcase_add_test(tk, member_probe_settings_accepted);
+	suite_add_tcase(s, tk);
 
 	tcase_add_test(tp, listen_forms);
 	tcase_add_test(tp, listen_bad);

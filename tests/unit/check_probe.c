@@ -25,6 +25,8 @@
 
 #include <check.h>
 
+#include "dns/wire.h"
+#include "health/check_kinds.h"
 #include "health/health.h"
 #include "health/probe.h"
 #include "health/probe_int.h"
@@ -117,16 +119,18 @@ static struct health_entry *entry(struct health_table *t, const char *name, uint
 	return health_get(t, target, name, kind, initial_up);
 }
 
-/* A spec probing 127.0.0.1:@port for @e: fast interval, one result decides. */
-static void spec_init(struct probe_spec *s, enum probe_kind kind, struct health_entry *e,
-		      uint16_t port)
+/* A spec of the check kind called @kind probing 127.0.0.1:@port for @e: fast
+ * interval, one result decides. Kinds with options get them from the
+ * caller's object (kind_spec, http_spec, ...); the engine copies them. */
+static void spec_init(struct probe_spec *s, const char *kind, struct health_entry *e, uint16_t port)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)&s->addr;
 
 	memset(s, 0, sizeof(*s));
 	s->key = (char *)health_entry_key(e);
 	s->entry = e;
-	s->kind = kind;
+	s->kind = check_kinds_find(kind);
+	ck_assert_ptr_nonnull(s->kind);
 	s->target = (char *)health_entry_target(e);
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(port);
@@ -138,12 +142,33 @@ static void spec_init(struct probe_spec *s, enum probe_kind kind, struct health_
 	s->fall = 1;
 }
 
-static void status_range(struct probe_spec *s, unsigned lo, unsigned hi)
+static void status_range(struct probe_http_opts *o, unsigned lo, unsigned hi)
 {
 	for (unsigned st = lo; st <= hi; st++) {
 		unsigned b = st - 100;
-		s->status_ok[b / 32] |= 1u << (b % 32);
+		o->status_ok[b / 32] |= 1u << (b % 32);
 	}
+}
+
+/* spec_init for the exec kind: run @argv. */
+static void exec_spec(struct probe_spec *s, struct probe_exec_opts *o, struct health_entry *e,
+		      uint16_t port, char **argv)
+{
+	spec_init(s, "exec", e, port);
+	memset(o, 0, sizeof(*o));
+	o->argv = argv;
+	s->opts = o;
+}
+
+/* spec_init for the file kind: look up @key in @path. */
+static void file_spec(struct probe_spec *s, struct probe_file_opts *o, struct health_entry *e,
+		      uint16_t port, char *path, const char *key)
+{
+	spec_init(s, "file", e, port);
+	memset(o, 0, sizeof(*o));
+	o->path = path;
+	o->key = (char *)key;
+	s->opts = o;
 }
 
 static struct probe_engine *engine(struct health_table *t, struct probe_spec *specs, size_t n)
@@ -341,14 +366,15 @@ static void http_srv_stop(struct http_srv *s)
 	pthread_mutex_destroy(&s->lock);
 }
 
-static void http_spec(struct probe_spec *s, enum probe_kind kind, struct health_entry *e,
-		      uint16_t port, char *url, size_t urlsize)
+static void http_spec(struct probe_spec *s, struct probe_http_opts *o, const char *kind,
+		      struct health_entry *e, uint16_t port, char *url, size_t urlsize)
 {
 	spec_init(s, kind, e, port);
-	snprintf(url, urlsize, "%s://127.0.0.1:%u/health", kind == PROBE_HTTPS ? "https" : "http",
-		 port);
-	s->url = url;
-	status_range(s, 200, 399);
+	snprintf(url, urlsize, "%s://127.0.0.1:%u/health", kind, port);
+	memset(o, 0, sizeof(*o));
+	o->url = url;
+	status_range(o, 200, 399);
+	s->opts = o;
 }
 
 /* --- a tiny DNS backend ----------------------------------------------------------- */
@@ -429,14 +455,17 @@ static void dns_srv_stop(struct dns_srv *s)
 	close(s->fd);
 }
 
-static void dns_spec(struct probe_spec *s, struct health_entry *e, uint16_t port)
+static void dns_spec(struct probe_spec *s, struct probe_dns_opts *o, struct health_entry *e,
+		     uint16_t port)
 {
 	static const uint8_t qname[] = "\003www\007example\004test";
 
-	spec_init(s, PROBE_DNS, e, port);
-	memcpy(s->qname, qname, sizeof(qname));
-	s->qtype = 1;
-	s->expect_rcode = 0;
+	spec_init(s, "dns", e, port);
+	memset(o, 0, sizeof(*o));
+	memcpy(o->qname, qname, sizeof(qname));
+	o->qtype = DNS_TYPE_A;
+	o->expect_rcode = DNS_RCODE_NOERROR;
+	s->opts = o;
 }
 
 /* --- tcp -------------------------------------------------------------------------- */
@@ -453,8 +482,8 @@ START_TEST(tcp_up_and_refused)
 	tcp_srv_start(&srv);
 	up = entry(t, "tcp", srv.port, "tcp", false);
 	down = entry(t, "tcp", closed, "tcp", true);
-	spec_init(&s[0], PROBE_TCP, up, srv.port);
-	spec_init(&s[1], PROBE_TCP, down, closed);
+	spec_init(&s[0], "tcp", up, srv.port);
+	spec_init(&s[1], "tcp", down, closed);
 	s[1].fall = 3;
 	e = engine(t, s, 2);
 	ASSERT_STATE(t, up, true);
@@ -477,7 +506,7 @@ START_TEST(tcp_fall_needs_consecutive_failures)
 	struct health_entry *h = entry(t, "tcp", closed, "tcp", true);
 	double t0 = mono(), went_down;
 
-	spec_init(&s, PROBE_TCP, h, closed);
+	spec_init(&s, "tcp", h, closed);
 	s.interval = 0.2;
 	s.fall = 3;
 	e = engine(t, &s, 1);
@@ -506,7 +535,7 @@ START_TEST(first_runs_are_spread)
 	for (int i = 0; i < 12; i++) {
 		snprintf(name, sizeof(name), "c%d", i);
 		h[i] = entry(t, name, srv.port, "tcp", false);
-		spec_init(&s[i], PROBE_TCP, h[i], srv.port);
+		spec_init(&s[i], "tcp", h[i], srv.port);
 		s[i].interval = 1.0;
 	}
 	e = engine(t, s, 12);
@@ -536,13 +565,14 @@ START_TEST(http_status_flips)
 	struct health_table *t = health_table_new();
 	struct http_srv srv;
 	struct probe_spec s;
+	struct probe_http_opts o;
 	struct probe_engine *e;
 	struct health_entry *h;
 	char url[128];
 
 	http_srv_start(&srv, 200, "all ok here");
 	h = entry(t, "web", srv.port, "http", false);
-	http_spec(&s, PROBE_HTTP, h, srv.port, url, sizeof(url));
+	http_spec(&s, &o, "http", h, srv.port, url, sizeof(url));
 	e = engine(t, &s, 1);
 	ASSERT_STATE(t, h, true);
 	ASSERT_REASON(t, h, "status 200");
@@ -562,6 +592,7 @@ START_TEST(http_body_host_and_head)
 	struct health_table *t = health_table_new();
 	struct http_srv srv;
 	struct probe_spec s[3];
+	struct probe_http_opts o[3];
 	struct probe_engine *e;
 	struct health_entry *good, *bad, *head;
 	char url[3][128], last[2048];
@@ -570,11 +601,11 @@ START_TEST(http_body_host_and_head)
 	good = entry(t, "body-ok", srv.port, "http", false);
 	bad = entry(t, "body-fine", srv.port, "http", true);
 	head = entry(t, "head", srv.port, "http", false);
-	http_spec(&s[0], PROBE_HTTP, good, srv.port, url[0], sizeof(url[0]));
-	s[0].expect_body = (char *)"ok";
-	s[0].host = (char *)"www.example.test";
-	http_spec(&s[1], PROBE_HTTP, bad, srv.port, url[1], sizeof(url[1]));
-	s[1].expect_body = (char *)"fine";
+	http_spec(&s[0], &o[0], "http", good, srv.port, url[0], sizeof(url[0]));
+	o[0].expect_body = (char *)"ok";
+	o[0].host = (char *)"www.example.test";
+	http_spec(&s[1], &o[1], "http", bad, srv.port, url[1], sizeof(url[1]));
+	o[1].expect_body = (char *)"fine";
 	e = engine(t, s, 2);
 	ASSERT_STATE(t, good, true);
 	ASSERT_STATE(t, bad, false);
@@ -582,9 +613,9 @@ START_TEST(http_body_host_and_head)
 	probe_engine_free(e);
 
 	/* Only the HEAD probe now, to read its request. */
-	http_spec(&s[2], PROBE_HTTP, head, srv.port, url[2], sizeof(url[2]));
-	s[2].head = true;
-	s[2].host = (char *)"www.example.test";
+	http_spec(&s[2], &o[2], "http", head, srv.port, url[2], sizeof(url[2]));
+	o[2].head = true;
+	o[2].host = (char *)"www.example.test";
 	e = engine(t, &s[2], 1);
 	ASSERT_STATE(t, head, true);
 	http_srv_last(&srv, last, sizeof(last));
@@ -602,6 +633,7 @@ START_TEST(http_hang_times_out_and_refused)
 	struct http_srv srv;
 	uint16_t closed = closed_port(SOCK_STREAM);
 	struct probe_spec s[2];
+	struct probe_http_opts o[2];
 	struct probe_engine *e;
 	struct health_entry *hung, *refused;
 	char url[2][128];
@@ -611,10 +643,10 @@ START_TEST(http_hang_times_out_and_refused)
 	atomic_store(&srv.hang, true);
 	hung = entry(t, "hang", srv.port, "http", true);
 	refused = entry(t, "web", closed, "http", true);
-	http_spec(&s[0], PROBE_HTTP, hung, srv.port, url[0], sizeof(url[0]));
+	http_spec(&s[0], &o[0], "http", hung, srv.port, url[0], sizeof(url[0]));
 	s[0].timeout = 0.2;
 	s[0].interval = 0.3;
-	http_spec(&s[1], PROBE_HTTP, refused, closed, url[1], sizeof(url[1]));
+	http_spec(&s[1], &o[1], "http", refused, closed, url[1], sizeof(url[1]));
 	t0 = mono();
 	e = engine(t, s, 2);
 	ASSERT_STATE(t, refused, false);
@@ -688,6 +720,7 @@ START_TEST(https_verify)
 {
 	struct health_table *t = health_table_new();
 	struct probe_spec s[3];
+	struct probe_http_opts o[3];
 	struct probe_engine *e;
 	struct health_entry *noverify, *verify, *byname;
 	char url[3][128];
@@ -701,15 +734,15 @@ START_TEST(https_verify)
 	noverify = entry(t, "noverify", port, "https", false);
 	verify = entry(t, "verify", port, "https", true);
 	byname = entry(t, "byname", port, "https", false);
-	http_spec(&s[0], PROBE_HTTPS, noverify, port, url[0], sizeof(url[0]));
-	s[0].tls_verify = false;
-	http_spec(&s[1], PROBE_HTTPS, verify, port, url[1], sizeof(url[1]));
-	s[1].tls_verify = true;
+	http_spec(&s[0], &o[0], "https", noverify, port, url[0], sizeof(url[0]));
+	o[0].tls_verify = false;
+	http_spec(&s[1], &o[1], "https", verify, port, url[1], sizeof(url[1]));
+	o[1].tls_verify = true;
 	/* A Host with https: the request goes to the name, the connection to
 	 * the address. */
-	http_spec(&s[2], PROBE_HTTPS, byname, port, url[2], sizeof(url[2]));
-	s[2].tls_verify = false;
-	s[2].host = (char *)"localhost";
+	http_spec(&s[2], &o[2], "https", byname, port, url[2], sizeof(url[2]));
+	o[2].tls_verify = false;
+	o[2].host = (char *)"localhost";
 	for (int i = 0; i < 3; i++) {
 		s[i].interval = 0.3;
 		s[i].timeout = 2.0;
@@ -732,6 +765,7 @@ START_TEST(dns_answer_and_rcode)
 	struct health_table *t = health_table_new();
 	struct dns_srv srv;
 	struct probe_spec s[3];
+	struct probe_dns_opts o[3];
 	struct probe_engine *e;
 	struct health_entry *any, *match, *other;
 
@@ -739,11 +773,11 @@ START_TEST(dns_answer_and_rcode)
 	any = entry(t, "dns-any", srv.port, "dns", false);
 	match = entry(t, "dns-match", srv.port, "dns", false);
 	other = entry(t, "dns-other", srv.port, "dns", true);
-	dns_spec(&s[0], any, srv.port);
-	dns_spec(&s[1], match, srv.port);
-	s[1].expect_answer = (char *)"192.0.2.1";
-	dns_spec(&s[2], other, srv.port);
-	s[2].expect_answer = (char *)"192.0.2.9";
+	dns_spec(&s[0], &o[0], any, srv.port);
+	dns_spec(&s[1], &o[1], match, srv.port);
+	o[1].expect_answer = (char *)"192.0.2.1";
+	dns_spec(&s[2], &o[2], other, srv.port);
+	o[2].expect_answer = (char *)"192.0.2.9";
 	e = engine(t, s, 3);
 	ASSERT_STATE(t, any, true);
 	ASSERT_STATE(t, match, true);
@@ -766,6 +800,7 @@ START_TEST(dns_wrong_id_ignored_and_refused)
 	struct dns_srv srv;
 	uint16_t closed = closed_port(SOCK_DGRAM);
 	struct probe_spec s[2];
+	struct probe_dns_opts o[2];
 	struct probe_engine *e;
 	struct health_entry *spoofed, *refused;
 
@@ -773,10 +808,10 @@ START_TEST(dns_wrong_id_ignored_and_refused)
 	atomic_store(&srv.mode, DNS_WRONG_ID);
 	spoofed = entry(t, "dns", srv.port, "dns", true);
 	refused = entry(t, "dns", closed, "dns", true);
-	dns_spec(&s[0], spoofed, srv.port);
+	dns_spec(&s[0], &o[0], spoofed, srv.port);
 	s[0].timeout = 0.2;
 	s[0].interval = 0.3;
-	dns_spec(&s[1], refused, closed);
+	dns_spec(&s[1], &o[1], refused, closed);
 	e = engine(t, s, 2);
 	ASSERT_STATE(t, spoofed, false);
 	ASSERT_REASON(t, spoofed, "timeout after 200 ms");
@@ -792,6 +827,7 @@ END_TEST
 struct judge_fixture {
 	struct probe p;
 	struct probe_spec s;
+	struct probe_dns_opts o;
 	uint8_t m[512];
 	size_t len;
 };
@@ -811,10 +847,11 @@ static void judge_init(struct judge_fixture *f, const char *expect_answer)
 	static const uint8_t qname[] = "\003www\007example\004test";
 
 	memset(f, 0, sizeof(*f));
-	f->s.kind = PROBE_DNS;
-	memcpy(f->s.qname, qname, sizeof(qname));
-	f->s.qtype = 1;
-	f->s.expect_answer = (char *)expect_answer;
+	f->s.kind = check_kinds_find("dns");
+	f->s.opts = &f->o;
+	memcpy(f->o.qname, qname, sizeof(qname));
+	f->o.qtype = DNS_TYPE_A;
+	f->o.expect_answer = (char *)expect_answer;
 	f->p.spec = &f->s;
 	f->p.fd = -1;
 	probe_dns_setup(&f->p);
@@ -923,6 +960,7 @@ START_TEST(dns_judge_survives_mutations)
 	for (int i = 0; i < 200000; i++) {
 		f = base;
 		f.p.spec = &f.s;
+		f.s.opts = &f.o;
 		for (int k = 0; k < 4; k++) {
 			x ^= x << 13;
 			x ^= x >> 7;
@@ -995,6 +1033,7 @@ START_TEST(exec_exit_status)
 {
 	struct health_table *t = health_table_new();
 	struct probe_spec s[4];
+	struct probe_exec_opts o[4];
 	struct probe_engine *e;
 	struct health_entry *ok, *fail, *env, *missing;
 	char *argv_true[] = {(char *)"sleep", (char *)"0.2", NULL};
@@ -1020,15 +1059,11 @@ START_TEST(exec_exit_status)
 	fail = entry(t, "false", 1, "exec", true);
 	env = entry(t, "env", 4321, "exec", true);
 	missing = entry(t, "missing", 1, "exec", true);
-	spec_init(&s[0], PROBE_EXEC, ok, 1);
-	s[0].argv = argv_true;
+	exec_spec(&s[0], &o[0], ok, 1, argv_true);
 	s[0].rise = 3; /* three exits in a row, each long enough for the reaper to lie in wait */
-	spec_init(&s[1], PROBE_EXEC, fail, 1);
-	s[1].argv = argv_false;
-	spec_init(&s[2], PROBE_EXEC, env, 4321);
-	s[2].argv = argv_env;
-	spec_init(&s[3], PROBE_EXEC, missing, 1);
-	s[3].argv = argv_missing;
+	exec_spec(&s[1], &o[1], fail, 1, argv_false);
+	exec_spec(&s[2], &o[2], env, 4321, argv_env);
+	exec_spec(&s[3], &o[3], missing, 1, argv_missing);
 	e = engine(t, s, 4);
 	ASSERT_STATE(t, ok, true);
 	ASSERT_REASON(t, ok, "exit 0");
@@ -1053,14 +1088,14 @@ START_TEST(exec_killed_at_timeout_no_zombies)
 {
 	struct health_table *t = health_table_new();
 	struct probe_spec s;
+	struct probe_exec_opts o;
 	struct probe_engine *e;
 	struct health_entry *slow;
 	char *argv_sleep[] = {(char *)"sleep", (char *)"5", NULL};
 	double t0 = mono();
 
 	slow = entry(t, "sleep", 1, "exec", true);
-	spec_init(&s, PROBE_EXEC, slow, 1);
-	s.argv = argv_sleep;
+	exec_spec(&s, &o, slow, 1, argv_sleep);
 	s.timeout = 0.2;
 	s.interval = 0.3;
 	s.fall = 2;
@@ -1082,6 +1117,7 @@ START_TEST(file_states_and_reasons)
 {
 	struct health_table *t = health_table_new();
 	struct probe_spec s[5];
+	struct probe_file_opts o[5];
 	struct probe_engine *e;
 	struct health_entry *bare, *exact, *absent, *nofile, *v6;
 	char path[PATH_MAX], missing[PATH_MAX + 16];
@@ -1097,23 +1133,13 @@ START_TEST(file_states_and_reasons)
 	exact = entry(t, "f", 81, "file", true);
 	absent = entry(t, "g", 82, "file", true);
 	nofile = entry(t, "h", 83, "file", true);
-	spec_init(&s[0], PROBE_FILE, bare, 80);
-	s[0].path = path;
-	s[0].file_key = (char *)"127.0.0.1:80";
-	spec_init(&s[1], PROBE_FILE, exact, 81);
-	s[1].path = path;
-	s[1].file_key = (char *)"127.0.0.1:81";
-	spec_init(&s[2], PROBE_FILE, absent, 82);
-	s[2].path = path;
-	s[2].file_key = (char *)"127.0.0.2";
-	spec_init(&s[3], PROBE_FILE, nofile, 83);
-	s[3].path = missing;
-	s[3].file_key = (char *)"127.0.0.1";
+	file_spec(&s[0], &o[0], bare, 80, path, "127.0.0.1:80");
+	file_spec(&s[1], &o[1], exact, 81, path, "127.0.0.1:81");
+	file_spec(&s[2], &o[2], absent, 82, path, "127.0.0.2");
+	file_spec(&s[3], &o[3], nofile, 83, missing, "127.0.0.1");
 	/* Addresses compare as addresses, not as text. */
 	v6 = entry(t, "v6", 84, "file", false);
-	spec_init(&s[4], PROBE_FILE, v6, 84);
-	s[4].path = path;
-	s[4].file_key = (char *)"[2001:DB8:0::1]:80";
+	file_spec(&s[4], &o[4], v6, 84, path, "[2001:DB8:0::1]:80");
 	e = engine(t, s, 5);
 	ASSERT_STATE(t, v6, true);
 	ASSERT_STATE(t, bare, true);
@@ -1134,15 +1160,14 @@ START_TEST(file_change_seen_at_once)
 {
 	struct health_table *t = health_table_new();
 	struct probe_spec s;
+	struct probe_file_opts o;
 	struct probe_engine *e;
 	struct health_entry *h;
 	char path[PATH_MAX + 16], tmp[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/watched", tu_dir());
 	h = entry(t, "w", 80, "file", false);
-	spec_init(&s, PROBE_FILE, h, 80);
-	s.path = path;
-	s.file_key = (char *)"127.0.0.1";
+	file_spec(&s, &o, h, 80, path, "127.0.0.1");
 	s.interval = 60;
 	e = engine(t, &s, 1);
 	ck_assert(WAIT_FOR(atomic_load(&e->applied) == 1, 5.0));
@@ -1183,9 +1208,9 @@ START_TEST(reconcile_keeps_and_removes)
 	tcp_srv_start(&srv);
 	a = entry(t, "tcp", srv.port, "tcp", false);
 	b = entry(t, "tcp", closed, "tcp", true);
-	spec_init(&s[0], PROBE_TCP, a, srv.port);
+	spec_init(&s[0], "tcp", a, srv.port);
 	s[0].rise = 2;
-	spec_init(&s[1], PROBE_TCP, b, closed);
+	spec_init(&s[1], "tcp", b, closed);
 	e = engine(t, s, 2);
 	ASSERT_STATE(t, a, true);
 	ASSERT_STATE(t, b, false);
@@ -1224,6 +1249,9 @@ START_TEST(free_with_runs_in_flight)
 	struct http_srv srv;
 	struct dns_srv dns;
 	struct probe_spec s[4];
+	struct probe_http_opts ho;
+	struct probe_exec_opts xo;
+	struct probe_dns_opts dno;
 	struct probe_engine *e;
 	struct health_entry *h[4];
 	char url[128];
@@ -1237,11 +1265,10 @@ START_TEST(free_with_runs_in_flight)
 	h[1] = entry(t, "sleep", 1, "exec", true);
 	h[2] = entry(t, "dns", dns.port, "dns", true);
 	h[3] = entry(t, "tcp", srv.port, "tcp", false);
-	http_spec(&s[0], PROBE_HTTP, h[0], srv.port, url, sizeof(url));
-	spec_init(&s[1], PROBE_EXEC, h[1], 1);
-	s[1].argv = argv_sleep;
-	dns_spec(&s[2], h[2], dns.port);
-	spec_init(&s[3], PROBE_TCP, h[3], srv.port);
+	http_spec(&s[0], &ho, "http", h[0], srv.port, url, sizeof(url));
+	exec_spec(&s[1], &xo, h[1], 1, argv_sleep);
+	dns_spec(&s[2], &dno, h[2], dns.port);
+	spec_init(&s[3], "tcp", h[3], srv.port);
 	for (int i = 0; i < 4; i++) {
 		s[i].timeout = 5;
 		s[i].interval = 0.1;
@@ -1271,7 +1298,7 @@ START_TEST(never_started_and_null)
 	struct probe_spec s;
 
 	probe_engine_free(NULL);
-	spec_init(&s, PROBE_TCP, h, 1);
+	spec_init(&s, "tcp", h, 1);
 	probe_engine_set(e, &(struct probe_spec *){&s}, 1);
 	probe_engine_set(e, &(struct probe_spec *){&s}, 1);
 	probe_engine_free(e);
@@ -1290,8 +1317,8 @@ START_TEST(none_is_never_scheduled)
 
 	none = entry(t, "none", closed, "none", true);
 	tcp = entry(t, "tcp", closed, "tcp", true);
-	spec_init(&s[0], PROBE_NONE, none, closed);
-	spec_init(&s[1], PROBE_TCP, tcp, closed);
+	spec_init(&s[0], "none", none, closed);
+	spec_init(&s[1], "tcp", tcp, closed);
 	e = engine(t, s, 2);
 	ASSERT_STATE(t, tcp, false);
 	ck_assert(is_up(t, none));
