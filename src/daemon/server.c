@@ -248,15 +248,21 @@ static void udp_answer(struct udp_thread *u, int n)
 		}
 		out++;
 	}
+	/* sendmmsg stops at the first reply it cannot send and reports it only
+	 * when it is first in line. A full buffer drops the rest, as UDP may;
+	 * any other error is that one reply's (a client at port 0, a source
+	 * address removed since its query came in): it is dropped alone. */
 	for (int sent = 0; sent < out;) {
 		int k = sendmmsg(u->fd, u->smsg + sent, (unsigned)(out - sent), MSG_DONTWAIT);
-		if (k <= 0) {
-			if (k < 0 && errno == EINTR) {
-				continue;
-			}
-			break; /* buffer full or peer error: drop the rest, as UDP may */
+		if (k > 0) {
+			sent += k;
+		} else if (k < 0 && errno == EINTR) {
+			continue;
+		} else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+			sent++;
+		} else {
+			break;
 		}
-		sent += k;
 	}
 }
 

@@ -216,7 +216,9 @@ class Batch(unittest.TestCase):
     def tearDownClass(cls):
         cls.server.stop()
 
-    def burst(self, dests, port):
+    def burst(self, dests, port, extra=None):
+        """N queries from N connected sockets, to dests in turn; extra(i) is
+        called before the i-th is sent, to slip in datagrams of its own."""
         socks, queries = [], []
         pid = self.server.proc.pid
         try:
@@ -226,7 +228,9 @@ class Batch(unittest.TestCase):
                 queries.append(make_query(QNAME, "A"))
             os.kill(pid, signal.SIGSTOP)
             try:
-                for s, q in zip(socks, queries):
+                for i, (s, q) in enumerate(zip(socks, queries)):
+                    if extra:
+                        extra(i)
                     s.send(q.to_wire())
             finally:
                 os.kill(pid, signal.SIGCONT)
@@ -248,6 +252,24 @@ class Batch(unittest.TestCase):
     def test_v4_batch_alternating_destinations(self):
         self.burst(["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.9.8.7"],
                    self.server.ports["0.0.0.0"])
+
+    def test_unsendable_reply_drops_only_itself(self):
+        """A query from source port 0 (spoofed: a raw socket) gets an answer
+        the kernel refuses to send (EINVAL); the other replies of its batch
+        must still go out."""
+        try:
+            raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+        except PermissionError:
+            self.skipTest("no raw socket (not root)")
+        port = self.server.ports["0.0.0.0"]
+
+        def port0(i):
+            if i % 32 == 2:     # early in each batch of 32: most replies come after it
+                wire = make_query(QNAME, "A").to_wire()
+                raw.sendto(struct.pack("!HHHH", 0, port, 8 + len(wire), 0) + wire,
+                           ("127.0.0.2", 0))
+        with raw:
+            self.burst(["127.0.0.1", "127.0.0.2"], port, port0)
 
     def test_v6_batch_alternating_destinations(self):
         if not extra_v6():
