@@ -40,6 +40,13 @@ parsable statistics, no query completed) or during which the server exited is
 not counted in any median, and the report says "N of M runs of SERVER failed:
 reason" under the table it would have been in.
 
+--gslbd-listen wildcard adds the same gslbd binary bound to 0.0.0.0 (where
+each reply names its source from the query's IP_PKTINFO) as one more server,
+"gslbd-any" ("gslbd (0.0.0.0)"), interleaved with gslbd bound to 127.0.0.1
+(both queried at 127.0.0.1); section 1 then ends with a line "wildcard vs
+specific: ..." (paired per-run ratios).  --only keeps it (and gslbd):
+    /usr/bin/python3 contrib/bench/peers.py --quick --only gslbd --gslbd-listen wildcard
+
 See BENCHMARKS.md at the top of the tree for the method and the results.
 """
 
@@ -87,10 +94,12 @@ DAEMON_BINARIES = {"/usr/sbin/gdnsd", "/usr/sbin/nsd", "/usr/sbin/knotd",
 
 SERVERS = ["echo", "gslbd", "gdnsd", "knot", "nsd", "pdns", "pdns-shared"]
 BASE = "gslbd-base"           # --baseline: an older gslbd binary, run right after gslbd
+ANY = "gslbd-any"             # --gslbd-listen wildcard: gslbd bound to 0.0.0.0
 PEERS = ["gdnsd", "knot", "nsd", "pdns", "pdns-shared"]   # the DNS servers besides gslbd
 FAILOVER_SERVERS = ["gslbd", BASE, "gdnsd", "pdns"]      # those that can probe
-GSLBDS = ("gslbd", BASE)      # served from contrib/bench/peers/gslbd.conf.in
-LABELS = {"echo": "echo floor", "gslbd": "gslbd", BASE: "gslbd (baseline)", "gdnsd": "gdnsd",
+GSLBDS = ("gslbd", BASE, ANY)  # served from contrib/bench/peers/gslbd.conf.in
+LABELS = {"echo": "echo floor", "gslbd": "gslbd", BASE: "gslbd (baseline)",
+          ANY: "gslbd (0.0.0.0)", "gdnsd": "gdnsd",
           "knot": "Knot DNS", "nsd": "NSD", "pdns": "PowerDNS",
           "pdns-shared": "PowerDNS shared Lua"}
 
@@ -446,15 +455,16 @@ def render(name, values, tags):
     return text
 
 
-def free_port():
-    """A port free for UDP and TCP on 127.0.0.1 (the kernel's pick)."""
+def free_port(addr="127.0.0.1"):
+    """A port free for UDP and TCP on addr (the kernel's pick; "0.0.0.0":
+    free on every IPv4 address)."""
     for _ in range(50):
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(("127.0.0.1", 0))
+        t.bind((addr, 0))
         port = t.getsockname()[1]
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            u.bind(("127.0.0.1", port))
+            u.bind((addr, port))
             return port
         except OSError:
             continue
@@ -612,19 +622,20 @@ class Server:
         self.pinned = pinned
         self.dir = os.path.join(base, "%s-%s" % (name, mode))
         os.makedirs(self.dir, exist_ok=True)
-        self.port = free_port()
+        self.port = free_port("0.0.0.0" if name == ANY else "127.0.0.1")
         self.proc = None
         self.restarts = 0
         self.log_path = os.path.join(self.dir, "server.log")
         tags = {"single" if mode in ("single", "fast") else "default",
-                "fast" if mode == "fast" else "normal"}
+                "fast" if mode == "fast" else "normal",
+                "wildcard" if name == ANY else "specific"}
         vals = {"DIR": self.dir, "PORT": self.port, "PROBE_PORT": listeners.port,
                 "V6_PORT1": listeners.v6_ports[0], "V6_PORT2": listeners.v6_ports[1],
                 "GDNSD_INTERVAL": gdnsd_fast[0], "GDNSD_TIMEOUT": gdnsd_fast[1],
                 # PowerDNS: a fresh Lua state per LUA record evaluation (the
                 # default, "yes") or one shared state per thread ("shared").
                 "LUA_MODE": "shared" if name == "pdns-shared" else "yes"}
-        pool = {"gslbd": None, BASE: None, "gdnsd": "www-gdnsd.zone.in", "knot": "www-static.zone.in",
+        pool = {"gslbd": None, BASE: None, ANY: None, "gdnsd": "www-gdnsd.zone.in", "knot": "www-static.zone.in",
                 "nsd": "www-static.zone.in", "pdns": "www-pdns.zone.in",
                 "pdns-shared": "www-pdns.zone.in", "echo": None}[name]
         zone = render("bench.test.zone.in", {"POOL": render(pool, vals, tags) if pool else ""},
@@ -1191,6 +1202,30 @@ def baseline_line(vs_base, med, runs):
     return line
 
 
+def wildcard_line(results, med, runs):
+    """The one-line summary of --gslbd-listen wildcard: gslbd bound to
+    0.0.0.0 / gslbd bound to 127.0.0.1, the same binary."""
+    pc = paired(results[ANY], results["gslbd"], "total_us")
+    if not pc:
+        return ("**wildcard vs specific: no ratio: in no run did both gslbd listeners "
+                "complete with CPU figures.**")
+    a, g = med[ANY], med["gslbd"]
+    line = ("wildcard vs specific (gslbd on 0.0.0.0 / on 127.0.0.1, same binary): CPU/q ratio "
+            "%.3f (paired median of %d run%s%s), user CPU/q ratio %s, sys CPU/q ratio %s, qps "
+            "ratio %s (paired medians); medians %s vs %s µs/q (user %s vs %s, sys %s vs %s), "
+            "%s vs %s qps"
+            % (median(pc), len(pc), "" if len(pc) == 1 else "s",
+               "" if len(pc) < 2 else ", range %.3f–%.3f" % (min(pc), max(pc)),
+               fmt(median(paired(results[ANY], results["gslbd"], "user_us")), 3),
+               fmt(median(paired(results[ANY], results["gslbd"], "sys_us")), 3),
+               fmt(median(paired(results[ANY], results["gslbd"], "qps")), 3),
+               fmt(a["total_us"]), fmt(g["total_us"]), fmt(a["user_us"]), fmt(g["user_us"]),
+               fmt(a["sys_us"]), fmt(g["sys_us"]), fmt(a["qps"], 0), fmt(g["qps"], 0)))
+    if len(pc) < runs:
+        line += " [only %d of %d runs paired: see the failed runs above]" % (len(pc), runs)
+    return line
+
+
 def paired(xs, ys, key):
     """x[key] / y[key] for each pair of runs (the same run of two servers)
     where neither run failed."""
@@ -1246,8 +1281,12 @@ def main():
     ap.add_argument("--baseline", metavar="PATH",
                     help="an older gslbd binary to measure too, interleaved, as server %s "
                          "(same config template and settings as gslbd; kept by --only)" % BASE)
+    ap.add_argument("--gslbd-listen", choices=["specific", "wildcard"], default="specific",
+                    help="wildcard: also measure the same gslbd bound to 0.0.0.0, as server %s, "
+                         "interleaved with gslbd bound to 127.0.0.1 (kept by --only)" % ANY)
     ap.add_argument("--only", help="comma-separated subset of: " + ",".join(SERVERS) +
-                    " (with --baseline, gslbd and %s are always included)" % BASE)
+                    " (with --baseline, gslbd and %s are always included; with "
+                    "--gslbd-listen wildcard, gslbd and %s)" % (BASE, ANY))
     ap.add_argument("--skip", default="",
                     help="comma-separated sections to skip: check,latency,reload,multi,failover")
     ap.add_argument("--report", help="also write the report (Markdown) to this file")
@@ -1268,16 +1307,22 @@ def main():
     every = SERVERS[:]
     if args.baseline:
         every.insert(every.index("gslbd") + 1, BASE)
+    if args.gslbd_listen == "wildcard":
+        every.insert(every.index("gslbd") + 1, ANY)
     if args.only:
         only = set(x for x in args.only.split(",") if x)
-        unknown = sorted(only - set(SERVERS) - {BASE})
+        unknown = sorted(only - set(SERVERS) - {BASE, ANY})
         if unknown:
             sys.exit("--only: unknown server(s) %s (known: %s)"
                      % (",".join(unknown), ",".join(SERVERS)))
         if BASE in only and not args.baseline:
             sys.exit("--only %s needs --baseline PATH" % BASE)
+        if ANY in only and args.gslbd_listen != "wildcard":
+            sys.exit("--only %s needs --gslbd-listen wildcard" % ANY)
         if args.baseline:
-            only |= set(GSLBDS)         # the baseline is compared with gslbd in every run
+            only |= {"gslbd", BASE}     # the baseline is compared with gslbd in every run
+        if args.gslbd_listen == "wildcard":
+            only |= {"gslbd", ANY}      # so is the wildcard listener
         names = [n for n in every if n in only]
     else:
         names = every
@@ -1330,6 +1375,8 @@ def main():
                 shutil.copy2(src, binaries[n])
                 descs[n] = gslbd_desc(src, binaries[n])
                 log("%s: %s" % (LABELS[n], descs[n]))
+        if "gslbd" in binaries:
+            binaries[ANY] = binaries["gslbd"]     # the same binary, another listen setting
         qfile = os.path.join(tmp, "queries.txt")
         mix = write_queries(qfile, seed=args.seed)
         listeners = Listeners()
@@ -1688,6 +1735,9 @@ def main():
     if vs_base is not None:
         out()
         out(baseline_line(vs_base, med, runs))
+    if "gslbd" in results and ANY in results:
+        out()
+        out(wildcard_line(results, med, runs))
 
     if lat:
         out()
@@ -1767,7 +1817,7 @@ def main():
                              "ok_thresh 2, up_thresh 2" % gdnsd_fast,
                     "pdns": "ifportup, lua-health-checks-interval=1 (no thresholds), "
                             "default caches"}
-        settings[BASE] = settings["gslbd"]
+        settings[BASE] = settings[ANY] = settings["gslbd"]
         rows = []
         for n in fo:
             gone = [x for x in fo[n]["gone"] if x is not None]

@@ -7,7 +7,11 @@
  * and nothing is shared on the hot path but the snapshot pointer. The
  * snapshot is published with userspace RCU (QSBR flavour): a worker is
  * "online" only while it runs callbacks, and goes offline before it blocks in
- * the loop, so a reload waits at most for one batch of queries. */
+ * the loop, so a reload waits at most for one batch of queries.
+ *
+ * A socket bound to an any-address (0.0.0.0, ::) learns each query's
+ * destination from IP_PKTINFO / IPV6_PKTINFO and names it as the source of
+ * the reply; sockets bound to one address do no control-message work. */
 #include "config.h"
 
 #define _LGPL_SOURCE
@@ -40,6 +44,15 @@
 #define TCP_OUT_HIGH (256 * 1024)
 
 struct worker;
+
+/* Room for the one control message a query brings and its reply carries:
+ * IP_PKTINFO or IPV6_PKTINFO, the larger. */
+union udp_cmsg {
+	struct cmsghdr align;
+	uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+};
+_Static_assert(CMSG_SPACE(sizeof(struct in_pktinfo)) <= sizeof(union udp_cmsg),
+	       "IP_PKTINFO fits the control buffer");
 
 struct tcp_conn {
 	ev_io io;
@@ -75,6 +88,10 @@ struct udp_thread {
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
 	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
 	struct sockaddr_storage addrs[UDP_BATCH];
+	/* Any-address sockets only: each query's destination as the kernel
+	 * reports it, and each reply's source, slot by slot. */
+	bool pktinfo;
+	union udp_cmsg rctl[UDP_BATCH], sctl[UDP_BATCH];
 	/* Packed slots, so that a batch touches few pages: queries up to
 	 * UDP_QUERY_MAX bytes, responses up to the configured udp_size. */
 	size_t sstride;
@@ -147,6 +164,61 @@ static inline void quiescent(struct server *srv)
 
 /* --- UDP ------------------------------------------------------------------ */
 
+/* The one control message of reply @tx, in @ctl. */
+static void put_pktinfo(struct msghdr *tx, union udp_cmsg *ctl, int level, int type, const void *pi,
+			size_t len)
+{
+	ctl->align.cmsg_level = level;
+	ctl->align.cmsg_type = type;
+	ctl->align.cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(&ctl->align), pi, len);
+	tx->msg_control = ctl->buf;
+	tx->msg_controllen = CMSG_SPACE(len);
+}
+
+/* Make the reply @tx leave from the address its query @rx was sent to (its
+ * IP_PKTINFO or IPV6_PKTINFO, written into @ctl). Otherwise the kernel picks
+ * the source by the route to the client, and on a host with several
+ * addresses that need not be the one asked: the client's resolver drops a
+ * reply from another address (RFC 5452 makes that one of its checks).
+ * The interface index is cleared so the routing table picks the way out, as
+ * for a socket bound to one address (keeping the index of the interface the
+ * query came in on would misroute replies when the address lives on lo
+ * behind a load balancer, or routing is asymmetric); only an IPv6 link-local
+ * source keeps it, as its scope. No control message, so the kernel chooses,
+ * if the query brought none or was sent to an IPv6 multicast address. */
+static void set_reply_source(struct msghdr *tx, union udp_cmsg *ctl, struct msghdr *rx)
+{
+	tx->msg_control = NULL;
+	tx->msg_controllen = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(rx); c; c = CMSG_NXTHDR(rx, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			/* ipi_spec_dst is the query's destination for unicast,
+			 * and an address of the receiving interface for a
+			 * broadcast (never a source). ipi_addr is not read. */
+			pi.ipi_ifindex = 0;
+			put_pktinfo(tx, ctl, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+			return;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			if (IN6_IS_ADDR_MULTICAST(&pi.ipi6_addr)) {
+				return;
+			}
+			if (!IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr)) {
+				pi.ipi6_ifindex = 0;
+			}
+			put_pktinfo(tx, ctl, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+			return;
+		}
+	}
+}
+
 /* Answer the @n datagrams just received and send the replies in one call. */
 static void udp_answer(struct udp_thread *u, int n)
 {
@@ -171,23 +243,33 @@ static void udp_answer(struct udp_thread *u, int n)
 		u->siov[out].iov_len = len;
 		u->smsg[out].msg_hdr.msg_name = &u->addrs[i];
 		u->smsg[out].msg_hdr.msg_namelen = u->rmsg[i].msg_hdr.msg_namelen;
+		if (u->pktinfo) {
+			set_reply_source(&u->smsg[out].msg_hdr, &u->sctl[out], &u->rmsg[i].msg_hdr);
+		}
 		out++;
 	}
+	/* sendmmsg stops at the first reply it cannot send and reports it only
+	 * when it is first in line. A full buffer drops the rest, as UDP may;
+	 * any other error is that one reply's (a client at port 0, a source
+	 * address removed since its query came in): it is dropped alone. */
 	for (int sent = 0; sent < out;) {
 		int k = sendmmsg(u->fd, u->smsg + sent, (unsigned)(out - sent), MSG_DONTWAIT);
-		if (k <= 0) {
-			if (k < 0 && errno == EINTR) {
-				continue;
-			}
-			break; /* buffer full or peer error: drop the rest, as UDP may */
+		if (k > 0) {
+			sent += k;
+		} else if (k < 0 && errno == EINTR) {
+			continue;
+		} else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+			sent++;
+		} else {
+			break;
 		}
-		sent += k;
 	}
 }
 
 static void *udp_main(void *arg)
 {
 	struct udp_thread *u = arg;
+	size_t ctllen = u->pktinfo ? sizeof(u->rctl[0]) : 0;
 
 	pthread_setname_np(pthread_self(), "gslbd-udp");
 	for (int i = 0; i < UDP_BATCH; i++) {
@@ -204,8 +286,8 @@ static void *udp_main(void *arg)
 			u->rmsg[i].msg_hdr.msg_iovlen = 1;
 			u->rmsg[i].msg_hdr.msg_name = &u->addrs[i];
 			u->rmsg[i].msg_hdr.msg_namelen = sizeof(u->addrs[i]);
-			u->rmsg[i].msg_hdr.msg_control = NULL;
-			u->rmsg[i].msg_hdr.msg_controllen = 0;
+			u->rmsg[i].msg_hdr.msg_control = ctllen ? u->rctl[i].buf : NULL;
+			u->rmsg[i].msg_hdr.msg_controllen = ctllen;
 			u->rmsg[i].msg_hdr.msg_flags = 0;
 		}
 		/* Offline while blocked: a reload never waits for an idle socket.
@@ -444,6 +526,27 @@ static int set_reuse(int fd)
 	return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 }
 
+/* 0.0.0.0 or ::: an address at which the kernel, not the bind, would
+ * decide where replies come from. */
+static bool is_any_address(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET) {
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == htonl(INADDR_ANY);
+	}
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)a)->sin6_addr);
+}
+
+/* Each datagram then brings its destination address (udp_main). */
+static int want_pktinfo(int fd, sa_family_t family)
+{
+	int one = 1;
+
+	if (family == AF_INET) {
+		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	}
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+}
+
 static int make_socket(const struct sockaddr_storage *addr, socklen_t len, int type)
 {
 	int fd = socket(addr->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -458,7 +561,14 @@ static int make_socket(const struct sockaddr_storage *addr, socklen_t len, int t
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (addr->ss_family == AF_INET6) {
+		/* "[::]" is IPv6 only: IPv4 has its own socket ("0.0.0.0"). */
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (type == SOCK_DGRAM && is_any_address(addr) && want_pktinfo(fd, addr->ss_family) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
 	}
 	if (type == SOCK_STREAM) {
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -534,6 +644,7 @@ static int open_listener(struct server *srv, size_t li, const struct conf_listen
 				break;
 			}
 			w->udp[li].fd = u;
+			w->udp[li].pktinfo = is_any_address(&addr);
 			w->tcp[li].fd = t;
 			opened++;
 		}

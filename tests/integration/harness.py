@@ -8,6 +8,7 @@ every wait is bounded in time.
 Run the tests with /usr/bin/python3 (it has dnspython).
 """
 
+import ipaddress
 import os
 import re
 import shutil
@@ -70,16 +71,32 @@ def check_binary():
                            "(build it, or set GSLBD)" % GSLBD)
 
 
-def listen_setting(v6):
-    addrs = ['"127.0.0.1:0"']
-    if v6:
-        addrs.append('"[::1]:0"')
-    return "listen = [ %s ];" % ", ".join(addrs)
+def default_listen(v6):
+    return ["127.0.0.1:0"] + (["[::1]:0"] if v6 else [])
 
 
-def with_listen(conf_text, v6):
+def listen_host(text):
+    """The address of a `listen` entry ("ADDR:PORT", "[V6]:PORT", "ADDR") as
+    gslbd logs it in "listening on ADDR port N"."""
+    if text.startswith("["):
+        host = text[1:text.index("]")]
+    elif text.count(":") == 1:
+        host = text.split(":")[0]
+    else:
+        host = text
+    return str(ipaddress.ip_address(host))
+
+
+def listen_setting(v6, listen=None):
+    """The `listen` line: the entries of `listen` as given, or 127.0.0.1:0
+    (and [::1]:0 with v6)."""
+    addrs = listen if listen is not None else default_listen(v6)
+    return "listen = [ %s ];" % ", ".join('"%s"' % a for a in addrs)
+
+
+def with_listen(conf_text, v6, listen=None):
     """Replace (or add) the top-level `listen` setting."""
-    new = listen_setting(v6)
+    new = listen_setting(v6, listen)
     if LISTEN_SETTING_RE.search(conf_text):
         return LISTEN_SETTING_RE.sub(lambda m: new, conf_text, count=1)
     return new + "\n" + conf_text
@@ -166,11 +183,12 @@ def make_query(qname, rdtype="A", rdclass="IN", *, rd=True, cd=False, edns=None,
 # ---------------------------------------------------------------- server
 
 class Server:
-    def __init__(self, workdir, conf_path, v6):
+    def __init__(self, workdir, conf_path, v6, listen=None):
         self.workdir = Path(workdir)
         self.conf_path = Path(conf_path)
         self.dir = self.conf_path.parent
         self.v6 = v6
+        self.listen = listen
         self.proc = None
         self.lines = []
         self._cv = threading.Condition()
@@ -208,14 +226,11 @@ class Server:
             raise RuntimeError("gslbd did not log 'ready' within %ss; log:\n%s"
                                % (START_TIMEOUT, log))
         self._parse_ports(0, idx + 1)
-        if "127.0.0.1" not in self.ports:
-            log = self.log()
-            self.stop(check=False)
-            raise RuntimeError("no 'listening on 127.0.0.1 port N' line; log:\n%s" % log)
-        if self.v6 and "::1" not in self.ports:
-            log = self.log()
-            self.stop(check=False)
-            raise RuntimeError("no 'listening on ::1 port N' line; log:\n%s" % log)
+        for host in (listen_host(a) for a in self.listen or default_listen(self.v6)):
+            if host not in self.ports:
+                log = self.log()
+                self.stop(check=False)
+                raise RuntimeError("no 'listening on %s port N' line; log:\n%s" % (host, log))
 
     def _parse_ports(self, start, end=None):
         with self._cv:
@@ -310,7 +325,7 @@ class Server:
 
     def write_conf(self, text):
         """Write a new config; its `listen` is set as at start so sockets are unchanged."""
-        self.conf_path.write_text(with_listen(text, self.v6))
+        self.conf_path.write_text(with_listen(text, self.v6, self.listen))
 
     # -- reload
     def reload(self, timeout=RELOAD_TIMEOUT):
@@ -398,13 +413,15 @@ def read_framed(s):
     return recv_exact(s, n)
 
 
-def start(source, *, v6=None, files=None, conf_name="gslbd.conf"):
+def start(source, *, v6=None, files=None, conf_name="gslbd.conf", listen=None):
     """Start gslbd.
 
     source: a scenario directory (its files are copied into a temp dir and
     its `conf_name` is used), or the text of a config.  `files` maps extra
     relative file names to text (written next to the config).  The `listen`
-    setting is replaced by 127.0.0.1:0 (and [::1]:0 when ::1 is usable).
+    setting is replaced by 127.0.0.1:0 (and [::1]:0 when ::1 is usable), or
+    by the entries of `listen` (e.g. ["0.0.0.0:0", "[::]:0"]); each entry's
+    port is then in srv.ports under its address as logged ("0.0.0.0", "::").
     The server runs with the temp root as working directory, so relative
     names resolved against the cwd instead of the config's folder fail.
     """
@@ -428,8 +445,8 @@ def start(source, *, v6=None, files=None, conf_name="gslbd.conf"):
             shutil.copy(str(content), str(p))
         else:
             p.write_text(content)
-    conf_path.write_text(with_listen(text, v6))
-    srv = Server(workdir, conf_path, v6)
+    conf_path.write_text(with_listen(text, v6, listen))
+    srv = Server(workdir, conf_path, v6, listen)
     try:
         srv._start()
     except BaseException:

@@ -1,0 +1,281 @@
+#!/usr/bin/python3
+"""Any-address listeners ("0.0.0.0:PORT", "[::]:PORT"): every UDP reply
+leaves from the address the query was sent to, so a client that accepts
+replies only from the address it asked (a connected UDP socket: the kernel
+drops datagrams from any other source) gets every answer; also for a batch
+of queries to different addresses that one recvmmsg takes in; TCP too.
+
+Linux answers the whole of 127.0.0.0/8 on lo, so 127.0.0.2 and others are
+destinations on the same wildcard socket whose replies, without
+IP_PKTINFO, would leave from 127.0.0.1.  For IPv6 there is only ::1 on lo;
+when the test may (root, unshare(CLONE_NEWNET), iproute2) it runs in a
+private network namespace of its own, brings lo up there and gives it two
+more addresses (2001:db8:53::1 and ::2), which vanish with the process.
+Nothing outside loopback is contacted either way."""
+
+import collections
+import ctypes
+import ctypes.util
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import unittest
+from pathlib import Path
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
+from harness import make_query  # noqa: E402
+
+import dns.message  # noqa: E402
+import dns.rcode  # noqa: E402
+
+CONF = """
+zones = ( { origin = "any.test"; file = "any.test.zone"; } );
+"""
+ZONE = """$ORIGIN any.test.
+$TTL 300
+@       IN SOA ns.any.test. hostmaster.any.test. 1 3600 600 86400 60
+        IN NS  ns
+ns      IN A   192.0.2.1
+www     IN A   198.51.100.7
+"""
+FILES = {"any.test.zone": ZONE}
+QNAME = "www.any.test."
+
+# The client's own address: not one of the destinations below, so a reply
+# from a wildcard socket without IP_PKTINFO (the kernel's choice of source
+# for 127.0.0.1 is 127.0.0.1) is dropped by the client for every
+# destination but 127.0.0.1.
+V4_CLIENT = "127.0.0.1"
+V4_DESTS = ["127.0.0.1", "127.0.0.2", "127.0.0.53", "127.1.2.3", "127.255.255.254"]
+V6_CLIENT = "::1"
+V6_EXTRA = ["2001:db8:53::1", "2001:db8:53::2"]   # on lo in our own namespace only
+
+CLONE_NEWNET = 0x40000000
+NETNS = None      # None: not tried; else (True, "") or (False, why not)
+
+
+def enter_private_netns():
+    """Move this process into a new network namespace with lo up and the
+    V6_EXTRA addresses on it.  (ok, why not)."""
+    if os.geteuid() != 0:
+        return False, "not root"
+    ip = "/usr/sbin/ip" if os.path.exists("/usr/sbin/ip") else "/sbin/ip"
+    if not os.path.exists(ip):
+        return False, "no ip(8)"
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        return False, "unshare(CLONE_NEWNET): %s" % os.strerror(ctypes.get_errno())
+    # From here on we are in the new namespace; lo is down until we bring it up.
+    cmds = [[ip, "link", "set", "lo", "up"]]
+    cmds += [[ip, "-6", "addr", "add", a + "/128", "dev", "lo", "nodad"] for a in V6_EXTRA]
+    for c in cmds:
+        r = subprocess.run(c, stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+        if r.returncode != 0:
+            raise RuntimeError("in the private network namespace, %s failed: %s"
+                     % (" ".join(c), r.stderr.decode(errors="replace").strip()))
+    return True, ""
+
+
+def setUpModule():
+    global NETNS
+    NETNS = enter_private_netns()
+
+
+def extra_v6():
+    """V6_EXTRA when they are on lo (our own namespace), else []."""
+    return V6_EXTRA if NETNS and NETNS[0] and harness.ipv6_usable() else []
+
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def connected_udp(dest, port, timeout=2.0):
+    """A UDP socket bound to the client address of dest's family and
+    connected to (dest, port): it receives only what comes from there."""
+    fam = family(dest)
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    s.bind((V6_CLIENT if fam == socket.AF_INET6 else V4_CLIENT, 0))
+    s.connect((dest, port))
+    return s
+
+
+def check_reply(tc, data, src, q, dest):
+    tc.assertEqual(src[0], dest, "reply from %s, not from the address queried" % src[0])
+    r = dns.message.from_wire(data)
+    tc.assertEqual(r.id, q.id)
+    tc.assertEqual(r.rcode(), dns.rcode.NOERROR)
+    tc.assertEqual([rd.address for rs in r.answer for rd in rs], ["198.51.100.7"])
+
+
+def udp_ask(tc, dest, port):
+    q = make_query(QNAME, "A")
+    with connected_udp(dest, port) as s:
+        s.send(q.to_wire())
+        try:
+            data, src = s.recvfrom(65535)
+        except socket.timeout:
+            tc.fail("no reply from %s port %d over UDP: none came back, or it came "
+                    "from another address and the connected socket dropped it" % (dest, port))
+    check_reply(tc, data, src, q, dest)
+
+
+def tcp_ask(tc, dest, port):
+    q = make_query(QNAME, "A")
+    with socket.socket(family(dest), socket.SOCK_STREAM) as s:
+        s.settimeout(3.0)
+        s.connect((dest, port))
+        wire = q.to_wire()
+        s.sendall(struct.pack("!H", len(wire)) + wire)
+        data = harness.read_framed(s)
+        tc.assertIsNotNone(data, "no reply from %s port %d over TCP" % (dest, port))
+        check_reply(tc, data, s.getpeername(), q, dest)
+
+
+class AnyAddress(unittest.TestCase):
+    """0.0.0.0 and :: side by side, with a specific address beside them;
+    default worker count (several SO_REUSEPORT sockets per listener)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.v6 = harness.ipv6_usable()
+        listen = ["0.0.0.0:0", "127.0.0.1:0"] + (["[::]:0"] if cls.v6 else [])
+        cls.server = harness.start(CONF, files=FILES, listen=listen)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_udp_v4_reply_from_each_address_queried(self):
+        port = self.server.ports["0.0.0.0"]
+        for dest in V4_DESTS:
+            with self.subTest(dest=dest):
+                udp_ask(self, dest, port)
+
+    def test_udp_v6_loopback(self):
+        if not self.v6:
+            self.skipTest("IPv6 not usable")
+        udp_ask(self, "::1", self.server.ports["::"])
+
+    def test_udp_v6_other_addresses(self):
+        """Addresses other than ::1 (the one the kernel would pick anyway)."""
+        if not extra_v6():
+            self.skipTest("no private network namespace: %s" % (NETNS and NETNS[1]))
+        port = self.server.ports["::"]
+        for dest in extra_v6():
+            with self.subTest(dest=dest):
+                udp_ask(self, dest, port)
+
+    def test_tcp_reply_from_each_address_queried(self):
+        dests = [(d, self.server.ports["0.0.0.0"]) for d in V4_DESTS]
+        if self.v6:
+            dests += [(d, self.server.ports["::"]) for d in ["::1"] + extra_v6()]
+        for dest, port in dests:
+            with self.subTest(dest=dest):
+                tcp_ask(self, dest, port)
+
+    def test_specific_listener_beside_wildcard(self):
+        udp_ask(self, "127.0.0.1", self.server.ports["127.0.0.1"])
+        tcp_ask(self, "127.0.0.1", self.server.ports["127.0.0.1"])
+
+    def test_v6_wildcard_is_v6_only(self):
+        """"[::]" is IPv6 only (IPV6_V6ONLY): IPv4 is served by "0.0.0.0"."""
+        if not self.v6:
+            self.skipTest("IPv6 not usable")
+        port = self.server.ports["::"]
+        if port == self.server.ports["0.0.0.0"]:
+            self.skipTest("the kernel gave both wildcards the same port")
+        with connected_udp("127.0.0.1", port, timeout=0.5) as s:
+            s.send(make_query(QNAME, "A").to_wire())
+            with self.assertRaises(OSError):   # timeout, or refused (ICMP unreachable)
+                s.recv(65535)
+
+
+class Batch(unittest.TestCase):
+    """Many queries to different addresses taken in by one recvmmsg: one
+    worker (one socket per listener), the server stopped (SIGSTOP, by PID)
+    while the whole burst is queued, then continued."""
+
+    N = 96     # three batches of UDP_BATCH (32)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.v6 = harness.ipv6_usable()
+        listen = ["0.0.0.0:0"] + (["[::]:0"] if cls.v6 else [])
+        cls.server = harness.start("threads = 1;\n" + CONF, files=FILES, listen=listen)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def burst(self, dests, port, extra=None):
+        """N queries from N connected sockets, to dests in turn; extra(i) is
+        called before the i-th is sent, to slip in datagrams of its own."""
+        socks, queries = [], []
+        pid = self.server.proc.pid
+        try:
+            for i in range(self.N):
+                dest = dests[i % len(dests)]
+                socks.append(connected_udp(dest, port))
+                queries.append(make_query(QNAME, "A"))
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                for i, (s, q) in enumerate(zip(socks, queries)):
+                    if extra:
+                        extra(i)
+                    s.send(q.to_wire())
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            pending = {s.fileno(): (s, q) for s, q in zip(socks, queries)}
+            deadline = time.monotonic() + 5.0
+            while pending and time.monotonic() < deadline:
+                ready, _, _ = select.select(list(pending), [], [], 0.2)
+                for fd in ready:
+                    s, q = pending.pop(fd)
+                    data, src = s.recvfrom(65535)
+                    check_reply(self, data, src, q, s.getpeername()[0])
+            missing = collections.Counter(s.getpeername()[0] for s, _ in pending.values())
+            self.assertFalse(missing, "%d of %d replies missing, by address queried: %s"
+                             % (sum(missing.values()), self.N, dict(missing)))
+        finally:
+            for s in socks:
+                s.close()
+
+    def test_v4_batch_alternating_destinations(self):
+        self.burst(["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.9.8.7"],
+                   self.server.ports["0.0.0.0"])
+
+    def test_unsendable_reply_drops_only_itself(self):
+        """A query from source port 0 (spoofed: a raw socket) gets an answer
+        the kernel refuses to send (EINVAL); the other replies of its batch
+        must still go out."""
+        try:
+            raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+        except PermissionError:
+            self.skipTest("no raw socket (not root)")
+        port = self.server.ports["0.0.0.0"]
+
+        def port0(i):
+            if i % 32 == 2:     # early in each batch of 32: most replies come after it
+                wire = make_query(QNAME, "A").to_wire()
+                raw.sendto(struct.pack("!HHHH", 0, port, 8 + len(wire), 0) + wire,
+                           ("127.0.0.2", 0))
+        with raw:
+            self.burst(["127.0.0.1", "127.0.0.2"], port, port0)
+
+    def test_v6_batch_alternating_destinations(self):
+        if not extra_v6():
+            self.skipTest("no private network namespace: %s" % (NETNS and NETNS[1]))
+        self.burst(["::1"] + extra_v6(), self.server.ports["::"])
+
+
+if __name__ == "__main__":
+    unittest.main()
