@@ -93,9 +93,7 @@ static struct probe_spawn *spawn_setup(void)
 	return sp;
 }
 
-/* The command as execve needs it: @cmd itself if it has a slash, else the
- * first executable match along PATH. Returns 0 or an errno value. */
-static int resolve(char *out, size_t size, const char *cmd, const char *path_env)
+int probe_exec_resolve(char *out, size_t size, const char *cmd, const char *path_env)
 {
 	const char *dirs = path_env ? path_env + 5 : "/usr/local/bin:/usr/bin:/bin";
 	int err = ENOENT;
@@ -318,7 +316,7 @@ void probe_exec_start(struct probe *p)
 	int pidfd, err, status;
 	pid_t pid;
 
-	err = resolve(path, sizeof(path), s->argv[0], e->path_env);
+	err = probe_exec_resolve(path, sizeof(path), s->argv[0], e->path_env);
 	if (!err) {
 		if (!e->spawn) {
 			e->spawn = spawn_setup();
