@@ -70,16 +70,18 @@ def check_binary():
                            "(build it, or set GSLBD)" % GSLBD)
 
 
-def listen_setting(v6):
+def listen_setting(v6, listen=None):
     addrs = ['"127.0.0.1:0"']
     if v6:
         addrs.append('"[::1]:0"')
+    if listen is not None:
+        addrs = ['"%s"' % a for a in listen]
     return "listen = [ %s ];" % ", ".join(addrs)
 
 
-def with_listen(conf_text, v6):
+def with_listen(conf_text, v6, listen=None):
     """Replace (or add) the top-level `listen` setting."""
-    new = listen_setting(v6)
+    new = listen_setting(v6, listen)
     if LISTEN_SETTING_RE.search(conf_text):
         return LISTEN_SETTING_RE.sub(lambda m: new, conf_text, count=1)
     return new + "\n" + conf_text
@@ -166,11 +168,13 @@ def make_query(qname, rdtype="A", rdclass="IN", *, rd=True, cd=False, edns=None,
 # ---------------------------------------------------------------- server
 
 class Server:
-    def __init__(self, workdir, conf_path, v6):
+    def __init__(self, workdir, conf_path, v6, prefix=None, listen=None):
         self.workdir = Path(workdir)
         self.conf_path = Path(conf_path)
         self.dir = self.conf_path.parent
         self.v6 = v6
+        self.prefix = list(prefix or [])
+        self.listen = listen
         self.proc = None
         self.lines = []
         self._cv = threading.Condition()
@@ -191,7 +195,7 @@ class Server:
 
     def _start(self):
         check_binary()
-        self.proc = subprocess.Popen([GSLBD, "-c", str(self.conf_path)],
+        self.proc = subprocess.Popen(self.prefix + [GSLBD, "-c", str(self.conf_path)],
                                      stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT,
@@ -208,6 +212,8 @@ class Server:
             raise RuntimeError("gslbd did not log 'ready' within %ss; log:\n%s"
                                % (START_TIMEOUT, log))
         self._parse_ports(0, idx + 1)
+        if self.listen is not None:
+            return
         if "127.0.0.1" not in self.ports:
             log = self.log()
             self.stop(check=False)
@@ -310,7 +316,7 @@ class Server:
 
     def write_conf(self, text):
         """Write a new config; its `listen` is set as at start so sockets are unchanged."""
-        self.conf_path.write_text(with_listen(text, self.v6))
+        self.conf_path.write_text(with_listen(text, self.v6, self.listen))
 
     # -- reload
     def reload(self, timeout=RELOAD_TIMEOUT):
@@ -398,19 +404,26 @@ def read_framed(s):
     return recv_exact(s, n)
 
 
-def start(source, *, v6=None, files=None, conf_name="gslbd.conf"):
+def start(source, *, v6=None, files=None, conf_name="gslbd.conf", prefix=None, listen=None,
+          dir_mode=None):
     """Start gslbd.
 
     source: a scenario directory (its files are copied into a temp dir and
     its `conf_name` is used), or the text of a config.  `files` maps extra
     relative file names to text (written next to the config).  The `listen`
-    setting is replaced by 127.0.0.1:0 (and [::1]:0 when ::1 is usable).
+    setting is replaced by 127.0.0.1:0 (and [::1]:0 when ::1 is usable), or
+    by the addresses in `listen` (then no 127.0.0.1 port is required).
+    `prefix` is put before the command (e.g. setpriv ...); `dir_mode` is
+    given to the temp dir (mkdtemp makes it 0700: 0o755 lets a user other
+    than root read the config, as a reload after dropping root must).
     The server runs with the temp root as working directory, so relative
     names resolved against the cwd instead of the config's folder fail.
     """
     if v6 is None:
         v6 = ipv6_usable()
     workdir = Path(tempfile.mkdtemp(prefix="gslbd-it-"))
+    if dir_mode is not None:
+        workdir.chmod(dir_mode)
     confdir = workdir / "etc"
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
                                     and os.path.isdir(source)):
@@ -428,8 +441,8 @@ def start(source, *, v6=None, files=None, conf_name="gslbd.conf"):
             shutil.copy(str(content), str(p))
         else:
             p.write_text(content)
-    conf_path.write_text(with_listen(text, v6))
-    srv = Server(workdir, conf_path, v6)
+    conf_path.write_text(with_listen(text, v6, listen))
+    srv = Server(workdir, conf_path, v6, prefix=prefix, listen=listen)
     try:
         srv._start()
     except BaseException:
