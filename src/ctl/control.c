@@ -279,7 +279,8 @@ static int listen_on(struct stat *st, const char *path, unsigned mode, char *why
 		log_err("control socket %s: path longer than %zu bytes", path,
 			sizeof(sun.sun_path) - 1);
 		if (why) {
-			snprintf(why, whysize, "path longer than %zu bytes", sizeof(sun.sun_path) - 1);
+			snprintf(why, whysize, "path longer than %zu bytes",
+				 sizeof(sun.sun_path) - 1);
 		}
 		return -1;
 	}
@@ -399,7 +400,8 @@ int control_rebind(struct control *c, const char *path, unsigned mode, char *why
 		}
 		if (chmod(c->path, mode) != 0) {
 			snprintf(why, whysize, "chmod: %s", strerror(errno));
-			log_err("control socket %s: chmod %04o: %s", c->path, mode, strerror(errno));
+			log_err("control socket %s: chmod %04o: %s", c->path, mode,
+				strerror(errno));
 			return -1;
 		}
 		c->mode = mode;

@@ -166,7 +166,8 @@ static void apply_restart_only(struct daemon *d, const struct conf *next, struct
 	if (!same_listens(b, next)) {
 		log_warn("reload: listen changed: not applied; the listeners of start-up keep "
 			 "serving until the next restart");
-		sb_printf(note(notes), "listen (the listeners of start-up serve until the next restart)");
+		sb_printf(note(notes),
+			  "listen (the listeners of start-up serve until the next restart)");
 	}
 	if (b->threads != next->threads || b->tcp_idle_timeout != next->tcp_idle_timeout ||
 	    b->tcp_max_clients != next->tcp_max_clients ||
@@ -202,8 +203,8 @@ static void apply_restart_only(struct daemon *d, const struct conf *next, struct
 		const char *was = control_path(d->control);
 		if (control_rebind(d->control, next->control_socket, next->control_mode, why,
 				   sizeof(why)) != 0) {
-			log_warn("reload: control socket %s not applied (%s); %s stays", next->control_socket,
-				 why, was);
+			log_warn("reload: control socket %s not applied (%s); %s stays",
+				 next->control_socket, why, was);
 			sb_printf(note(notes), "control socket %s (%s; %s stays)",
 				  next->control_socket, why, was);
 		}
@@ -287,7 +288,6 @@ static void sigterm_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	log_info("signal %d: stopping", s->signum);
 	ev_break(loop, EVBREAK_ALL);
 }
-
 
 /* A few dig lines for the first pool owners and zones, so that someone who
  * just started the server knows what to ask it. */

@@ -36,7 +36,7 @@
 /* capset/capget without libcap: two 32-bit words per set since version 3. */
 static int caps_clear(void)
 {
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2];
 
 	memset(d, 0, sizeof(d));
@@ -46,7 +46,7 @@ static int caps_clear(void)
 /* Does this thread hold any capability (permitted or effective)? */
 static bool caps_any(void)
 {
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2];
 
 	memset(d, 0, sizeof(d));
@@ -156,9 +156,10 @@ int privs_drop(const struct conf *conf)
 	if (getresuid(&ruid, &euid, &suid) != 0 || getresgid(&rgid, &egid, &sgid) != 0 ||
 	    ruid == 0 || euid == 0 || suid == 0 || rgid == 0 || egid == 0 || sgid == 0 ||
 	    setuid(0) == 0 || setgid(0) == 0 || caps_any()) {
-		log_err("privileges not dropped for good (uid %u/%u/%u, gid %u/%u/%u): refusing to run",
-			(unsigned)ruid, (unsigned)euid, (unsigned)suid, (unsigned)rgid,
-			(unsigned)egid, (unsigned)sgid);
+		log_err(
+		    "privileges not dropped for good (uid %u/%u/%u, gid %u/%u/%u): refusing to run",
+		    (unsigned)ruid, (unsigned)euid, (unsigned)suid, (unsigned)rgid, (unsigned)egid,
+		    (unsigned)sgid);
 		return -1;
 	}
 	{
@@ -176,7 +177,8 @@ int privs_drop(const struct conf *conf)
 static void audit_read(const char *me, const char *path, const char *what, const char *then)
 {
 	if (access(path, R_OK) != 0) {
-		log_warn("%s: %s not readable by %s: %s; %s", path, what, me, strerror(errno), then);
+		log_warn("%s: %s not readable by %s: %s; %s", path, what, me, strerror(errno),
+			 then);
 	}
 }
 
@@ -196,10 +198,11 @@ static int audit_state_file(const struct conf *conf, const char *me, const char 
 			path, dir, me, strerror(errno), dir, conf->user ? conf->user : "USER",
 			conf->group ? conf->group : "GROUP", dir);
 		errors++;
-	} else if (stat(dir, &dst) == 0 && (dst.st_mode & S_ISVTX) &&
-		   lstat(path, &fst) == 0 && fst.st_uid != geteuid() && dst.st_uid != geteuid()) {
+	} else if (stat(dir, &dst) == 0 && (dst.st_mode & S_ISVTX) && lstat(path, &fst) == 0 &&
+		   fst.st_uid != geteuid() && dst.st_uid != geteuid()) {
 		log_err("state_file %s: owned by uid %u in sticky directory %s, so %s cannot "
-			"replace it: chown it to that user", path, (unsigned)fst.st_uid, dir, me);
+			"replace it: chown it to that user",
+			path, (unsigned)fst.st_uid, dir, me);
 		errors++;
 	}
 	free(tmp);
@@ -234,10 +237,10 @@ int privs_audit(const struct snapshot *snap)
 			err = probe_exec_resolve(prog, sizeof(prog), k->argv[0],
 						 path_env ? buf : NULL);
 			if (err) {
-				log_warn("%s:%d: checks[%zu].command: %s: not executable by %s: %s; "
-					 "every probe of check \"%s\" would fail",
-					 conf->path, k->line, i, k->argv[0], me, strerror(err),
-					 k->name);
+				log_warn(
+				    "%s:%d: checks[%zu].command: %s: not executable by %s: %s; "
+				    "every probe of check \"%s\" would fail",
+				    conf->path, k->line, i, k->argv[0], me, strerror(err), k->name);
 			}
 		}
 		if (k->kind == PROBE_FILE && k->path && access(k->path, R_OK) != 0 &&

@@ -13,7 +13,7 @@
 
 struct slot {
 	uint8_t key[16]; /* IPv4 as ::ffff:a.b.c.d, IPv6 as its /64 */
-	uint32_t count;  /* 0: empty */
+	uint32_t count;	 /* 0: empty */
 };
 
 struct tcp_clients {
@@ -57,7 +57,8 @@ static size_t home(const struct tcp_clients *t, const uint8_t key[16])
 
 	memcpy(&a, key, 8);
 	memcpy(&b, key + 8, 8);
-	return (size_t)(mix(a ^ t->seed) ^ mix(b + (t->seed | 1) * 0x9E3779B97F4A7C15ULL)) & t->mask;
+	return (size_t)(mix(a ^ t->seed) ^ mix(b + (t->seed | 1) * 0x9E3779B97F4A7C15ULL)) &
+	       t->mask;
 }
 
 /* The slot holding @key, or the empty slot where it would go. */

@@ -96,7 +96,7 @@ static void capture_end(void)
 
 static bool no_caps(void)
 {
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2];
 
 	memset(d, 0, sizeof(d));
@@ -111,16 +111,17 @@ static bool no_caps(void)
 START_TEST(exec_refused_as_root)
 {
 	char path[PATH_MAX], want[PATH_MAX + 64];
-	struct conf *c = load(path, HEAD "checks = (\n"
-					  "  { name = \"t\"; type = \"tcp\"; port = 80; },\n"
-					  "  { name = \"x\"; type = \"exec\"; command = [ \"/bin/true\" ]; }\n"
-					  ");\n");
+	struct conf *c =
+	    load(path, HEAD "checks = (\n"
+			    "  { name = \"t\"; type = \"tcp\"; port = 80; },\n"
+			    "  { name = \"x\"; type = \"exec\"; command = [ \"/bin/true\" ]; }\n"
+			    ");\n");
 	int n = 0;
 
 	TU_CAPTURE_STDERR(errlog, sizeof(errlog), n = privs_check_exec(c, true));
 	ck_assert_int_eq(n, 1);
-	snprintf(want, sizeof(want), "%s:5: checks[1]: exec check \"x\" would run its command as root",
-		 path);
+	snprintf(want, sizeof(want),
+		 "%s:5: checks[1]: exec check \"x\" would run its command as root", path);
 	ck_assert_msg(strstr(errlog, want), "expected \"%s\" in:\n%s", want, errlog);
 	ck_assert_msg(strstr(errlog, "set 'user'"), "the message says what to do:\n%s", errlog);
 	TU_CAPTURE_STDERR(errlog, sizeof(errlog), n = privs_check_exec(c, false));
@@ -172,7 +173,7 @@ END_TEST
  * an unprivileged process holding one capability, also in its ambient set. */
 static int become_service(void)
 {
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2];
 	const uint32_t bit = 1u << CAP_NET_BIND_SERVICE;
 

@@ -41,7 +41,8 @@ START_TEST(cap_per_address)
 	struct sockaddr_storage a = v4("192.0.2.1", 1000), b = v4("192.0.2.2", 1000);
 
 	for (int i = 0; i < 3; i++) {
-		struct sockaddr_storage p = v4("192.0.2.1", (uint16_t)(2000 + i)); /* ports differ */
+		struct sockaddr_storage p =
+		    v4("192.0.2.1", (uint16_t)(2000 + i)); /* ports differ */
 		ck_assert(tcp_clients_add(t, &p));
 	}
 	ck_assert(!tcp_clients_add(t, &a)); /* the fourth is refused */
@@ -93,7 +94,7 @@ START_TEST(churn_matches_model)
 {
 	enum { CLIENTS = 300, MAX = 512, CAP = 4 };
 	struct tcp_clients *t = tcp_clients_new(MAX, CAP, 12345);
-	unsigned model[CLIENTS] = { 0 }, total = 0;
+	unsigned model[CLIENTS] = {0}, total = 0;
 	uint64_t x = 88172645463325252ULL;
 
 	for (int step = 0; step < 200000; step++) {
