@@ -46,6 +46,7 @@ struct control {
 	ev_io accept_w;
 	ev_timer retry_w;
 	char *path;
+	unsigned mode;
 	dev_t dev; /* of the socket file we made: remove only that one */
 	ino_t ino;
 	struct control_ops ops;
@@ -263,8 +264,9 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* Bind and listen on @path (the file is replaced if it is a stale socket);
- * its identity goes to *@st. Returns the descriptor, or -1 after logging. */
-static int listen_on(struct stat *st, const char *path, unsigned mode)
+ * its identity goes to *@st. Returns the descriptor, or -1 after logging
+ * (and, with @why, the short reason there). */
+static int listen_on(struct stat *st, const char *path, unsigned mode, char *why, size_t whysize)
 {
 	struct sockaddr_un sun;
 	const char *what = "socket";
@@ -276,6 +278,10 @@ static int listen_on(struct stat *st, const char *path, unsigned mode)
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		log_err("control socket %s: path longer than %zu bytes", path,
 			sizeof(sun.sun_path) - 1);
+		if (why) {
+			snprintf(why, whysize, "path longer than %zu bytes",
+				 sizeof(sun.sun_path) - 1);
+		}
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
@@ -285,6 +291,9 @@ static int listen_on(struct stat *st, const char *path, unsigned mode)
 		if (!S_ISSOCK(st->st_mode)) {
 			log_err("control socket %s: exists and is not a socket; not replacing it",
 				sun.sun_path);
+			if (why) {
+				snprintf(why, whysize, "exists and is not a socket");
+			}
 			return -1;
 		}
 		what = "removing the old socket";
@@ -317,6 +326,9 @@ static int listen_on(struct stat *st, const char *path, unsigned mode)
 
 fail:
 	log_err("control socket %s: %s: %s", sun.sun_path, what, strerror(errno));
+	if (why) {
+		snprintf(why, whysize, "%s: %s", what, strerror(errno));
+	}
 	if (fd >= 0) {
 		close(fd);
 	}
@@ -331,7 +343,7 @@ struct control *control_new(struct ev_loop *loop, const char *path, unsigned mod
 {
 	struct control *c;
 	struct stat st;
-	int fd = listen_on(&st, path, mode);
+	int fd = listen_on(&st, path, mode, NULL, 0);
 
 	if (fd < 0) {
 		return NULL;
@@ -339,6 +351,7 @@ struct control *control_new(struct ev_loop *loop, const char *path, unsigned mod
 	c = xcalloc(1, sizeof(*c));
 	c->loop = loop;
 	c->path = xstrdup(path);
+	c->mode = mode & 07777;
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
 	if (ops) {
@@ -353,10 +366,74 @@ struct control *control_new(struct ev_loop *loop, const char *path, unsigned mod
 	return c;
 }
 
-void control_free(struct control *c)
+/* Remove the socket file we made, if it is still ours: a second instance
+ * may have replaced it since. Returns 0, or -1 with errno. */
+static int remove_own(const struct control *c)
 {
 	struct stat st;
 
+	if (lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino) {
+		return unlink(c->path);
+	}
+	return 0;
+}
+
+const char *control_path(const struct control *c)
+{
+	return c->path;
+}
+
+unsigned control_mode(const struct control *c)
+{
+	return c->mode;
+}
+
+int control_rebind(struct control *c, const char *path, unsigned mode, char *why, size_t whysize)
+{
+	struct stat st;
+	int fd;
+
+	mode &= 07777;
+	if (strcmp(path, c->path) == 0) {
+		if (mode == c->mode) {
+			return 0;
+		}
+		if (chmod(c->path, mode) != 0) {
+			snprintf(why, whysize, "chmod: %s", strerror(errno));
+			log_err("control socket %s: chmod %04o: %s", c->path, mode,
+				strerror(errno));
+			return -1;
+		}
+		c->mode = mode;
+		log_info("control socket %s (mode %04o)", c->path, mode);
+		return 0;
+	}
+	fd = listen_on(&st, path, mode, why, whysize);
+	if (fd < 0) {
+		return -1;
+	}
+	/* Connections already accepted (the one asking for this reload among
+	 * them) carry on; only the listener moves. */
+	ev_io_stop(c->loop, &c->accept_w);
+	ev_timer_stop(c->loop, &c->retry_w);
+	close(c->accept_w.fd);
+	if (remove_own(c) != 0) {
+		log_warn("control socket %s: left behind, cannot remove it: %s", c->path,
+			 strerror(errno));
+	}
+	free(c->path);
+	c->path = xstrdup(path);
+	c->mode = mode;
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
+	ev_io_set(&c->accept_w, fd, EV_READ);
+	ev_io_start(c->loop, &c->accept_w);
+	log_info("control socket %s (mode %04o)", c->path, mode);
+	return 0;
+}
+
+void control_free(struct control *c)
+{
 	if (!c) {
 		return;
 	}
@@ -366,10 +443,9 @@ void control_free(struct control *c)
 	ev_io_stop(c->loop, &c->accept_w);
 	ev_timer_stop(c->loop, &c->retry_w);
 	close(c->accept_w.fd);
-	/* Only our own file: a second instance may have replaced it since. */
-	if (lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino) {
-		unlink(c->path);
-	}
+	/* After dropping root the directory may not let us: the next start
+	 * replaces a stale socket anyway. */
+	remove_own(c);
 	free(c->path);
 	free(c);
 }

@@ -4,6 +4,8 @@
 #ifndef GSLBD_CONTROL_H
 #define GSLBD_CONTROL_H
 
+#include <stddef.h>
+
 #include <ev.h>
 
 #include "ctl/commands.h"
@@ -16,6 +18,17 @@ struct control;
  * failure. Main thread. */
 struct control *control_new(struct ev_loop *loop, const char *path, unsigned mode,
 			    const struct control_ops *ops);
+
+/* Move the listener to @path with permissions @mode (the same path: only
+ * the mode changes). Connections already accepted carry on. On failure
+ * (after dropping root the directory may be out of reach) the old socket
+ * stays, the reason goes to the log and, short, to @why; returns -1. Returns
+ * 0 on success. Main thread; safe inside a command's callback. */
+int control_rebind(struct control *c, const char *path, unsigned mode, char *why, size_t whysize);
+
+/* The path and mode the control socket has now. */
+const char *control_path(const struct control *c);
+unsigned control_mode(const struct control *c);
 
 /* Stop listening, remove the socket file, free. NULL is a no-op. */
 void control_free(struct control *c);

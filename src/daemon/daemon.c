@@ -16,6 +16,7 @@
 
 #include "ctl/control.h"
 #include "daemon/daemon.h"
+#include "daemon/privs.h"
 #include "daemon/server.h"
 #include "daemon/stats.h"
 #include "data/conf.h"
@@ -29,6 +30,20 @@
 /* The state file is rewritten at most this often after a change. */
 #define STATE_SAVE_INTERVAL 1.0
 
+/* What start-up fixed for the life of the process: the sockets, the worker
+ * layout and who we run as. A reload that asks for other values is told
+ * they wait for a restart, every time, until there is one. */
+struct boot {
+	struct sockaddr_storage *listens;
+	socklen_t *lens;
+	size_t nlistens;
+	unsigned threads, tcp_idle_timeout, tcp_max_clients, tcp_max_per_client;
+	bool has_user;
+	uid_t uid;
+	gid_t gid;
+	char *state_file;
+};
+
 struct daemon {
 	const char *conf_path;
 	struct ev_loop *loop;
@@ -37,6 +52,7 @@ struct daemon {
 	struct stats *stats;
 	struct probe_engine *probes;
 	struct control *control;
+	struct boot boot;
 	ev_signal sighup, sigterm, sigint;
 	ev_timer save_timer;
 };
@@ -66,6 +82,135 @@ static void health_follow(struct daemon *d)
 	}
 }
 
+static int reload(struct daemon *d, struct sbuf *msg);
+
+static const struct snapshot *ctl_current(void *arg)
+{
+	return server_snapshot(((struct daemon *)arg)->srv);
+}
+
+static int ctl_reload(void *arg, struct sbuf *msg)
+{
+	return reload(arg, msg);
+}
+
+static void ctl_admin_changed(void *arg)
+{
+	health_save_state(((struct daemon *)arg)->health);
+}
+
+static void boot_init(struct boot *b, const struct conf *c)
+{
+	b->nlistens = c->nlistens;
+	b->listens = xcalloc(c->nlistens ? c->nlistens : 1, sizeof(*b->listens));
+	b->lens = xcalloc(c->nlistens ? c->nlistens : 1, sizeof(*b->lens));
+	for (size_t i = 0; i < c->nlistens; i++) {
+		b->listens[i] = c->listens[i].addr;
+		b->lens[i] = c->listens[i].addrlen;
+	}
+	b->threads = c->threads;
+	b->tcp_idle_timeout = c->tcp_idle_timeout;
+	b->tcp_max_clients = c->tcp_max_clients;
+	b->tcp_max_per_client = c->tcp_max_per_client;
+	b->has_user = c->user != NULL;
+	b->uid = c->uid;
+	b->gid = c->gid;
+	b->state_file = c->state_file ? xstrdup(c->state_file) : NULL;
+}
+
+static void boot_clear(struct boot *b)
+{
+	free(b->listens);
+	free(b->lens);
+	free(b->state_file);
+}
+
+static bool same_listens(const struct boot *b, const struct conf *c)
+{
+	if (b->nlistens != c->nlistens) {
+		return false;
+	}
+	for (size_t i = 0; i < c->nlistens; i++) {
+		bool found = false;
+		for (size_t j = 0; j < b->nlistens && !found; j++) {
+			found = b->lens[j] == c->listens[i].addrlen &&
+				memcmp(&b->listens[j], &c->listens[i].addr, b->lens[j]) == 0;
+		}
+		if (!found) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* One more item for the reload result: "a; b". */
+static struct sbuf *note(struct sbuf *notes)
+{
+	if (notes->len) {
+		sb_printf(notes, "; ");
+	}
+	return notes;
+}
+
+/* What of @next this process cannot apply: settings fixed at start-up
+ * (listeners are bound before root is given up; new ones on privileged
+ * ports could not be bound now, so none are, privileged or not), and a
+ * control socket path it is no longer allowed to create. Control socket
+ * changes it can make are made here. Each refusal goes to the log and, short,
+ * to @notes. The rest of the reload applies. */
+static void apply_restart_only(struct daemon *d, const struct conf *next, struct sbuf *notes)
+{
+	const struct boot *b = &d->boot;
+	char why[256];
+
+	if (!same_listens(b, next)) {
+		log_warn("reload: listen changed: not applied; the listeners of start-up keep "
+			 "serving until the next restart");
+		sb_printf(note(notes),
+			  "listen (the listeners of start-up serve until the next restart)");
+	}
+	if (b->threads != next->threads || b->tcp_idle_timeout != next->tcp_idle_timeout ||
+	    b->tcp_max_clients != next->tcp_max_clients ||
+	    b->tcp_max_per_client != next->tcp_max_per_client) {
+		log_warn("reload: threads and tcp_* changes take effect at the next restart");
+		sb_printf(note(notes), "threads and tcp_* settings (next restart)");
+	}
+	if (b->has_user != (next->user != NULL) || b->uid != next->uid || b->gid != next->gid) {
+		log_warn("reload: user and group changes take effect at the next restart");
+		sb_printf(note(notes), "user and group (next restart)");
+	}
+	if ((b->state_file == NULL) != (next->state_file == NULL) ||
+	    (b->state_file && strcmp(b->state_file, next->state_file) != 0)) {
+		log_warn("reload: state_file changes take effect at the next restart");
+		sb_printf(note(notes), "state_file (next restart)");
+	}
+	if (!next->control_socket) {
+		if (d->control) {
+			log_warn("reload: control socket %s stays open until the next restart",
+				 control_path(d->control));
+			sb_printf(note(notes), "control socket removal (next restart)");
+		}
+	} else if (!d->control) {
+		struct control_ops ops = { ctl_current, ctl_reload, ctl_admin_changed,
+					   d->health,   d->stats,   d };
+		d->control = control_new(d->loop, next->control_socket, next->control_mode, &ops);
+		if (!d->control) {
+			sb_printf(note(notes), "control socket %s (not created, see the log)",
+				  next->control_socket);
+		}
+	} else if (strcmp(control_path(d->control), next->control_socket) != 0 ||
+		   control_mode(d->control) != (next->control_mode & 07777)) {
+		const char *was = control_path(d->control);
+		if (control_rebind(d->control, next->control_socket, next->control_mode, why,
+				   sizeof(why)) != 0) {
+			log_warn("reload: control socket %s not applied (%s); %s stays",
+				 next->control_socket, why, was);
+			sb_printf(note(notes), "control socket %s (%s; %s stays)",
+				  next->control_socket, why, was);
+		}
+	}
+}
+
 /* Build the new configuration beside the live one and swap it in; on any
  * error the live one keeps serving. A one-line result goes to @msg, after
  * the errors and warnings the build logged (for `gslbctl reload`). */
@@ -73,39 +218,49 @@ static int reload(struct daemon *d, struct sbuf *msg)
 {
 	struct conf *conf;
 	struct snapshot *snap = NULL;
-	const struct conf *old;
-	struct sbuf logged;
+	struct sbuf logged, notes;
 	int rc = -1;
 
 	sb_init(&logged);
 	log_capture(&logged);
 	log_info("reloading %s", d->conf_path);
 	conf = conf_load(d->conf_path);
+	/* Who we are now, not who the new config names: user changes wait for a
+	 * restart, so a process still root runs no exec check. */
+	if (conf && privs_check_exec(conf, geteuid() == 0) != 0) {
+		conf_free(conf);
+		conf = NULL;
+	}
 	if (!conf) {
 		log_err("reload failed: configuration errors above; keeping the previous configuration");
 	} else if (!(snap = snapshot_build_health(conf, d->health))) {
 		log_err("reload failed: zone or pool errors above; keeping the previous configuration");
 	} else {
-		old = server_snapshot(d->srv)->conf;
-		if (snap->conf->nlistens != old->nlistens || snap->conf->threads != old->threads) {
-			log_warn("listen and threads changes take effect at the next restart");
-		}
 		rc = 0;
 	}
 	log_capture(NULL);
+	/* The errors and warnings of the build go to the control client too. */
 	sb_append(msg, logged.p, logged.len);
 	sb_clear(&logged);
-	stats_reload(d->stats, rc == 0, wall_now());
 	if (rc != 0) {
+		stats_reload(d->stats, false, wall_now());
 		return -1;
 	}
+	sb_init(&notes);
+	apply_restart_only(d, snap->conf, &notes);
 	stats_bind_pools(d->stats, snap->pools, snap->npools);
 	server_swap(d->srv, snap);
 	health_follow(d);
-	log_info("reload done: %zu zones, %zu pools, %zu names, %.1f MiB", snap->nzones,
-		 snap->npools, snap->nnodes, snapshot_memory(snap) / 1048576.0);
+	stats_reload(d->stats, true, wall_now());
+	log_info("reload done: %zu zones, %zu pools, %zu names, %.1f MiB%s%s", snap->nzones,
+		 snap->npools, snap->nnodes, snapshot_memory(snap) / 1048576.0,
+		 notes.len ? "; not applied: " : "", notes.len ? notes.p : "");
 	sb_printf(msg, "reload done: %zu zones, %zu pools, %zu names", snap->nzones, snap->npools,
 		  snap->nnodes);
+	if (notes.len) {
+		sb_printf(msg, "; not applied: %s", notes.p);
+	}
+	sb_clear(&notes);
 	return 0;
 }
 
@@ -136,21 +291,6 @@ static void sigterm_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	(void)revents;
 	log_info("signal %d: stopping", s->signum);
 	ev_break(loop, EVBREAK_ALL);
-}
-
-static const struct snapshot *ctl_current(void *arg)
-{
-	return server_snapshot(((struct daemon *)arg)->srv);
-}
-
-static int ctl_reload(void *arg, struct sbuf *msg)
-{
-	return reload(arg, msg);
-}
-
-static void ctl_admin_changed(void *arg)
-{
-	health_save_state(((struct daemon *)arg)->health);
 }
 
 /* A few dig lines for the first pool owners and zones, so that someone who
@@ -192,6 +332,7 @@ int daemon_check(const char *path)
 	struct conf *conf = conf_load(path);
 	struct health_table *health;
 	struct snapshot *snap;
+	int errors;
 
 	if (!conf) {
 		log_err("%s: configuration is not valid", path);
@@ -201,6 +342,17 @@ int daemon_check(const char *path)
 	snap = snapshot_build_health(conf, health);
 	if (!snap) {
 		log_err("%s: configuration is not valid", path);
+		health_table_free(health);
+		return 1;
+	}
+	/* What start-up would refuse (exec checks as root, a state file the
+	 * user cannot write) is an error; what a later reload or probe would
+	 * trip on is a warning. */
+	errors = privs_check_exec(snap->conf, privs_stays_root(snap->conf));
+	errors += privs_audit_as_user(snap);
+	if (errors) {
+		log_err("%s: configuration is not valid", path);
+		snapshot_free(snap);
 		health_table_free(health);
 		return 1;
 	}
@@ -229,6 +381,7 @@ static void daemon_free(struct daemon *d)
 	if (d->loop) {
 		ev_loop_destroy(d->loop);
 	}
+	boot_clear(&d->boot);
 }
 
 int daemon_run(const char *path, bool detach, bool verbose)
@@ -246,6 +399,11 @@ int daemon_run(const char *path, bool detach, bool verbose)
 		log_err("%s: configuration is not valid", path);
 		return 1;
 	}
+	if (privs_check_exec(conf, privs_stays_root(conf)) != 0) {
+		log_err("%s: configuration is not valid", path);
+		conf_free(conf);
+		return 1;
+	}
 	d.health = health_table_new();
 	d.stats = stats_new();
 	if (conf->state_file) {
@@ -256,6 +414,7 @@ int daemon_run(const char *path, bool detach, bool verbose)
 		log_err("%s: configuration is not valid", path);
 		goto out;
 	}
+	boot_init(&d.boot, snap->conf);
 	stats_bind_pools(d.stats, snap->pools, snap->npools);
 	d.srv = server_new(snap, d.stats);
 	if (!d.srv) {
@@ -268,7 +427,7 @@ int daemon_run(const char *path, bool detach, bool verbose)
 			log_err("cannot detach: %m");
 			goto out;
 		}
-		log_init(1, verbose);
+		log_init(1, verbose); /* connects to syslog now, while we may */
 	} else {
 		print_hints(live);
 	}
@@ -277,6 +436,20 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	d.loop = ev_loop_new(EVFLAG_AUTO);
 	if (!d.loop) {
 		log_err("cannot create the main event loop");
+		goto out;
+	}
+	/* The control socket's directory may be root's: made before the drop. */
+	if (live->control_socket) {
+		struct control_ops ops = { ctl_current, ctl_reload, ctl_admin_changed,
+					   d.health,    d.stats,    &d };
+		d.control = control_new(d.loop, live->control_socket, live->control_mode, &ops);
+		if (!d.control) {
+			goto out;
+		}
+	}
+	/* Everything that needs root is open: give it up before the first
+	 * thread, then check what the user must still reach. */
+	if (privs_drop(live) != 0 || privs_audit(server_snapshot(d.srv)) != 0) {
 		goto out;
 	}
 	if (server_start(d.srv) != 0) {
@@ -309,14 +482,6 @@ int daemon_run(const char *path, bool detach, bool verbose)
 		ev_timer_start(d.loop, &d.save_timer);
 	}
 	health_follow(&d);
-	if (live->control_socket) {
-		struct control_ops ops = { ctl_current, ctl_reload, ctl_admin_changed,
-					   d.health,    d.stats,    &d };
-		d.control = control_new(d.loop, live->control_socket, live->control_mode, &ops);
-		if (!d.control) {
-			goto out;
-		}
-	}
 	log_info("ready: %u workers, %zu zones, %zu pools, %zu names", server_nworkers(d.srv),
 		 server_snapshot(d.srv)->nzones, server_snapshot(d.srv)->npools,
 		 server_snapshot(d.srv)->nnodes);

@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@
 
 #include "daemon/server.h"
 #include "daemon/stats.h"
+#include "daemon/tcp_clients.h"
 #include "dns/answer.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -115,6 +117,7 @@ struct worker {
 	unsigned nconns;
 	bool accepting;
 	struct tcp_conn *conns;
+	struct tcp_clients *clients; /* connections per client address */
 	struct answer_ctx actx;
 	struct request req;
 	struct stats_worker *stats; /* the TCP loop's counters */
@@ -132,6 +135,7 @@ struct server {
 	size_t nlisten;
 	unsigned tcp_timeout;
 	unsigned tcp_max;
+	unsigned tcp_per_client;
 	bool started;
 	atomic_bool stopping;
 };
@@ -314,6 +318,7 @@ static void tcp_close(struct tcp_conn *c)
 	ev_io_stop(w->loop, &c->io);
 	ev_timer_stop(w->loop, &c->timer);
 	close(c->fd);
+	tcp_clients_remove(w->clients, &c->peer);
 	if (c->prev) {
 		c->prev->next = c->next;
 	} else {
@@ -428,10 +433,12 @@ static void tcp_cb(struct ev_loop *loop, ev_io *io, int revents)
 				tcp_queue(c, w->resp, rlen + 2);
 			}
 			if (off) {
+				/* Idle means no complete query: a client that
+				 * trickles bytes (slowloris) keeps no slot longer. */
 				memmove(c->in, c->in + off, c->inlen - off);
 				c->inlen -= off;
+				ev_timer_again(loop, &c->timer);
 			}
-			ev_timer_again(loop, &c->timer);
 		}
 	}
 	if (tcp_flush(c) != 0) {
@@ -460,8 +467,17 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (fd < 0) {
 			return; /* EAGAIN, or a transient error (EMFILE...): retried on next event */
 		}
+		if (!tcp_clients_add(w->clients, &peer)) {
+			/* Over tcp_max_per_client: reset at once (no lingering
+			 * FIN exchange), so one address cannot hold every slot. */
+			struct linger lg = { 1, 0 };
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			close(fd);
+			continue;
+		}
 		c = malloc(sizeof(*c));
 		if (!c) {
+			tcp_clients_remove(w->clients, &peer);
 			close(fd);
 			return;
 		}
@@ -665,6 +681,17 @@ static int open_listener(struct server *srv, size_t li, const struct conf_listen
 	return -1;
 }
 
+/* A key for worker @i's client table that nobody outside can guess. */
+static uint64_t client_seed(unsigned i)
+{
+	uint64_t seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
+		seed = (uint64_t)time(NULL) * 2654435761u ^ ((uint64_t)getpid() << 32);
+	}
+	return seed + i * 0x9E3779B97F4A7C15ULL;
+}
+
 struct server *server_new(struct snapshot *snap, struct stats *stats)
 {
 	struct server *srv = xcalloc(1, sizeof(*srv));
@@ -676,6 +703,7 @@ struct server *server_new(struct snapshot *snap, struct stats *stats)
 	srv->nlisten = conf->nlistens;
 	srv->tcp_timeout = conf->tcp_idle_timeout;
 	srv->tcp_max = conf->tcp_max_clients;
+	srv->tcp_per_client = conf->tcp_max_per_client;
 	srv->workers = xcalloc(srv->nworkers, sizeof(*srv->workers));
 	for (unsigned i = 0; i < srv->nworkers; i++) {
 		struct worker *w = xcalloc(1, sizeof(*w));
@@ -703,6 +731,7 @@ struct server *server_new(struct snapshot *snap, struct stats *stats)
 		}
 		w->req.transport = TRANSPORT_TCP;
 		w->stats = stats_worker_new(stats);
+		w->clients = tcp_clients_new(srv->tcp_max, srv->tcp_per_client, client_seed(i));
 		answer_ctx_init(&w->actx, (uint64_t)time(NULL) * 2654435761u + i * 0x9E3779B97F4A7C15ULL + (uint64_t)getpid());
 		srv->workers[i] = w;
 	}
@@ -838,6 +867,7 @@ void server_free(struct server *srv)
 		}
 		free(w->udp);
 		free(w->tcp);
+		tcp_clients_free(w->clients);
 		answer_ctx_clear(&w->actx);
 		free(w);
 	}

@@ -9,7 +9,9 @@
 #include <stdarg.h>
 #include <libgen.h>
 #include <limits.h>
+#include <grp.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -410,11 +412,63 @@ char *conf_resolve(struct conf_ctx *c, const char *file)
 	return resolve_path(c->path, file);
 }
 
+/* `user` and `group`: names looked up now, so that a typo is a config error
+ * with its line and `gslbd -t` catches it. Neither may be 0: the point of
+ * naming them is to stop being root. */
+static void parse_user(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
+{
+	const config_setting_t *us = config_setting_get_member(root, "user");
+	const config_setting_t *gs = config_setting_get_member(root, "group");
+	const char *user = get_str(c, root, "user");
+	const char *group = get_str(c, root, "group");
+	char buf[16384];
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+
+	if (gs && !us) {
+		err(c, gs, "needs 'user' as well (group alone would leave gslbd running as root)");
+		return;
+	}
+	if (!user) {
+		return;
+	}
+	conf->user_line = config_setting_source_line(us);
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &pwp) != 0 || !pwp) {
+		err(c, us, "no such user \"%s\"", user);
+		return;
+	}
+	if (pw.pw_uid == 0) {
+		err(c, us, "\"%s\" has uid 0: gslbd would keep running as root; name an "
+			   "unprivileged user (e.g. \"nobody\")", user);
+		return;
+	}
+	conf->user = xstrdup(user);
+	conf->uid = pw.pw_uid;
+	conf->gid = pw.pw_gid;
+	if (group) {
+		if (getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || !grp) {
+			err(c, gs, "no such group \"%s\"", group);
+			return;
+		}
+		conf->group = xstrdup(group);
+		conf->gid = gr.gr_gid;
+	} else if (getgrgid_r(conf->gid, &gr, buf, sizeof(buf), &grp) == 0 && grp) {
+		conf->group = xstrdup(gr.gr_name);
+	}
+	if (conf->gid == 0) {
+		err(c, gs ? gs : us, "group %s%s%s is gid 0, which can read and write root's "
+				     "files; name another group (e.g. \"nogroup\")",
+		    conf->group ? "\"" : "", conf->group ? conf->group : "0",
+		    conf->group ? "\"" : "");
+	}
+}
+
 static void parse_top(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
 {
 	static const char *const known[] = { "listen", "threads", "udp_size", "tcp_idle_timeout",
-					     "tcp_max_clients", "chaos", "zones", "pools",
-					     "checks", "state_file", "control", NULL };
+					     "tcp_max_clients", "tcp_max_per_client", "chaos",
+					     "zones", "pools", "checks", "state_file", "control",
+					     "user", "group", NULL };
 	const config_setting_t *s;
 	long long v;
 
@@ -451,6 +505,10 @@ static void parse_top(struct conf_ctx *c, struct conf *conf, const config_settin
 	if (get_int(c, root, "tcp_max_clients", 1, 1000000, &v)) {
 		conf->tcp_max_clients = (unsigned)v;
 	}
+	if (get_int(c, root, "tcp_max_per_client", 1, 1000000, &v)) {
+		conf->tcp_max_per_client = (unsigned)v;
+	}
+	parse_user(c, conf, root);
 	{
 		const char *str = get_str(c, root, "state_file");
 		if (str) {
@@ -1091,11 +1149,24 @@ static void parse_pools(struct conf_ctx *c, struct conf *conf, const config_sett
 	}
 }
 
-/* libconfig 1.5 exits the process when an @include names something that
- * is not a readable regular file: check every @include first (recursively). */
-static int check_includes(const char *path, const char *dir, int depth)
+/* The files a configuration is read from, for conf->files. */
+struct file_list {
+	char **names;
+	size_t n;
+};
+
+static void file_list_add(struct file_list *l, const char *name)
 {
-	FILE *f = fopen(path, "r");
+	l->names = xrealloc(l->names, (l->n + 1) * sizeof(*l->names));
+	l->names[l->n++] = xstrdup(name);
+}
+
+/* libconfig 1.5 exits the process when an @include names something that
+ * is not a readable regular file: check every @include first (recursively),
+ * listing the good ones in @files. */
+static int check_includes(const char *path, const char *dir, int depth, struct file_list *files)
+{
+	FILE *f = fopen(path, "re");
 	char line[4096];
 	int lineno = 0, errors = 0;
 
@@ -1128,7 +1199,8 @@ static int check_includes(const char *path, const char *dir, int depth)
 			log_err("%s:%d: @include nested deeper than 10", path, lineno);
 			errors++;
 		} else {
-			errors += check_includes(full, dir, depth + 1);
+			file_list_add(files, full);
+			errors += check_includes(full, dir, depth + 1, files);
 		}
 	}
 	fclose(f);
@@ -1140,9 +1212,10 @@ struct conf *conf_load(const char *path)
 	config_t cfg;
 	struct conf *conf;
 	struct conf_ctx c = { path, 0 };
+	struct file_list files = { NULL, 0 };
 	FILE *f;
 
-	f = fopen(path, "r");
+	f = fopen(path, "re");
 	if (!f) {
 		log_err("%s: cannot open config file: %s", path, strerror(errno));
 		return NULL;
@@ -1152,10 +1225,12 @@ struct conf *conf_load(const char *path)
 		char *tmp = xstrdup(path);
 		const char *dir = dirname(tmp);
 		config_set_include_dir(&cfg, dir);
-		if (check_includes(path, dir, 0) != 0) {
+		file_list_add(&files, path);
+		if (check_includes(path, dir, 0, &files) != 0) {
 			free(tmp);
 			config_destroy(&cfg);
-			return NULL;
+			fclose(f);
+			goto fail_files;
 		}
 		free(tmp);
 	}
@@ -1165,13 +1240,16 @@ struct conf *conf_load(const char *path)
 		log_err("%s:%d: syntax error: %s", ef ? ef : path, config_error_line(&cfg),
 			config_error_text(&cfg));
 		config_destroy(&cfg);
-		return NULL;
+		goto fail_files;
 	}
 	conf = xcalloc(1, sizeof(*conf));
 	conf->path = xstrdup(path);
+	conf->files = files.names;
+	conf->nfiles = files.n;
 	conf->udp_size = 1232;
 	conf->tcp_idle_timeout = 10;
 	conf->tcp_max_clients = 1024;
+	conf->tcp_max_per_client = 32;
 	conf->control_mode = 0600;
 	parse_top(&c, conf, config_root_setting(&cfg));
 	parse_zones(&c, conf, config_root_setting(&cfg));
@@ -1186,6 +1264,13 @@ struct conf *conf_load(const char *path)
 		return NULL;
 	}
 	return conf;
+
+fail_files:
+	for (size_t i = 0; i < files.n; i++) {
+		free(files.names[i]);
+	}
+	free(files.names);
+	return NULL;
 }
 
 void conf_free(struct conf *conf)
@@ -1233,6 +1318,12 @@ void conf_free(struct conf *conf)
 	free(conf->control_socket);
 	free(conf->chaos_version);
 	free(conf->chaos_id);
+	free(conf->user);
+	free(conf->group);
+	for (size_t i = 0; i < conf->nfiles; i++) {
+		free(conf->files[i]);
+	}
+	free(conf->files);
 	free(conf->path);
 	free(conf);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 struct policy_ops;
 
@@ -79,6 +80,7 @@ struct conf {
 	unsigned udp_size;
 	unsigned tcp_idle_timeout;
 	unsigned tcp_max_clients;
+	unsigned tcp_max_per_client; /* per worker, per IPv4 address or IPv6 /64 */
 	char *chaos_version; /* NULL: REFUSED */
 	char *chaos_id;
 	struct conf_zone *zones;
@@ -90,6 +92,15 @@ struct conf {
 	char *state_file;
 	char *control_socket;
 	unsigned control_mode;
+	/* Who the daemon becomes after opening its sockets (daemon/privs.h):
+	 * names as written, ids looked up at load time. */
+	char *user;       /* NULL: stay who we were started as */
+	char *group;      /* NULL: the user's primary group */
+	uid_t uid;
+	gid_t gid;
+	int user_line;
+	char **files;     /* the config file and every @include, in reading order */
+	size_t nfiles;
 };
 
 /* The check called @name, or NULL. */

@@ -198,7 +198,7 @@ static bool retry_class_first(FILE *f, long from, long to, uint32_t ttl, ldns_rd
 static int read_file(struct reader *r, const char *path, ldns_rdf **origin, uint32_t *ttl,
 		     int depth, const char *from_file, int from_line)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re");
 	const char *file;
 	ldns_rdf *prev = NULL;
 	int line = 1;

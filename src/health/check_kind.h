@@ -60,6 +60,13 @@ struct check_kind {
 	 * May be NULL (nothing beyond the common part). */
 	void (*make_spec)(struct probe_spec *ps, const struct conf_check *k,
 			  const struct conf_member *m);
+	/* The program a check of this kind runs (its argv[0], as configured),
+	 * or NULL: such checks are refused while gslbd is root, and `gslbd -t`
+	 * checks the user can execute it. NULL function: runs none. */
+	const char *(*program)(const struct conf_check *k);
+	/* A file a check of this kind reads, or NULL (`gslbd -t` checks the
+	 * user can read it). NULL function: reads none. */
+	const char *(*reads_file)(const struct conf_check *k);
 
 	/* --- the probe engine (probe thread; probe_int.h) --- */
 

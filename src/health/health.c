@@ -461,7 +461,7 @@ int health_load_state(struct health_table *t, const char *path)
 	int lineno = 0;
 
 	set_str(&t->state_file, path);
-	f = fopen(path, "r");
+	f = fopen(path, "re");
 	if (!f) {
 		if (errno == ENOENT) {
 			return 0; /* first start */

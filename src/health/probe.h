@@ -51,4 +51,10 @@ void probe_engine_set(struct probe_engine *e, struct probe_spec *const *specs, s
 /* Stop the thread and free everything. NULL is a no-op. Main thread. */
 void probe_engine_free(struct probe_engine *e);
 
+/* The program an exec check runs, as execve needs it: @cmd itself if it has a
+ * slash, else the first match along @path_env ("PATH=..."; NULL: the default
+ * /usr/local/bin:/usr/bin:/bin) that the caller may execute, written to @out.
+ * Returns 0 or an errno value. Any thread. */
+int probe_exec_resolve(char *out, size_t size, const char *cmd, const char *path_env);
+
 #endif

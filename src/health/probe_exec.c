@@ -96,9 +96,7 @@ static struct probe_spawn *spawn_setup(void)
 	return sp;
 }
 
-/* The command as execve needs it: @cmd itself if it has a slash, else the
- * first executable match along PATH. Returns 0 or an errno value. */
-static int resolve(char *out, size_t size, const char *cmd, const char *path_env)
+int probe_exec_resolve(char *out, size_t size, const char *cmd, const char *path_env)
 {
 	const char *dirs = path_env ? path_env + 5 : "/usr/local/bin:/usr/bin:/bin";
 	int err = ENOENT;
@@ -325,7 +323,7 @@ static void exec_start(struct probe *p)
 	int pidfd, err, status;
 	pid_t pid;
 
-	err = resolve(path, sizeof(path), o->argv[0], e->path_env);
+	err = probe_exec_resolve(path, sizeof(path), o->argv[0], e->path_env);
 	if (!err) {
 		if (!e->spawn) {
 			e->spawn = spawn_setup();
@@ -443,6 +441,13 @@ static const struct check_setting settings[] = {
 /* The port reaches the command as GSLBD_PORT. */
 static const char *const member_settings[] = {"port", "probe_address", NULL};
 
+static const char *exec_program(const struct conf_check *k)
+{
+	const struct probe_exec_opts *o = k->opts;
+
+	return o && o->argv ? o->argv[0] : NULL;
+}
+
 const struct check_kind check_kind_exec = {
     .name = "exec",
     .settings = settings,
@@ -452,6 +457,7 @@ const struct check_kind check_kind_exec = {
     .opts_free = opts_free,
     .validate = validate,
     .make_spec = make_spec,
+    .program = exec_program,
     .setup = exec_setup,
     .clear = exec_clear,
     .start = exec_start,

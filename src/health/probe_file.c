@@ -471,6 +471,13 @@ static const struct check_setting settings[] = {
 
 static const char *const member_settings[] = {"port", "probe_address", NULL};
 
+static const char *file_reads(const struct conf_check *k)
+{
+	const struct probe_file_opts *o = k->opts;
+
+	return o ? o->path : NULL;
+}
+
 const struct check_kind check_kind_file = {
     .name = "file",
     .settings = settings,
@@ -480,6 +487,7 @@ const struct check_kind check_kind_file = {
     .opts_free = opts_free,
     .validate = validate,
     .make_spec = make_spec,
+    .reads_file = file_reads,
     .setup = file_setup,
     .clear = file_clear,
     .start = file_start,

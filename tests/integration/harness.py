@@ -183,11 +183,12 @@ def make_query(qname, rdtype="A", rdclass="IN", *, rd=True, cd=False, edns=None,
 # ---------------------------------------------------------------- server
 
 class Server:
-    def __init__(self, workdir, conf_path, v6, listen=None):
+    def __init__(self, workdir, conf_path, v6, prefix=None, listen=None):
         self.workdir = Path(workdir)
         self.conf_path = Path(conf_path)
         self.dir = self.conf_path.parent
         self.v6 = v6
+        self.prefix = list(prefix or [])
         self.listen = listen
         self.proc = None
         self.lines = []
@@ -209,7 +210,7 @@ class Server:
 
     def _start(self):
         check_binary()
-        self.proc = subprocess.Popen([GSLBD, "-c", str(self.conf_path)],
+        self.proc = subprocess.Popen(self.prefix + [GSLBD, "-c", str(self.conf_path)],
                                      stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT,
@@ -413,7 +414,8 @@ def read_framed(s):
     return recv_exact(s, n)
 
 
-def start(source, *, v6=None, files=None, conf_name="gslbd.conf", listen=None):
+def start(source, *, v6=None, files=None, conf_name="gslbd.conf", prefix=None, listen=None,
+          dir_mode=None):
     """Start gslbd.
 
     source: a scenario directory (its files are copied into a temp dir and
@@ -422,12 +424,17 @@ def start(source, *, v6=None, files=None, conf_name="gslbd.conf", listen=None):
     setting is replaced by 127.0.0.1:0 (and [::1]:0 when ::1 is usable), or
     by the entries of `listen` (e.g. ["0.0.0.0:0", "[::]:0"]); each entry's
     port is then in srv.ports under its address as logged ("0.0.0.0", "::").
+    `prefix` is put before the command (e.g. setpriv ...); `dir_mode` is
+    given to the temp dir (mkdtemp makes it 0700: 0o755 lets a user other
+    than root read the config, as a reload after dropping root must).
     The server runs with the temp root as working directory, so relative
     names resolved against the cwd instead of the config's folder fail.
     """
     if v6 is None:
         v6 = ipv6_usable()
     workdir = Path(tempfile.mkdtemp(prefix="gslbd-it-"))
+    if dir_mode is not None:
+        workdir.chmod(dir_mode)
     confdir = workdir / "etc"
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
                                     and os.path.isdir(source)):
@@ -446,7 +453,7 @@ def start(source, *, v6=None, files=None, conf_name="gslbd.conf", listen=None):
         else:
             p.write_text(content)
     conf_path.write_text(with_listen(text, v6, listen))
-    srv = Server(workdir, conf_path, v6, listen)
+    srv = Server(workdir, conf_path, v6, prefix=prefix, listen=listen)
     try:
         srv._start()
     except BaseException:

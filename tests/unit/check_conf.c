@@ -179,6 +179,11 @@ START_TEST(defaults)
 	ck_assert_uint_eq(c->udp_size, 1232);
 	ck_assert_uint_eq(c->tcp_idle_timeout, 10);
 	ck_assert_uint_eq(c->tcp_max_clients, 1024);
+	ck_assert_uint_eq(c->tcp_max_per_client, 32);
+	ck_assert_ptr_null(c->user);
+	ck_assert_ptr_null(c->group);
+	ck_assert_uint_eq(c->nfiles, 1);
+	ck_assert_str_eq(c->files[0], path);
 	ck_assert_ptr_null(c->chaos_version);
 	ck_assert_ptr_null(c->chaos_id);
 	ck_assert_uint_eq(c->npools, 1);
@@ -285,6 +290,60 @@ START_TEST(out_of_range)
 	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\"; answers = 0;\n"
 				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
 		     3, "pools[0].answers", NULL);
+}
+END_TEST
+
+/* Names are looked up at load time; the group defaults to the user's own. */
+START_TEST(user_and_group)
+{
+	char path[PATH_MAX];
+	struct conf *c = load(path, NULL, OK_HEAD "user = \"nobody\";\ntcp_max_per_client = 5;\n" OK_ZONES);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->user, "nobody");
+	ck_assert_uint_eq(c->uid, 65534);
+	ck_assert_uint_eq(c->gid, 65534); /* nobody's primary group on Debian */
+	ck_assert_ptr_nonnull(c->group);
+	ck_assert_int_eq(c->user_line, 2);
+	ck_assert_uint_eq(c->tcp_max_per_client, 5);
+	conf_free(c);
+	c = load(path, NULL, OK_HEAD "user = \"nobody\"; group = \"nogroup\";\n" OK_ZONES);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->group, "nogroup");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(bad_user_and_group)
+{
+	expect_error(OK_HEAD "user = \"no-such-user-gslbd\";\n" OK_ZONES, 2, "user",
+		     "no such user \"no-such-user-gslbd\"");
+	expect_error(OK_HEAD "user = \"root\";\n" OK_ZONES, 2, "user", "uid 0");
+	expect_error(OK_HEAD "group = \"nogroup\";\n" OK_ZONES, 2, "group", "needs 'user'");
+	expect_error(OK_HEAD "user = \"nobody\";\ngroup = \"no-such-group-gslbd\";\n" OK_ZONES, 3,
+		     "group", "no such group");
+	expect_error(OK_HEAD "user = \"nobody\";\ngroup = \"root\";\n" OK_ZONES, 3, "group",
+		     "gid 0");
+	expect_error(OK_HEAD "user = 65534;\n" OK_ZONES, 2, "user", "expected a string");
+	expect_error(OK_HEAD "tcp_max_per_client = 0;\n" OK_ZONES, 2, "tcp_max_per_client",
+		     NULL);
+}
+END_TEST
+
+/* conf->files: the config file and its @includes, for the access audit. */
+START_TEST(files_listed)
+{
+	char path[PATH_MAX], inc[PATH_MAX];
+	struct conf *c;
+
+	tu_write(inc, "inc-listed.conf", "tcp_max_per_client = 7;\n");
+	c = load(path, NULL, OK_HEAD "@include \"inc-listed.conf\"\n" OK_ZONES);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->nfiles, 2);
+	ck_assert_str_eq(c->files[0], path);
+	ck_assert_str_eq(c->files[1], inc);
+	ck_assert_uint_eq(c->tcp_max_per_client, 7);
+	conf_free(c);
 }
 END_TEST
 
@@ -806,6 +865,8 @@ static Suite *conf_suite(void)
 	tcase_add_test(tl, defaults);
 	tcase_add_test(tl, policy_answers_default);
 	tcase_add_test(tl, no_pools);
+	tcase_add_test(tl, user_and_group);
+	tcase_add_test(tl, files_listed);
 	suite_add_tcase(s, tl);
 
 	tcase_add_test(te, unknown_top_level);
@@ -814,6 +875,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(te, wrong_type);
 	tcase_add_test(te, out_of_range);
 	tcase_add_test(te, bad_address);
+	tcase_add_test(te, bad_user_and_group);
 	tcase_add_test(te, missing_address);
 	tcase_add_test(te, bad_policy);
 	tcase_add_test(te, empty_members);
