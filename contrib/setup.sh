@@ -6,7 +6,7 @@
 set -e
 
 PKGS="build-essential autoconf automake libtool pkg-config
-      libldns-dev libev-dev libconfig-dev liburcu-dev libcurl4-openssl-dev libjansson-dev check
+      libldns-dev libev-dev libconfig-dev liburcu-dev libcurl4-openssl-dev libjansson-dev libsodium-dev check
       openssl
       bind9-dnsutils knot-dnsutils python3 python3-dnspython"
 if [ "$1" = "--fuzz" ]; then
