@@ -83,6 +83,7 @@ static int reload(struct daemon *d, struct sbuf *msg)
 		stats_reload(d->stats, false, wall_now());
 		return -1;
 	}
+	conf_inherit(conf, server_snapshot(d->srv)->conf);
 	snap = snapshot_build_health(conf, d->health);
 	if (!snap) {
 		log_err("reload failed: zone or pool errors above; keeping the previous configuration");
