@@ -48,13 +48,14 @@ void answer_ctx_clear(struct answer_ctx *ctx)
 	pool_state_clear(&ctx->pools);
 }
 
+/* Everything is taken again on every call, not only when the pointer
+ * changed: a snapshot freed after a reload may leave its address to a later
+ * one, and a worker idle over both reloads would see "the same" snapshot.
+ * Per batch, this is a compare and a few loads. */
 void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s)
 {
-	if (s != ctx->seen) {
-		pool_state_reserve(&ctx->pools, s->npools);
-		ctx->udp_size = s->conf->udp_size;
-		ctx->seen = s;
-	}
+	pool_state_reserve(&ctx->pools, s->npools);
+	ctx->udp_size = s->conf->udp_size;
 }
 
 /* --- writing ---------------------------------------------------------------- */

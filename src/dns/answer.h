@@ -14,7 +14,6 @@
 /* Per-thread answering state. Owned by one thread. */
 struct answer_ctx {
 	struct pool_state pools;
-	const struct snapshot *seen; /* snapshot the pool state was sized for */
 	unsigned udp_size;           /* our EDNS size and UDP ceiling */
 };
 

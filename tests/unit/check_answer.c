@@ -905,6 +905,28 @@ START_TEST(ctx_follows_new_snapshot)
 }
 END_TEST
 
+/* A snapshot freed after a reload may leave its address to a later one:
+ * a worker idle over two reloads then sees the same pointer again. Its
+ * context must follow the new snapshot all the same (size, pool room). */
+START_TEST(ctx_follows_snapshot_at_reused_address)
+{
+	const struct snapshot *old = snap;
+	unsigned same = 0;
+
+	for (int i = 0; i < 12; i++) {
+		snapshot_free(snap);
+		use(build(i % 2 ? "udp_size = 1400;\n" : "udp_size = 1300;\n", pools_conf()));
+		same += snap == old;
+		old = snap;
+		ask_edns("www.lb.test", DNS_TYPE_A, 4096, false);
+		ck_assert_uint_eq(r.opt_udp, (i % 2 ? 1400 : 1300));
+	}
+	if (!same) {
+		fprintf(stderr, "ctx_follows_snapshot_at_reused_address: no address came back\n");
+	}
+}
+END_TEST
+
 /* --- ANY, transfers ----------------------------------------------------------- */
 
 START_TEST(any_one_rrset)
@@ -1191,6 +1213,7 @@ static Suite *answer_suite(void)
 	tcase_add_test(tc, edns_small_udp);
 	tcase_add_test(tc, configured_udp_size);
 	tcase_add_test(tc, ctx_follows_new_snapshot);
+	tcase_add_test(tc, ctx_follows_snapshot_at_reused_address);
 	tcase_add_test(tc, any_one_rrset);
 	tcase_add_test(tc, transfers_refused);
 	tcase_add_test(tc, truncation);
