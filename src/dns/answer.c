@@ -218,16 +218,25 @@ static enum step_result step_parse(struct job *j)
 	return STEP_NEXT;
 }
 
-/* Cookies act before the lookup. By default every query is answered and
- * the cookie only comes along (RFC 7873 5.2.3 (3)); with cookie_require, a
- * UDP query whose cookie did not verify gets BADCOOKIE instead (5.2.3 (2)),
- * its fresh cookie, no records, and TC so that a client that does not
- * retry with the cookie retries over TCP. Over TCP the connection already
- * proves the address: answered (5.2.3). Queries without a COOKIE option are
- * answered as by a server without cookies (5.2.1). */
+/* Cookies act before the filter (which needs a question) and the lookup.
+ * By default every query is answered and the cookie only comes along (RFC
+ * 7873 5.2.3 (3)); with cookie_require, a UDP query whose cookie did not
+ * verify gets BADCOOKIE instead (5.2.3 (2)), its fresh cookie, no records,
+ * and TC so that a client that does not retry with the cookie retries over
+ * TCP. Over TCP the connection already proves the address: answered (5.2.3).
+ * Queries without a COOKIE option are answered as by a server without
+ * cookies (5.2.1). */
 static enum step_result step_cookie(struct job *j)
 {
 	check_cookie(j);
+	if (!j->req->q.has_question) {
+		/* RFC 7873 5.4: a query without a question (the parser lets one
+		 * through only with a COOKIE option) asks for a cookie: NOERROR,
+		 * or BADCOOKIE when the server cookie it brought is not valid. */
+		bool bad = j->req->cookie == COOKIE_INVALID;
+		return respond_empty(j, bad ? DNS_RCODE_BADCOOKIE : DNS_RCODE_NOERROR, false,
+				     false, bad ? RESPONSE_ERROR : RESPONSE_NODATA);
+	}
 	if (j->ctx->cookie_require && j->cookie && !j->req->cookie_valid &&
 	    j->req->transport == TRANSPORT_UDP) {
 		return respond_empty(j, DNS_RCODE_BADCOOKIE, false, true, RESPONSE_ERROR);

@@ -132,6 +132,20 @@ class Cookies(CookieCase, unittest.TestCase):
         d = self.delta(before, self.stats(), "cookies")
         self.assertEqual((d["client_only"], d["valid"], d["invalid"]), (1, 1, 0), d)
 
+    def test_dig_header_only_asks_for_a_cookie(self):
+        """RFC 7873 5.4: no question, only a COOKIE option."""
+        rc, out = self.dig("+cookie", "+header-only")
+        self.assertIn("status: NOERROR", out, out)
+        self.assertIn("QUERY: 0, ANSWER: 0", out, out)
+        m = re.search(r"^; COOKIE: ([0-9a-f]{48}) \(good\)$", out, re.M)
+        self.assertIsNotNone(m, "a server cookie for a query without a question:\n" + out)
+        rc, out = self.dig("+cookie=" + m.group(1), "+header-only")
+        self.assertIn("; COOKIE: %s (good)" % m.group(1), out, out)
+        self.assertIn("status: NOERROR", out, out)
+        bad = m.group(1)[:47] + ("0" if m.group(1)[47] != "0" else "1")
+        rc, out = self.dig("+cookie=" + bad, "+header-only", "+nobadcookie")
+        self.assertIn("status: BADCOOKIE", out, "an invalid one is BADCOOKIE there:\n" + out)
+
     def test_kdig_cookie_then_replay(self):
         before = self.stats()
         rc, out = self.kdig("+cookie", STATIC, "A")

@@ -1426,6 +1426,52 @@ START_TEST(cookie_in_every_response)
 }
 END_TEST
 
+/* RFC 7873 5.4: a query with no question, only a COOKIE option, gets
+ * NOERROR with a server cookie; BADCOOKIE when the server cookie it brought
+ * is not valid; never records. Also with cookie_require. */
+START_TEST(cookie_query_without_question)
+{
+	uint8_t c[24], opts[64];
+	size_t len;
+
+	client = from("192.0.2.7");
+	for (int require = 0; require < 2; require++) {
+		if (require) {
+			use_conf("cookie_require = true;\n");
+		}
+		memset(qbuf, 0, 12);
+		tu_wr16(qbuf, 0x5151);
+		tu_wr16(qbuf + 2, TU_RD);
+		memcpy(c, cc, 8);
+		len = tu_add_opt_raw(qbuf, 12, 1232, opts, tu_option(opts, DNS_EDNS_COOKIE, c, 8));
+		send_q(len, false);
+		expect_counts(0, 0, 0, 1);
+		ck_assert_uint_eq(r.qdcount, 0);
+		ck_assert(!r.tc);
+		ck_assert_int_eq(last.cookie, COOKIE_CLIENT_ONLY);
+		memcpy(c + 8, server_cookie(), 16);
+		memset(qbuf, 0, 12);
+		len = tu_add_opt_raw(qbuf, 12, 1232, opts, tu_option(opts, DNS_EDNS_COOKIE, c, 24));
+		send_q(len, false);
+		expect_counts(0, 0, 0, 1);
+		ck_assert(last.cookie_valid);
+		ck_assert_mem_eq(server_cookie(), c + 8, 16);
+		c[23] ^= 1;
+		memset(qbuf, 0, 12);
+		len = tu_add_opt_raw(qbuf, 12, 1232, opts, tu_option(opts, DNS_EDNS_COOKIE, c, 24));
+		send_q(len, false);
+		expect_counts(DNS_RCODE_BADCOOKIE, 0, 0, 1);
+		ck_assert_int_eq(last.kind, RESPONSE_ERROR);
+		ck_assert_mem_ne(server_cookie(), c + 8, 16);
+	}
+	/* No cookie, no question: FORMERR, as before. */
+	memset(qbuf, 0, 12);
+	len = tu_add_opt_raw(qbuf, 12, 1232, opts, 0);
+	send_q(len, false);
+	ck_assert_int_eq(r.rcode, DNS_RCODE_FORMERR);
+}
+END_TEST
+
 /* Without the client's address (explain, tests) no cookie can be checked or
  * made: the query is answered, without a COOKIE option. */
 START_TEST(cookie_without_client_address)
@@ -1668,6 +1714,7 @@ static Suite *answer_suite(void)
 	tcase_add_test(to, cookie_other_client_invalid);
 	tcase_add_test(to, cookie_secret_rotation);
 	tcase_add_test(to, cookie_in_every_response);
+	tcase_add_test(to, cookie_query_without_question);
 	tcase_add_test(to, cookie_without_client_address);
 	tcase_add_test(to, cookie_malformed_formerr);
 	tcase_add_test(to, cookie_required_badcookie);
