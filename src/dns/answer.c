@@ -38,7 +38,6 @@ struct job {
 	size_t opt;   /* room the finish steps need for the OPT record */
 	const struct image *img;
 	const uint8_t *cookie; /* the server cookie to send (16 octets), or NULL */
-	uint8_t fresh[DNS_COOKIE_V1_LEN]; /* one made for this response */
 };
 
 enum step_result {
@@ -73,9 +72,8 @@ void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s)
 
 	pool_state_reserve(&ctx->pools, s->npools);
 	ctx->udp_size = c->udp_size;
-	memcpy(ctx->cookies.current, c->cookie_secret, COOKIE_SECRET_LEN);
-	memcpy(ctx->cookies.previous, c->cookie_secret_previous, COOKIE_SECRET_LEN);
-	ctx->cookies.has_previous = c->cookie_previous_set;
+	ctx->cookies.current = c->cookie_secret;
+	ctx->cookies.previous = c->cookie_previous_set ? c->cookie_secret_previous : NULL;
 	ctx->cookie_require = c->cookie_require;
 	ctx->nsid = c->nsid_len ? c->nsid : NULL;
 	ctx->nsid_len = (uint16_t)c->nsid_len;
@@ -131,7 +129,8 @@ static void count_add(uint8_t *resp, size_t off, unsigned k)
 
 /* --- build steps ------------------------------------------------------------ */
 
-/* RFC 7873 5.2 with RFC 9018's server cookies: what the query's cookie is
+/* RFC 7873 5.2 with RFC 9018's server cookies, for a query with a COOKIE
+ * option: what its cookie is
  * worth (req->cookie, req->cookie_valid) and which server cookie the
  * response carries (j->cookie): the one sent, while it is ours and recent;
  * else a fresh one. An invalid server cookie is treated as no server cookie
@@ -144,9 +143,6 @@ static void check_cookie(struct job *j)
 	uint8_t ip[COOKIE_IP_MAX];
 	size_t iplen;
 
-	if (!c->present) {
-		return;
-	}
 	req->cookie = c->len == DNS_COOKIE_CLIENT_LEN ? COOKIE_CLIENT_ONLY : COOKIE_INVALID;
 	iplen = cookie_client_ip(ip, req->client);
 	if (iplen == 0) {
@@ -168,8 +164,8 @@ static void check_cookie(struct job *j)
 			break;
 		}
 	}
-	cookie_make(j->fresh, c->data, ip, iplen, j->ctx->now, j->ctx->cookies.current);
-	j->cookie = j->fresh;
+	cookie_make(j->ctx->fresh, c->data, ip, iplen, j->ctx->now, j->ctx->cookies.current);
+	j->cookie = j->ctx->fresh;
 }
 
 /* Bytes -> req->q. A message without a usable header is dropped; a malformed
@@ -185,7 +181,9 @@ static enum step_result step_parse(struct job *j)
 		q->edns = false;
 		return respond_empty(j, DNS_RCODE_FORMERR, false, false, RESPONSE_ERROR);
 	case QUERY_NOTIMP:
-		check_cookie(j); /* errors bring the client its cookie too */
+		if (q->cookie.present) {
+			check_cookie(j); /* errors bring the client its cookie too */
+		}
 		return respond_empty(j, DNS_RCODE_NOTIMP, false, false, RESPONSE_ERROR);
 	case QUERY_BADVERS:
 		return respond_empty(j, DNS_RCODE_BADVERS, false, false, RESPONSE_ERROR);
@@ -228,6 +226,9 @@ static enum step_result step_parse(struct job *j)
  * cookies (5.2.1). */
 static enum step_result step_cookie(struct job *j)
 {
+	if (!j->req->q.cookie.present) {
+		return STEP_NEXT; /* the common case: one load and a branch */
+	}
 	check_cookie(j);
 	if (!j->req->q.has_question) {
 		/* RFC 7873 5.4: a query without a question (the parser lets one
@@ -237,7 +238,7 @@ static enum step_result step_cookie(struct job *j)
 		return respond_empty(j, bad ? DNS_RCODE_BADCOOKIE : DNS_RCODE_NOERROR, false,
 				     false, bad ? RESPONSE_ERROR : RESPONSE_NODATA);
 	}
-	if (j->ctx->cookie_require && j->cookie && !j->req->cookie_valid &&
+	if (j->ctx->cookie_require && !j->req->cookie_valid && j->cookie &&
 	    j->req->transport == TRANSPORT_UDP) {
 		return respond_empty(j, DNS_RCODE_BADCOOKIE, false, true, RESPONSE_ERROR);
 	}
@@ -501,8 +502,7 @@ static inline enum step_result finish(struct job *j)
 size_t answer_query(struct answer_ctx *ctx, const struct snapshot *s, struct request *req,
 		    const uint8_t *pkt, size_t len, uint8_t *resp, size_t resp_size)
 {
-	struct job j = { ctx, s, req, pkt, len, resp, resp_size, DNS_UDP_MIN, 0, 0, NULL,
-			 NULL, { 0 } };
+	struct job j = { ctx, s, req, pkt, len, resp, resp_size, DNS_UDP_MIN, 0, 0, NULL, NULL };
 
 	assert(resp_size >= DNS_UDP_MIN);
 	request_reset(req);

@@ -21,6 +21,7 @@ struct answer_ctx {
 	const uint8_t *nsid;         /* RFC 5001, in the snapshot's config; NULL: none */
 	uint16_t nsid_len;
 	uint32_t now; /* wall-clock seconds for cookie timestamps, read by answer_ctx_use */
+	uint8_t fresh[DNS_COOKIE_V1_LEN]; /* the server cookie made for the current response */
 };
 
 void answer_ctx_init(struct answer_ctx *ctx, uint64_t seed);

@@ -103,7 +103,7 @@ enum cookie_check cookie_check(const uint8_t *cookie, size_t len, const uint8_t 
 	if (same_hash(h, mac)) {
 		return renew ? COOKIE_CHECK_RENEW : COOKIE_CHECK_GOOD;
 	}
-	if (secrets->has_previous) {
+	if (secrets->previous) {
 		hash(h, cookie, server, ip, iplen, secrets->previous);
 		if (same_hash(h, mac)) {
 			return COOKIE_CHECK_RENEW;

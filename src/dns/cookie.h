@@ -14,13 +14,13 @@
 #define COOKIE_SECRET_LEN 16 /* SipHash-2-4's 128-bit key */
 #define COOKIE_IP_MAX 16
 
-/* The secrets a worker answers with. Cookies are made with @current; a
- * cookie made with @previous is still accepted, and re-issued with
- * @current (RFC 9018 5: rollover). Copied into each worker's context. */
+/* The secrets a worker answers with (COOKIE_SECRET_LEN octets each, owned
+ * by whoever set the pointers: the snapshot's config). Cookies are made
+ * with @current; a cookie made with @previous is still accepted, and
+ * re-issued with @current (RFC 9018 5: rollover). */
 struct cookie_secrets {
-	uint8_t current[COOKIE_SECRET_LEN];
-	uint8_t previous[COOKIE_SECRET_LEN];
-	bool has_previous;
+	const uint8_t *current;
+	const uint8_t *previous; /* NULL: none */
 };
 
 /* What a server cookie sent back to us is worth. */

@@ -206,12 +206,13 @@ enum query_status query_parse(struct query *q, const uint8_t *pkt, size_t len)
 	nscount = dns_rd16(pkt + DNS_OFF_NSCOUNT);
 	arcount = dns_rd16(pkt + DNS_OFF_ARCOUNT);
 
-	/* No question is allowed in a QUERY that only asks for a cookie (RFC
-	 * 7873 5.4; checked once the OPT is read). */
-	if (qdcount > 1 || (qdcount == 0 && q->opcode != DNS_OPCODE_QUERY)) {
-		return q->opcode != DNS_OPCODE_QUERY ? QUERY_NOTIMP : QUERY_FORMERR;
-	}
-	if (qdcount == 1) {
+	if (qdcount != 1) {
+		/* No question is allowed in a QUERY that only asks for a cookie
+		 * (RFC 7873 5.4; checked once the OPT is read). */
+		if (qdcount != 0 || q->opcode != DNS_OPCODE_QUERY) {
+			return q->opcode != DNS_OPCODE_QUERY ? QUERY_NOTIMP : QUERY_FORMERR;
+		}
+	} else {
 		if (parse_qname(q, pkt, len, &pos) != 0 || pos + DNS_QUESTION_FIXED_LEN > len) {
 			return q->opcode != DNS_OPCODE_QUERY ? QUERY_NOTIMP : QUERY_FORMERR;
 		}

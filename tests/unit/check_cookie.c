@@ -50,15 +50,16 @@ static const struct sockaddr_storage *addr(const char *text)
 	return &ss;
 }
 
-static struct cookie_secrets secrets;
+static uint8_t current_secret[COOKIE_SECRET_LEN], previous_secret[COOKIE_SECRET_LEN];
+static struct cookie_secrets secrets = { current_secret, NULL };
 
 static void set_secrets(const char *current, const char *previous)
 {
-	memset(&secrets, 0, sizeof(secrets));
-	ck_assert_uint_eq(unhex(secrets.current, current), COOKIE_SECRET_LEN);
+	ck_assert_uint_eq(unhex(current_secret, current), COOKIE_SECRET_LEN);
+	secrets.previous = NULL;
 	if (previous) {
-		ck_assert_uint_eq(unhex(secrets.previous, previous), COOKIE_SECRET_LEN);
-		secrets.has_previous = true;
+		ck_assert_uint_eq(unhex(previous_secret, previous), COOKIE_SECRET_LEN);
+		secrets.previous = previous_secret;
 	}
 }
 
