@@ -64,7 +64,7 @@ void answer_ctx_clear(struct answer_ctx *ctx)
 /* Everything is taken again on every call, not only when the pointer
  * changed: a snapshot freed after a reload may leave its address to a later
  * one, and a worker idle over both reloads would see "the same" snapshot.
- * Per batch, this is a compare and a few loads. */
+ * Per batch, this is a few loads and stores and one clock read. */
 void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s)
 {
 	const struct conf *c = s->conf;
@@ -130,12 +130,11 @@ static void count_add(uint8_t *resp, size_t off, unsigned k)
 /* --- build steps ------------------------------------------------------------ */
 
 /* RFC 7873 5.2 with RFC 9018's server cookies, for a query with a COOKIE
- * option: what its cookie is
- * worth (req->cookie, req->cookie_valid) and which server cookie the
- * response carries (j->cookie): the one sent, while it is ours and recent;
- * else a fresh one. An invalid server cookie is treated as no server cookie
- * at all (5.2.4 -> 5.2.3). Without the client's address (tests, explain)
- * nothing can be checked or made. */
+ * option: what its cookie is worth (req->cookie, req->cookie_valid) and
+ * which server cookie the response carries (j->cookie): the one sent, while
+ * it is ours and recent; else a fresh one. An invalid server cookie is
+ * treated as no server cookie at all (5.2.4 -> 5.2.3). Without the client's
+ * address (tests, explain) nothing can be checked or made. */
 static void check_cookie(struct job *j)
 {
 	struct request *req = j->req;
