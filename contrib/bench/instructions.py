@@ -16,6 +16,13 @@ query:
 
     /usr/bin/python3 contrib/bench/instructions.py OLD_BINARY NEW_BINARY [...]
     /usr/bin/python3 contrib/bench/instructions.py --queries 5000 src/gslbd
+    /usr/bin/python3 contrib/bench/instructions.py --cookie server --nsid src/gslbd
+
+--edns puts an OPT in every query (the fair baseline for the options);
+--cookie client sends a client cookie with every query (the server makes a
+cookie each time); --cookie server sends back the server cookie learned from
+the first answer (the server checks it each time); --nsid asks for the NSID
+("bench-ns1" is configured). Both need a binary that knows these settings.
 
 Loopback only; each gslbd started here is stopped by its PID. Needs valgrind
 and dnspython (python3-dnspython). Takes about a minute per binary.
@@ -70,13 +77,31 @@ def describe(binary):
         where)
 
 
-def run_one(binary, queries, tcp_every, workdir):
+def options_for(cookie, nsid, port):
+    """The EDNS options each query carries, or None for none."""
+    import dns.edns
+    opts = []
+    if nsid:
+        opts.append(dns.edns.GenericOption(dns.edns.NSID, b""))
+    if cookie:
+        client = bytes.fromhex("0102030405060708")
+        data = client
+        if cookie == "server":
+            q = dns.message.make_query("www.bench.test", "A", use_edns=0, options=[
+                dns.edns.GenericOption(dns.edns.COOKIE, client)])
+            r = dns.query.udp(q, "127.0.0.1", port=port, timeout=5)
+            data = next(o.data for o in r.options if o.otype == dns.edns.COOKIE)
+        opts.append(dns.edns.GenericOption(dns.edns.COOKIE, data))
+    return opts or None
+
+
+def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=False):
     d = tempfile.mkdtemp(prefix="instr-", dir=workdir)
     zone = peers.render("bench.test.zone.in", {"POOL": ""}, set())
     with open(os.path.join(d, "bench.test.zone"), "w") as f:
         f.write(zone)
     with open(os.path.join(d, "gslbd.conf"), "w") as f:
-        f.write(CONF)
+        f.write(CONF + ('nsid = "bench-ns1";\n' if nsid else ""))
     out = os.path.join(d, "callgrind.out")
     log = open(os.path.join(d, "gslbd.log"), "w+")
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
@@ -102,8 +127,10 @@ def run_one(binary, queries, tcp_every, workdir):
     peers.write_queries(qfile, n=queries)
     lines = [l.split() for l in open(qfile).read().splitlines() if l.strip()]
     answered = 0
+    opts = options_for(cookie, nsid, port)
     for i, (name, qtype) in enumerate(lines):
-        q = dns.message.make_query(name, qtype)
+        q = dns.message.make_query(name, qtype, use_edns=0 if opts or edns else None,
+                                   options=opts)
         try:
             if tcp_every and i % tcp_every == 0:
                 r = dns.query.tcp(q, "127.0.0.1", port=port, timeout=5)
@@ -139,6 +166,12 @@ def main():
     ap.add_argument("--queries", type=int, default=10000)
     ap.add_argument("--tcp-every", type=int, default=10,
                     help="every Nth query over TCP (default 10; 0: UDP only)")
+    ap.add_argument("--cookie", choices=("client", "server"),
+                    help="a COOKIE option in every query: client cookie only, or the "
+                         "server cookie learned first sent back")
+    ap.add_argument("--nsid", action="store_true", help="ask for the NSID in every query")
+    ap.add_argument("--edns", action="store_true",
+                    help="an OPT in every query (implied by --cookie and --nsid)")
     args = ap.parse_args()
     if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
         raise SystemExit("needs valgrind (apt-get install valgrind)")
@@ -146,13 +179,17 @@ def main():
     print("# instructions per query (contrib/bench/instructions.py)\n")
     print("- date: %s UTC" % datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"))
     print("- command: `%s`" % " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]))
-    print("- %d queries of the peer benchmark's mix, one at a time, every %s over TCP\n"
-          % (args.queries, "%dth" % args.tcp_every if args.tcp_every else "none"))
+    print("- %d queries of the peer benchmark's mix, one at a time, every %s over TCP%s\n"
+          % (args.queries, "%dth" % args.tcp_every if args.tcp_every else "none",
+             "".join([", cookie: " + args.cookie if args.cookie else "",
+                      ", NSID asked" if args.nsid else "",
+                      ", EDNS" if args.edns else ""])))
     print("| binary | answered | answer_query Ir/q | stats_count Ir/q | UDP thread Ir/q |")
     print("|---|---:|---:|---:|---:|")
     base = None
     for b in args.binaries:
-        n, ok, t = run_one(os.path.abspath(b), args.queries, args.tcp_every, workdir)
+        n, ok, t = run_one(os.path.abspath(b), args.queries, args.tcp_every, workdir,
+                           args.cookie, args.nsid, args.edns)
         udp_q = n - (n // args.tcp_every + (1 if n % args.tcp_every else 0)) if args.tcp_every \
             else n
         row = (t["answer_query"] / n, t["stats_count"] / n, t["udp"] / max(udp_q, 1))

@@ -426,6 +426,11 @@ static const char *kind_name(int i)
 	return stats_kind_name((enum response_kind)i);
 }
 
+static const char *cookie_name(int i)
+{
+	return stats_cookie_name((enum cookie_status)i);
+}
+
 void status_render_stats(struct sbuf *out, const struct stats *st, struct health_table *t,
 			 bool json)
 {
@@ -460,7 +465,7 @@ void status_render_stats(struct sbuf *out, const struct stats *st, struct health
 						      (json_int_t)ct.v[i].failed, "health_changes",
 						      (json_int_t)ct.v[i].changes));
 		}
-		dump_json(out,
+		json_t *o =
 			  json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:{s:I, s:I, s:o}, s:o, s:i}",
 				    "queries",
 				    json_counts(tot.transport, TRANSPORT_COUNT, transport_name),
@@ -472,13 +477,17 @@ void status_render_stats(struct sbuf *out, const struct stats *st, struct health
 				    "reloads", "ok", (json_int_t)tot.reloads_ok, "failed",
 				    (json_int_t)tot.reloads_failed, "last_ok",
 				    jtime(tot.last_reload_ok), "started", jtime(tot.started),
-				    "workers", (json_int_t)tot.workers));
+				    "workers", (json_int_t)tot.workers);
+		json_object_set_new(o, "cookies",
+				    json_counts(tot.cookie, COOKIE_STATUS_COUNT, cookie_name));
+		dump_json(out, o);
 	} else {
 		text_counts(out, "queries", tot.transport, TRANSPORT_COUNT, transport_name, false);
 		text_counts(out, "qtypes", tot.qtype, STATS_QTYPE_COUNT, qtype_name, true);
 		text_counts(out, "rcodes", tot.rcode, STATS_RCODE_COUNT, rcode_name, true);
 		text_counts(out, "responses", tot.kind, RESPONSE_KIND_COUNT, kind_name, false);
 		sb_printf(out, "truncated: %llu\n", (unsigned long long)tot.truncated);
+		text_counts(out, "cookies", tot.cookie, COOKIE_STATUS_COUNT, cookie_name, false);
 		for (size_t i = 0; i < tot.npools; i++) {
 			sb_printf(out, "pool %s: primary %llu, backup %llu, last_resort %llu\n",
 				  tot.pools[i].name,

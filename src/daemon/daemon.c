@@ -233,10 +233,16 @@ static int reload(struct daemon *d, struct sbuf *msg)
 	}
 	if (!conf) {
 		log_err("reload failed: configuration errors above; keeping the previous configuration");
-	} else if (!(snap = snapshot_build_health(conf, d->health))) {
-		log_err("reload failed: zone or pool errors above; keeping the previous configuration");
 	} else {
-		rc = 0;
+		/* What the live config drew at random (a cookie secret) stays. */
+		conf_inherit(conf, server_snapshot(d->srv)->conf);
+		snap = snapshot_build_health(conf, d->health);
+		if (!snap) {
+			log_err("reload failed: zone or pool errors above; keeping the previous "
+				"configuration");
+		} else {
+			rc = 0;
+		}
 	}
 	log_capture(NULL);
 	/* The errors and warnings of the build go to the control client too. */

@@ -25,7 +25,8 @@ const uint8_t stats_rcode_bucket[32] = {
 	[DNS_RCODE_SERVFAIL] = STATS_RCODE_SERVFAIL, [DNS_RCODE_NXDOMAIN] = STATS_RCODE_NXDOMAIN,
 	[DNS_RCODE_NOTIMP] = STATS_RCODE_NOTIMP,     [DNS_RCODE_REFUSED] = STATS_RCODE_REFUSED,
 	[6 ... 15] = STATS_RCODE_OTHER,              [DNS_RCODE_BADVERS] = STATS_RCODE_BADVERS,
-	[17 ... 31] = STATS_RCODE_OTHER,
+	[17 ... 22] = STATS_RCODE_OTHER,             [DNS_RCODE_BADCOOKIE] = STATS_RCODE_BADCOOKIE,
+	[24 ... 31] = STATS_RCODE_OTHER,
 };
 
 struct stats {
@@ -207,6 +208,9 @@ void stats_sum(const struct stats *st, struct stats_totals *out)
 			ADD(rcode[i]);
 		}
 		ADD(truncated);
+		for (int i = 0; i < COOKIE_STATUS_COUNT; i++) {
+			ADD(cookie[i]);
+		}
 		for (size_t s = 0; s < st->nslots; s++) {
 			const struct stats_pool_ctr *b = atomic_load_explicit(
 			    &((struct stats_worker *)w)->pools[s >> STATS_POOL_BLOCK_BITS],
@@ -243,7 +247,8 @@ const char *stats_qtype_name(enum stats_qtype q)
 const char *stats_rcode_name(enum stats_rcode r)
 {
 	static const char *const names[STATS_RCODE_COUNT] = {
-		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "BADVERS", "other",
+		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "BADVERS",
+		"BADCOOKIE", "other",
 	};
 	return (unsigned)r < STATS_RCODE_COUNT ? names[r] : "?";
 }
@@ -268,4 +273,12 @@ const char *stats_transport_name(enum transport t)
 {
 	static const char *const names[TRANSPORT_COUNT] = { "udp", "tcp" };
 	return (unsigned)t < TRANSPORT_COUNT ? names[t] : "?";
+}
+
+const char *stats_cookie_name(enum cookie_status c)
+{
+	static const char *const names[COOKIE_STATUS_COUNT] = {
+		"none", "client_only", "valid", "invalid",
+	};
+	return (unsigned)c < COOKIE_STATUS_COUNT ? names[c] : "?";
 }

@@ -49,6 +49,7 @@ enum stats_rcode {
 	STATS_RCODE_NOTIMP,
 	STATS_RCODE_REFUSED,
 	STATS_RCODE_BADVERS,
+	STATS_RCODE_BADCOOKIE,
 	STATS_RCODE_OTHER,
 	STATS_RCODE_COUNT
 };
@@ -68,6 +69,7 @@ struct stats_worker {
 	_Atomic uint64_t qtype[STATS_QTYPE_COUNT];
 	_Atomic uint64_t rcode[STATS_RCODE_COUNT];
 	_Atomic uint64_t truncated;
+	_Atomic uint64_t cookie[COOKIE_STATUS_COUNT]; /* what each COOKIE option was worth */
 	/* Blocks of per-pool counters, indexed by stat slot; allocated by the
 	 * main thread before a snapshot naming the slot is published. */
 	_Atomic(struct stats_pool_ctr *) pools[STATS_MAX_POOL_BLOCKS];
@@ -128,6 +130,7 @@ static inline void stats_count(struct stats_worker *w, const struct request *r)
 		stats_inc(&w->qtype[stats_qtype_of(r->q.qtype)]);
 	}
 	stats_inc(&w->rcode[stats_rcode_of(r->rcode)]);
+	stats_inc(&w->cookie[r->cookie]);
 	if (r->truncated) {
 		stats_inc(&w->truncated);
 	}
@@ -160,6 +163,7 @@ struct stats_totals {
 	uint64_t qtype[STATS_QTYPE_COUNT];
 	uint64_t rcode[STATS_RCODE_COUNT];
 	uint64_t truncated;
+	uint64_t cookie[COOKIE_STATUS_COUNT];
 	uint64_t reloads_ok, reloads_failed;
 	double last_reload_ok; /* wall clock, 0 = never */
 	double started;        /* wall clock of stats_new */
@@ -179,5 +183,6 @@ const char *stats_rcode_name(enum stats_rcode r);
 const char *stats_kind_name(enum response_kind k);
 const char *stats_source_name(enum pool_source s);
 const char *stats_transport_name(enum transport t);
+const char *stats_cookie_name(enum cookie_status c);
 
 #endif

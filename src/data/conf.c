@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <libgen.h>
@@ -14,6 +15,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -253,6 +255,14 @@ bool conf_bool(struct conf_ctx *c, const config_setting_t *s, bool *out)
 	return true;
 }
 
+static bool get_bool(struct conf_ctx *c, const config_setting_t *group, const char *name,
+		     bool *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	return s && conf_bool(c, s, out);
+}
+
 /* A list or array of strings, or one string; NULL (after an error) if it is
  * something else. */
 static const config_setting_t *strlist(struct conf_ctx *c, const config_setting_t *s)
@@ -463,12 +473,101 @@ static void parse_user(struct conf_ctx *c, struct conf *conf, const config_setti
 	}
 }
 
+/* Hex digits to octets at @out (room for @max); returns how many, or -1 for
+ * an odd count, a character that is no hex digit, or more than @max. */
+static long unhex(uint8_t *out, size_t max, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n % 2 || n / 2 > max) {
+		return -1;
+	}
+	for (size_t i = 0; i < n; i += 2) {
+		char pair[3] = { text[i], text[i + 1], 0 }, *end;
+		if (!isxdigit((unsigned char)pair[0]) || !isxdigit((unsigned char)pair[1])) {
+			return -1;
+		}
+		out[i / 2] = (uint8_t)strtoul(pair, &end, 16);
+	}
+	return (long)(n / 2);
+}
+
+/* A 128-bit secret, as 32 hex digits. The value is never repeated in
+ * messages: it is a secret. */
+static bool get_secret(struct conf_ctx *c, const config_setting_t *root, const char *name,
+		       uint8_t out[CONF_COOKIE_SECRET_LEN])
+{
+	const char *str = get_str(c, root, name);
+
+	if (!str) {
+		return false;
+	}
+	if (strlen(str) != 2 * CONF_COOKIE_SECRET_LEN ||
+	    unhex(out, CONF_COOKIE_SECRET_LEN, str) != CONF_COOKIE_SECRET_LEN) {
+		err(c, config_setting_get_member(root, name),
+		    "expected %d hex digits (a 128-bit secret, e.g. from `openssl rand -hex 16`), "
+		    "got %zu characters%s",
+		    2 * CONF_COOKIE_SECRET_LEN, strlen(str),
+		    strlen(str) == 2 * CONF_COOKIE_SECRET_LEN ? " with some not hex digits" : "");
+		return false;
+	}
+	return true;
+}
+
+/* What the EDNS options we answer need: cookie secrets (RFC 7873, RFC
+ * 9018), and the NSID (RFC 5001) as text or as "0x" and hex digits. */
+static void parse_edns(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
+{
+	const char *str;
+
+	conf->cookie_secret_set = get_secret(c, root, "cookie_secret", conf->cookie_secret);
+	conf->cookie_previous_set =
+	    get_secret(c, root, "cookie_secret_previous", conf->cookie_secret_previous);
+	get_bool(c, root, "cookie_require", &conf->cookie_require);
+	if (!conf->cookie_secret_set && getrandom(conf->cookie_secret, sizeof(conf->cookie_secret),
+						  0) != (ssize_t)sizeof(conf->cookie_secret)) {
+		err(c, root, "cannot draw a random cookie secret: %s", strerror(errno));
+	}
+	if ((str = get_str(c, root, "nsid"))) {
+		const config_setting_t *s = config_setting_get_member(root, "nsid");
+		long n;
+		conf->nsid = xmalloc(CONF_NSID_MAX);
+		if (strncmp(str, "0x", 2) == 0 || strncmp(str, "0X", 2) == 0) {
+			n = str[2] ? unhex(conf->nsid, CONF_NSID_MAX, str + 2) : -1;
+			if (n < 0) {
+				err(c, s,
+				    "expected \"0x\" and an even number of hex digits, 1 to %d "
+				    "octets",
+				    CONF_NSID_MAX);
+			}
+		} else {
+			n = (long)strlen(str);
+			if (n == 0 || n > CONF_NSID_MAX) {
+				err(c, s, "expected 1 to %d octets of text, got %ld", CONF_NSID_MAX,
+				    n);
+				n = -1;
+			} else {
+				memcpy(conf->nsid, str, (size_t)n);
+			}
+		}
+		conf->nsid_len = n > 0 ? (size_t)n : 0;
+	}
+}
+
+void conf_inherit(struct conf *conf, const struct conf *live)
+{
+	if (!conf->cookie_secret_set && !live->cookie_secret_set) {
+		memcpy(conf->cookie_secret, live->cookie_secret, sizeof(conf->cookie_secret));
+	}
+}
+
 static void parse_top(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
 {
 	static const char *const known[] = { "listen", "threads", "udp_size", "tcp_idle_timeout",
 					     "tcp_max_clients", "tcp_max_per_client", "chaos",
 					     "zones", "pools", "checks", "state_file", "control",
-					     "user", "group", NULL };
+					     "user", "group", "nsid", "cookie_secret",
+					     "cookie_secret_previous", "cookie_require", NULL };
 	const config_setting_t *s;
 	long long v;
 
@@ -538,6 +637,7 @@ static void parse_top(struct conf_ctx *c, struct conf *conf, const config_settin
 			}
 		}
 	}
+	parse_edns(c, conf, root);
 	s = config_setting_get_member(root, "chaos");
 	if (s) {
 		static const char *const kchaos[] = { "version", "id", NULL };
@@ -1324,6 +1424,9 @@ void conf_free(struct conf *conf)
 		free(conf->files[i]);
 	}
 	free(conf->files);
+	free(conf->nsid);
+	explicit_bzero(conf->cookie_secret, sizeof(conf->cookie_secret));
+	explicit_bzero(conf->cookie_secret_previous, sizeof(conf->cookie_secret_previous));
 	free(conf->path);
 	free(conf);
 }

@@ -10,6 +10,9 @@
 
 struct policy_ops;
 
+#define CONF_COOKIE_SECRET_LEN 16 /* SipHash-2-4's key (RFC 9018) */
+#define CONF_NSID_MAX 128	  /* octets of `nsid` */
+
 enum last_resort { LAST_RESORT_FAIL_OPEN = 0, LAST_RESORT_NODATA = 1, LAST_RESORT_SERVFAIL = 2 };
 
 struct check_kind;
@@ -83,6 +86,15 @@ struct conf {
 	unsigned tcp_max_per_client; /* per worker, per IPv4 address or IPv6 /64 */
 	char *chaos_version; /* NULL: REFUSED */
 	char *chaos_id;
+	/* DNS cookies (RFC 7873, RFC 9018): without cookie_secret, a random
+	 * one is drawn at load, and conf_inherit keeps it over reloads. */
+	uint8_t cookie_secret[CONF_COOKIE_SECRET_LEN];
+	bool cookie_secret_set; /* configured */
+	uint8_t cookie_secret_previous[CONF_COOKIE_SECRET_LEN];
+	bool cookie_previous_set;
+	bool cookie_require; /* over UDP, BADCOOKIE without a valid server cookie */
+	uint8_t *nsid;	     /* RFC 5001; NULL: none */
+	size_t nsid_len;
 	struct conf_zone *zones;
 	size_t nzones;
 	struct conf_pool *pools;
@@ -114,6 +126,11 @@ const struct conf_pool *conf_find_pool(const struct conf *conf, const char *name
 struct conf *conf_load(const char *path);
 
 void conf_free(struct conf *conf);
+
+/* A reload keeps what the process drew rather than configured: when neither
+ * @conf (just loaded) nor @live (serving) configures a cookie secret, @conf
+ * takes @live's random one, so clients' cookies stay valid. Main thread. */
+void conf_inherit(struct conf *conf, const struct conf *live);
 
 /* Parse "ADDR", "ADDR:PORT" or "[V6]:PORT" into @l; 0 on success. */
 int conf_parse_listen(struct conf_listen *l, const char *text);

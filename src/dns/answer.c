@@ -10,10 +10,19 @@
 #include "config.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "data/conf.h"
 #include "dns/answer.h"
 #include "dns/wire.h"
+
+_Static_assert(CONF_COOKIE_SECRET_LEN == COOKIE_SECRET_LEN, "one secret size");
+_Static_assert(CONF_NSID_MAX <= UINT16_MAX - DNS_EDNS_OPTION_HDR, "NSID fits an option");
+
+/* Room for the COOKIE option we send: the client's cookie and ours. */
+#define COOKIE_OPTION_LEN (DNS_EDNS_OPTION_HDR + DNS_COOKIE_CLIENT_LEN + DNS_COOKIE_V1_LEN)
 
 /* One query being answered: the request plus where its bytes go. */
 struct job {
@@ -28,6 +37,7 @@ struct job {
 	size_t n;     /* bytes of response written */
 	size_t opt;   /* room the finish steps need for the OPT record */
 	const struct image *img;
+	const uint8_t *cookie; /* the server cookie to send (16 octets), or NULL */
 };
 
 enum step_result {
@@ -41,6 +51,9 @@ void answer_ctx_init(struct answer_ctx *ctx, uint64_t seed)
 	memset(ctx, 0, sizeof(*ctx));
 	pool_state_init(&ctx->pools, seed);
 	ctx->udp_size = DNS_UDP_DEFAULT_EDNS;
+	if (cookie_init() != 0) {
+		abort(); /* libsodium cannot run here: no cookie could be made */
+	}
 }
 
 void answer_ctx_clear(struct answer_ctx *ctx)
@@ -48,13 +61,26 @@ void answer_ctx_clear(struct answer_ctx *ctx)
 	pool_state_clear(&ctx->pools);
 }
 
+/* Everything is taken again on every call, not only when the pointer
+ * changed: a snapshot freed after a reload may leave its address to a later
+ * one, and a worker idle over both reloads would see "the same" snapshot.
+ * Per batch, this is a few loads and stores and one clock read. */
 void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s)
 {
-	if (s != ctx->seen) {
-		pool_state_reserve(&ctx->pools, s->npools);
-		ctx->udp_size = s->conf->udp_size;
-		ctx->seen = s;
-	}
+	const struct conf *c = s->conf;
+	struct timespec now;
+
+	pool_state_reserve(&ctx->pools, s->npools);
+	ctx->udp_size = c->udp_size;
+	ctx->cookies.current = c->cookie_secret;
+	ctx->cookies.previous = c->cookie_previous_set ? c->cookie_secret_previous : NULL;
+	ctx->cookie_require = c->cookie_require;
+	ctx->nsid = c->nsid_len ? c->nsid : NULL;
+	ctx->nsid_len = (uint16_t)c->nsid_len;
+	/* RFC 9018 timestamps are seconds: the coarse clock (a few ms) is
+	 * plenty, and one read serves the whole batch. */
+	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+	ctx->now = (uint32_t)now.tv_sec;
 }
 
 /* --- writing ---------------------------------------------------------------- */
@@ -103,6 +129,44 @@ static void count_add(uint8_t *resp, size_t off, unsigned k)
 
 /* --- build steps ------------------------------------------------------------ */
 
+/* RFC 7873 5.2 with RFC 9018's server cookies, for a query with a COOKIE
+ * option: what its cookie is worth (req->cookie, req->cookie_valid) and
+ * which server cookie the response carries (j->cookie): the one sent, while
+ * it is ours and recent; else a fresh one. An invalid server cookie is
+ * treated as no server cookie at all (5.2.4 -> 5.2.3). Without the client's
+ * address (tests, explain) nothing can be checked or made. */
+static void check_cookie(struct job *j)
+{
+	struct request *req = j->req;
+	const struct query_cookie *c = &req->q.cookie;
+	uint8_t ip[COOKIE_IP_MAX];
+	size_t iplen;
+
+	req->cookie = c->len == DNS_COOKIE_CLIENT_LEN ? COOKIE_CLIENT_ONLY : COOKIE_INVALID;
+	iplen = cookie_client_ip(ip, req->client);
+	if (iplen == 0) {
+		return;
+	}
+	if (req->cookie == COOKIE_INVALID) {
+		switch (cookie_check(c->data, c->len, ip, iplen, j->ctx->now, &j->ctx->cookies)) {
+		case COOKIE_CHECK_GOOD:
+			req->cookie = COOKIE_VALID;
+			req->cookie_valid = true;
+			j->cookie = c->data + DNS_COOKIE_CLIENT_LEN;
+			return;
+		case COOKIE_CHECK_RENEW:
+			req->cookie = COOKIE_VALID;
+			req->cookie_valid = true;
+			break;
+		case COOKIE_CHECK_BAD:
+		default:
+			break;
+		}
+	}
+	cookie_make(j->ctx->fresh, c->data, ip, iplen, j->ctx->now, j->ctx->cookies.current);
+	j->cookie = j->ctx->fresh;
+}
+
 /* Bytes -> req->q. A message without a usable header is dropped; a malformed
  * one gets FORMERR with no OPT (RFC 6891 7: we cannot trust what we parsed). */
 static enum step_result step_parse(struct job *j)
@@ -116,6 +180,9 @@ static enum step_result step_parse(struct job *j)
 		q->edns = false;
 		return respond_empty(j, DNS_RCODE_FORMERR, false, false, RESPONSE_ERROR);
 	case QUERY_NOTIMP:
+		if (q->cookie.present) {
+			check_cookie(j); /* errors bring the client its cookie too */
+		}
 		return respond_empty(j, DNS_RCODE_NOTIMP, false, false, RESPONSE_ERROR);
 	case QUERY_BADVERS:
 		return respond_empty(j, DNS_RCODE_BADVERS, false, false, RESPONSE_ERROR);
@@ -135,7 +202,45 @@ static enum step_result step_parse(struct job *j)
 	if (j->limit > j->size) {
 		j->limit = j->size;
 	}
-	j->opt = q->edns ? DNS_OPT_FIXED_LEN : 0;
+	j->opt = 0;
+	if (q->edns) {
+		j->opt = DNS_OPT_FIXED_LEN;
+		if (q->nsid && j->ctx->nsid) {
+			j->opt += DNS_EDNS_OPTION_HDR + j->ctx->nsid_len;
+		}
+		if (q->cookie.present) {
+			j->opt += COOKIE_OPTION_LEN;
+		}
+	}
+	return STEP_NEXT;
+}
+
+/* Cookies act before the filter (which needs a question) and the lookup.
+ * By default every query is answered and the cookie only comes along (RFC
+ * 7873 5.2.3 (3)); with cookie_require, a UDP query whose cookie did not
+ * verify gets BADCOOKIE instead (5.2.3 (2)), its fresh cookie, no records,
+ * and TC so that a client that does not retry with the cookie retries over
+ * TCP. Over TCP the connection already proves the address: answered (5.2.3).
+ * Queries without a COOKIE option are answered as by a server without
+ * cookies (5.2.1). */
+static enum step_result step_cookie(struct job *j)
+{
+	if (!j->req->q.cookie.present) {
+		return STEP_NEXT; /* the common case: one load and a branch */
+	}
+	check_cookie(j);
+	if (!j->req->q.has_question) {
+		/* RFC 7873 5.4: a query without a question (the parser lets one
+		 * through only with a COOKIE option) asks for a cookie: NOERROR,
+		 * or BADCOOKIE when the server cookie it brought is not valid. */
+		bool bad = j->req->cookie == COOKIE_INVALID;
+		return respond_empty(j, bad ? DNS_RCODE_BADCOOKIE : DNS_RCODE_NOERROR, false,
+				     false, bad ? RESPONSE_ERROR : RESPONSE_NODATA);
+	}
+	if (j->ctx->cookie_require && !j->req->cookie_valid && j->cookie &&
+	    j->req->transport == TRANSPORT_UDP) {
+		return respond_empty(j, DNS_RCODE_BADCOOKIE, false, true, RESPONSE_ERROR);
+	}
 	return STEP_NEXT;
 }
 
@@ -315,11 +420,15 @@ static enum step_result step_write(struct job *j)
 /* --- finish steps ------------------------------------------------------------ */
 
 /* RFC 6891 6.1: our OPT, when the query had one: our UDP size, the upper bits
- * of the rcode, the DO bit echoed (RFC 3225). Options join here. */
+ * of the rcode, the DO bit echoed (RFC 3225), and the options the query asked
+ * for, in every kind of response: NSID (RFC 5001 2.3) and COOKIE (RFC 7873
+ * 5.2). Their room was reserved in step_parse. A BADVERS response carries
+ * none: the query's options were meant for a version we do not speak. */
 static enum step_result step_edns(struct job *j)
 {
 	const struct query *q = &j->req->q;
 	uint8_t *p = j->resp + j->n;
+	size_t o = DNS_OPT_FIXED_LEN;
 
 	if (!q->edns) {
 		return STEP_NEXT;
@@ -330,8 +439,25 @@ static enum step_result step_edns(struct job *j)
 	p[5] = (uint8_t)(j->req->rcode >> 4);
 	p[6] = DNS_EDNS_VERSION;
 	dns_wr16(p + 7, q->edns_do ? DNS_EDNS_FLAG_DO : 0);
-	dns_wr16(p + 9, 0); /* no options */
-	j->n += DNS_OPT_FIXED_LEN;
+	if (j->req->rcode != DNS_RCODE_BADVERS) {
+		if (q->nsid && j->ctx->nsid) {
+			dns_wr16(p + o, DNS_EDNS_NSID);
+			dns_wr16(p + o + 2, j->ctx->nsid_len);
+			memcpy(p + o + DNS_EDNS_OPTION_HDR, j->ctx->nsid, j->ctx->nsid_len);
+			o += DNS_EDNS_OPTION_HDR + j->ctx->nsid_len;
+		}
+		if (j->cookie) {
+			dns_wr16(p + o, DNS_EDNS_COOKIE);
+			dns_wr16(p + o + 2, DNS_COOKIE_CLIENT_LEN + DNS_COOKIE_V1_LEN);
+			memcpy(p + o + DNS_EDNS_OPTION_HDR, q->cookie.data, DNS_COOKIE_CLIENT_LEN);
+			memcpy(p + o + DNS_EDNS_OPTION_HDR + DNS_COOKIE_CLIENT_LEN, j->cookie,
+			       DNS_COOKIE_V1_LEN);
+			o += COOKIE_OPTION_LEN;
+		}
+	}
+	assert(j->n + o <= j->size);
+	dns_wr16(p + 9, (uint16_t)(o - DNS_OPT_FIXED_LEN));
+	j->n += o;
 	count_add(j->resp, DNS_OFF_ARCOUNT, 1);
 	return STEP_NEXT;
 }
@@ -348,10 +474,12 @@ static inline enum step_result build(struct job *j)
 	if ((r = step_parse(j)) != STEP_NEXT) { /* bytes -> question, EDNS options */
 		return r;
 	}
+	if ((r = step_cookie(j)) != STEP_NEXT) { /* RFC 7873: checked, made; BADCOOKIE */
+		return r;
+	}
 	if ((r = step_filter(j)) != STEP_NEXT) { /* class, opcode, meta types; CHAOS */
 		return r;
 	}
-	/* (cookies join here: before the lookup) */
 	if ((r = step_lookup(j)) != STEP_NEXT) { /* name -> precomputed image */
 		return r;
 	}
@@ -367,7 +495,7 @@ static inline enum step_result finish(struct job *j)
 size_t answer_query(struct answer_ctx *ctx, const struct snapshot *s, struct request *req,
 		    const uint8_t *pkt, size_t len, uint8_t *resp, size_t resp_size)
 {
-	struct job j = { ctx, s, req, pkt, len, resp, resp_size, DNS_UDP_MIN, 0, 0, NULL };
+	struct job j = { ctx, s, req, pkt, len, resp, resp_size, DNS_UDP_MIN, 0, 0, NULL, NULL };
 
 	assert(resp_size >= DNS_UDP_MIN);
 	request_reset(req);

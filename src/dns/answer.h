@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "data/snapshot.h"
+#include "dns/cookie.h"
 #include "dns/query.h"
 #include "dns/request.h"
 #include "dns/wire.h"
@@ -15,15 +16,22 @@
 /* Per-thread answering state. Owned by one thread. */
 struct answer_ctx {
 	struct pool_state pools;
-	const struct snapshot *seen; /* snapshot the pool state was sized for */
 	unsigned udp_size;           /* our EDNS size and UDP ceiling */
+	struct cookie_secrets cookies;
+	bool cookie_require;         /* over UDP: BADCOOKIE without a valid server cookie */
+	const uint8_t *nsid;         /* RFC 5001, in the snapshot's config; NULL: none */
+	uint16_t nsid_len;
+	uint32_t now; /* wall-clock seconds for cookie timestamps, read by answer_ctx_use */
+	uint8_t fresh[DNS_COOKIE_V1_LEN]; /* the server cookie made for the current response */
 };
 
 void answer_ctx_init(struct answer_ctx *ctx, uint64_t seed);
 void answer_ctx_clear(struct answer_ctx *ctx);
 
-/* Size @ctx for snapshot @s; call whenever the snapshot pointer may have
- * changed, before answering from it (once per batch, not per query). */
+/* Size @ctx for snapshot @s and read the coarse wall clock (ctx->now, for
+ * cookie timestamps; a vDSO read, no system call); call before answering a
+ * batch of queries from @s (once per batch, not per query). Tests may set
+ * ctx->now afterwards. */
 void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s);
 
 /* Answer the @len-byte message @pkt from snapshot @s into @resp, which has

@@ -207,16 +207,21 @@ enum query_status query_parse(struct query *q, const uint8_t *pkt, size_t len)
 	arcount = dns_rd16(pkt + DNS_OFF_ARCOUNT);
 
 	if (qdcount != 1) {
-		return q->opcode != DNS_OPCODE_QUERY ? QUERY_NOTIMP : QUERY_FORMERR;
+		/* No question is allowed in a QUERY that only asks for a cookie
+		 * (RFC 7873 5.4; checked once the OPT is read). */
+		if (qdcount != 0 || q->opcode != DNS_OPCODE_QUERY) {
+			return q->opcode != DNS_OPCODE_QUERY ? QUERY_NOTIMP : QUERY_FORMERR;
+		}
+	} else {
+		if (parse_qname(q, pkt, len, &pos) != 0 || pos + DNS_QUESTION_FIXED_LEN > len) {
+			return q->opcode != DNS_OPCODE_QUERY ? QUERY_NOTIMP : QUERY_FORMERR;
+		}
+		q->qtype = dns_rd16(pkt + pos);
+		q->qclass = dns_rd16(pkt + pos + 2);
+		pos += DNS_QUESTION_FIXED_LEN;
+		q->question_end = (uint16_t)pos;
+		q->has_question = true;
 	}
-	if (parse_qname(q, pkt, len, &pos) != 0 || pos + DNS_QUESTION_FIXED_LEN > len) {
-		return q->opcode != DNS_OPCODE_QUERY ? QUERY_NOTIMP : QUERY_FORMERR;
-	}
-	q->qtype = dns_rd16(pkt + pos);
-	q->qclass = dns_rd16(pkt + pos + 2);
-	pos += DNS_QUESTION_FIXED_LEN;
-	q->question_end = (uint16_t)pos;
-	q->has_question = true;
 	if (q->opcode != DNS_OPCODE_QUERY) {
 		/* Not answered, but an OPT must be echoed (RFC 6891 6.1.1): look
 		 * for it past whatever sections a NOTIFY or UPDATE carries. */
@@ -237,7 +242,7 @@ enum query_status query_parse(struct query *q, const uint8_t *pkt, size_t len)
 	}
 	/* As NSD: no answer records in a query; authority records only in an
 	 * IXFR request (RFC 1995 puts the client's SOA there). They are skipped. */
-	if (ancount != 0 || (nscount != 0 && q->qtype != DNS_TYPE_IXFR)) {
+	if (ancount != 0 || (nscount != 0 && (!q->has_question || q->qtype != DNS_TYPE_IXFR))) {
 		return QUERY_FORMERR;
 	}
 	for (unsigned i = 0; i < (unsigned)nscount + arcount; i++) {
@@ -262,6 +267,11 @@ enum query_status query_parse(struct query *q, const uint8_t *pkt, size_t len)
 	}
 	if (pos != len) {
 		return QUERY_FORMERR; /* trailing bytes */
+	}
+	/* RFC 7873 5.4: a QUERY without a question is how a client asks for a
+	 * server cookie; without a COOKIE option it stays malformed. */
+	if (!q->has_question && !q->cookie.present) {
+		return QUERY_FORMERR;
 	}
 	if (q->edns && q->edns_version != DNS_EDNS_VERSION) {
 		return QUERY_BADVERS;

@@ -40,6 +40,15 @@ enum pool_source {
 	POOL_SOURCE_COUNT
 };
 
+/* What the query's COOKIE option was worth (RFC 7873 5.2). */
+enum cookie_status {
+	COOKIE_NONE = 0,    /* no COOKIE option */
+	COOKIE_CLIENT_ONLY, /* a client cookie alone: the response brings a server cookie */
+	COOKIE_VALID,       /* a server cookie we made, for this client, recent enough */
+	COOKIE_INVALID,     /* a server cookie that is not (or no longer) ours: as CLIENT_ONLY */
+	COOKIE_STATUS_COUNT
+};
+
 struct request {
 	/* Set by the transport before answering; the address is the
 	 * transport's, valid for the duration of the call. */
@@ -49,6 +58,7 @@ struct request {
 	/* Filled by the answer path. */
 	struct query q;             /* header, question, EDNS and its options */
 	bool cookie_valid;          /* the query carried a server cookie we made (RFC 7873) */
+	enum cookie_status cookie;  /* cookie_valid is cookie == COOKIE_VALID */
 	uint16_t rcode;             /* full rcode of the response (extended included) */
 	enum response_kind kind;
 	bool truncated;             /* TC set: the client should retry over TCP */
@@ -62,6 +72,7 @@ static inline void request_reset(struct request *req)
 {
 	req->rcode = 0;
 	req->cookie_valid = false;
+	req->cookie = COOKIE_NONE;
 	req->kind = RESPONSE_DROPPED;
 	req->truncated = false;
 	req->pool = 0;

@@ -99,6 +99,17 @@
 #define DNS_COOKIE_SERVER_MIN 8
 #define DNS_COOKIE_SERVER_MAX 32
 
+/* RFC 9018 4: the interoperable server cookie: version 1, three reserved
+ * octets, a 32-bit timestamp (seconds, serial arithmetic), a 64-bit
+ * SipHash-2-4. 4.3: accepted up to an hour old and five minutes ahead (clock
+ * skew in an anycast set); re-issued once older than half an hour. */
+#define DNS_COOKIE_V1 1
+#define DNS_COOKIE_V1_LEN 16
+#define DNS_COOKIE_V1_HASH_OFF 8 /* version, reserved, timestamp before it */
+#define DNS_COOKIE_V1_MAX_AGE 3600
+#define DNS_COOKIE_V1_MAX_AHEAD 300
+#define DNS_COOKIE_V1_RENEW_AGE 1800
+
 /* RFC 7871 6: address families of the client subnet option. */
 #define DNS_ECS_FAMILY_IP4 1
 #define DNS_ECS_FAMILY_IP6 2

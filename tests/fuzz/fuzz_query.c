@@ -65,6 +65,7 @@ static const char child_text[] = "$ORIGIN child.lb.test.\n"
 static const char conf_text[] =
     "listen = \"127.0.0.1:5353\";\n"
     "chaos = { version = \"gslbd-fuzz\"; id = \"fuzz-1\"; };\n"
+    "nsid = \"gslbd-fuzz-nsid\";\n"
     "zones = ( { origin = \"lb.test\"; file = \"lb.test.zone\"; },\n"
     "          { origin = \"child.lb.test\"; file = \"child.zone\"; } );\n"
     "pools = (\n"
@@ -82,13 +83,18 @@ static const char conf_text[] =
 static struct snapshot *snap;
 static struct answer_ctx ctx;
 
+/* Where queries come from: cookies are made and checked over the address
+ * (IPv4 over UDP, IPv6 over TCP). */
+static struct sockaddr_storage client4 = { .ss_family = AF_INET };
+static struct sockaddr_storage client6 = { .ss_family = AF_INET6 };
+
 /* answer_query() as a transport calls it, with a request of its own. */
 static size_t answer_as(struct answer_ctx *c, const struct snapshot *s, const uint8_t *pkt,
 			size_t len, uint8_t *out, size_t size, bool tcp)
 {
 	struct request req;
 
-	req.client = NULL;
+	req.client = tcp ? &client6 : &client4;
 	req.transport = tcp ? TRANSPORT_TCP : TRANSPORT_UDP;
 	return answer_query(c, s, &req, pkt, len, out, size);
 }

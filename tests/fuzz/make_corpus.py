@@ -121,6 +121,11 @@ def seeds():
     s["bad-opt-option-overrun"] = header(ar=1) + q[12:] + opt_rr(rdata=b"\x00\x0a\x00\x09abcd")
     s["bad-qtype-opt"] = header() + wire_name("www.lb.test") + struct.pack("!HH", 41, 1)
     s["edns-badvers"] = header(ar=1) + q[12:] + opt_rr(version=1, do=True)
+    # RFC 7873 5.4: no question, a cookie (client only; with a server cookie).
+    s["cookie-no-question"] = header(qd=0, ar=1) + opt_rr(rdata=b"\x00\x0a\x00\x08" + bytes(8))
+    s["cookie-no-question-server"] = header(qd=0, ar=1) + opt_rr(
+        rdata=b"\x00\x0a\x00\x18" + bytes(8) + b"\x01\0\0\0" + bytes(12))
+    s["bad-no-question-nsid"] = header(qd=0, ar=1) + opt_rr(rdata=b"\x00\x03\x00\x00")
     s["tsig-like-additional"] = (header(ar=1) + q[12:] + b"\x03key\xc0\x0c" +
                                  struct.pack("!HHIH", 250, 255, 0, 4) + b"\x01\x02\x03\x04")
     s["long-name-255"] = header() + (b"\x3f" + b"a" * 63) * 3 + b"\x3e" + b"b" * 62 + b"\0" + \

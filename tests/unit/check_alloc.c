@@ -72,6 +72,7 @@ static const char zone_text[] =
 
 static const char conf_fmt[] =
 	"listen = [\"127.0.0.1:0\"];\n"
+	"nsid = \"alloc-test\";\n"
 	"zones = ( { origin = \"lb.test\"; file = \"%s\"; } );\n"
 	"checks = ( { name = \"t\"; type = \"tcp\"; port = 9; } );\n"
 	"pools = ( { name = \"w\"; owners = [\"www.lb.test\"]; policy = \"weighted\"; answers = 2;\n"
@@ -113,6 +114,8 @@ static struct health_entry *entries[8];
 static size_t nentries;
 static struct stats *stats;
 static struct stats_worker *counters;
+static struct sockaddr_storage client; /* 192.0.2.99: cookies need an address */
+static uint8_t server_cookie[16];      /* learned in the warm-up, then sent back */
 
 static void setup(void)
 {
@@ -130,6 +133,8 @@ static void setup(void)
 	stats = stats_new();
 	counters = stats_worker_new(stats);
 	stats_bind_pools(stats, snap->pools, snap->npools);
+	client.ss_family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.99", &((struct sockaddr_in *)&client)->sin_addr);
 	nentries = 0;
 	for (size_t i = 0; i < snap->nspecs && nentries < 8; i++) {
 		entries[nentries++] = snap->specs[i]->entry;
@@ -151,11 +156,24 @@ static size_t answer_as(struct answer_ctx *c, const struct snapshot *s, const ui
 	struct request req;
 	size_t n;
 
-	req.client = NULL;
+	req.client = &client;
 	req.transport = tcp ? TRANSPORT_TCP : TRANSPORT_UDP;
 	n = answer_query(c, s, &req, pkt, len, out, size);
 	stats_count(counters, &req);
 	return n;
+}
+
+/* @q with EDNS, NSID asked and a COOKIE option: the client cookie, then
+ * server_cookie when @full. */
+static size_t with_options(uint8_t *pkt, uint16_t id, const struct q *q, bool full)
+{
+	uint8_t c[24] = { 1, 2, 3, 4, 5, 6, 7, 8 }, opts[64];
+	size_t n = tu_option(opts, DNS_EDNS_NSID, NULL, 0);
+
+	memcpy(c + 8, server_cookie, sizeof(server_cookie));
+	n += tu_option(opts + n, DNS_EDNS_COOKIE, c, full ? 24 : 8);
+	return tu_add_opt_raw(pkt, tu_query(pkt, id, q->flags, q->name, q->type, q->class), 1232,
+			      opts, n);
 }
 
 /* Returns how many queries got no answer. No ck_assert in here: Check's
@@ -175,6 +193,12 @@ static unsigned answer_all(struct answer_ctx *ctx, unsigned rounds)
 			}
 			unanswered += answer_as(ctx, snap, pkt, len, resp, 4096, false) == 0;
 			answer_as(ctx, snap, pkt, len, resp, sizeof(resp), true);
+			/* NSID asked, a client cookie alone (a server cookie is
+			 * made), then the server cookie sent back (checked). */
+			len = with_options(pkt, (uint16_t)(r + i), q, false);
+			unanswered += answer_as(ctx, snap, pkt, len, resp, 4096, false) == 0;
+			len = with_options(pkt, (uint16_t)(r + i), q, true);
+			unanswered += answer_as(ctx, snap, pkt, len, resp, 4096, false) == 0;
 			/* A malformed one: cut in the middle of the question. */
 			answer_as(ctx, snap, pkt, 15, resp, 4096, false);
 		}
@@ -199,6 +223,15 @@ START_TEST(answer_path_allocates_nothing)
 
 	answer_ctx_init(&ctx, 42);
 	answer_ctx_use(&ctx, snap); /* sizing the worker's state may allocate, once */
+	{
+		static uint8_t pkt[512], resp[4096];
+		struct tu_resp r;
+		size_t n = answer_as(&ctx, snap, pkt, with_options(pkt, 1, &queries[0], false), resp,
+				     sizeof(resp), false);
+		ck_assert_int_eq(tu_parse(&r, resp, n), 0);
+		ck_assert_uint_eq(r.opt->rdlen, 4 + 10 + 4 + 24); /* NSID and COOKIE */
+		memcpy(server_cookie, r.opt->rdata + 4 + 10 + 4 + 8, sizeof(server_cookie));
+	}
 	answer_all(&ctx, 2);
 	before = allocations;
 	unsigned unanswered = answer_all(&ctx, 500);
@@ -215,6 +248,13 @@ START_TEST(answer_path_allocates_nothing)
 	used = allocations - before;
 	ck_assert_uint_eq(unanswered, 0);
 	ck_assert_uint_eq(used, 0);
+	{
+		struct stats_totals t;
+		stats_sum(stats, &t); /* the cookie paths did run: made and checked */
+		ck_assert_uint_gt(t.cookie[COOKIE_CLIENT_ONLY], 700);
+		ck_assert_uint_gt(t.cookie[COOKIE_VALID], 700);
+		stats_totals_clear(&t);
+	}
 	answer_ctx_clear(&ctx);
 }
 END_TEST

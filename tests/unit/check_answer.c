@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "dns/answer.h"
+#include "dns/cookie.h"
 #include "data/conf.h"
 #include "data/snapshot.h"
 #include "testutil.h"
@@ -135,16 +136,21 @@ static const char *pools_conf(void)
 
 static struct snapshot *snap;
 static struct answer_ctx ctx;
+static const struct sockaddr_storage *client; /* what the transport says; NULL: unknown */
+static struct request last;                   /* the request of the last answer */
 
 /* answer_query() as a transport calls it, with a request of its own. */
 static size_t answer_as(struct answer_ctx *c, const struct snapshot *s, const uint8_t *pkt,
 			size_t len, uint8_t *out, size_t size, bool tcp)
 {
 	struct request req;
+	size_t n;
 
-	req.client = NULL;
+	req.client = client;
 	req.transport = tcp ? TRANSPORT_TCP : TRANSPORT_UDP;
-	return answer_query(c, s, &req, pkt, len, out, size);
+	n = answer_query(c, s, &req, pkt, len, out, size);
+	last = req;
+	return n;
 }
 static uint8_t qbuf[1024];
 static uint8_t resp[65535];
@@ -187,6 +193,7 @@ static void use(struct snapshot *s)
 
 static void setup(void)
 {
+	client = NULL;
 	answer_ctx_init(&ctx, 42);
 	use(build("chaos = { version = \"gslbd-test\"; id = \"node-1\"; };\n", pools_conf()));
 }
@@ -906,6 +913,28 @@ START_TEST(ctx_follows_new_snapshot)
 }
 END_TEST
 
+/* A snapshot freed after a reload may leave its address to a later one:
+ * a worker idle over two reloads then sees the same pointer again. Its
+ * context must follow the new snapshot all the same (size, pool room). */
+START_TEST(ctx_follows_snapshot_at_reused_address)
+{
+	const struct snapshot *old = snap;
+	unsigned same = 0;
+
+	for (int i = 0; i < 12; i++) {
+		snapshot_free(snap);
+		use(build(i % 2 ? "udp_size = 1400;\n" : "udp_size = 1300;\n", pools_conf()));
+		same += snap == old;
+		old = snap;
+		ask_edns("www.lb.test", DNS_TYPE_A, 4096, false);
+		ck_assert_uint_eq(r.opt_udp, (i % 2 ? 1400 : 1300));
+	}
+	if (!same) {
+		fprintf(stderr, "ctx_follows_snapshot_at_reused_address: no address came back\n");
+	}
+}
+END_TEST
+
 /* --- ANY, transfers ----------------------------------------------------------- */
 
 START_TEST(any_one_rrset)
@@ -1157,11 +1186,481 @@ START_TEST(explain_agrees_with_answers)
 }
 END_TEST
 
+/* --- EDNS options: cookies (RFC 7873, RFC 9018), NSID (RFC 5001) ------------------- */
+
+#define SECRET_A "e5e973e5a6b2a43f48e7dc849e37bfcf"
+#define SECRET_B "445536bcd2513298075a5d379663c962"
+
+static const uint8_t cc[DNS_COOKIE_CLIENT_LEN] = { 0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57 };
+
+static const struct sockaddr_storage *from(const char *text)
+{
+	static struct sockaddr_storage ss[2];
+	static int k;
+	struct sockaddr_storage *a = &ss[k++ % 2];
+
+	memset(a, 0, sizeof(*a));
+	if (strchr(text, ':')) {
+		a->ss_family = AF_INET6;
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)a;
+		ck_assert_int_eq(inet_pton(AF_INET6, text, &a6->sin6_addr), 1);
+	} else {
+		a->ss_family = AF_INET;
+		ck_assert_int_eq(inet_pton(AF_INET, text, &((struct sockaddr_in *)a)->sin_addr), 1);
+	}
+	return a;
+}
+
+/* The data of option @code in the response's OPT (its length in *@len), or NULL. */
+static const uint8_t *option(uint16_t code, size_t *len)
+{
+	if (!r.opt) {
+		return NULL;
+	}
+	for (size_t o = 0; o + 4 <= r.opt->rdlen;) {
+		uint16_t c = tu_rd16(r.opt->rdata + o), l = tu_rd16(r.opt->rdata + o + 2);
+		ck_assert_uint_le(o + 4 + l, r.opt->rdlen);
+		if (c == code) {
+			*len = l;
+			return r.opt->rdata + o + 4;
+		}
+		o += 4 + (size_t)l;
+	}
+	return NULL;
+}
+
+/* Ask @qname/@qtype (class @qclass, @hdr_flags) with EDNS size @udp and the
+ * options @opts (@optlen octets, framed). */
+static const struct tu_resp *ask_opts(const char *qname, uint16_t qtype, uint16_t qclass,
+				      uint16_t hdr_flags, uint16_t udp, bool tcp, const uint8_t *opts,
+				      size_t optlen)
+{
+	size_t len = tu_query(qbuf, 0x4242, hdr_flags, qname, qtype, qclass);
+
+	return send_q(tu_add_opt_raw(qbuf, len, udp, opts, optlen), tcp);
+}
+
+/* Ask with one COOKIE option: the client cookie @cc, then @server (@slen
+ * octets, 0 for none). */
+static const struct tu_resp *ask_cookie(const char *qname, uint16_t qtype, const uint8_t *server,
+					size_t slen, bool tcp)
+{
+	uint8_t c[64], opts[80];
+
+	memcpy(c, cc, sizeof(cc));
+	if (slen) {
+		memcpy(c + sizeof(cc), server, slen);
+	}
+	return ask_opts(qname, qtype, DNS_CLASS_IN, 0, 1232, tcp, opts,
+			tu_option(opts, DNS_EDNS_COOKIE, c, sizeof(cc) + slen));
+}
+
+/* The server cookie of the response, checked to carry our client cookie. */
+static const uint8_t *server_cookie(void)
+{
+	size_t len = 0;
+	const uint8_t *c = option(DNS_EDNS_COOKIE, &len);
+
+	ck_assert_msg(c != NULL, "no COOKIE option in the response");
+	ck_assert_uint_eq(len, DNS_COOKIE_CLIENT_LEN + DNS_COOKIE_V1_LEN);
+	ck_assert_mem_eq(c, cc, sizeof(cc));
+	return c + DNS_COOKIE_CLIENT_LEN;
+}
+
+static void use_conf(const char *extra)
+{
+	snapshot_free(snap);
+	use(build(extra, pools_conf()));
+}
+
+/* RFC 7873 5.2.3: a client cookie alone gets an answer and a server cookie
+ * (RFC 9018: version 1, reserved zero, our time) that verifies for this
+ * client under our secret. */
+START_TEST(cookie_client_only)
+{
+	struct cookie_secrets sec = { NULL, NULL };
+	uint8_t opt[24], ip[COOKIE_IP_MAX];
+	const uint8_t *sc;
+
+	use_conf("cookie_secret = \"" SECRET_A "\";\n");
+	client = from("198.51.100.100");
+	ctx.now = 1559731985;
+	ask_cookie("www.lb.test", DNS_TYPE_A, NULL, 0, false);
+	expect_counts(0, 1, 0, 1);
+	ck_assert_int_eq(last.cookie, COOKIE_CLIENT_ONLY);
+	ck_assert(!last.cookie_valid);
+	sc = server_cookie();
+	/* RFC 9018 A.1, through the whole answer path. */
+	ck_assert_mem_eq(sc, "\x01\x00\x00\x00\x5c\xf7\x9f\x11\x1f\x81\x30\xc3\xee\xe2\x94\x80", 16);
+	memcpy(opt, cc, 8);
+	memcpy(opt + 8, sc, 16);
+	sec.current = ctx.cookies.current;
+	ck_assert_int_eq(cookie_check(opt, 24, ip, cookie_client_ip(ip, client), ctx.now, &sec),
+			 COOKIE_CHECK_GOOD);
+}
+END_TEST
+
+/* 5.2.5: a valid server cookie is accepted again and again (a replay from
+ * the same client is fine: cookies are no nonces), sent back as it came
+ * while younger than half an hour, then renewed; an hour old, it is no
+ * longer valid and the query is answered as one with a client cookie alone. */
+START_TEST(cookie_replayed_renewed_expired)
+{
+	uint8_t sc[16], sc2[16];
+
+	client = from("192.0.2.7");
+	ctx.now = 1700000000;
+	ask_cookie("www.lb.test", DNS_TYPE_A, NULL, 0, false);
+	memcpy(sc, server_cookie(), 16);
+	for (int i = 0; i < 3; i++) {
+		ctx.now = 1700000000 + 600 * (uint32_t)i;
+		ask_cookie("www.lb.test", DNS_TYPE_A, sc, 16, false);
+		expect_counts(0, 1, 0, 1);
+		ck_assert_int_eq(last.cookie, COOKIE_VALID);
+		ck_assert(last.cookie_valid);
+		ck_assert_mem_eq(server_cookie(), sc, 16); /* echoed */
+	}
+	ctx.now = 1700000000 + DNS_COOKIE_V1_RENEW_AGE + 1;
+	ask_cookie("www.lb.test", DNS_TYPE_A, sc, 16, false);
+	ck_assert(last.cookie_valid);
+	memcpy(sc2, server_cookie(), 16);
+	ck_assert_mem_ne(sc2, sc, 16);
+	ck_assert_uint_eq(tu_rd32(sc2 + 4), ctx.now);
+	ctx.now = 1700000000 + DNS_COOKIE_V1_MAX_AGE + 1;
+	ask_cookie("www.lb.test", DNS_TYPE_A, sc, 16, false);
+	expect_counts(0, 1, 0, 1); /* answered all the same */
+	ck_assert_int_eq(last.cookie, COOKIE_INVALID);
+	ck_assert(!last.cookie_valid);
+	ck_assert_uint_eq(tu_rd32(server_cookie() + 4), ctx.now);
+	/* The renewed one is still good. */
+	ask_cookie("www.lb.test", DNS_TYPE_A, sc2, 16, false);
+	ck_assert(last.cookie_valid);
+}
+END_TEST
+
+/* A cookie made for one client, sent from another: invalid (and the other
+ * client gets its own). Also: a server cookie we cannot have made. */
+START_TEST(cookie_other_client_invalid)
+{
+	uint8_t sc[16];
+	static const uint8_t foreign[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	client = from("192.0.2.7");
+	ask_cookie("www.lb.test", DNS_TYPE_A, NULL, 0, false);
+	memcpy(sc, server_cookie(), 16);
+	client = from("192.0.2.8");
+	ask_cookie("www.lb.test", DNS_TYPE_A, sc, 16, false);
+	ck_assert_int_eq(last.cookie, COOKIE_INVALID);
+	ck_assert(!last.cookie_valid);
+	ck_assert_mem_ne(server_cookie(), sc, 16);
+	client = from("2001:db8::7");
+	ask_cookie("www.lb.test", DNS_TYPE_A, sc, 16, false);
+	ck_assert_int_eq(last.cookie, COOKIE_INVALID);
+	/* An 8-octet server cookie of another implementation: not ours. */
+	ask_cookie("www.lb.test", DNS_TYPE_A, foreign, 8, false);
+	expect_counts(0, 1, 0, 1);
+	ck_assert_int_eq(last.cookie, COOKIE_INVALID);
+	server_cookie();
+}
+END_TEST
+
+/* Rollover through the config: cookies made under A stay valid once B is
+ * the secret and A the previous one (and are renewed under B); once A is
+ * gone, they are not. */
+START_TEST(cookie_secret_rotation)
+{
+	uint8_t under_a[16], under_b[16];
+
+	client = from("192.0.2.7");
+	use_conf("cookie_secret = \"" SECRET_A "\";\n");
+	ask_cookie("www.lb.test", DNS_TYPE_A, NULL, 0, false);
+	memcpy(under_a, server_cookie(), 16);
+	use_conf("cookie_secret = \"" SECRET_B "\"; cookie_secret_previous = \"" SECRET_A "\";\n");
+	ask_cookie("www.lb.test", DNS_TYPE_A, under_a, 16, false);
+	ck_assert_int_eq(last.cookie, COOKIE_VALID);
+	memcpy(under_b, server_cookie(), 16);
+	ck_assert_mem_ne(under_b, under_a, 16); /* renewed under B */
+	ask_cookie("www.lb.test", DNS_TYPE_A, under_b, 16, false);
+	ck_assert_int_eq(last.cookie, COOKIE_VALID);
+	ck_assert_mem_eq(server_cookie(), under_b, 16);
+	use_conf("cookie_secret = \"" SECRET_B "\";\n");
+	ask_cookie("www.lb.test", DNS_TYPE_A, under_a, 16, false);
+	ck_assert_int_eq(last.cookie, COOKIE_INVALID);
+	ask_cookie("www.lb.test", DNS_TYPE_A, under_b, 16, false);
+	ck_assert_int_eq(last.cookie, COOKIE_VALID);
+}
+END_TEST
+
+/* Every response with an OPT brings the cookie: NXDOMAIN, referrals,
+ * REFUSED, NOTIMP, CHAOS, pools, truncated ones; not BADVERS. */
+START_TEST(cookie_in_every_response)
+{
+	uint8_t c[8], opts[64];
+	size_t len;
+
+	client = from("192.0.2.7");
+	memcpy(c, cc, 8);
+	len = tu_option(opts, DNS_EDNS_COOKIE, c, 8);
+	ask_cookie("nope.lb.test", DNS_TYPE_A, NULL, 0, false);
+	expect_counts(3, 0, 1, 1);
+	server_cookie();
+	ask_cookie("host.sub.lb.test", DNS_TYPE_A, NULL, 0, false);
+	server_cookie();
+	ask_cookie("www.example.org", DNS_TYPE_A, NULL, 0, false);
+	expect_counts(5, 0, 0, 1);
+	server_cookie();
+	ask_cookie("pool.lb.test", DNS_TYPE_A, NULL, 0, false);
+	ck_assert_uint_eq(r.ancount, 3);
+	server_cookie();
+	ask_cookie("big.lb.test", DNS_TYPE_TXT, NULL, 0, false);
+	ck_assert(r.tc);
+	server_cookie();
+	ask_opts("version.bind", DNS_TYPE_TXT, DNS_CLASS_CH, 0, 1232, false, opts, len);
+	expect_counts(0, 1, 0, 1);
+	server_cookie();
+	ask_opts("lb.test", DNS_TYPE_SOA, C_HS, 0, 1232, false, opts, len);
+	expect_counts(5, 0, 0, 1);
+	server_cookie();
+	ask_opts("lb.test", DNS_TYPE_SOA, DNS_CLASS_IN, TU_OPCODE(4), 1232, false, opts, len);
+	ck_assert_int_eq(r.rcode, DNS_RCODE_NOTIMP);
+	ck_assert_int_eq(last.cookie, COOKIE_CLIENT_ONLY);
+	server_cookie();
+	/* BADVERS: the options were meant for a version we do not speak. */
+	len = tu_query(qbuf, 0x55, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
+	len = tu_add_opt_raw(qbuf, len, 1232, opts, tu_option(opts, DNS_EDNS_COOKIE, c, 8));
+	qbuf[len - DNS_OPT_FIXED_LEN - 12 + 6] = 1; /* the OPT's version octet */
+	send_q(len, false);
+	ck_assert_int_eq(r.rcode, DNS_RCODE_BADVERS);
+	ck_assert(r.has_opt);
+	ck_assert_uint_eq(r.opt->rdlen, 0);
+}
+END_TEST
+
+/* RFC 7873 5.4: a query with no question, only a COOKIE option, gets
+ * NOERROR with a server cookie; BADCOOKIE when the server cookie it brought
+ * is not valid; never records. Also with cookie_require. */
+START_TEST(cookie_query_without_question)
+{
+	uint8_t c[24], opts[64];
+	size_t len;
+
+	client = from("192.0.2.7");
+	for (int require = 0; require < 2; require++) {
+		if (require) {
+			use_conf("cookie_require = true;\n");
+		}
+		memset(qbuf, 0, 12);
+		tu_wr16(qbuf, 0x5151);
+		tu_wr16(qbuf + 2, TU_RD);
+		memcpy(c, cc, 8);
+		len = tu_add_opt_raw(qbuf, 12, 1232, opts, tu_option(opts, DNS_EDNS_COOKIE, c, 8));
+		send_q(len, false);
+		expect_counts(0, 0, 0, 1);
+		ck_assert_uint_eq(r.qdcount, 0);
+		ck_assert(!r.tc);
+		ck_assert_int_eq(last.cookie, COOKIE_CLIENT_ONLY);
+		memcpy(c + 8, server_cookie(), 16);
+		memset(qbuf, 0, 12);
+		len = tu_add_opt_raw(qbuf, 12, 1232, opts, tu_option(opts, DNS_EDNS_COOKIE, c, 24));
+		send_q(len, false);
+		expect_counts(0, 0, 0, 1);
+		ck_assert(last.cookie_valid);
+		ck_assert_mem_eq(server_cookie(), c + 8, 16);
+		c[23] ^= 1;
+		memset(qbuf, 0, 12);
+		len = tu_add_opt_raw(qbuf, 12, 1232, opts, tu_option(opts, DNS_EDNS_COOKIE, c, 24));
+		send_q(len, false);
+		expect_counts(DNS_RCODE_BADCOOKIE, 0, 0, 1);
+		ck_assert_int_eq(last.kind, RESPONSE_ERROR);
+		ck_assert_mem_ne(server_cookie(), c + 8, 16);
+	}
+	/* No cookie, no question: FORMERR, as before. */
+	memset(qbuf, 0, 12);
+	len = tu_add_opt_raw(qbuf, 12, 1232, opts, 0);
+	send_q(len, false);
+	ck_assert_int_eq(r.rcode, DNS_RCODE_FORMERR);
+}
+END_TEST
+
+/* Without the client's address (explain, tests) no cookie can be checked or
+ * made: the query is answered, without a COOKIE option. */
+START_TEST(cookie_without_client_address)
+{
+	static const uint8_t sc[16] = { 1 };
+
+	client = NULL;
+	ask_cookie("www.lb.test", DNS_TYPE_A, NULL, 0, false);
+	expect_counts(0, 1, 0, 1);
+	ck_assert_uint_eq(r.opt->rdlen, 0);
+	ck_assert_int_eq(last.cookie, COOKIE_CLIENT_ONLY);
+	ask_cookie("www.lb.test", DNS_TYPE_A, sc, 16, false);
+	ck_assert_int_eq(last.cookie, COOKIE_INVALID);
+	ck_assert(!last.cookie_valid);
+}
+END_TEST
+
+/* RFC 7873 5.2.2: a COOKIE option of a wrong length, or two of them, is
+ * FORMERR (no OPT: what parsed cannot be trusted). */
+START_TEST(cookie_malformed_formerr)
+{
+	static const size_t bad[] = { 0, 1, 7, 9, 15, 41, 48 };
+	uint8_t c[64] = { 0 }, opts[160];
+	size_t n;
+
+	client = from("192.0.2.7");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ask_opts("www.lb.test", DNS_TYPE_A, DNS_CLASS_IN, 0, 1232, false, opts,
+			 tu_option(opts, DNS_EDNS_COOKIE, c, bad[i]));
+		ck_assert_msg(r.rcode == DNS_RCODE_FORMERR, "length %zu: rcode %d", bad[i], r.rcode);
+		ck_assert(!r.has_opt);
+		ck_assert_uint_eq(r.ancount, 0);
+	}
+	n = tu_option(opts, DNS_EDNS_COOKIE, cc, 8);
+	n += tu_option(opts + n, DNS_EDNS_COOKIE, cc, 8);
+	ask_opts("www.lb.test", DNS_TYPE_A, DNS_CLASS_IN, 0, 1232, false, opts, n);
+	ck_assert_int_eq(r.rcode, DNS_RCODE_FORMERR);
+	/* 16 and 40 octets frame well: answered, the server cookie not ours. */
+	ask_opts("www.lb.test", DNS_TYPE_A, DNS_CLASS_IN, 0, 1232, false, opts,
+		 tu_option(opts, DNS_EDNS_COOKIE, c, 40));
+	expect_counts(0, 1, 0, 1);
+	ck_assert_int_eq(last.cookie, COOKIE_INVALID);
+}
+END_TEST
+
+/* cookie_require: over UDP, a query whose cookie does not verify gets
+ * BADCOOKIE (extended rcode 23), TC, no records and a fresh cookie; the
+ * retry with that cookie is answered. Queries without a COOKIE option, and
+ * anything over TCP, are answered as usual. */
+START_TEST(cookie_required_badcookie)
+{
+	uint8_t sc[16];
+
+	use_conf("cookie_require = true;\n");
+	client = from("192.0.2.7");
+	ask_cookie("www.lb.test", DNS_TYPE_A, NULL, 0, false);
+	ck_assert_int_eq(r.rcode, DNS_RCODE_BADCOOKIE);
+	ck_assert_uint_eq(resp[3] & 0x0F, DNS_RCODE_BADCOOKIE & 0x0F);
+	ck_assert_uint_eq(r.opt->ttl >> 24, DNS_RCODE_BADCOOKIE >> 4);
+	ck_assert(r.tc);
+	ck_assert(!r.aa);
+	expect_counts(DNS_RCODE_BADCOOKIE, 0, 0, 1);
+	ck_assert_uint_eq(r.qdcount, 1);
+	ck_assert_int_eq(last.kind, RESPONSE_ERROR);
+	memcpy(sc, server_cookie(), 16);
+	ask_cookie("www.lb.test", DNS_TYPE_A, sc, 16, false);
+	expect_counts(0, 1, 0, 1);
+	ck_assert(!r.tc);
+	ck_assert(last.cookie_valid);
+	sc[15] ^= 0x40;
+	ask_cookie("www.lb.test", DNS_TYPE_A, sc, 16, false);
+	ck_assert_int_eq(r.rcode, DNS_RCODE_BADCOOKIE);
+	ask_cookie("www.lb.test", DNS_TYPE_A, NULL, 0, true);
+	expect_counts(0, 1, 0, 1);
+	server_cookie();
+	ask_edns("www.lb.test", DNS_TYPE_A, 1232, false);
+	expect_counts(0, 1, 0, 1);
+	ask("www.lb.test", DNS_TYPE_A);
+	expect_counts(0, 1, 0, 0);
+}
+END_TEST
+
+/* RFC 5001: the NSID, only when asked, in every kind of response with an
+ * OPT; only when configured. */
+START_TEST(nsid_when_asked)
+{
+	uint8_t opts[64];
+	size_t len = tu_option(opts, DNS_EDNS_NSID, NULL, 0), n;
+	const uint8_t *id;
+
+	ask_opts("www.lb.test", DNS_TYPE_A, DNS_CLASS_IN, 0, 1232, false, opts, len);
+	ck_assert_ptr_null(option(DNS_EDNS_NSID, &n)); /* none configured */
+	ck_assert_uint_eq(r.opt->rdlen, 0);
+	use_conf("nsid = \"ns1.lb.test\";\n");
+	ask_opts("www.lb.test", DNS_TYPE_A, DNS_CLASS_IN, 0, 1232, false, opts, len);
+	expect_counts(0, 1, 0, 1);
+	id = option(DNS_EDNS_NSID, &n);
+	ck_assert_ptr_nonnull(id);
+	ck_assert_uint_eq(n, 11);
+	ck_assert_mem_eq(id, "ns1.lb.test", 11);
+	ask_edns("www.lb.test", DNS_TYPE_A, 1232, false);
+	ck_assert_uint_eq(r.opt->rdlen, 0); /* not asked */
+	ask_opts("nope.lb.test", DNS_TYPE_A, DNS_CLASS_IN, 0, 1232, false, opts, len);
+	expect_counts(3, 0, 1, 1);
+	ck_assert_ptr_nonnull(option(DNS_EDNS_NSID, &n));
+	ask_opts("www.example.org", DNS_TYPE_A, DNS_CLASS_IN, 0, 1232, true, opts, len);
+	expect_counts(5, 0, 0, 1);
+	ck_assert_ptr_nonnull(option(DNS_EDNS_NSID, &n));
+	ask_opts("lb.test", DNS_TYPE_SOA, DNS_CLASS_IN, TU_OPCODE(5), 1232, false, opts, len);
+	ck_assert_int_eq(r.rcode, DNS_RCODE_NOTIMP);
+	ck_assert_ptr_nonnull(option(DNS_EDNS_NSID, &n));
+	ask_opts("big.lb.test", DNS_TYPE_TXT, DNS_CLASS_IN, 0, 1232, false, opts, len);
+	ck_assert(r.tc);
+	ck_assert_ptr_nonnull(option(DNS_EDNS_NSID, &n));
+	/* Not in BADVERS: the query's options belong to a version we do not speak. */
+	len = tu_query(qbuf, 0x56, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
+	len = tu_add_opt_raw(qbuf, len, 1232, opts, tu_option(opts, DNS_EDNS_NSID, NULL, 0));
+	qbuf[len - DNS_OPT_FIXED_LEN - 4 + 6] = 1; /* the OPT's version octet */
+	send_q(len, false);
+	ck_assert_int_eq(r.rcode, DNS_RCODE_BADVERS);
+	ck_assert_uint_eq(r.opt->rdlen, 0);
+	len = tu_option(opts, DNS_EDNS_NSID, NULL, 0);
+	/* A payload in the query is ignored (2.1: it should be empty). */
+	ask_opts("www.lb.test", DNS_TYPE_A, DNS_CLASS_IN, 0, 1232, false, opts,
+		 tu_option(opts, DNS_EDNS_NSID, (const uint8_t *)"xyz", 3));
+	ck_assert_mem_eq(option(DNS_EDNS_NSID, &n), "ns1.lb.test", 11);
+	use_conf("nsid = \"0x00ff10\";\n");
+	len = tu_option(opts, DNS_EDNS_NSID, NULL, 0);
+	ask_opts("www.lb.test", DNS_TYPE_A, DNS_CLASS_IN, 0, 1232, false, opts, len);
+	id = option(DNS_EDNS_NSID, &n);
+	ck_assert_ptr_nonnull(id);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_mem_eq(id, "\x00\xff\x10", 3);
+}
+END_TEST
+
+/* Both options, the NSID at its longest, and every UDP size from 512 up:
+ * the response with its OPT never exceeds the size (their room is counted
+ * before the records are written), and both options are always there. */
+START_TEST(options_respect_udp_size)
+{
+	static const struct {
+		const char *name;
+		uint16_t qtype;
+	} qs[] = {
+		{ "www.lb.test", DNS_TYPE_A },	     { "medium.lb.test", DNS_TYPE_TXT },
+		{ "big.lb.test", DNS_TYPE_TXT },     { "opt.lb.test", DNS_TYPE_A },
+		{ "x.req.lb.test", DNS_TYPE_A },     { "many.lb.test", DNS_TYPE_A },
+		{ "pool.lb.test", DNS_TYPE_A },	     { "nope.lb.test", DNS_TYPE_A },
+	};
+	char extra[512];
+	uint8_t opts[64];
+	size_t len, n;
+
+	snprintf(extra, sizeof(extra), "nsid = \"%0128d\";\n", 7);
+	use_conf(extra);
+	client = from("192.0.2.7");
+	len = tu_option(opts, DNS_EDNS_NSID, NULL, 0);
+	len += tu_option(opts + len, DNS_EDNS_COOKIE, cc, 8);
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		for (unsigned udp = 512; udp <= 1300; udp += 3) {
+			uint16_t size = (uint16_t)udp;
+			ask_opts(qs[i].name, qs[i].qtype, DNS_CLASS_IN, 0, size, false, opts, len);
+			ck_assert_msg(rlen <= (udp < 1232 ? udp : 1232), "%s at %u: %zu bytes",
+				      qs[i].name, udp, rlen);
+			ck_assert_ptr_nonnull(option(DNS_EDNS_NSID, &n));
+			ck_assert_uint_eq(n, 128);
+			server_cookie();
+		}
+	}
+}
+END_TEST
+
 static Suite *answer_suite(void)
 {
 	Suite *s = suite_create("answer");
 	TCase *tc = tcase_create("answers");
 	TCase *tb = tcase_create("build_errors");
+	TCase *to = tcase_create("edns_options");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, flags);
@@ -1201,6 +1700,7 @@ static Suite *answer_suite(void)
 	tcase_add_test(tc, edns_small_udp);
 	tcase_add_test(tc, configured_udp_size);
 	tcase_add_test(tc, ctx_follows_new_snapshot);
+	tcase_add_test(tc, ctx_follows_snapshot_at_reused_address);
 	tcase_add_test(tc, any_one_rrset);
 	tcase_add_test(tc, transfers_refused);
 	tcase_add_test(tc, truncation);
@@ -1218,6 +1718,20 @@ static Suite *answer_suite(void)
 	tcase_add_test(tb, pool_owner_below_delegation);
 	tcase_add_test(tb, pool_owner_twice);
 	suite_add_tcase(s, tb);
+
+	tcase_add_checked_fixture(to, setup, teardown);
+	tcase_add_test(to, cookie_client_only);
+	tcase_add_test(to, cookie_replayed_renewed_expired);
+	tcase_add_test(to, cookie_other_client_invalid);
+	tcase_add_test(to, cookie_secret_rotation);
+	tcase_add_test(to, cookie_in_every_response);
+	tcase_add_test(to, cookie_query_without_question);
+	tcase_add_test(to, cookie_without_client_address);
+	tcase_add_test(to, cookie_malformed_formerr);
+	tcase_add_test(to, cookie_required_badcookie);
+	tcase_add_test(to, nsid_when_asked);
+	tcase_add_test(to, options_respect_udp_size);
+	suite_add_tcase(s, to);
 	return s;
 }
 

@@ -853,6 +853,111 @@ START_TEST(listen_bad)
 }
 END_TEST
 
+/* --- EDNS options: cookies and NSID -------------------------------------------- */
+
+#define SECRET1 "e5e973e5a6b2a43f48e7dc849e37bfcf"
+#define SECRET2 "445536BCD2513298075A5D379663C962"
+
+START_TEST(cookie_and_nsid_settings)
+{
+	char path[PATH_MAX];
+	struct conf *c = load(path, NULL,
+			      OK_HEAD OK_ZONES "cookie_secret = \"" SECRET1 "\";\n"
+					       "cookie_secret_previous = \"" SECRET2 "\";\n"
+					       "cookie_require = true;\n"
+					       "nsid = \"ns1.example\";\n");
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert(c->cookie_secret_set);
+	ck_assert_mem_eq(c->cookie_secret,
+			 "\xe5\xe9\x73\xe5\xa6\xb2\xa4\x3f\x48\xe7\xdc\x84\x9e\x37\xbf\xcf", 16);
+	ck_assert(c->cookie_previous_set);
+	ck_assert_mem_eq(c->cookie_secret_previous,
+			 "\x44\x55\x36\xbc\xd2\x51\x32\x98\x07\x5a\x5d\x37\x96\x63\xc9\x62", 16);
+	ck_assert(c->cookie_require);
+	ck_assert_uint_eq(c->nsid_len, 11);
+	ck_assert_mem_eq(c->nsid, "ns1.example", 11);
+	conf_free(c);
+
+	c = load(path, NULL, OK_HEAD OK_ZONES "nsid = \"0x0a0B00ff\";\n");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->nsid_len, 4);
+	ck_assert_mem_eq(c->nsid, "\x0a\x0b\x00\xff", 4);
+	ck_assert(!c->cookie_secret_set);
+	ck_assert(!c->cookie_previous_set);
+	ck_assert(!c->cookie_require);
+	conf_free(c);
+}
+END_TEST
+
+/* Without cookie_secret a secret is drawn; a reload keeps the drawn one
+ * (clients keep their cookies) but never overrides a configured one. */
+START_TEST(cookie_secret_drawn_and_kept)
+{
+	static const uint8_t zero[CONF_COOKIE_SECRET_LEN];
+	char path[PATH_MAX];
+	struct conf *a = load(path, NULL, OK_HEAD OK_ZONES);
+	struct conf *b = load(path, NULL, OK_HEAD OK_ZONES);
+	struct conf *set = load(path, NULL, OK_HEAD OK_ZONES "cookie_secret = \"" SECRET1 "\";\n");
+	struct conf *set2 = load(path, NULL, OK_HEAD OK_ZONES "cookie_secret = \"" SECRET2 "\";\n");
+	uint8_t configured[CONF_COOKIE_SECRET_LEN];
+
+	ck_assert(a && b && set && set2);
+	ck_assert(memcmp(a->cookie_secret, zero, sizeof(zero)) != 0);
+	ck_assert(memcmp(a->cookie_secret, b->cookie_secret, sizeof(zero)) != 0);
+	ck_assert_ptr_null(a->nsid);
+	ck_assert_uint_eq(a->nsid_len, 0);
+	conf_inherit(b, a); /* random, then random: the same */
+	ck_assert_mem_eq(a->cookie_secret, b->cookie_secret, sizeof(zero));
+	memcpy(configured, set->cookie_secret, sizeof(configured));
+	conf_inherit(set, a); /* random, then configured: the configured one */
+	ck_assert_mem_eq(set->cookie_secret, configured, sizeof(zero));
+	memcpy(configured, b->cookie_secret, sizeof(configured));
+	conf_inherit(b, set); /* configured, then not: a drawn one, not the old secret */
+	ck_assert(memcmp(b->cookie_secret, set->cookie_secret, sizeof(zero)) != 0);
+	ck_assert_mem_eq(b->cookie_secret, configured, sizeof(zero));
+	conf_inherit(set2, set); /* configured, then another: the new one */
+	ck_assert_mem_eq(set2->cookie_secret, "\x44\x55\x36\xbc", 4);
+	conf_free(a);
+	conf_free(b);
+	conf_free(set);
+	conf_free(set2);
+}
+END_TEST
+
+START_TEST(bad_cookie_and_nsid)
+{
+	expect_error(OK_HEAD OK_ZONES "cookie_secret = \"e5e973e5a6b2a43f\";\n", 3, "cookie_secret",
+		     "expected 32 hex digits");
+	ck_assert_ptr_null(strstr(errlog, "e5e973")); /* a secret is not logged */
+	expect_error(OK_HEAD OK_ZONES "cookie_secret = \"e5e973e5a6b2a43f48e7dc849e37bfcg\";\n", 3,
+		     "cookie_secret", "not hex digits");
+	ck_assert_ptr_null(strstr(errlog, "e5e973"));
+	expect_error(OK_HEAD OK_ZONES "cookie_secret = 5;\n", 3, "cookie_secret",
+		     "expected a string");
+	expect_error(OK_HEAD OK_ZONES "cookie_secret_previous = \"\";\n", 3,
+		     "cookie_secret_previous", "got 0 characters");
+	expect_error(OK_HEAD OK_ZONES "cookie_require = \"yes\";\n", 3, "cookie_require",
+		     "true or false");
+	expect_error(OK_HEAD OK_ZONES "nsid = \"\";\n", 3, "nsid", "1 to 128 octets");
+	expect_error(OK_HEAD OK_ZONES "nsid = \"0x\";\n", 3, "nsid", "hex digits");
+	expect_error(OK_HEAD OK_ZONES "nsid = \"0xabc\";\n", 3, "nsid", "even number");
+	expect_error(OK_HEAD OK_ZONES "nsid = \"0xzz\";\n", 3, "nsid", "hex digits");
+	expect_error(OK_HEAD OK_ZONES "nsid = [ \"a\" ];\n", 3, "nsid", "expected a string");
+	{
+		char text[1024], big[300];
+		memset(big, 'n', 129);
+		big[129] = 0;
+		snprintf(text, sizeof(text), OK_HEAD OK_ZONES "nsid = \"%s\";\n", big);
+		expect_error(text, 3, "nsid", "got 129");
+		memset(big, 'a', 258);
+		big[258] = 0;
+		snprintf(text, sizeof(text), OK_HEAD OK_ZONES "nsid = \"0x%s\";\n", big);
+		expect_error(text, 3, "nsid", "1 to 128 octets");
+	}
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -860,6 +965,7 @@ static Suite *conf_suite(void)
 	TCase *te = tcase_create("errors");
 	TCase *tp = tcase_create("listen");
 	TCase *tk = tcase_create("check kinds");
+	TCase *td = tcase_create("edns");
 
 	tcase_add_test(tl, full_config);
 	tcase_add_test(tl, defaults);
@@ -905,6 +1011,11 @@ static Suite *conf_suite(void)
 	tcase_add_test(tp, listen_forms);
 	tcase_add_test(tp, listen_bad);
 	suite_add_tcase(s, tp);
+
+	tcase_add_test(td, cookie_and_nsid_settings);
+	tcase_add_test(td, cookie_secret_drawn_and_kept);
+	tcase_add_test(td, bad_cookie_and_nsid);
+	suite_add_tcase(s, td);
 	return s;
 }
 

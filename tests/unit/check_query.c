@@ -83,6 +83,39 @@ START_TEST(qdcount_zero_and_two)
 }
 END_TEST
 
+/* RFC 7873 5.4: a QUERY with no question but a COOKIE option asks for a
+ * server cookie; without the option, or with another opcode, no question
+ * stays an error. */
+START_TEST(qdcount_zero_with_cookie)
+{
+	uint8_t opts[32];
+	size_t olen = tu_option(opts, DNS_EDNS_COOKIE, pkt + 512, 8);
+	size_t len;
+
+	memset(pkt, 0, 12);
+	len = tu_add_opt_raw(pkt, 12, 1232, opts, olen);
+	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_OK);
+	ck_assert(!q.has_question);
+	ck_assert(q.edns);
+	ck_assert(q.cookie.present);
+	ck_assert_uint_eq(q.cookie.len, 8);
+	/* Without the cookie: FORMERR, as before. */
+	memset(pkt, 0, 12);
+	len = tu_add_opt_raw(pkt, 12, 1232, opts, tu_option(opts, DNS_EDNS_NSID, NULL, 0));
+	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_FORMERR);
+	/* Another opcode: NOTIMP. */
+	memset(pkt, 0, 12);
+	len = tu_add_opt_raw(pkt, 12, 1232, opts, olen);
+	pkt[2] = (uint8_t)(4 << DNS_OPCODE_SHIFT);
+	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_NOTIMP);
+	/* An authority record (only IXFR may carry one): FORMERR. */
+	memset(pkt, 0, 12);
+	len = tu_add_opt_raw(pkt, 12, 1232, opts, olen);
+	tu_wr16(pkt + DNS_OFF_NSCOUNT, 1);
+	ck_assert_int_eq(query_parse(&q, pkt, len), QUERY_FORMERR);
+}
+END_TEST
+
 START_TEST(header_only_is_formerr)
 {
 	tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
@@ -551,6 +584,7 @@ static Suite *query_suite(void)
 	tcase_add_test(tc, response_dropped);
 	tcase_add_test(tc, short_dropped);
 	tcase_add_test(tc, qdcount_zero_and_two);
+	tcase_add_test(tc, qdcount_zero_with_cookie);
 	tcase_add_test(tc, header_only_is_formerr);
 	tcase_add_test(tc, compressed_qname);
 	tcase_add_test(tc, extended_label_type);

@@ -200,6 +200,61 @@ START_TEST(pool_sources_counted)
 }
 END_TEST
 
+/* Ask www.lb.test A over UDP from 192.0.2.99 with the COOKIE option
+ * @cookie (@len octets); the server cookie that came back goes to @back
+ * (16 octets) when there is one. */
+static struct request ask_cookie(const uint8_t *cookie, size_t len, uint8_t *back)
+{
+	static uint8_t pkt[512], resp[4096];
+	struct sockaddr_storage from = { .ss_family = AF_INET };
+	uint8_t opts[64];
+	struct request req;
+	struct tu_resp r;
+	size_t n = tu_query(pkt, 1, 0, "www.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
+
+	inet_pton(AF_INET, "192.0.2.99", &((struct sockaddr_in *)&from)->sin_addr);
+	n = tu_add_opt_raw(pkt, n, 1232, opts, tu_option(opts, DNS_EDNS_COOKIE, cookie, len));
+	req.client = &from;
+	req.transport = TRANSPORT_UDP;
+	n = answer_query(&ctx, snap, &req, pkt, n, resp, sizeof(resp));
+	stats_count(udp, &req);
+	ck_assert_int_eq(tu_parse(&r, resp, n), 0);
+	if (back && r.opt && r.opt->rdlen == 4 + 24) {
+		memcpy(back, r.opt->rdata + 4 + 8, 16);
+	}
+	return req;
+}
+
+/* What each query's cookie was worth, one counter each (a BADCOOKIE response
+ * has its rcode counter). */
+START_TEST(cookies_counted)
+{
+	static const uint8_t client[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint8_t full[24], sc[16] = { 0 };
+	struct stats_totals t;
+
+	ask("www.lb.test", DNS_TYPE_A, TRANSPORT_UDP, 1232);
+	ck_assert_int_eq(ask_cookie(client, 8, sc).cookie, COOKIE_CLIENT_ONLY);
+	memcpy(full, client, 8);
+	memcpy(full + 8, sc, 16);
+	ck_assert_int_eq(ask_cookie(full, 24, NULL).cookie, COOKIE_VALID);
+	ck_assert_int_eq(ask_cookie(full, 24, NULL).cookie, COOKIE_VALID);
+	full[23] ^= 1;
+	ck_assert_int_eq(ask_cookie(full, 24, NULL).cookie, COOKIE_INVALID);
+	stats_sum(stats, &t);
+	ck_assert_uint_eq(t.cookie[COOKIE_NONE], 1);
+	ck_assert_uint_eq(t.cookie[COOKIE_CLIENT_ONLY], 1);
+	ck_assert_uint_eq(t.cookie[COOKIE_VALID], 2);
+	ck_assert_uint_eq(t.cookie[COOKIE_INVALID], 1);
+	stats_totals_clear(&t);
+	ck_assert_int_eq(stats_rcode_of(DNS_RCODE_BADCOOKIE), STATS_RCODE_BADCOOKIE);
+	ck_assert_str_eq(stats_rcode_name(STATS_RCODE_BADCOOKIE), "BADCOOKIE");
+	ck_assert_int_eq(stats_rcode_of(22), STATS_RCODE_OTHER);
+	ck_assert_int_eq(stats_rcode_of(24), STATS_RCODE_OTHER);
+	ck_assert_str_eq(stats_cookie_name(COOKIE_CLIENT_ONLY), "client_only");
+}
+END_TEST
+
 START_TEST(dropped_and_malformed_counted)
 {
 	static const uint8_t response[12] = { 0, 1, DNS_FLAG_QR, 0 };
@@ -307,6 +362,7 @@ int main(void)
 	tcase_add_test(tc, request_outcomes_counted);
 	tcase_add_test(tc, pool_sources_counted);
 	tcase_add_test(tc, dropped_and_malformed_counted);
+	tcase_add_test(tc, cookies_counted);
 	tcase_add_test(tc, pool_counters_follow_names_across_reloads);
 	tcase_add_test(tc, many_pools_span_blocks);
 	tcase_add_test(tc, reloads_counted);
