@@ -79,6 +79,28 @@ struct conf_pool {
 	uint32_t ttl_degraded;
 };
 
+/* An address prefix: "192.0.2.0/24", "2001:db8::/32", or one address. */
+struct conf_net {
+	int family;       /* AF_INET or AF_INET6 */
+	unsigned bits;    /* prefix length */
+	uint8_t addr[16]; /* network byte order; every bit past the prefix is zero */
+};
+
+/* Response rate limiting (dns/rrl.h); README "Rate limiting" says why the
+ * defaults are what they are. */
+struct conf_rate_limit {
+	unsigned responses_per_second; /* answers, NODATA, NXDOMAIN, referrals; 0: unlimited */
+	unsigned errors_per_second;    /* REFUSED, FORMERR, SERVFAIL...; default: the above */
+	unsigned slip;                 /* every slip-th limited response goes out TC; 0: none */
+	unsigned ipv4_prefix;          /* clients in one such network share buckets */
+	unsigned ipv6_prefix;
+	struct conf_net *exempt;       /* never limited */
+	size_t nexempt;
+	bool log_only;                 /* count and log, send everything */
+	size_t table_size;             /* buckets, a power of two */
+	int line;
+};
+
 struct conf {
 	char *path;       /* the config file */
 	struct conf_listen *listens;
@@ -98,6 +120,7 @@ struct conf {
 	char *state_file;
 	char *control_socket;
 	unsigned control_mode;
+	struct conf_rate_limit *rate_limit; /* NULL: no rate limiting */
 };
 
 /* The check called @name, or NULL. */
@@ -114,5 +137,9 @@ void conf_free(struct conf *conf);
 
 /* Parse "ADDR", "ADDR:PORT" or "[V6]:PORT" into @l; 0 on success. */
 int conf_parse_listen(struct conf_listen *l, const char *text);
+
+/* Parse "ADDR/BITS" or "ADDR" (all bits) into @n. Returns 0, -1 if @text is
+ * no network, -2 if bits past the prefix are set ("192.0.2.1/24"). */
+int conf_parse_net(struct conf_net *n, const char *text);
 
 #endif
