@@ -41,6 +41,7 @@ void answer_ctx_init(struct answer_ctx *ctx, uint64_t seed)
 	memset(ctx, 0, sizeof(*ctx));
 	pool_state_init(&ctx->pools, seed);
 	ctx->udp_size = DNS_UDP_DEFAULT_EDNS;
+	rrl_init(&ctx->rrl);
 }
 
 void answer_ctx_clear(struct answer_ctx *ctx)
@@ -53,8 +54,17 @@ void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s)
 	if (s != ctx->seen) {
 		pool_state_reserve(&ctx->pools, s->npools);
 		ctx->udp_size = s->conf->udp_size;
+		rrl_use(&ctx->rrl, s->rrl, s->conf->rate_limit);
 		ctx->seen = s;
 	}
+	if (ctx->rrl.table) {
+		rrl_tick(&ctx->rrl);
+	}
+}
+
+void answer_ctx_log(struct answer_ctx *ctx)
+{
+	rrl_log(&ctx->rrl);
 }
 
 /* --- writing ---------------------------------------------------------------- */
@@ -235,6 +245,7 @@ static enum step_result step_lookup(struct job *j)
 		return STEP_NEXT; /* chosen before the lookup (CHAOS) */
 	}
 	j->img = lookup(j->s, &j->req->q, &kind, &node);
+	j->req->node = node; /* what rate limiting names the response by */
 	if (j->img) {
 		return STEP_NEXT;
 	}
@@ -342,6 +353,30 @@ static enum step_result step_edns(struct job *j)
 	return STEP_NEXT;
 }
 
+/* Response rate limiting (dns/rrl.c), over UDP: a response over its bucket's
+ * rate is dropped, or sent truncated every slip-th time so that a real client
+ * retries over TCP. It runs before the OPT is written, so a truncated one
+ * still carries our OPT (and whatever options step_edns adds). */
+static enum step_result step_rate_limit(struct job *j)
+{
+	struct request *req = j->req;
+
+	if (!j->ctx->rrl.table || req->transport != TRANSPORT_UDP) {
+		return STEP_NEXT;
+	}
+	switch (rrl_check(&j->ctx->rrl, req)) {
+	case RATE_DROPPED:
+		return STEP_DROP;
+	case RATE_SLIPPED:
+		/* Header and question, the rcode and AA it had, TC. */
+		respond_empty(j, req->rcode, j->resp[DNS_OFF_FLAGS1] & DNS_FLAG_AA, true,
+			      req->kind);
+		return STEP_NEXT;
+	default:
+		return STEP_NEXT;
+	}
+}
+
 /* --- the path ---------------------------------------------------------------- */
 
 /* The steps, in order. Written out rather than looped over through function
@@ -366,8 +401,12 @@ static inline enum step_result build(struct job *j)
 
 static inline enum step_result finish(struct job *j)
 {
+	enum step_result r;
+
+	if ((r = step_rate_limit(j)) != STEP_NEXT) { /* the response is known: limit it */
+		return r;
+	}
 	return step_edns(j); /* OPT and its options */
-	/* (rate limiting joins here: the response is known) */
 }
 
 size_t answer_query(struct answer_ctx *ctx, const struct snapshot *s, struct request *req,

@@ -9,6 +9,7 @@
 #include "data/snapshot.h"
 #include "dns/query.h"
 #include "dns/request.h"
+#include "dns/rrl.h"
 #include "lb/pool.h"
 
 /* Per-thread answering state. Owned by one thread. */
@@ -16,14 +17,21 @@ struct answer_ctx {
 	struct pool_state pools;
 	const struct snapshot *seen; /* snapshot the pool state was sized for */
 	unsigned udp_size;           /* our EDNS size and UDP ceiling */
+	struct rrl rrl;              /* rate limiting: the snapshot's table and settings */
 };
 
 void answer_ctx_init(struct answer_ctx *ctx, uint64_t seed);
 void answer_ctx_clear(struct answer_ctx *ctx);
 
 /* Size @ctx for snapshot @s; call whenever the snapshot pointer may have
- * changed, before answering from it (once per batch, not per query). */
+ * changed, before answering from it (once per batch, not per query). With
+ * rate limiting on, it also reads the coarse clock the batch is limited by. */
 void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s);
+
+/* Log what the last batch noted (rate limits that began). The DNS core does
+ * no I/O: the transport calls this after each batch, outside the answer path.
+ * Cheap when there is nothing to log. The owning thread. */
+void answer_ctx_log(struct answer_ctx *ctx);
 
 /* Answer the @len-byte message @pkt from snapshot @s into @resp, which has
  * room for @resp_size bytes (at least 512; 65535 for TCP). The caller sets
