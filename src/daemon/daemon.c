@@ -20,6 +20,7 @@
 #include "daemon/stats.h"
 #include "data/conf.h"
 #include "data/snapshot.h"
+#include "dns/rrl.h"
 #include "health/health.h"
 #include "health/probe.h"
 #include "util/log.h"
@@ -37,6 +38,7 @@ struct daemon {
 	struct stats *stats;
 	struct probe_engine *probes;
 	struct control *control;
+	struct rrl_table *rrl; /* rate limiting's buckets, kept across reloads; or NULL */
 	ev_signal sighup, sigterm, sigint;
 	ev_timer save_timer;
 };
@@ -73,6 +75,7 @@ static int reload(struct daemon *d, struct sbuf *msg)
 	struct conf *conf;
 	struct snapshot *snap;
 	const struct conf *old;
+	struct rrl_table *old_rrl;
 
 	log_info("reloading %s", d->conf_path);
 	conf = conf_load(d->conf_path);
@@ -96,7 +99,12 @@ static int reload(struct daemon *d, struct sbuf *msg)
 		log_warn("listen and threads changes take effect at the next restart");
 	}
 	stats_bind_pools(d->stats, snap->pools, snap->npools);
+	old_rrl = d->rrl;
+	snap->rrl = d->rrl = rrl_table_for(d->rrl, snap->conf->rate_limit);
 	server_swap(d->srv, snap);
+	if (old_rrl != d->rrl) {
+		rrl_table_free(old_rrl); /* no worker holds a snapshot naming it any more */
+	}
 	health_follow(d);
 	stats_reload(d->stats, true, wall_now());
 	log_info("reload done: %zu zones, %zu pools, %zu names, %.1f MiB", snap->nzones,
@@ -221,6 +229,7 @@ static void daemon_free(struct daemon *d)
 		health_save_state(d->health);
 	}
 	server_free(d->srv);
+	rrl_table_free(d->rrl);
 	health_table_free(d->health);
 	stats_free(d->stats);
 	if (d->loop) {
@@ -254,6 +263,7 @@ int daemon_run(const char *path, bool detach, bool verbose)
 		goto out;
 	}
 	stats_bind_pools(d.stats, snap->pools, snap->npools);
+	snap->rrl = d.rrl = rrl_table_for(NULL, conf->rate_limit);
 	d.srv = server_new(snap, d.stats);
 	if (!d.srv) {
 		snapshot_free(snap);
