@@ -1,15 +1,15 @@
 /* rrl.c -- response rate limiting: which bucket a response belongs to, and the
  * bucket arithmetic.
  *
- * A bucket is one 64-bit word: a 15-bit tag (which key owns it), a "limited"
- * flag (for the log) and a 48-bit theoretical arrival time in microseconds
- * (GCRA, the token bucket written as one number): the bucket is full when it
- * is not later than now; each response pushes it one interval (1/rate s)
- * ahead; a response that would push it more than one second ahead of now is
- * over the limit and leaves it alone. One word, so a compare-and-swap updates
- * it and no lock is needed; a response over the limit only reads it, so a
- * flood spread by SO_REUSEPORT over every thread keeps the bucket's cache line
- * shared, not bouncing.
+ * A bucket is one 64-bit word: a 15-bit tag (which key owns it), the count of
+ * limited responses since the last slip, a "limited" flag (for the log) and a
+ * 44-bit theoretical arrival time in microseconds (GCRA, the token bucket
+ * written as one number): the bucket is full when it is not later than now;
+ * each response pushes it one interval (1/rate s) ahead; a response that
+ * would push it more than one second ahead of now is over the limit. One
+ * word, so a compare-and-swap updates it and no lock is needed. The slip
+ * count lives in the bucket, not the thread: a thread serving two floods in
+ * lockstep would otherwise truncate only one of them.
  *
  * Buckets come in sets of eight, one cache line. A key hashes (SipHash-1-3,
  * keyed at random when the table is made) to a set and a tag; it uses the
@@ -36,10 +36,13 @@
 #include "util/mem.h"
 
 #define WAYS 8 /* buckets per set: 64 bytes, one cache line */
-#define TAT_BITS 48
+/* A bucket: tag (15 bits) | slip count (4) | limited (1) | time (44). */
+#define TAT_BITS 44
 #define TAT_MASK ((UINT64_C(1) << TAT_BITS) - 1)
 #define LIMITED_BIT (UINT64_C(1) << TAT_BITS)
-#define TAG_SHIFT (TAT_BITS + 1)
+#define SLIP_SHIFT (TAT_BITS + 1)
+#define SLIP_MASK (UINT64_C(15) << SLIP_SHIFT)
+#define TAG_SHIFT (TAT_BITS + 5)
 
 struct rrl_table {
 	uint64_t key[2];
@@ -289,8 +292,8 @@ static bool exempt(const struct conf_rate_limit *rl, int family, const uint8_t *
 /* --- the bucket --------------------------------------------------------------- */
 
 /* How far ahead of @now the bucket's time is: its debt in µs, 0 when full.
- * Differences are taken modulo 2^48 (the clock wraps after 8.9 years); a
- * time in the past, or impossibly far ahead (a word not touched for one
+ * Differences are taken modulo 2^44 (the clock wraps every 203 days); a time
+ * in the past, or impossibly far ahead (a word not touched for a whole
  * wrap), is a full bucket, and so is a word never used. */
 static inline uint64_t debt(uint64_t w, uint64_t now)
 {
@@ -299,7 +302,12 @@ static inline uint64_t debt(uint64_t w, uint64_t now)
 	return d <= RRL_WINDOW_US && w ? d : 0;
 }
 
-enum take { TAKE_OK = 0, TAKE_LIMITED, TAKE_LIMITED_BEGAN };
+enum take {
+	TAKE_OK = 0,    /* within the rate */
+	TAKE_DROP,      /* over it */
+	TAKE_SLIP,      /* over it, and the slip-th time since the last slip */
+	TAKE_BEGAN = 4, /* or-ed in: the first time over it since it was full */
+};
 
 /* The bucket of key hash @h in its set: the one with its tag, else the first
  * full one (taking it over loses nothing: a full bucket is a new bucket),
@@ -331,22 +339,25 @@ static _Atomic uint64_t *find(struct rrl_table *t, uint64_t h, uint64_t now, uin
 	return &set[idle];
 }
 
-/* One response's credit from the bucket of key hash @h. */
-static enum take take(struct rrl_table *t, uint64_t h, uint64_t now, uint32_t interval)
+/* One response's credit from the bucket of key hash @h. @slip counts in the
+ * bucket, so that every flood, whichever thread its packets reach, gets its
+ * own every slip-th response truncated (0: none; 1: all, nothing counted). */
+static int take(struct rrl_table *t, uint64_t h, uint64_t now, uint32_t interval, unsigned slip)
 {
 	uint64_t tag = h >> TAG_SHIFT, w;
 	_Atomic uint64_t *b = find(t, h, now, &w);
 
 	for (;;) {
-		uint64_t d = debt(w, now), nw;
+		uint64_t d = debt(w, now), nw, count;
 		/* Ours, or full: ours from now on. Otherwise shared, and its
 		 * owner's tag stays. */
 		uint64_t owner = (w >> TAG_SHIFT == tag || d == 0) ? tag : w >> TAG_SHIFT;
+		int r;
 		if (d + interval <= RRL_WINDOW_US) {
-			/* The limited flag stays until the bucket has been full
-			 * again, so that a steady flood logs once, not once per
-			 * response it is allowed. */
-			nw = owner << TAG_SHIFT | (d ? w & LIMITED_BIT : 0) |
+			/* The limited flag and the slip count stay until the
+			 * bucket has been full again, so that a steady flood is
+			 * logged once, not once per response it is allowed. */
+			nw = owner << TAG_SHIFT | (d ? w & (LIMITED_BIT | SLIP_MASK) : 0) |
 			     ((now + d + interval) & TAT_MASK);
 			if (atomic_compare_exchange_weak_explicit(b, &w, nw, memory_order_relaxed,
 								  memory_order_relaxed)) {
@@ -354,12 +365,24 @@ static enum take take(struct rrl_table *t, uint64_t h, uint64_t now, uint32_t in
 			}
 			continue; /* another thread moved it: w is its new value */
 		}
-		if (w & LIMITED_BIT) {
-			return TAKE_LIMITED; /* nothing to write: the line stays shared */
+		r = (w & LIMITED_BIT) ? 0 : TAKE_BEGAN;
+		if (slip < 2) {
+			if (!r) {
+				/* Nothing to count, nothing to write: the line stays
+				 * shared between the threads a flood reaches. */
+				return slip ? TAKE_SLIP : TAKE_DROP;
+			}
+			nw = w | LIMITED_BIT;
+			r |= slip ? TAKE_SLIP : TAKE_DROP;
+		} else {
+			count = ((w & SLIP_MASK) >> SLIP_SHIFT) + 1;
+			r |= count >= slip ? TAKE_SLIP : TAKE_DROP;
+			count = count >= slip ? 0 : count;
+			nw = (w & ~SLIP_MASK) | LIMITED_BIT | count << SLIP_SHIFT;
 		}
-		if (atomic_compare_exchange_weak_explicit(b, &w, w | LIMITED_BIT,
-							  memory_order_relaxed, memory_order_relaxed)) {
-			return TAKE_LIMITED_BEGAN;
+		if (atomic_compare_exchange_weak_explicit(b, &w, nw, memory_order_relaxed,
+							  memory_order_relaxed)) {
+			return r;
 		}
 	}
 }
@@ -403,7 +426,7 @@ enum rate_limit rrl_check(struct rrl *r, struct request *req)
 	int cls = class_of_kind[req->kind], family;
 	const uint8_t *a, *name;
 	uint64_t hi, lo, id, h;
-	enum take got;
+	int got;
 
 	if (!r->table || cls < 0 || !r->interval[cls] || req->transport != TRANSPORT_UDP ||
 	    req->cookie_valid || !req->client || !client_address(req->client, &family, &a)) {
@@ -425,20 +448,17 @@ enum rate_limit rrl_check(struct rrl *r, struct request *req)
 	 * keys for the same name, one word less to hash. */
 	h = keyed_hash(r->table->key, hi, lo,
 		       id ^ ((uint64_t)(cls + 1) << 56) ^ ((uint64_t)(family == AF_INET6) << 55));
-	got = take(r->table, h, r->now, r->interval[cls]);
+	got = take(r->table, h, r->now, r->interval[cls], r->conf->log_only ? 0 : r->conf->slip);
 	if (got == TAKE_OK) {
 		return RATE_PASS;
 	}
-	if (got == TAKE_LIMITED_BEGAN) {
+	if (got & TAKE_BEGAN) {
 		note_began(r, (enum rrl_class)cls, family, a, name);
 	}
 	if (r->conf->log_only) {
 		req->limit = RATE_LIMITED;
-	} else if (r->conf->slip && ++r->slip_count >= r->conf->slip) {
-		r->slip_count = 0;
-		req->limit = RATE_SLIPPED;
 	} else {
-		req->limit = RATE_DROPPED;
+		req->limit = (got & ~TAKE_BEGAN) == TAKE_SLIP ? RATE_SLIPPED : RATE_DROPPED;
 	}
 	return req->limit;
 }

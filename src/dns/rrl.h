@@ -67,7 +67,7 @@ struct rrl_event {
 };
 
 /* One answering thread's limiter: the shared table, the settings of the
- * snapshot in use, its clock, slip counter and log budget. */
+ * snapshot in use, its clock and its log budget. */
 struct rrl {
 	struct rrl_table *table; /* NULL: rate limiting is off */
 	const struct conf_rate_limit *conf;
@@ -75,7 +75,6 @@ struct rrl {
 	uint32_t v4_mask;                   /* host order */
 	uint64_t v6_mask[2];
 	uint64_t now;        /* µs of the coarse monotonic clock, set by rrl_tick (tests set it) */
-	unsigned slip_count; /* limited responses since the last slip */
 	uint64_t log_second;
 	unsigned log_lines;  /* logged (or pending) in log_second */
 	unsigned log_missed; /* limits that began but went unlogged (budget) */

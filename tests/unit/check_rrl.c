@@ -328,6 +328,27 @@ START_TEST(slip_counting)
 }
 END_TEST
 
+/* The count is the bucket's: two floods served by one thread in lockstep
+ * each get their every other response truncated. */
+START_TEST(slip_counted_per_bucket)
+{
+	char a[16] = "", b[16] = "";
+
+	limiter(10, 10, 2);
+	ck_assert_uint_eq(passes(10), 10);
+	set_client("198.51.100.1");
+	ck_assert_uint_eq(passes(10), 10);
+	for (int i = 0; i < 10; i++) {
+		set_client("192.0.2.1");
+		a[i] = check() == RATE_SLIPPED ? 'S' : 'D';
+		set_client("198.51.100.1");
+		b[i] = check() == RATE_SLIPPED ? 'S' : 'D';
+	}
+	ck_assert_str_eq(a, "DSDSDSDSDS");
+	ck_assert_str_eq(b, "DSDSDSDSDS");
+}
+END_TEST
+
 START_TEST(log_only_counts_sends)
 {
 	char log[4096];
@@ -387,10 +408,10 @@ START_TEST(log_lines_limited)
 }
 END_TEST
 
-/* The clock wraps after 2^48 µs: a bucket's debt survives it. */
+/* The clock wraps every 2^44 µs (203 days): a bucket's debt survives it. */
 START_TEST(clock_wraps)
 {
-	const uint64_t wrap = UINT64_C(1) << 48;
+	const uint64_t wrap = UINT64_C(1) << 44;
 
 	lim.now = wrap - SEC / 2;
 	ck_assert_uint_eq(passes(20), 10);
@@ -684,6 +705,7 @@ static Suite *rrl_suite(void)
 	tcase_add_test(tl, tcp_never_limited);
 	tcase_add_test(tl, unknown_client_or_off);
 	tcase_add_test(tl, slip_counting);
+	tcase_add_test(tl, slip_counted_per_bucket);
 	tcase_add_test(tl, log_only_counts_sends);
 	tcase_add_test(tl, log_lines_limited);
 	tcase_add_test(tl, clock_wraps);
