@@ -37,6 +37,8 @@ CASES = {
     "missing-listen.conf": ("listen", []),
     "bad-listen.conf": ("listen[0]", []),
     "syntax-error.conf": (None, []),
+    "rate-limit-slip.conf": ("rate_limit.slip", ["from 0 to 10", "11"]),
+    "rate-limit-exempt.conf": ("rate_limit.exempt[1]", ["198.51.100.1/24", "past the prefix"]),
 }
 
 
