@@ -130,6 +130,8 @@ void rrl_use(struct rrl *r, struct rrl_table *t, const struct conf_rate_limit *r
 	}
 	r->table = t;
 	r->conf = rl;
+	r->slip = rl->log_only ? 0 : rl->slip; /* log_only: nothing to count */
+	r->nexempt = rl->nexempt;
 	rates[RRL_ANSWER] = rates[RRL_NODATA] = rates[RRL_NXDOMAIN] = rates[RRL_REFERRAL] =
 		rl->responses_per_second;
 	rates[RRL_ERROR] = rl->errors_per_second;
@@ -177,19 +179,22 @@ static inline void sipround(uint64_t *v0, uint64_t *v1, uint64_t *v2, uint64_t *
 	*v2 = ROTL(*v2, 32);
 }
 
-/* SipHash-1-3 of three words (24 bytes): keyed, so that nobody who does not
+/* SipHash-1-3 of @n words (8 * @n bytes): keyed, so that nobody who does not
  * know the key can pick inputs that land in one set. */
-static uint64_t keyed_hash(const uint64_t key[2], uint64_t a, uint64_t b, uint64_t c)
+static inline uint64_t keyed_hash(const uint64_t key[2], const uint64_t *m, int n)
 {
 	uint64_t v0 = key[0] ^ 0x736f6d6570736575ULL, v1 = key[1] ^ 0x646f72616e646f6dULL;
 	uint64_t v2 = key[0] ^ 0x6c7967656e657261ULL, v3 = key[1] ^ 0x7465646279746573ULL;
-	const uint64_t m[4] = { a, b, c, UINT64_C(24) << 56 };
+	uint64_t last = (uint64_t)(8 * n) << 56;
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < n; i++) {
 		v3 ^= m[i];
 		sipround(&v0, &v1, &v2, &v3);
 		v0 ^= m[i];
 	}
+	v3 ^= last;
+	sipround(&v0, &v1, &v2, &v3);
+	v0 ^= last;
 	v2 ^= 0xff;
 	sipround(&v0, &v1, &v2, &v3);
 	sipround(&v0, &v1, &v2, &v3);
@@ -425,30 +430,32 @@ enum rate_limit rrl_check(struct rrl *r, struct request *req)
 {
 	int cls = class_of_kind[req->kind], family;
 	const uint8_t *a, *name;
-	uint64_t hi, lo, id, h;
-	int got;
+	uint64_t m[3], id, h;
+	int got, n;
 
 	if (!r->table || cls < 0 || !r->interval[cls] || req->transport != TRANSPORT_UDP ||
 	    req->cookie_valid || !req->client || !client_address(req->client, &family, &a)) {
 		return RATE_PASS;
 	}
-	if (r->conf->nexempt && exempt(r->conf, family, a)) {
+	if (r->nexempt && exempt(r->conf, family, a)) {
 		return RATE_PASS;
 	}
-	if (family == AF_INET) {
-		hi = ((uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3]) &
-		     r->v4_mask;
-		lo = 0;
-	} else {
-		hi = rd64(a) & r->v6_mask[0];
-		lo = rd64(a + 8) & r->v6_mask[1];
-	}
 	name = limit_name(req, (enum rrl_class)cls, &id);
-	/* Class and family change the high bits of the name's hash: distinct
-	 * keys for the same name, one word less to hash. */
-	h = keyed_hash(r->table->key, hi, lo,
-		       id ^ ((uint64_t)(cls + 1) << 56) ^ ((uint64_t)(family == AF_INET6) << 55));
-	got = take(r->table, h, r->now, r->interval[cls], r->conf->log_only ? 0 : r->conf->slip);
+	/* The network, then the name's hash with the class and the family in
+	 * its high bits (distinct keys for one name, one word less to hash); the
+	 * low half of an IPv6 network only when the prefix reaches into it. */
+	m[1] = id ^ ((uint64_t)(cls + 1) << 56) ^ ((uint64_t)(family == AF_INET6) << 55);
+	if (family == AF_INET) {
+		m[0] = ((uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3]) &
+		       r->v4_mask;
+		n = 2;
+	} else {
+		m[0] = rd64(a) & r->v6_mask[0];
+		m[2] = rd64(a + 8) & r->v6_mask[1];
+		n = r->v6_mask[1] ? 3 : 2;
+	}
+	h = keyed_hash(r->table->key, m, n);
+	got = take(r->table, h, r->now, r->interval[cls], r->slip);
 	if (got == TAKE_OK) {
 		return RATE_PASS;
 	}

@@ -74,6 +74,8 @@ struct rrl {
 	uint32_t interval[RRL_CLASS_COUNT]; /* µs of credit a response costs; 0: unlimited */
 	uint32_t v4_mask;                   /* host order */
 	uint64_t v6_mask[2];
+	unsigned slip;    /* the setting; 0 with log_only */
+	size_t nexempt;
 	uint64_t now;        /* µs of the coarse monotonic clock, set by rrl_tick (tests set it) */
 	uint64_t log_second;
 	unsigned log_lines;  /* logged (or pending) in log_second */

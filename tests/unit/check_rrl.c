@@ -252,6 +252,7 @@ START_TEST(exempt_networks)
 	ck_assert_int_eq(conf_parse_net(&nets[1], "2001:db8:ff::/48"), 0);
 	rl.exempt = nets;
 	rl.nexempt = 2;
+	rrl_use(&lim, table, &rl); /* settings change with a new snapshot */
 	ck_assert_uint_eq(passes(1000), 1000);
 	ck_assert_int_eq(req.limit, RATE_PASS);
 	set_client("192.0.2.127");
@@ -354,6 +355,7 @@ START_TEST(log_only_counts_sends)
 	char log[4096];
 
 	rl.log_only = true;
+	rrl_use(&lim, table, &rl);
 	ck_assert_uint_eq(passes(10), 10);
 	for (int i = 0; i < 50; i++) {
 		ck_assert_int_eq(check(), RATE_LIMITED);
@@ -607,6 +609,7 @@ START_TEST(dropped_response)
 	struct conf_rate_limit *rl2 = snap->conf->rate_limit;
 
 	rl2->slip = 0;
+	rrl_use(&ctx.rrl, table, rl2); /* settings change with a new snapshot */
 	ck_assert_uint_eq(full_answers("www.lb.test", DNS_TYPE_A, 10), 5);
 	ck_assert_uint_eq(ask("www.lb.test", DNS_TYPE_A, DNS_CLASS_IN, true, false), 0);
 	ck_assert_int_eq(req.limit, RATE_DROPPED);
@@ -619,6 +622,7 @@ START_TEST(dropped_response)
 	}
 	/* log_only: answered in full, counted as limited. */
 	rl2->log_only = true;
+	rrl_use(&ctx.rrl, table, rl2);
 	ck_assert_uint_gt(ask("www.lb.test", DNS_TYPE_A, DNS_CLASS_IN, true, false), 0);
 	ck_assert(!r.tc && r.ancount == 1);
 	ck_assert_int_eq(req.limit, RATE_LIMITED);

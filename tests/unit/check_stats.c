@@ -248,6 +248,7 @@ START_TEST(rate_limits_counted)
 		struct request req = { .client = &ss, .transport = TRANSPORT_UDP };
 		if (i == 10) {
 			rl.log_only = true;
+			rrl_use(&ctx.rrl, table, &rl); /* as a new snapshot would */
 		}
 		answer_query(&ctx, snap, &req, pkt, len, resp, sizeof(resp));
 		stats_count(udp, &req);
