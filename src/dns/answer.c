@@ -62,11 +62,6 @@ void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s)
 	}
 }
 
-void answer_ctx_log(struct answer_ctx *ctx)
-{
-	rrl_log(&ctx->rrl);
-}
-
 /* --- writing ---------------------------------------------------------------- */
 
 /* Header and question; returns the offset after the question. */
