@@ -71,7 +71,8 @@ struct rrl_table *rrl_table_new(size_t buckets)
 	if (getrandom(t->key, sizeof(t->key), 0) != (ssize_t)sizeof(t->key)) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		log_warn("rate limiting: getrandom: %s; hashing with a weaker key", strerror(errno));
+		log_warn("rate limiting: getrandom: %s; hashing with a weaker key",
+			 strerror(errno));
 		t->key[0] = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
 		t->key[1] = (uint64_t)ts.tv_sec * 0xC2B2AE3D27D4EB4FULL ^ (uintptr_t)t;
 	}
@@ -133,13 +134,13 @@ void rrl_use(struct rrl *r, struct rrl_table *t, const struct conf_rate_limit *r
 	r->slip = rl->log_only ? 0 : rl->slip; /* log_only: nothing to count */
 	r->nexempt = rl->nexempt;
 	rates[RRL_ANSWER] = rates[RRL_NODATA] = rates[RRL_NXDOMAIN] = rates[RRL_REFERRAL] =
-		rl->responses_per_second;
+	    rl->responses_per_second;
 	rates[RRL_ERROR] = rl->errors_per_second;
 	for (int c = 0; c < RRL_CLASS_COUNT; c++) {
 		r->interval[c] = rates[c] ? RRL_WINDOW_US / rates[c] : 0;
 	}
 	r->v4_mask = rl->ipv4_prefix ? ~UINT32_C(0) << (32 - rl->ipv4_prefix) : 0;
-	r->v6_mask[0] = rl->ipv6_prefix == 0    ? 0
+	r->v6_mask[0] = rl->ipv6_prefix == 0	? 0
 			: rl->ipv6_prefix >= 64 ? ~UINT64_C(0)
 						: ~UINT64_C(0) << (64 - rl->ipv6_prefix);
 	r->v6_mask[1] = rl->ipv6_prefix <= 64	 ? 0
@@ -203,10 +204,13 @@ static inline uint64_t keyed_hash(const uint64_t key[2], const uint64_t *m, int 
 }
 
 static const int8_t class_of_kind[RESPONSE_KIND_COUNT] = {
-	[RESPONSE_DROPPED] = -1,	   [RESPONSE_ANSWER] = RRL_ANSWER,
-	[RESPONSE_REFERRAL] = RRL_REFERRAL, [RESPONSE_NODATA] = RRL_NODATA,
-	[RESPONSE_NXDOMAIN] = RRL_NXDOMAIN, [RESPONSE_REFUSED] = RRL_ERROR,
-	[RESPONSE_ERROR] = RRL_ERROR,
+    [RESPONSE_DROPPED] = -1,
+    [RESPONSE_ANSWER] = RRL_ANSWER,
+    [RESPONSE_REFERRAL] = RRL_REFERRAL,
+    [RESPONSE_NODATA] = RRL_NODATA,
+    [RESPONSE_NXDOMAIN] = RRL_NXDOMAIN,
+    [RESPONSE_REFUSED] = RRL_ERROR,
+    [RESPONSE_ERROR] = RRL_ERROR,
 };
 
 /* The name a response of class @cls is counted under (see enum rrl_class),
@@ -308,9 +312,9 @@ static inline uint64_t debt(uint64_t w, uint64_t now)
 }
 
 enum take {
-	TAKE_OK = 0,    /* within the rate */
-	TAKE_DROP,      /* over it */
-	TAKE_SLIP,      /* over it, and the slip-th time since the last slip */
+	TAKE_OK = 0,	/* within the rate */
+	TAKE_DROP,	/* over it */
+	TAKE_SLIP,	/* over it, and the slip-th time since the last slip */
 	TAKE_BEGAN = 4, /* or-ed in: the first time over it since it was full */
 };
 
@@ -475,7 +479,7 @@ enum rate_limit rrl_check(struct rrl *r, struct request *req)
 const char *rrl_class_name(enum rrl_class c)
 {
 	static const char *const names[RRL_CLASS_COUNT] = {
-		"answer", "nodata", "nxdomain", "referral", "error",
+	    "answer", "nodata", "nxdomain", "referral", "error",
 	};
 	return (unsigned)c < RRL_CLASS_COUNT ? names[c] : "?";
 }

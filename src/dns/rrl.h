@@ -22,10 +22,10 @@
  * starve another; each class names its bucket differently. */
 enum rrl_class {
 	RRL_ANSWER = 0, /* the queried name; under a wildcard, the wildcard */
-	RRL_NODATA,     /* the zone */
-	RRL_NXDOMAIN,   /* the zone: random subdomains all land in one bucket */
-	RRL_REFERRAL,   /* the delegation */
-	RRL_ERROR,      /* REFUSED, FORMERR, SERVFAIL...: the zone if there is one */
+	RRL_NODATA,	/* the zone */
+	RRL_NXDOMAIN,	/* the zone: random subdomains all land in one bucket */
+	RRL_REFERRAL,	/* the delegation */
+	RRL_ERROR,	/* REFUSED, FORMERR, SERVFAIL...: the zone if there is one */
 	RRL_CLASS_COUNT
 };
 
@@ -72,11 +72,11 @@ struct rrl {
 	struct rrl_table *table; /* NULL: rate limiting is off */
 	const struct conf_rate_limit *conf;
 	uint32_t interval[RRL_CLASS_COUNT]; /* µs of credit a response costs; 0: unlimited */
-	uint32_t v4_mask;                   /* host order */
+	uint32_t v4_mask;		    /* host order */
 	uint64_t v6_mask[2];
-	unsigned slip;    /* the setting; 0 with log_only */
+	unsigned slip; /* the setting; 0 with log_only */
 	size_t nexempt;
-	uint64_t now;        /* µs of the coarse monotonic clock, set by rrl_tick (tests set it) */
+	uint64_t now; /* µs of the coarse monotonic clock, set by rrl_tick (tests set it) */
 	uint64_t log_second;
 	unsigned log_lines;  /* logged (or pending) in log_second */
 	unsigned log_missed; /* limits that began but went unlogged (budget) */

@@ -312,7 +312,10 @@ START_TEST(slip_counting)
 		unsigned slip;
 		const char *pattern; /* S slipped, D dropped */
 	} cases[] = {
-		{ 2, "DSDSDSDSDS" }, { 1, "SSSSSSSSSS" }, { 0, "DDDDDDDDDD" }, { 3, "DDSDDSDDSD" },
+	    {2, "DSDSDSDSDS"},
+	    {1, "SSSSSSSSSS"},
+	    {0, "DDDDDDDDDD"},
+	    {3, "DDSDDSDDSD"},
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
