@@ -99,6 +99,7 @@ struct snap_zone {
 };
 
 struct snapshot {
+	uint64_t serial;             /* unique in the process: a new snapshot may get a freed one's address */
 	struct conf *conf;           /* owned */
 	struct node **table;         /* open addressing, size mask + 1 */
 	size_t mask;

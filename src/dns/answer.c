@@ -51,11 +51,14 @@ void answer_ctx_clear(struct answer_ctx *ctx)
 
 void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s)
 {
-	if (s != ctx->seen) {
+	/* By serial as well: a thread idle through a reload may next see a new
+	 * snapshot at the address of the one it last saw, freed since. */
+	if (s != ctx->seen || s->serial != ctx->seen_serial) {
 		pool_state_reserve(&ctx->pools, s->npools);
 		ctx->udp_size = s->conf->udp_size;
 		rrl_use(&ctx->rrl, s->rrl, s->conf->rate_limit);
 		ctx->seen = s;
+		ctx->seen_serial = s->serial;
 	}
 	if (ctx->rrl.table) {
 		rrl_tick(&ctx->rrl);

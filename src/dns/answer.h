@@ -16,6 +16,7 @@
 struct answer_ctx {
 	struct pool_state pools;
 	const struct snapshot *seen; /* snapshot the pool state was sized for */
+	uint64_t seen_serial;        /* and its serial: its address may be reused */
 	unsigned udp_size;           /* our EDNS size and UDP ceiling */
 	struct rrl rrl;              /* rate limiting: the snapshot's table and settings */
 };

@@ -19,6 +19,16 @@
 #include "dns/answer.h"
 #include "dns/rrl.h"
 
+/* The sanitizers' shadow memory grows with every address first touched:
+ * RSS says nothing about the table under them. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+
 #define SEC 1000000u /* the limiter's clock counts microseconds */
 #define T0 (5 * (uint64_t)SEC)
 
@@ -494,7 +504,9 @@ START_TEST(table_bounded)
 	}
 	ck_assert_uint_eq(rrl_table_memory(table), mem);
 	rss = anon_kib() - rss;
+#if !defined(SANITIZED)
 	ck_assert_msg(rss < 64, "anonymous RSS grew by %ld KiB", rss);
+#endif
 	set_client("203.0.113.1");
 	ck_assert_uint_le(passes(20), 5); /* half a second's refill; a fresh bucket would pass 10 */
 }
@@ -693,6 +705,38 @@ START_TEST(off_without_table)
 }
 END_TEST
 
+/* A reload frees the old snapshot once no thread holds it, and the next one
+ * may be allocated at its address: a thread that was idle meanwhile must not
+ * take it for the snapshot it saw (it would keep the freed settings). */
+START_TEST(new_snapshot_at_a_freed_ones_address)
+{
+	char zpath[PATH_MAX], cpath[PATH_MAX], text[PATH_MAX + 512];
+	struct snapshot *other, tmp;
+	struct conf *c;
+
+	tu_write(zpath, "lb.test.zone", zone_text);
+	snprintf(text, sizeof(text),
+		 "listen = [\"127.0.0.1:0\"];\nudp_size = 1400;\n"
+		 "zones = ( { origin = \"lb.test\"; file = \"%s\"; } );\n",
+		 zpath);
+	tu_write(cpath, "other.conf", text);
+	c = conf_load(cpath);
+	ck_assert_ptr_nonnull(c);
+	other = snapshot_build(c);
+	ck_assert_ptr_nonnull(other);
+	ck_assert_ptr_nonnull(ctx.rrl.table);
+	/* The other snapshot's contents at this one's address. */
+	tmp = *snap;
+	*snap = *other;
+	*other = tmp;
+	answer_ctx_use(&ctx, snap);
+	ck_assert_ptr_null(ctx.rrl.table); /* no rate_limit in it */
+	ck_assert_uint_eq(ctx.udp_size, 1400);
+	ck_assert_uint_eq(full_answers("www.lb.test", DNS_TYPE_A, 100), 100);
+	snapshot_free(other); /* the first one's contents */
+}
+END_TEST
+
 static Suite *rrl_suite(void)
 {
 	Suite *s = suite_create("rrl");
@@ -725,6 +769,7 @@ static Suite *rrl_suite(void)
 	tcase_add_test(ta, dropped_response);
 	tcase_add_test(ta, buckets_by_kind);
 	tcase_add_test(ta, off_without_table);
+	tcase_add_test(ta, new_snapshot_at_a_freed_ones_address);
 	suite_add_tcase(s, ta);
 	return s;
 }
