@@ -17,12 +17,19 @@ query:
     /usr/bin/python3 contrib/bench/instructions.py OLD_BINARY NEW_BINARY [...]
     /usr/bin/python3 contrib/bench/instructions.py --queries 5000 src/gslbd
     /usr/bin/python3 contrib/bench/instructions.py --cookie server --nsid src/gslbd
+    /usr/bin/python3 contrib/bench/instructions.py --rate-limit 1000000 src/gslbd
 
 --edns puts an OPT in every query (the fair baseline for the options);
 --cookie client sends a client cookie with every query (the server makes a
 cookie each time); --cookie server sends back the server cookie learned from
 the first answer (the server checks it each time); --nsid asks for the NSID
 ("bench-ns1" is configured). Both need a binary that knows these settings.
+
+--rate-limit N runs each binary a second time with
+`rate_limit = { responses_per_second = N; slip = 1; }` added to its config: a
+high N measures what the limiter costs a query it lets through (the common
+case); a low one (say 5) the path of the queries over the limit, every one
+sent truncated (slip = 1, so that no query waits for a timeout).
 
 Loopback only; each gslbd started here is stopped by its PID. Needs valgrind
 and dnspython (python3-dnspython). Takes about a minute per binary.
@@ -42,6 +49,7 @@ import sys
 import tempfile
 import time
 
+import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
@@ -95,13 +103,14 @@ def options_for(cookie, nsid, port):
     return opts or None
 
 
-def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=False):
+def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=False,
+            extra_conf=""):
     d = tempfile.mkdtemp(prefix="instr-", dir=workdir)
     zone = peers.render("bench.test.zone.in", {"POOL": ""}, set())
     with open(os.path.join(d, "bench.test.zone"), "w") as f:
         f.write(zone)
     with open(os.path.join(d, "gslbd.conf"), "w") as f:
-        f.write(CONF + ('nsid = "bench-ns1";\n' if nsid else ""))
+        f.write(CONF + ('nsid = "bench-ns1";\n' if nsid else "") + extra_conf)
     out = os.path.join(d, "callgrind.out")
     log = open(os.path.join(d, "gslbd.log"), "w+")
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
@@ -122,7 +131,11 @@ def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=F
         proc.kill()
         proc.wait()
         log.seek(0)
-        raise SystemExit("%s did not start:\n%s" % (binary, log.read()[-2000:]))
+        text = log.read()
+        if extra_conf and "unknown setting" in text:
+            shutil.rmtree(d, ignore_errors=True)
+            return None  # a build from before the setting
+        raise SystemExit("%s did not start:\n%s" % (binary, text[-2000:]))
     qfile = os.path.join(d, "queries")
     peers.write_queries(qfile, n=queries)
     lines = [l.split() for l in open(qfile).read().splitlines() if l.strip()]
@@ -136,7 +149,8 @@ def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=F
                 r = dns.query.tcp(q, "127.0.0.1", port=port, timeout=5)
             else:
                 r = dns.query.udp(q, "127.0.0.1", port=port, timeout=5)
-            answered += r.rcode() in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN)
+            answered += r.rcode() in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN) and \
+                not (r.flags & dns.flags.TC and not r.answer and not r.authority)
         except (dns.exception.Timeout, OSError):
             pass
     proc.send_signal(signal.SIGTERM)
@@ -172,6 +186,9 @@ def main():
     ap.add_argument("--nsid", action="store_true", help="ask for the NSID in every query")
     ap.add_argument("--edns", action="store_true",
                     help="an OPT in every query (implied by --cookie and --nsid)")
+    ap.add_argument("--rate-limit", type=int, metavar="N",
+                    help="run each binary also with rate_limit = "
+                    "{ responses_per_second = N; slip = 1; } in its config")
     args = ap.parse_args()
     if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
         raise SystemExit("needs valgrind (apt-get install valgrind)")
@@ -187,13 +204,23 @@ def main():
     print("| binary | answered | answer_query Ir/q | stats_count Ir/q | UDP thread Ir/q |")
     print("|---|---:|---:|---:|---:|")
     base = None
-    for b in args.binaries:
-        n, ok, t = run_one(os.path.abspath(b), args.queries, args.tcp_every, workdir,
-                           args.cookie, args.nsid, args.edns)
+    runs = [(b, "", "") for b in args.binaries]
+    if args.rate_limit is not None:
+        runs = [r for b in args.binaries for r in (
+            (b, "", ", rate_limit off"),
+            (b, "rate_limit = { responses_per_second = %d; slip = 1; };\n" % args.rate_limit,
+             ", rate_limit %d/s" % args.rate_limit))]
+    for b, extra, label in runs:
+        got = run_one(os.path.abspath(b), args.queries, args.tcp_every, workdir,
+                     args.cookie, args.nsid, args.edns, extra)
+        if got is None:
+            print("| %s%s | (the build does not know the setting) | | | |" % (describe(b), label))
+            continue
+        n, ok, t = got
         udp_q = n - (n // args.tcp_every + (1 if n % args.tcp_every else 0)) if args.tcp_every \
             else n
         row = (t["answer_query"] / n, t["stats_count"] / n, t["udp"] / max(udp_q, 1))
-        print("| %s | %d/%d | %.0f | %.0f | %.0f |" % (describe(b), ok, n, *row))
+        print("| %s%s | %d/%d | %.0f | %.0f | %.0f |" % (describe(b), label, ok, n, *row))
         if base is None:
             base = row
         else:

@@ -465,15 +465,19 @@ void status_render_stats(struct sbuf *out, const struct stats *st, struct health
 						      (json_int_t)ct.v[i].failed, "health_changes",
 						      (json_int_t)ct.v[i].changes));
 		}
+		json_t *limits = json_pack("{s:I, s:I, s:I}", "limited", (json_int_t)tot.limited,
+					   "slipped", (json_int_t)tot.slipped, "dropped",
+					   (json_int_t)tot.limit_dropped);
 		json_t *o =
-			  json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:{s:I, s:I, s:o}, s:o, s:i}",
+			  json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:{s:I, s:I, s:o}, s:o, s:i}",
 				    "queries",
 				    json_counts(tot.transport, TRANSPORT_COUNT, transport_name),
 				    "qtypes", json_counts(tot.qtype, STATS_QTYPE_COUNT, qtype_name),
 				    "rcodes", json_counts(tot.rcode, STATS_RCODE_COUNT, rcode_name),
 				    "responses",
 				    json_counts(tot.kind, RESPONSE_KIND_COUNT, kind_name), "truncated",
-				    (json_int_t)tot.truncated, "pools", pools, "checks", checks,
+				    (json_int_t)tot.truncated, "rate_limit", limits, "pools", pools,
+				    "checks", checks,
 				    "reloads", "ok", (json_int_t)tot.reloads_ok, "failed",
 				    (json_int_t)tot.reloads_failed, "last_ok",
 				    jtime(tot.last_reload_ok), "started", jtime(tot.started),
@@ -488,6 +492,9 @@ void status_render_stats(struct sbuf *out, const struct stats *st, struct health
 		text_counts(out, "responses", tot.kind, RESPONSE_KIND_COUNT, kind_name, false);
 		sb_printf(out, "truncated: %llu\n", (unsigned long long)tot.truncated);
 		text_counts(out, "cookies", tot.cookie, COOKIE_STATUS_COUNT, cookie_name, false);
+		sb_printf(out, "rate limit: limited %llu, slipped %llu, dropped %llu\n",
+			  (unsigned long long)tot.limited, (unsigned long long)tot.slipped,
+			  (unsigned long long)tot.limit_dropped);
 		for (size_t i = 0; i < tot.npools; i++) {
 			sb_printf(out, "pool %s: primary %llu, backup %llu, last_resort %llu\n",
 				  tot.pools[i].name,

@@ -21,6 +21,7 @@
 #include "daemon/stats.h"
 #include "data/conf.h"
 #include "data/snapshot.h"
+#include "dns/rrl.h"
 #include "health/health.h"
 #include "health/probe.h"
 #include "util/log.h"
@@ -53,6 +54,7 @@ struct daemon {
 	struct probe_engine *probes;
 	struct control *control;
 	struct boot boot;
+	struct rrl_table *rrl; /* rate limiting's buckets, kept across reloads; or NULL */
 	ev_signal sighup, sigterm, sigint;
 	ev_timer save_timer;
 };
@@ -219,6 +221,7 @@ static int reload(struct daemon *d, struct sbuf *msg)
 	struct conf *conf;
 	struct snapshot *snap = NULL;
 	struct sbuf logged, notes;
+	struct rrl_table *old_rrl;
 	int rc = -1;
 
 	sb_init(&logged);
@@ -255,7 +258,12 @@ static int reload(struct daemon *d, struct sbuf *msg)
 	sb_init(&notes);
 	apply_restart_only(d, snap->conf, &notes);
 	stats_bind_pools(d->stats, snap->pools, snap->npools);
+	old_rrl = d->rrl;
+	snap->rrl = d->rrl = rrl_table_for(d->rrl, snap->conf->rate_limit);
 	server_swap(d->srv, snap);
+	if (old_rrl != d->rrl) {
+		rrl_table_free(old_rrl); /* no worker holds a snapshot naming it any more */
+	}
 	health_follow(d);
 	stats_reload(d->stats, true, wall_now());
 	log_info("reload done: %zu zones, %zu pools, %zu names, %.1f MiB%s%s", snap->nzones,
@@ -382,6 +390,7 @@ static void daemon_free(struct daemon *d)
 		health_save_state(d->health);
 	}
 	server_free(d->srv);
+	rrl_table_free(d->rrl);
 	health_table_free(d->health);
 	stats_free(d->stats);
 	if (d->loop) {
@@ -422,6 +431,7 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	}
 	boot_init(&d.boot, snap->conf);
 	stats_bind_pools(d.stats, snap->pools, snap->npools);
+	snap->rrl = d.rrl = rrl_table_for(NULL, conf->rate_limit);
 	d.srv = server_new(snap, d.stats);
 	if (!d.srv) {
 		snapshot_free(snap);

@@ -268,6 +268,7 @@ static void udp_answer(struct udp_thread *u, int n)
 			break;
 		}
 	}
+	answer_ctx_log(&u->actx); /* after sending: the log may block, answers should not wait */
 }
 
 static void *udp_main(void *arg)

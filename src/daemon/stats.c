@@ -211,6 +211,12 @@ void stats_sum(const struct stats *st, struct stats_totals *out)
 		for (int i = 0; i < COOKIE_STATUS_COUNT; i++) {
 			ADD(cookie[i]);
 		}
+		for (int i = RATE_LIMITED; i < RATE_LIMIT_COUNT; i++) {
+			out->limited += atomic_load_explicit(&w->limit[i], memory_order_relaxed);
+		}
+		out->slipped += atomic_load_explicit(&w->limit[RATE_SLIPPED], memory_order_relaxed);
+		out->limit_dropped +=
+			atomic_load_explicit(&w->limit[RATE_DROPPED], memory_order_relaxed);
 		for (size_t s = 0; s < st->nslots; s++) {
 			const struct stats_pool_ctr *b = atomic_load_explicit(
 			    &((struct stats_worker *)w)->pools[s >> STATS_POOL_BLOCK_BITS],

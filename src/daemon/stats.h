@@ -70,6 +70,7 @@ struct stats_worker {
 	_Atomic uint64_t rcode[STATS_RCODE_COUNT];
 	_Atomic uint64_t truncated;
 	_Atomic uint64_t cookie[COOKIE_STATUS_COUNT]; /* what each COOKIE option was worth */
+	_Atomic uint64_t limit[RATE_LIMIT_COUNT]; /* rate limiting's actions; [RATE_PASS] unused */
 	/* Blocks of per-pool counters, indexed by stat slot; allocated by the
 	 * main thread before a snapshot naming the slot is published. */
 	_Atomic(struct stats_pool_ctr *) pools[STATS_MAX_POOL_BLOCKS];
@@ -123,6 +124,9 @@ static inline void stats_count(struct stats_worker *w, const struct request *r)
 {
 	stats_inc(&w->transport[r->transport]);
 	stats_inc(&w->kind[r->kind]);
+	if (r->limit != RATE_PASS) {
+		stats_inc(&w->limit[r->limit]);
+	}
 	if (r->kind == RESPONSE_DROPPED) {
 		return;
 	}
@@ -164,6 +168,9 @@ struct stats_totals {
 	uint64_t rcode[STATS_RCODE_COUNT];
 	uint64_t truncated;
 	uint64_t cookie[COOKIE_STATUS_COUNT];
+	uint64_t limited; /* responses over a rate limit: sent anyway (log_only), slipped or dropped */
+	uint64_t slipped; /* ... sent truncated instead */
+	uint64_t limit_dropped; /* ... not sent */
 	uint64_t reloads_ok, reloads_failed;
 	double last_reload_ok; /* wall clock, 0 = never */
 	double started;        /* wall clock of stats_new */

@@ -561,13 +561,130 @@ void conf_inherit(struct conf *conf, const struct conf *live)
 	}
 }
 
+int conf_parse_net(struct conf_net *n, const char *text)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(text, '/');
+	size_t hlen = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned max;
+
+	memset(n, 0, sizeof(*n));
+	if (hlen >= sizeof(host)) {
+		return -1;
+	}
+	memcpy(host, text, hlen);
+	host[hlen] = 0;
+	if (inet_pton(AF_INET, host, n->addr) == 1) {
+		n->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, n->addr) == 1) {
+		n->family = AF_INET6;
+		max = 128;
+	} else {
+		return -1;
+	}
+	n->bits = max;
+	if (slash) {
+		char *end;
+		long bits;
+		errno = 0;
+		bits = strtol(slash + 1, &end, 10);
+		if (slash[1] < '0' || slash[1] > '9' || *end || errno || bits < 0 || bits > (long)max) {
+			return -1;
+		}
+		n->bits = (unsigned)bits;
+	}
+	for (unsigned i = n->bits; i < max; i++) {
+		if (n->addr[i / 8] & (0x80 >> (i % 8))) {
+			return -2;
+		}
+	}
+	return 0;
+}
+
+/* rate_limit = { responses_per_second = 20; ... }: present means on. Defaults
+ * are BIND's (errors as responses, slip 2, /24 and /56); the table size is
+ * Knot's order of magnitude. */
+static void parse_rate_limit(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
+{
+	static const char *const known[] = { "responses_per_second", "errors_per_second", "slip",
+					     "ipv4_prefix", "ipv6_prefix", "exempt", "log_only",
+					     "table_size", NULL };
+	const config_setting_t *s = config_setting_get_member(root, "rate_limit"), *list;
+	struct conf_rate_limit *rl;
+	long long v;
+
+	if (!s) {
+		return;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+		err(c, s, "expected a group { responses_per_second = 20; ... }, got %s",
+		    type_name(config_setting_type(s)));
+		return;
+	}
+	check_known(c, s, known);
+	rl = conf->rate_limit = xcalloc(1, sizeof(*rl));
+	rl->line = config_setting_source_line(s);
+	rl->slip = 2;
+	rl->ipv4_prefix = 24;
+	rl->ipv6_prefix = 56;
+	rl->table_size = (size_t)1 << 19;
+	if (get_int(c, s, "responses_per_second", 0, 1000000, &v)) {
+		rl->responses_per_second = (unsigned)v;
+	} else if (!config_setting_get_member(s, "responses_per_second")) {
+		err(c, s, "missing required setting 'responses_per_second' (e.g. "
+			  "responses_per_second = 20;)");
+	}
+	rl->errors_per_second = rl->responses_per_second;
+	if (get_int(c, s, "errors_per_second", 0, 1000000, &v)) {
+		rl->errors_per_second = (unsigned)v;
+	}
+	if (get_int(c, s, "slip", 0, 10, &v)) {
+		rl->slip = (unsigned)v;
+	}
+	if (get_int(c, s, "ipv4_prefix", 8, 32, &v)) {
+		rl->ipv4_prefix = (unsigned)v;
+	}
+	if (get_int(c, s, "ipv6_prefix", 16, 128, &v)) {
+		rl->ipv6_prefix = (unsigned)v;
+	}
+	get_bool(c, s, "log_only", &rl->log_only);
+	if (get_int(c, s, "table_size", 8, (long long)1 << 26, &v)) {
+		size_t size = 8;
+		while (size < (size_t)v) {
+			size *= 2; /* a power of two: the bucket index is a mask */
+		}
+		rl->table_size = size;
+	}
+	list = get_strlist(c, s, "exempt");
+	if (list) {
+		int n = strlist_len(list);
+		rl->exempt = xcalloc(n ? (size_t)n : 1, sizeof(*rl->exempt));
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e;
+			const char *text = strlist_elem(list, i, &e);
+			int rc = conf_parse_net(&rl->exempt[rl->nexempt], text);
+			if (rc == -2) {
+				err(c, e, "expected a network, got \"%s\": bits are set past the prefix",
+				    text);
+			} else if (rc != 0) {
+				err(c, e, "expected a network such as \"192.0.2.0/24\", "
+					  "\"2001:db8::/32\" or an address, got \"%s\"", text);
+			} else {
+				rl->nexempt++;
+			}
+		}
+	}
+}
+
 static void parse_top(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
 {
 	static const char *const known[] = { "listen", "threads", "udp_size", "tcp_idle_timeout",
 					     "tcp_max_clients", "tcp_max_per_client", "chaos",
 					     "zones", "pools", "checks", "state_file", "control",
 					     "user", "group", "nsid", "cookie_secret",
-					     "cookie_secret_previous", "cookie_require", NULL };
+					     "cookie_secret_previous", "cookie_require", "rate_limit",
+					     NULL };
 	const config_setting_t *s;
 	long long v;
 
@@ -654,6 +771,7 @@ static void parse_top(struct conf_ctx *c, struct conf *conf, const config_settin
 			}
 		}
 	}
+	parse_rate_limit(c, conf, root);
 }
 
 static void parse_zones(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
@@ -1427,6 +1545,10 @@ void conf_free(struct conf *conf)
 	free(conf->nsid);
 	explicit_bzero(conf->cookie_secret, sizeof(conf->cookie_secret));
 	explicit_bzero(conf->cookie_secret_previous, sizeof(conf->cookie_secret_previous));
+	if (conf->rate_limit) {
+		free(conf->rate_limit->exempt);
+		free(conf->rate_limit);
+	}
 	free(conf->path);
 	free(conf);
 }

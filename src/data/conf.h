@@ -75,6 +75,28 @@ struct conf_pool {
 	uint32_t ttl_degraded;
 };
 
+/* An address prefix: "192.0.2.0/24", "2001:db8::/32", or one address. */
+struct conf_net {
+	int family;       /* AF_INET or AF_INET6 */
+	unsigned bits;    /* prefix length */
+	uint8_t addr[16]; /* network byte order; every bit past the prefix is zero */
+};
+
+/* Response rate limiting (dns/rrl.h); README "Rate limiting" says why the
+ * defaults are what they are. */
+struct conf_rate_limit {
+	unsigned responses_per_second; /* answers, NODATA, NXDOMAIN, referrals; 0: unlimited */
+	unsigned errors_per_second;    /* REFUSED, FORMERR, SERVFAIL...; default: the above */
+	unsigned slip;                 /* every slip-th limited response goes out TC; 0: none */
+	unsigned ipv4_prefix;          /* clients in one such network share buckets */
+	unsigned ipv6_prefix;
+	struct conf_net *exempt;       /* never limited */
+	size_t nexempt;
+	bool log_only;                 /* count and log, send everything */
+	size_t table_size;             /* buckets, a power of two */
+	int line;
+};
+
 struct conf {
 	char *path;       /* the config file */
 	struct conf_listen *listens;
@@ -113,6 +135,7 @@ struct conf {
 	int user_line;
 	char **files;     /* the config file and every @include, in reading order */
 	size_t nfiles;
+	struct conf_rate_limit *rate_limit; /* NULL: no rate limiting */
 };
 
 /* The check called @name, or NULL. */
@@ -161,5 +184,8 @@ char *conf_resolve(struct conf_ctx *c, const char *file);
 /* The parser of a check's "port" (1..65535) into k->port, for the kinds that
  * probe a port. */
 void conf_check_port(struct conf_ctx *c, struct conf_check *k, const struct config_setting_t *s);
+/* Parse "ADDR/BITS" or "ADDR" (all bits) into @n. Returns 0, -1 if @text is
+ * no network, -2 if bits past the prefix are set ("192.0.2.1/24"). */
+int conf_parse_net(struct conf_net *n, const char *text);
 
 #endif

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -726,9 +727,11 @@ struct snapshot *snapshot_build(struct conf *conf)
 
 struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *health)
 {
+	static _Atomic uint64_t serials; /* a name for each snapshot, never reused */
 	struct snapshot *s = xcalloc(1, sizeof(*s));
 	struct build bd = { s, NULL, 0 };
 
+	s->serial = atomic_fetch_add(&serials, 1) + 1;
 	s->conf = conf;
 	s->health = health;
 	if (health) {

@@ -24,6 +24,7 @@ struct rrset {
 };
 
 struct snap_zone;
+struct rrl_table;
 
 struct node_img {
 	uint16_t type;
@@ -98,6 +99,7 @@ struct snap_zone {
 };
 
 struct snapshot {
+	uint64_t serial;             /* unique in the process: a new snapshot may get a freed one's address */
 	struct conf *conf;           /* owned */
 	struct node **table;         /* open addressing, size mask + 1 */
 	size_t mask;
@@ -109,6 +111,7 @@ struct snapshot {
 	size_t npools;
 	const struct image *chaos_version, *chaos_id, *chaos_nodata;
 	struct health_table *health; /* not owned; NULL: every member is up */
+	struct rrl_table *rrl;       /* not owned (the daemon's); NULL: no rate limiting */
 	struct probe_spec **specs;   /* one per probed (address, port, check); owned */
 	size_t nspecs;
 	struct arena *arena;         /* nodes, images and their arrays */

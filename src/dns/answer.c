@@ -54,6 +54,7 @@ void answer_ctx_init(struct answer_ctx *ctx, uint64_t seed)
 	if (cookie_init() != 0) {
 		abort(); /* libsodium cannot run here: no cookie could be made */
 	}
+	rrl_init(&ctx->rrl);
 }
 
 void answer_ctx_clear(struct answer_ctx *ctx)
@@ -67,20 +68,30 @@ void answer_ctx_clear(struct answer_ctx *ctx)
  * Per batch, this is a few loads and stores and one clock read. */
 void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s)
 {
-	const struct conf *c = s->conf;
 	struct timespec now;
 
-	pool_state_reserve(&ctx->pools, s->npools);
-	ctx->udp_size = c->udp_size;
-	ctx->cookies.current = c->cookie_secret;
-	ctx->cookies.previous = c->cookie_previous_set ? c->cookie_secret_previous : NULL;
-	ctx->cookie_require = c->cookie_require;
-	ctx->nsid = c->nsid_len ? c->nsid : NULL;
-	ctx->nsid_len = (uint16_t)c->nsid_len;
+	/* By serial as well: a thread idle through a reload may next see a new
+	 * snapshot at the address of the one it last saw, freed since. */
+	if (s != ctx->seen || s->serial != ctx->seen_serial) {
+		const struct conf *c = s->conf;
+		pool_state_reserve(&ctx->pools, s->npools);
+		ctx->udp_size = c->udp_size;
+		ctx->cookies.current = c->cookie_secret;
+		ctx->cookies.previous = c->cookie_previous_set ? c->cookie_secret_previous : NULL;
+		ctx->cookie_require = c->cookie_require;
+		ctx->nsid = c->nsid_len ? c->nsid : NULL;
+		ctx->nsid_len = (uint16_t)c->nsid_len;
+		rrl_use(&ctx->rrl, s->rrl, c->rate_limit);
+		ctx->seen = s;
+		ctx->seen_serial = s->serial;
+	}
 	/* RFC 9018 timestamps are seconds: the coarse clock (a few ms) is
 	 * plenty, and one read serves the whole batch. */
 	clock_gettime(CLOCK_REALTIME_COARSE, &now);
 	ctx->now = (uint32_t)now.tv_sec;
+	if (ctx->rrl.table) {
+		rrl_tick(&ctx->rrl);
+	}
 }
 
 /* --- writing ---------------------------------------------------------------- */
@@ -334,6 +345,7 @@ static enum step_result step_lookup(struct job *j)
 		return STEP_NEXT; /* chosen before the lookup (CHAOS) */
 	}
 	j->img = lookup(j->s, &j->req->q, &kind, &node);
+	j->req->node = node; /* what rate limiting names the response by */
 	if (j->img) {
 		return STEP_NEXT;
 	}
@@ -462,6 +474,30 @@ static enum step_result step_edns(struct job *j)
 	return STEP_NEXT;
 }
 
+/* Response rate limiting (dns/rrl.c), over UDP: a response over its bucket's
+ * rate is dropped, or sent truncated every slip-th time so that a real client
+ * retries over TCP. It runs before the OPT is written, so a truncated one
+ * still carries our OPT (and whatever options step_edns adds). */
+static enum step_result step_rate_limit(struct job *j)
+{
+	struct request *req = j->req;
+
+	if (!j->ctx->rrl.table || req->transport != TRANSPORT_UDP) {
+		return STEP_NEXT;
+	}
+	switch (rrl_check(&j->ctx->rrl, req)) {
+	case RATE_DROPPED:
+		return STEP_DROP;
+	case RATE_SLIPPED:
+		/* Header and question, the rcode and AA it had, TC. */
+		respond_empty(j, req->rcode, j->resp[DNS_OFF_FLAGS1] & DNS_FLAG_AA, true,
+			      req->kind);
+		return STEP_NEXT;
+	default:
+		return STEP_NEXT;
+	}
+}
+
 /* --- the path ---------------------------------------------------------------- */
 
 /* The steps, in order. Written out rather than looped over through function
@@ -488,8 +524,12 @@ static inline enum step_result build(struct job *j)
 
 static inline enum step_result finish(struct job *j)
 {
+	enum step_result r;
+
+	if ((r = step_rate_limit(j)) != STEP_NEXT) { /* the response is known: limit it */
+		return r;
+	}
 	return step_edns(j); /* OPT and its options */
-	/* (rate limiting joins here: the response is known) */
 }
 
 size_t answer_query(struct answer_ctx *ctx, const struct snapshot *s, struct request *req,

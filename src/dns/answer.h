@@ -11,11 +11,14 @@
 #include "dns/query.h"
 #include "dns/request.h"
 #include "dns/wire.h"
+#include "dns/rrl.h"
 #include "lb/pool.h"
 
 /* Per-thread answering state. Owned by one thread. */
 struct answer_ctx {
 	struct pool_state pools;
+	const struct snapshot *seen; /* snapshot the derived state below is for */
+	uint64_t seen_serial;        /* and its serial: its address may be reused */
 	unsigned udp_size;           /* our EDNS size and UDP ceiling */
 	struct cookie_secrets cookies;
 	bool cookie_require;         /* over UDP: BADCOOKIE without a valid server cookie */
@@ -23,16 +26,28 @@ struct answer_ctx {
 	uint16_t nsid_len;
 	uint32_t now; /* wall-clock seconds for cookie timestamps, read by answer_ctx_use */
 	uint8_t fresh[DNS_COOKIE_V1_LEN]; /* the server cookie made for the current response */
+	struct rrl rrl;              /* rate limiting: the snapshot's table and settings */
 };
 
 void answer_ctx_init(struct answer_ctx *ctx, uint64_t seed);
 void answer_ctx_clear(struct answer_ctx *ctx);
 
-/* Size @ctx for snapshot @s and read the coarse wall clock (ctx->now, for
- * cookie timestamps; a vDSO read, no system call); call before answering a
- * batch of queries from @s (once per batch, not per query). Tests may set
- * ctx->now afterwards. */
+/* Size @ctx for snapshot @s (when it is another snapshot than last time) and
+ * read the coarse clocks: wall-clock seconds for cookie timestamps (ctx->now;
+ * a vDSO read, no system call) and, with rate limiting on, the time the
+ * batch is limited by. Call before answering a batch of queries from @s
+ * (once per batch, not per query). Tests may set ctx->now afterwards. */
 void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s);
+
+/* Log what the last batch noted (rate limits that began). The DNS core does
+ * no I/O: the transport calls this after each batch, outside the answer path.
+ * A load and a branch when there is nothing to log. The owning thread. */
+static inline void answer_ctx_log(struct answer_ctx *ctx)
+{
+	if (ctx->rrl.npending) {
+		rrl_log(&ctx->rrl);
+	}
+}
 
 /* Answer the @len-byte message @pkt from snapshot @s into @resp, which has
  * room for @resp_size bytes (at least 512; 65535 for TCP). The caller sets

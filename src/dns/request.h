@@ -15,6 +15,7 @@
 
 #include "dns/query.h"
 
+struct node;
 struct pool;
 
 enum transport { TRANSPORT_UDP = 0, TRANSPORT_TCP, TRANSPORT_COUNT };
@@ -29,6 +30,15 @@ enum response_kind {
 	RESPONSE_REFUSED,     /* outside our zones, a class or type we refuse */
 	RESPONSE_ERROR,       /* FORMERR, SERVFAIL, NOTIMP, BADVERS */
 	RESPONSE_KIND_COUNT
+};
+
+/* What rate limiting (dns/rrl.h) did with a response over its limit. */
+enum rate_limit {
+	RATE_PASS = 0,  /* not over a limit, or not subject to one */
+	RATE_LIMITED,   /* over the limit, sent all the same (log_only) */
+	RATE_SLIPPED,   /* over the limit, sent truncated (TC) instead */
+	RATE_DROPPED,   /* over the limit, not sent */
+	RATE_LIMIT_COUNT
 };
 
 /* Where a pool answer's members came from. */
@@ -65,6 +75,8 @@ struct request {
 	const struct pool *pool;    /* the pool named by the answer, or NULL */
 	enum pool_source source;    /* where its records came from */
 	uint16_t pool_records;      /* A/AAAA records the pool contributed */
+	const struct node *node;    /* what the lookup matched (data/snapshot.h), or NULL */
+	enum rate_limit limit;      /* what rate limiting did */
 };
 
 /* Reset the outcome fields for a new query on the same transport. Hot path. */
@@ -78,6 +90,8 @@ static inline void request_reset(struct request *req)
 	req->pool = 0;
 	req->source = POOL_SOURCE_NONE;
 	req->pool_records = 0;
+	req->node = 0;
+	req->limit = RATE_PASS;
 }
 
 #endif

@@ -124,6 +124,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fu_fail("fuzz_conf", "backup chains name pools and end");
 			}
 		}
+		if (conf->rate_limit) {
+			/* What the limiter masks and shifts by without checking. */
+			const struct conf_rate_limit *rl = conf->rate_limit;
+			if (rl->table_size < 8 || (rl->table_size & (rl->table_size - 1)) ||
+			    rl->ipv4_prefix > 32 || rl->ipv6_prefix > 128 || rl->slip > 10) {
+				fu_fail("fuzz_conf", "rate_limit values in their ranges");
+			}
+			for (size_t i = 0; i < rl->nexempt; i++) {
+				const struct conf_net *n = &rl->exempt[i];
+				unsigned max = n->family == AF_INET ? 32 : 128;
+				if ((n->family != AF_INET && n->family != AF_INET6) || n->bits > max) {
+					fu_fail("fuzz_conf", "exempt networks are IPv4 or IPv6 prefixes");
+				}
+			}
+		}
 	}
 	conf_free(conf);
 	return 0;

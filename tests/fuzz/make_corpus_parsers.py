@@ -240,6 +240,20 @@ def conf_seeds():
         '  { name = "rr"; owners = [ "rr.fuzz.test" ]; policy = "round-robin";\n'
         '    members = ( { address = "2001:db8:0:0::1"; } ); } );\n'
     )
+    s["rate-limit"] = (
+        'listen = [ "127.0.0.1:0" ];\n'
+        'zones = ( { origin = "fuzz.test"; file = "z"; } );\n'
+        'rate_limit = { responses_per_second = 20; errors_per_second = 0; slip = 1;\n'
+        '  ipv4_prefix = 32; ipv6_prefix = 128; log_only = true; table_size = 9;\n'
+        '  exempt = [ "192.0.2.0/24", "2001:db8::/32", "198.51.100.7", "::1", "0.0.0.0/0" ]; };\n'
+    )
+    s["bad-rate-limit"] = (
+        'listen = [ "127.0.0.1:0" ];\n'
+        'zones = ( { origin = "fuzz.test"; file = "z"; } );\n'
+        'rate_limit = { slip = 11; ipv4_prefix = 7; ipv6_prefix = 129; log_only = "yes";\n'
+        '  table_size = 0; errors_per_second = -1; colour = 1;\n'
+        '  exempt = [ "192.0.2.1/24", "2001:db8::/", "/8", "10.0.0.0/33", 5 ]; };\n'
+    )
     s["include"] = ('@include "inc.conf"\n'
                     'listen = [ "127.0.0.1:0" ];\n'
                     'zones = ( { origin = "fuzz.test"; file = "z"; } );\n'

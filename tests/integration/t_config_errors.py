@@ -46,6 +46,8 @@ CASES = {
     "member-url-tcp-check.conf": ("pools[0].members[0].url",
                                   ['setting "url" does not apply to check type "tcp"',
                                    'check "web-tcp"']),
+    "rate-limit-slip.conf": ("rate_limit.slip", ["from 0 to 10", "11"]),
+    "rate-limit-exempt.conf": ("rate_limit.exempt[1]", ["198.51.100.1/24", "past the prefix"]),
 }
 
 

@@ -3,8 +3,11 @@
  * many times after warm-up with the count required to stay at zero. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 
@@ -80,7 +83,9 @@ static const char conf_fmt[] =
 	"  members = ( {address=\"192.0.2.10\"; weight=3;}, {address=\"192.0.2.11\";},\n"
 	"              {address=\"2001:db8::1\";} ); },\n"
 	"  { name = \"b\"; owners = [\"rr.lb.test\"]; check = \"t\";\n"
-	"  members = ( {address=\"198.51.100.1\";}, {address=\"198.51.100.2\";} ); } );\n";
+	"  members = ( {address=\"198.51.100.1\";}, {address=\"198.51.100.2\";} ); } );\n"
+	"rate_limit = { responses_per_second = 5; errors_per_second = 2; slip = 2;\n"
+	"  exempt = [ \"203.0.113.0/24\" ]; };\n";
 
 struct q {
 	const char *name;
@@ -116,6 +121,9 @@ static struct stats *stats;
 static struct stats_worker *counters;
 static struct sockaddr_storage client; /* 192.0.2.99: cookies need an address */
 static uint8_t server_cookie[16];      /* learned in the warm-up, then sent back */
+/* Clients the rate-limit test's queries come from, in turn (none: @client). */
+static struct sockaddr_storage clients[4];
+static size_t nclients, next_client;
 
 static void setup(void)
 {
@@ -156,10 +164,11 @@ static size_t answer_as(struct answer_ctx *c, const struct snapshot *s, const ui
 	struct request req;
 	size_t n;
 
-	req.client = &client;
+	req.client = nclients ? &clients[next_client++ % nclients] : &client;
 	req.transport = tcp ? TRANSPORT_TCP : TRANSPORT_UDP;
 	n = answer_query(c, s, &req, pkt, len, out, size);
 	stats_count(counters, &req);
+	answer_ctx_log(c); /* what the UDP thread does after a batch */
 	return n;
 }
 
@@ -259,6 +268,55 @@ START_TEST(answer_path_allocates_nothing)
 }
 END_TEST
 
+static void set_client(struct sockaddr_storage *ss, const char *text)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(text, ':')) {
+		ss->ss_family = AF_INET6;
+		inet_pton(AF_INET6, text, &((struct sockaddr_in6 *)ss)->sin6_addr);
+	} else {
+		ss->ss_family = AF_INET;
+		inet_pton(AF_INET, text, &((struct sockaddr_in *)ss)->sin_addr);
+	}
+}
+
+/* The same with rate limiting on: clients in and out of limits, responses
+ * passed, slipped (rewritten) and dropped, an exempt network, the log. */
+START_TEST(rate_limited_path_allocates_nothing)
+{
+	struct answer_ctx ctx;
+	struct rrl_table *table = rrl_table_new(snap->conf->rate_limit->table_size);
+	unsigned long before, used;
+	uint64_t limited;
+
+	snap->rrl = table; /* what the daemon does */
+	set_client(&clients[0], "192.0.2.1");
+	set_client(&clients[1], "192.0.2.77"); /* the same /24 */
+	set_client(&clients[2], "203.0.113.9"); /* exempt */
+	set_client(&clients[3], "2001:db8::53");
+	nclients = 4;
+	answer_ctx_init(&ctx, 42);
+	answer_ctx_use(&ctx, snap);
+	ck_assert_ptr_eq(ctx.rrl.table, table);
+	answer_all(&ctx, 2);
+	before = allocations;
+	answer_all(&ctx, 500);
+	answer_ctx_use(&ctx, snap); /* a new batch: the clock again */
+	answer_all(&ctx, 100);
+	used = allocations - before;
+	limited = atomic_load(&counters->limit[RATE_SLIPPED]) +
+		  atomic_load(&counters->limit[RATE_DROPPED]);
+	ck_assert_uint_eq(used, 0);
+	ck_assert_uint_gt(atomic_load(&counters->limit[RATE_SLIPPED]), 1000);
+	ck_assert_uint_gt(atomic_load(&counters->limit[RATE_DROPPED]), 1000);
+	ck_assert_uint_gt(limited, 10000);
+	answer_ctx_clear(&ctx);
+	nclients = 0;
+	snap->rrl = NULL;
+	rrl_table_free(table);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("alloc");
@@ -269,6 +327,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, counter_works);
 	tcase_add_test(tc, answer_path_allocates_nothing);
+	tcase_add_test(tc, rate_limited_path_allocates_nothing);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -958,6 +958,129 @@ START_TEST(bad_cookie_and_nsid)
 }
 END_TEST
 
+/* --- rate_limit ----------------------------------------------------------------- */
+
+#define RL_HEAD OK_HEAD OK_ZONES
+
+START_TEST(rate_limit_every_setting)
+{
+	char path[PATH_MAX];
+	struct conf *c = load(path, NULL,
+			      RL_HEAD "rate_limit = { responses_per_second = 30; errors_per_second = 4;\n"
+				      "  slip = 3; ipv4_prefix = 28; ipv6_prefix = 64; log_only = true;\n"
+				      "  table_size = 1000;\n"
+				      "  exempt = [ \"192.0.2.0/24\", \"2001:db8::/32\", \"198.51.100.7\" ]; };\n");
+	const struct conf_rate_limit *rl;
+
+	ck_assert_ptr_nonnull(c);
+	rl = c->rate_limit;
+	ck_assert_ptr_nonnull(rl);
+	ck_assert_int_eq(rl->line, 3);
+	ck_assert_uint_eq(rl->responses_per_second, 30);
+	ck_assert_uint_eq(rl->errors_per_second, 4);
+	ck_assert_uint_eq(rl->slip, 3);
+	ck_assert_uint_eq(rl->ipv4_prefix, 28);
+	ck_assert_uint_eq(rl->ipv6_prefix, 64);
+	ck_assert(rl->log_only);
+	ck_assert_uint_eq(rl->table_size, 1024); /* rounded up to a power of two */
+	ck_assert_uint_eq(rl->nexempt, 3);
+	ck_assert_int_eq(rl->exempt[0].family, AF_INET);
+	ck_assert_uint_eq(rl->exempt[0].bits, 24);
+	ck_assert_uint_eq(rl->exempt[0].addr[2], 2);
+	ck_assert_int_eq(rl->exempt[1].family, AF_INET6);
+	ck_assert_uint_eq(rl->exempt[1].bits, 32);
+	ck_assert_uint_eq(rl->exempt[2].bits, 32); /* an address is a network of one */
+	ck_assert_str_eq(errlog, "");
+	conf_free(c);
+}
+END_TEST
+
+/* Off without the group; with it, BIND's defaults for what is left out. */
+START_TEST(rate_limit_defaults)
+{
+	char path[PATH_MAX];
+	struct conf *c = load(path, NULL, RL_HEAD);
+	const struct conf_rate_limit *rl;
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_null(c->rate_limit);
+	conf_free(c);
+	c = load(path, NULL, RL_HEAD "rate_limit = { responses_per_second = 15; };\n");
+	ck_assert_ptr_nonnull(c);
+	rl = c->rate_limit;
+	ck_assert_ptr_nonnull(rl);
+	ck_assert_uint_eq(rl->responses_per_second, 15);
+	ck_assert_uint_eq(rl->errors_per_second, 15); /* as responses */
+	ck_assert_uint_eq(rl->slip, 2);
+	ck_assert_uint_eq(rl->ipv4_prefix, 24);
+	ck_assert_uint_eq(rl->ipv6_prefix, 56);
+	ck_assert(!rl->log_only);
+	ck_assert_uint_eq(rl->nexempt, 0);
+	ck_assert_uint_eq(rl->table_size, 524288);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(rate_limit_errors)
+{
+	expect_error(RL_HEAD "rate_limit = true;\n", 3, "rate_limit", "expected a group");
+	expect_error(RL_HEAD "rate_limit = { slip = 1; };\n", 3, "rate_limit",
+		     "missing required setting 'responses_per_second'");
+	expect_error(RL_HEAD "rate_limit = {\n responses_per_second = -1; };\n", 4,
+		     "rate_limit.responses_per_second", "from 0 to 1000000");
+	expect_error(RL_HEAD "rate_limit = {\n responses_per_second = \"20\"; };\n", 4,
+		     "rate_limit.responses_per_second", "a string");
+	expect_error(RL_HEAD "rate_limit = { responses_per_second = 20;\n errors_per_second = 1000001; };\n",
+		     4, "rate_limit.errors_per_second", "1000001");
+	expect_error(RL_HEAD "rate_limit = { responses_per_second = 20;\n slip = 11; };\n", 4,
+		     "rate_limit.slip", "from 0 to 10");
+	expect_error(RL_HEAD "rate_limit = { responses_per_second = 20;\n ipv4_prefix = 33; };\n",
+		     4, "rate_limit.ipv4_prefix", "from 8 to 32");
+	expect_error(RL_HEAD "rate_limit = { responses_per_second = 20;\n ipv6_prefix = 8; };\n", 4,
+		     "rate_limit.ipv6_prefix", "from 16 to 128");
+	expect_error(RL_HEAD "rate_limit = { responses_per_second = 20;\n log_only = 1; };\n", 4,
+		     "rate_limit.log_only", "true or false");
+	expect_error(RL_HEAD "rate_limit = { responses_per_second = 20;\n table_size = 4; };\n", 4,
+		     "rate_limit.table_size", "from 8 to");
+	expect_error(RL_HEAD "rate_limit = { responses_per_second = 20;\n colour = 1; };\n", 4,
+		     "rate_limit.colour", "unknown setting");
+	expect_error(RL_HEAD "rate_limit = { responses_per_second = 20;\n"
+			     " exempt = [ \"192.0.2.0/24\",\n \"192.0.2.300/24\" ]; };\n",
+		     5, "rate_limit.exempt[1]", "192.0.2.300/24");
+	expect_error(RL_HEAD "rate_limit = { responses_per_second = 20;\n"
+			     " exempt = [ \"192.0.2.1/24\" ]; };\n",
+		     4, "rate_limit.exempt[0]", "bits are set past the prefix");
+	expect_error(RL_HEAD "rate_limit = { responses_per_second = 20;\n exempt = 5; };\n", 4,
+		     "rate_limit.exempt", "list of strings");
+}
+END_TEST
+
+START_TEST(net_forms)
+{
+	static const char *const bad[] = { "", "/24", "192.0.2.0/", "192.0.2.0/33", "192.0.2.0/-1",
+					   "192.0.2.0/2x", "2001:db8::/129", "example.com/24",
+					   "192.0.2.0 /24" };
+	struct conf_net n;
+
+	ck_assert_int_eq(conf_parse_net(&n, "10.0.0.0/8"), 0);
+	ck_assert_int_eq(n.family, AF_INET);
+	ck_assert_uint_eq(n.bits, 8);
+	ck_assert_int_eq(conf_parse_net(&n, "0.0.0.0/0"), 0);
+	ck_assert_uint_eq(n.bits, 0);
+	ck_assert_int_eq(conf_parse_net(&n, "2001:db8:1::/48"), 0);
+	ck_assert_int_eq(n.family, AF_INET6);
+	ck_assert_uint_eq(n.bits, 48);
+	ck_assert_int_eq(conf_parse_net(&n, "::1"), 0);
+	ck_assert_uint_eq(n.bits, 128);
+	ck_assert_int_eq(conf_parse_net(&n, "192.0.2.128/25"), 0);
+	ck_assert_int_eq(conf_parse_net(&n, "192.0.2.128/24"), -2);
+	ck_assert_int_eq(conf_parse_net(&n, "2001:db8::1/64"), -2);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(conf_parse_net(&n, bad[i]) == -1, "\"%s\" was accepted", bad[i]);
+	}
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -966,6 +1089,7 @@ static Suite *conf_suite(void)
 	TCase *tp = tcase_create("listen");
 	TCase *tk = tcase_create("check kinds");
 	TCase *td = tcase_create("edns");
+	TCase *tr = tcase_create("rate_limit");
 
 	tcase_add_test(tl, full_config);
 	tcase_add_test(tl, defaults);
@@ -1016,6 +1140,11 @@ static Suite *conf_suite(void)
 	tcase_add_test(td, cookie_secret_drawn_and_kept);
 	tcase_add_test(td, bad_cookie_and_nsid);
 	suite_add_tcase(s, td);
+	tcase_add_test(tr, rate_limit_every_setting);
+	tcase_add_test(tr, rate_limit_defaults);
+	tcase_add_test(tr, rate_limit_errors);
+	tcase_add_test(tr, net_forms);
+	suite_add_tcase(s, tr);
 	return s;
 }
 

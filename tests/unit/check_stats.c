@@ -285,6 +285,42 @@ START_TEST(dropped_and_malformed_counted)
 }
 END_TEST
 
+/* Rate limiting's actions, as the request records them: limited counts all
+ * over the limit, slipped and dropped what was done about it. */
+START_TEST(rate_limits_counted)
+{
+	static uint8_t pkt[512], resp[4096];
+	struct conf_rate_limit rl = { .responses_per_second = 2, .errors_per_second = 2,
+				      .slip = 2, .ipv4_prefix = 24, .ipv6_prefix = 56 };
+	struct rrl_table *table = rrl_table_new(64);
+	struct sockaddr_storage ss = { .ss_family = AF_INET };
+	size_t len = tu_query(pkt, 1, 0, "ns1.lb.test", DNS_TYPE_A, DNS_CLASS_IN);
+	struct stats_totals t;
+
+	rrl_use(&ctx.rrl, table, &rl);
+	ctx.rrl.now = 1000000;
+	for (int i = 0; i < 13; i++) {
+		struct request req = { .client = &ss, .transport = TRANSPORT_UDP };
+		if (i == 10) {
+			rl.log_only = true;
+			rrl_use(&ctx.rrl, table, &rl); /* as a new snapshot would */
+		}
+		answer_query(&ctx, snap, &req, pkt, len, resp, sizeof(resp));
+		stats_count(udp, &req);
+	}
+	stats_sum(stats, &t);
+	ck_assert_uint_eq(t.limited, 11);
+	ck_assert_uint_eq(t.slipped, 4);
+	ck_assert_uint_eq(t.limit_dropped, 4);
+	ck_assert_uint_eq(t.truncated, 4);          /* a slipped response has TC */
+	ck_assert_uint_eq(t.kind[RESPONSE_DROPPED], 4);
+	ck_assert_uint_eq(t.kind[RESPONSE_ANSWER], 9); /* 2 + 4 truncated + 3 log_only */
+	stats_totals_clear(&t);
+	rrl_use(&ctx.rrl, NULL, NULL);
+	rrl_table_free(table);
+}
+END_TEST
+
 START_TEST(pool_counters_follow_names_across_reloads)
 {
 	struct stats_totals t;
@@ -363,6 +399,7 @@ int main(void)
 	tcase_add_test(tc, pool_sources_counted);
 	tcase_add_test(tc, dropped_and_malformed_counted);
 	tcase_add_test(tc, cookies_counted);
+	tcase_add_test(tc, rate_limits_counted);
 	tcase_add_test(tc, pool_counters_follow_names_across_reloads);
 	tcase_add_test(tc, many_pools_span_blocks);
 	tcase_add_test(tc, reloads_counted);
