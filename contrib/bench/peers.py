@@ -47,6 +47,22 @@ each reply names its source from the query's IP_PKTINFO) as one more server,
 specific: ..." (paired per-run ratios).  --only keeps it (and gslbd):
     /usr/bin/python3 contrib/bench/peers.py --quick --only gslbd --gslbd-listen wildcard
 
+--gslbd-safety adds the same gslbd binary with what a server on the Internet
+runs with, as one more server, "gslbd-safe" ("gslbd, Internet-safe"): bound
+to 0.0.0.0 (queried at 127.0.0.1), rate_limit { responses_per_second =
+1000000; slip = 2; } (a rate no benchmark client reaches: every response goes
+through the limiter's table and none is limited; the script reads gslbd's
+counters to show it), cookie_secret and nsid set.  Its dnsperf runs send
+every query of the same query list with EDNS, a client COOKIE option and an
+empty NSID option (dnsperf 2.10 takes one -E option, and not an empty one,
+so the queries are written as a binary file for dnsperf -B).  gdnsd, if
+measured, runs a second time the same way, "gdnsd-safe" (0.0.0.0,
+nsid_ascii, cookie_key_file; gdnsd has cookies on by default and no rate
+limiting).  Section 1 then ends with a line "Internet-safe vs plain ...".
+--only keeps gslbd-safe (and gslbd):
+    /usr/bin/python3 contrib/bench/peers.py --only gslbd,gdnsd \
+        --skip check,latency,reload,multi,failover --gslbd-safety
+
 See BENCHMARKS.md at the top of the tree for the method and the results.
 """
 
@@ -54,6 +70,7 @@ import argparse
 import collections
 import datetime
 import hashlib
+import json
 import os
 import platform
 import random
@@ -64,6 +81,7 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -72,6 +90,7 @@ import time
 
 try:
     import dns.message
+    import dns.name
     import dns.rdatatype
     import dns.rcode
 except ImportError:          # installed below (python3-dnspython) and re-imported
@@ -95,15 +114,29 @@ DAEMON_BINARIES = {"/usr/sbin/gdnsd", "/usr/sbin/nsd", "/usr/sbin/knotd",
 SERVERS = ["echo", "gslbd", "gdnsd", "knot", "nsd", "pdns", "pdns-shared"]
 BASE = "gslbd-base"           # --baseline: an older gslbd binary, run right after gslbd
 ANY = "gslbd-any"             # --gslbd-listen wildcard: gslbd bound to 0.0.0.0
+SAFE = "gslbd-safe"           # --gslbd-safety: 0.0.0.0, rate limit, cookies, NSID
+GDNSD_SAFE = "gdnsd-safe"     # --gslbd-safety: gdnsd on 0.0.0.0 with cookies and NSID
+SAFES = (SAFE, GDNSD_SAFE)    # queried with a client COOKIE and an NSID request
 PEERS = ["gdnsd", "knot", "nsd", "pdns", "pdns-shared"]   # the DNS servers besides gslbd
 FAILOVER_SERVERS = ["gslbd", BASE, "gdnsd", "pdns"]      # those that can probe
-GSLBDS = ("gslbd", BASE, ANY)  # served from contrib/bench/peers/gslbd.conf.in
+GSLBDS = ("gslbd", BASE, ANY, SAFE)  # served from contrib/bench/peers/gslbd.conf.in
+GDNSDS = ("gdnsd", GDNSD_SAFE)       # served from contrib/bench/peers/gdnsd.config.in
+WILDCARD = (ANY, SAFE, GDNSD_SAFE)   # bound to 0.0.0.0, queried at 127.0.0.1
 LABELS = {"echo": "echo floor", "gslbd": "gslbd", BASE: "gslbd (baseline)",
-          ANY: "gslbd (0.0.0.0)", "gdnsd": "gdnsd",
+          ANY: "gslbd (0.0.0.0)", SAFE: "gslbd, Internet-safe", "gdnsd": "gdnsd",
+          GDNSD_SAFE: "gdnsd, cookies+NSID",
           "knot": "Knot DNS", "nsd": "NSD", "pdns": "PowerDNS",
           "pdns-shared": "PowerDNS shared Lua"}
 
 POOL_NAME = "www.bench.test"
+# --gslbd-safety: fixed, not secret (a benchmark); the same NSID for both
+# servers, so it adds the same octets to both responses.
+SAFE_CLIENT_COOKIE = "0102030405060708"
+SAFE_COOKIE_SECRET = "000102030405060708090a0b0c0d0e0f"     # gslbd: 16 octets
+GDNSD_COOKIE_KEY = bytes(range(32))                          # gdnsd: 32 octets
+SAFE_NSID = "peers.py"
+EDNS_PAYLOAD = 4096           # what dnsperf -e/-E sends
+OPT_NSID, OPT_COOKIE = 3, 10
 V4_MEMBERS = ["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"]
 V6_MEMBERS = ["2001:db8:10::1", "2001:db8:10::2"]
 
@@ -622,20 +655,25 @@ class Server:
         self.pinned = pinned
         self.dir = os.path.join(base, "%s-%s" % (name, mode))
         os.makedirs(self.dir, exist_ok=True)
-        self.port = free_port("0.0.0.0" if name == ANY else "127.0.0.1")
+        self.port = free_port("0.0.0.0" if name in WILDCARD else "127.0.0.1")
         self.proc = None
         self.restarts = 0
         self.log_path = os.path.join(self.dir, "server.log")
         tags = {"single" if mode in ("single", "fast") else "default",
                 "fast" if mode == "fast" else "normal",
-                "wildcard" if name == ANY else "specific"}
+                "wildcard" if name in WILDCARD else "specific"}
+        if name in SAFES:
+            tags.add("safe")
         vals = {"DIR": self.dir, "PORT": self.port, "PROBE_PORT": listeners.port,
+                "COOKIE_SECRET": SAFE_COOKIE_SECRET, "NSID": SAFE_NSID,
                 "V6_PORT1": listeners.v6_ports[0], "V6_PORT2": listeners.v6_ports[1],
                 "GDNSD_INTERVAL": gdnsd_fast[0], "GDNSD_TIMEOUT": gdnsd_fast[1],
                 # PowerDNS: a fresh Lua state per LUA record evaluation (the
                 # default, "yes") or one shared state per thread ("shared").
                 "LUA_MODE": "shared" if name == "pdns-shared" else "yes"}
-        pool = {"gslbd": None, BASE: None, ANY: None, "gdnsd": "www-gdnsd.zone.in", "knot": "www-static.zone.in",
+        pool = {"gslbd": None, BASE: None, ANY: None, SAFE: None,
+                "gdnsd": "www-gdnsd.zone.in", GDNSD_SAFE: "www-gdnsd.zone.in",
+                "knot": "www-static.zone.in",
                 "nsd": "www-static.zone.in", "pdns": "www-pdns.zone.in",
                 "pdns-shared": "www-pdns.zone.in", "echo": None}[name]
         zone = render("bench.test.zone.in", {"POOL": render(pool, vals, tags) if pool else ""},
@@ -654,9 +692,14 @@ class Server:
             write("bench.test.zone", zone)
             conf = write("gslbd.conf", render("gslbd.conf.in", vals, tags))
             self.argv = [binaries[name], "-c", conf]
-        elif name == "gdnsd":
+        elif name in GDNSDS:
             write("zones/bench.test", zone)
             write("config", render("gdnsd.config.in", vals, tags))
+            if "safe" in tags:
+                key = os.path.join(self.dir, "cookie.key")
+                with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                          "wb") as f:
+                    f.write(GDNSD_COOKIE_KEY)
             self.argv = ["/usr/sbin/gdnsd", "-c", self.dir, "start"]
         elif name == "knot":
             write("bench.test.zone", zone)
@@ -963,11 +1006,12 @@ def measure_quiet(quiet, server, argvs, seconds, tmp, tag):
     return m
 
 
-def latency_run(server, qfile, seconds, tmp, run):
+def latency_run(server, qfile, seconds, tmp, run, pre=()):
     """One dnsperf -Q LATENCY_QPS -v run: the per-query latencies (seconds,
-    printed by dnsperf with 1 µs resolution) and the run's summary."""
+    printed by dnsperf with 1 µs resolution) and the run's summary.  pre:
+    options before the others (["-B"] for a binary query file)."""
     argv = dnsperf_argv(server.port, qfile, seconds,
-                        DNSPERF_BASE + ["-Q", str(LATENCY_QPS), "-v"])
+                        list(pre) + DNSPERF_BASE + ["-Q", str(LATENCY_QPS), "-v"])
     d = Dnsperf(argv, os.path.join(tmp, "latency-%s-%d.txt" % (server.name, run)))
     r = d.wait(seconds + 30)
     lat, timeouts = [], 0
@@ -1045,6 +1089,140 @@ def write_queries(path, n=20000, seed=1):
         f.write("\n".join(lines) + "\n")
     return {"total": n, "pool_a": n * 60 // 100, "pool_aaaa": n * 10 // 100,
             "static": n * 20 // 100, "nxdomain": n - n * 90 // 100}
+
+
+def safe_query_wire(qname, qtype, qid=0):
+    """A query as dnsperf sends a line "qname qtype" with -E (RD set, EDNS
+    version 0, payload 4096, DO clear), with two options: a client COOKIE
+    (8 octets, no server cookie) and an empty NSID request."""
+    opts = (struct.pack("!HH", OPT_COOKIE, 8) + bytes.fromhex(SAFE_CLIENT_COOKIE) +
+            struct.pack("!HH", OPT_NSID, 0))
+    return (struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 1) +
+            dns.name.from_text(qname).to_wire() +
+            struct.pack("!HH", dns.rdatatype.from_text(qtype), 1) +
+            b"\x00" + struct.pack("!HHIH", 41, EDNS_PAYLOAD, 0, len(opts)) + opts)
+
+
+def write_safe_queries(qfile, path):
+    """The query list qfile as a dnsperf -B file (each query 2-octet length,
+    then the wire form): the same queries, in the same order, each with a
+    client COOKIE and an NSID request (dnsperf 2.10's -E sends one option,
+    never an empty one)."""
+    n = 0
+    with open(qfile) as f, open(path, "wb") as out:
+        for line in f:
+            parts = line.split()
+            if len(parts) != 2:
+                continue
+            w = safe_query_wire(parts[0], parts[1])
+            out.write(struct.pack("!H", len(w)) + w)
+            n += 1
+    return n
+
+
+def safety_check(server):
+    """The first query of the --gslbd-safety mix (www.bench.test A, a client
+    COOKIE, an NSID request) to a server: what its response carries.
+    Returns (ok, text)."""
+    qid = random.randrange(1, 65536)
+    wire = safe_query_wire(POOL_NAME, "A", qid)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(DNS_TIMEOUT)
+        s.sendto(wire, ("127.0.0.1", server.port))
+        data = None
+        deadline = time.monotonic() + 2 * DNS_TIMEOUT
+        while time.monotonic() < deadline:
+            d = s.recv(4096)
+            if d[:2] == wire[:2]:
+                data = d
+                break
+    except OSError as e:
+        return False, "no response (%s)" % e
+    finally:
+        s.close()
+    if data is None:
+        return False, "no response"
+    try:
+        r = dns.message.from_wire(data)
+    except Exception as e:
+        return False, "unparsable response (%s)" % e
+    opts = {}
+    for o in (r.options or []):
+        opts[int(o.otype)] = o.to_wire() if hasattr(o, "to_wire") else b""
+    cookie, nsid = opts.get(OPT_COOKIE), opts.get(OPT_NSID)
+    client = bytes.fromhex(SAFE_CLIENT_COOKIE)
+    problems = []
+    if r.rcode() != dns.rcode.NOERROR or sum(len(x) for x in r.answer) != len(V4_MEMBERS):
+        problems.append("%s/%d instead of NOERROR/%d" % (
+            dns.rcode.to_text(r.rcode()), sum(len(x) for x in r.answer), len(V4_MEMBERS)))
+    if cookie is None:
+        problems.append("no COOKIE option")
+    elif not (cookie[:8] == client and 16 <= len(cookie) <= 40):
+        problems.append("COOKIE %s is not our client cookie and a server cookie" % cookie.hex())
+    if nsid is None:
+        problems.append("no NSID option")
+    elif nsid != SAFE_NSID.encode():
+        problems.append("NSID %r instead of %r" % (nsid, SAFE_NSID))
+    text = "%s/%d, %d octets, COOKIE %s, NSID %s" % (
+        dns.rcode.to_text(r.rcode()), sum(len(x) for x in r.answer), len(data),
+        "-" if cookie is None else "client %s + server cookie of %d octets"
+        % (cookie[:8].hex(), len(cookie) - 8),
+        "-" if nsid is None else repr(nsid.decode("ascii", "replace")))
+    if problems:
+        text += " (**%s**)" % "; ".join(problems)
+    return not problems, text
+
+
+def server_counters(server):
+    """--gslbd-safety: the server's own counters of cookies and (gslbd) rate
+    limiting, as text for the report, or None.  gslbd: the control socket
+    (`stats`, as gslbctl sends it); gdnsd: `gdnsdctl stats` (JSON)."""
+    if server.name == SAFE:
+        path = os.path.join(server.dir, "control.sock")
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            c.settimeout(5)
+            c.connect(path)
+            c.sendall(b"stats\n")
+            c.shutdown(socket.SHUT_WR)
+            buf = b""
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                buf += d
+        except OSError as e:
+            return "control socket %s: %s" % (path, e)
+        finally:
+            c.close()
+        lines = buf.decode("utf-8", "replace").splitlines()
+        if not lines or lines[0] != "OK":
+            return "control socket: unexpected reply %r" % (lines[:1],)
+        keep = [x for x in lines[1:] if x.startswith(("queries:", "cookies:", "rate limit:"))]
+        return "; ".join(keep) or "no counters in the reply"
+    if server.name == GDNSD_SAFE:
+        try:
+            r = run_quiet(["gdnsdctl", "-c", server.dir, "-o", "-t", "10", "stats"], timeout=30)
+        except (OSError, subprocess.SubprocessError) as e:
+            return "gdnsdctl stats: %s" % e
+        try:
+            st = json.loads(r.stdout)
+        except ValueError:
+            return "gdnsdctl stats: no JSON (exit %d)" % r.returncode
+        flat = {}
+
+        def walk(o, pre=""):
+            if isinstance(o, dict):
+                for k, v in o.items():
+                    walk(v, pre + k + ".")
+            elif isinstance(o, (int, float)):
+                flat[pre[:-1]] = o
+        walk(st)
+        keep = ["%s %d" % (k[6:] if k.startswith("stats.") else k, v) for k, v in flat.items()
+                if re.search(r"(^|\.)(udp\.reqs|edns_cookie_\w+|udp_reqs|edns)$", k)]
+        return ", ".join(keep) or "no cookie counters in gdnsdctl stats"
+    return None
 
 
 def check_answers(servers):
@@ -1226,6 +1404,56 @@ def wildcard_line(results, med, runs):
     return line
 
 
+def safety_line(results, med, runs):
+    """The one-line summary of --gslbd-safety: gslbd with the Internet-safe
+    settings / plain gslbd (the same binary), and / gdnsd (gdnsd-safe when
+    it ran: cookies and NSID too, on 0.0.0.0; else plain gdnsd)."""
+    pc = paired(results[SAFE], results["gslbd"], "total_us")
+    if not pc:
+        return ("**Internet-safe vs plain: no ratio: in no run did both gslbd-safe and gslbd "
+                "complete with CPU figures.**")
+    a, g = med[SAFE], med["gslbd"]
+
+    def rng(xs):
+        return "" if len(xs) < 2 else ", range %.3f–%.3f" % (min(xs), max(xs))
+
+    line = ("Internet-safe vs plain (gslbd-safe / gslbd, same binary): CPU/q ratio %.3f "
+            "(paired median of %d run%s%s), user CPU/q ratio %s, sys CPU/q ratio %s, qps ratio "
+            "%s (paired medians); medians %s vs %s µs/q (%s µs/q; user %s vs %s, sys %s vs "
+            "%s), %s vs %s qps"
+            % (median(pc), len(pc), "" if len(pc) == 1 else "s", rng(pc),
+               fmt(median(paired(results[SAFE], results["gslbd"], "user_us")), 3),
+               fmt(median(paired(results[SAFE], results["gslbd"], "sys_us")), 3),
+               fmt(median(paired(results[SAFE], results["gslbd"], "qps")), 3),
+               fmt(a["total_us"]), fmt(g["total_us"]),
+               "-" if a["total_us"] is None or g["total_us"] is None else
+               "%+.2f" % (a["total_us"] - g["total_us"]),
+               fmt(a["user_us"]), fmt(g["user_us"]),
+               fmt(a["sys_us"]), fmt(g["sys_us"]), fmt(a["qps"], 0), fmt(g["qps"], 0)))
+    if len(pc) < runs:
+        line += " [only %d of %d runs paired: see the failed runs above]" % (len(pc), runs)
+    peer = GDNSD_SAFE if GDNSD_SAFE in results else "gdnsd" if "gdnsd" in results else None
+    if peer is None:
+        return line + "; vs gdnsd: not measured"
+    pg = paired(results[SAFE], results[peer], "total_us")
+    if not pg:
+        return line + "; vs gdnsd: no ratio (no run where both completed)"
+    line += ("; vs gdnsd (gslbd-safe / %s): CPU/q ratio %.3f (paired median of %d run%s%s), "
+             "user CPU/q ratio %s, qps ratio %s"
+             % (peer if peer == GDNSD_SAFE else "plain gdnsd, without cookies and NSID",
+                median(pg), len(pg), "" if len(pg) == 1 else "s", rng(pg),
+                fmt(median(paired(results[SAFE], results[peer], "user_us")), 3),
+                fmt(median(paired(results[SAFE], results[peer], "qps")), 3)))
+    if peer == GDNSD_SAFE and "gdnsd" in results:
+        pd = paired(results[GDNSD_SAFE], results["gdnsd"], "total_us")
+        if pd:
+            line += ("; gdnsd's own cost of cookies+NSID+0.0.0.0 (gdnsd-safe / gdnsd): CPU/q "
+                     "ratio %.3f (paired median%s), qps ratio %s"
+                     % (median(pd), rng(pd),
+                        fmt(median(paired(results[GDNSD_SAFE], results["gdnsd"], "qps")), 3)))
+    return line
+
+
 def paired(xs, ys, key):
     """x[key] / y[key] for each pair of runs (the same run of two servers)
     where neither run failed."""
@@ -1284,9 +1512,16 @@ def main():
     ap.add_argument("--gslbd-listen", choices=["specific", "wildcard"], default="specific",
                     help="wildcard: also measure the same gslbd bound to 0.0.0.0, as server %s, "
                          "interleaved with gslbd bound to 127.0.0.1 (kept by --only)" % ANY)
+    ap.add_argument("--gslbd-safety", action="store_true",
+                    help="also measure the same gslbd with the Internet-safe settings "
+                         "(0.0.0.0, rate_limit at 1000000/s, cookie_secret, nsid), as server "
+                         "%s, queried with a client COOKIE and an NSID request; and gdnsd "
+                         "(if measured) the same way, as %s (kept by --only)"
+                         % (SAFE, GDNSD_SAFE))
     ap.add_argument("--only", help="comma-separated subset of: " + ",".join(SERVERS) +
                     " (with --baseline, gslbd and %s are always included; with "
-                    "--gslbd-listen wildcard, gslbd and %s)" % (BASE, ANY))
+                    "--gslbd-listen wildcard, gslbd and %s; with --gslbd-safety, gslbd and "
+                    "%s, and %s with gdnsd)" % (BASE, ANY, SAFE, GDNSD_SAFE))
     ap.add_argument("--skip", default="",
                     help="comma-separated sections to skip: check,latency,reload,multi,failover")
     ap.add_argument("--report", help="also write the report (Markdown) to this file")
@@ -1309,9 +1544,12 @@ def main():
         every.insert(every.index("gslbd") + 1, BASE)
     if args.gslbd_listen == "wildcard":
         every.insert(every.index("gslbd") + 1, ANY)
+    if args.gslbd_safety:
+        every.insert(every.index(ANY if ANY in every else "gslbd") + 1, SAFE)
+        every.insert(every.index("gdnsd") + 1, GDNSD_SAFE)
     if args.only:
         only = set(x for x in args.only.split(",") if x)
-        unknown = sorted(only - set(SERVERS) - {BASE, ANY})
+        unknown = sorted(only - set(SERVERS) - {BASE, ANY, SAFE, GDNSD_SAFE})
         if unknown:
             sys.exit("--only: unknown server(s) %s (known: %s)"
                      % (",".join(unknown), ",".join(SERVERS)))
@@ -1319,10 +1557,16 @@ def main():
             sys.exit("--only %s needs --baseline PATH" % BASE)
         if ANY in only and args.gslbd_listen != "wildcard":
             sys.exit("--only %s needs --gslbd-listen wildcard" % ANY)
+        if only & set(SAFES) and not args.gslbd_safety:
+            sys.exit("--only %s needs --gslbd-safety" % ",".join(sorted(only & set(SAFES))))
         if args.baseline:
             only |= {"gslbd", BASE}     # the baseline is compared with gslbd in every run
         if args.gslbd_listen == "wildcard":
             only |= {"gslbd", ANY}      # so is the wildcard listener
+        if args.gslbd_safety:
+            only |= {"gslbd", SAFE}     # and the Internet-safe settings
+            if "gdnsd" in only:
+                only.add(GDNSD_SAFE)    # gdnsd with the same options, for a fair "vs gdnsd"
         names = [n for n in every if n in only]
     else:
         names = every
@@ -1341,6 +1585,7 @@ def main():
     global dns
     if dns is None:
         import dns.message
+        import dns.name
         import dns.rdatatype
         import dns.rcode
     if (os.cpu_count() or 1) < 2:
@@ -1377,8 +1622,22 @@ def main():
                 log("%s: %s" % (LABELS[n], descs[n]))
         if "gslbd" in binaries:
             binaries[ANY] = binaries["gslbd"]     # the same binary, another listen setting
+            binaries[SAFE] = binaries["gslbd"]    # the same binary, Internet-safe settings
         qfile = os.path.join(tmp, "queries.txt")
         mix = write_queries(qfile, seed=args.seed)
+        # --gslbd-safety: the same queries with a client COOKIE and an NSID
+        # request, for dnsperf -B.  Every dnsperf command goes through dp().
+        sfile = os.path.join(tmp, "queries-safe.bin")
+        if any(n in SAFES for n in names):
+            write_safe_queries(qfile, sfile)
+
+        def qsrc(n):
+            """(query file, options before the others) for server n."""
+            return (sfile, ["-B"]) if n in SAFES else (qfile, [])
+
+        def dp(n, port, secs, extra=DNSPERF_BASE, core=CLIENT_CORE):
+            f, pre = qsrc(n)
+            return dnsperf_argv(port, f, secs, pre + list(extra), core=core)
         listeners = Listeners()
         log("listeners: 127.0.0.11-14:%d, 127.0.0.1:%d, 127.0.0.1:%d"
             % (listeners.port, listeners.v6_ports[0], listeners.v6_ports[1]))
@@ -1389,6 +1648,10 @@ def main():
         live += srv.values()
         failed.update(f1)
         sanity = check_answers(srv)
+        safety = {n: safety_check(srv[n]) for n in SAFES if n in srv}
+        for n, (ok, text) in safety.items():
+            log("%s answers the COOKIE+NSID query: %s%s"
+                % (n, text, "" if ok else " -- NOT AS EXPECTED"))
         order = [n for n in names if n in srv]
 
         # 0. the load generator check
@@ -1419,7 +1682,7 @@ def main():
         warmup_failed = {}
         for n in order:           # warm-up, not counted (but a failure is reported)
             srv[n].ensure()
-            w = Dnsperf(dnsperf_argv(srv[n].port, qfile, 2, DNSPERF_BASE),
+            w = Dnsperf(dp(n, srv[n].port, 2),
                         os.path.join(tmp, "warmup-%s.txt" % n)).wait(40)
             if w["failed"]:
                 warmup_failed[n] = w["failed"]
@@ -1429,7 +1692,7 @@ def main():
             k = (run - 1) % len(order)
             for n in order[k:] + order[:k]:
                 srv[n].ensure()
-                argv = dnsperf_argv(srv[n].port, qfile, seconds, DNSPERF_BASE)
+                argv = dp(n, srv[n].port, seconds)
                 m = measure_quiet(quiet, srv[n], [argv], seconds, tmp, "main%d" % run)
                 results[n].append(m)
                 if m["failed"]:
@@ -1441,6 +1704,11 @@ def main():
                        fmt(m["sys_us"]), fmt(m["irq0_us"]), m["busy"], m["client_busy"] or 0,
                        m["lost"]))
         main_argv = dnsperf_argv("PORT", "QUERIES", seconds, DNSPERF_BASE)
+        safe_argv = dnsperf_argv("PORT", "QUERIES-SAFE.bin", seconds, ["-B"] + DNSPERF_BASE)
+        # --gslbd-safety: the servers' own counters after the warm-up and main runs.
+        counters = {n: server_counters(srv[n]) for n in SAFES if n in srv}
+        for n, c in counters.items():
+            log("%s counters: %s" % (n, c))
         med = {}
         for n in order:
             rs = [r for r in results[n] if not r["failed"]]     # failures: reported below
@@ -1476,7 +1744,8 @@ def main():
                         quiet.wait()
                         srv[n].ensure()
                         f0, t0 = foreign_ticks(), time.monotonic()
-                        lr = latency_run(srv[n], qfile, lat_seconds, tmp, run)
+                        lr = latency_run(srv[n], qsrc(n)[0], lat_seconds, tmp, run,
+                                         qsrc(n)[1])
                         fpct = (foreign_delta(f0, foreign_ticks()) * 100.0 / CLK_TCK
                                 / (time.monotonic() - t0))
                         lr["foreign"], lr["attempts"] = fpct, attempt
@@ -1548,7 +1817,7 @@ def main():
             for run in range(1, multi_runs + 1):
                 for n in msrv:
                     msrv[n].ensure()
-                    argv = dnsperf_argv(msrv[n].port, qfile, seconds, DNSPERF_BASE, core=None)
+                    argv = dp(n, msrv[n].port, seconds, core=None)
                     m = measure_quiet(quiet, msrv[n], [argv], seconds, tmp, "multi%d" % run)
                     mres[n].append(m)
                     log("multi %d/%d %s: %.0f qps, %s µs/q, busy %.0f%%%s"
@@ -1618,6 +1887,14 @@ def main():
            mix["nxdomain"] * 100 // mix["total"]))
     out("- main dnsperf command: `%s`; each server started with `taskset -c %s`"
         % (" ".join(main_argv), SERVER_CORE))
+    if any(n in order for n in SAFES):
+        out("- every dnsperf run of %s: `%s` (plus the section's options), where "
+            "QUERIES-SAFE.bin holds the same queries in the same order, "
+            "in dnsperf's binary format, each with EDNS (version 0, payload %d, DO clear), "
+            "a client COOKIE option (%s, no server cookie) and an empty NSID option "
+            "(dnsperf 2.10's -E sends only one option, and not an empty one)"
+            % (" and ".join(LABELS[n] for n in SAFES if n in order), " ".join(safe_argv),
+               EDNS_PAYLOAD, SAFE_CLIENT_COOKIE))
     all_runs = [m for n in results for m in results[n]] + [m for _, _, m in gencheck] + \
         [m for n in mres_all for m in mres_all[n]] + \
         [dict(foreign=r["foreign"], attempts=r["attempts"], failed=r["failed"])
@@ -1650,6 +1927,13 @@ def main():
     out()
     for row in sanity:
         out("- %s: %s" % (row[0], ", ".join(row[1:])))
+    if safety:
+        out()
+        out("--gslbd-safety: the first query of their mix (%s A, a client COOKIE, an NSID "
+            "request) answered with:" % POOL_NAME)
+        out()
+        for n, (ok, text) in safety.items():
+            out("- %s: %s" % (LABELS[n], text))
 
     if gencheck:
         out()
@@ -1738,6 +2022,25 @@ def main():
     if "gslbd" in results and ANY in results:
         out()
         out(wildcard_line(results, med, runs))
+    if "gslbd" in results and SAFE in results:
+        out()
+        out("Internet-safe settings (--gslbd-safety): \"%s\" is the same binary as gslbd, "
+            "bound to 0.0.0.0 (queried at "
+            "127.0.0.1), `rate_limit = { responses_per_second = 1000000; slip = 2; };`, "
+            "`cookie_secret`, `nsid = \"%s\";`; every query carries a client COOKIE and an "
+            "NSID request, so every response is counted in the limiter's table, gets a fresh "
+            "server cookie (one SipHash-2-4) and the NSID. 1,000,000 responses a second per "
+            "bucket is a rate no client here reaches: nothing is limited, so this is the "
+            "limiter's cost on the path every response takes, not the cost of limiting. %s"
+            % (LABELS[SAFE], SAFE_NSID,
+               "\"%s\" is gdnsd bound to 0.0.0.0 with `nsid_ascii` and `cookie_key_file` "
+               "(cookies are on by default in gdnsd 3; it has no response rate limiting), "
+               "queried the same way." % LABELS[GDNSD_SAFE] if GDNSD_SAFE in results else
+               "gdnsd was not run with these options."))
+        for n, c in counters.items():
+            out("- %s counters after the warm-up and main runs: %s" % (n, c))
+        out()
+        out(safety_line(results, med, runs))
 
     if lat:
         out()
@@ -1984,7 +2287,7 @@ def gdnsd_fastest(tmp):
     for interval, timeout in ((1, 1), (2, 1)):
         d = os.path.join(tmp, "gdnsd-probe-%d-%d" % (interval, timeout))
         os.makedirs(os.path.join(d, "zones"), exist_ok=True)
-        tags = {"single", "fast"}
+        tags = {"single", "fast", "specific"}
         vals = {"DIR": d, "PORT": free_port(), "PROBE_PORT": 9, "V6_PORT1": 9, "V6_PORT2": 9,
                 "GDNSD_INTERVAL": interval, "GDNSD_TIMEOUT": timeout}
         with open(os.path.join(d, "config"), "w") as f:
