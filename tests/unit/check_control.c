@@ -787,8 +787,10 @@ START_TEST(socket_live_not_replaced)
 	struct stat st1, st2;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/live.sock", tu_dir());
-	snprintf(other, sizeof(other), "%s/other.sock", tu_dir());
+	if (snprintf(path, sizeof(path), "%s/live.sock", tu_dir()) >= (int)sizeof(path) ||
+	    snprintf(other, sizeof(other), "%s/other.sock", tu_dir()) >= (int)sizeof(other)) {
+		abort();
+	}
 	first = control_new(loop, path, 0600, &ops);
 	ck_assert_ptr_nonnull(first);
 	ck_assert_int_eq(lstat(path, &st1), 0);
