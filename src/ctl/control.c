@@ -263,6 +263,32 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_io_start(loop, &c->accept_w);
 }
 
+/* Does a process accept connections on the socket file at @sun? 1 yes, 0
+ * no (nobody listens: a file left by a dead process), -1 cannot tell
+ * (errno). Never blocks: a listener whose backlog is full answers EAGAIN,
+ * and is alive. The connection, if made, is closed at once; a gslbd there
+ * takes it for a client that had nothing to say. */
+static int socket_alive(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int rc, e;
+
+	if (fd < 0) {
+		return -1;
+	}
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	e = errno;
+	close(fd);
+	if (rc == 0 || e == EAGAIN || e == EINPROGRESS) {
+		return 1;
+	}
+	if (e == ECONNREFUSED || e == ENOENT) {
+		return 0;
+	}
+	errno = e;
+	return -1;
+}
+
 /* Bind and listen on @path (the file is replaced if it is a stale socket);
  * its identity goes to *@st. Returns the descriptor, or -1 after logging
  * (and, with @why, the short reason there). */
@@ -286,13 +312,33 @@ static int listen_on(struct stat *st, const char *path, unsigned mode, char *why
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	/* Replace a socket left by an earlier run, but never delete anything
-	 * else a typo in the config might name. */
+	 * else a typo in the config might name, nor the socket of a process
+	 * that still answers on it (a second gslbd with the same config would
+	 * otherwise take the first one's socket, and remove it on exit). */
 	if (lstat(sun.sun_path, st) == 0) {
+		int alive;
 		if (!S_ISSOCK(st->st_mode)) {
 			log_err("control socket %s: exists and is not a socket; not replacing it",
 				sun.sun_path);
 			if (why) {
 				snprintf(why, whysize, "exists and is not a socket");
+			}
+			return -1;
+		}
+		alive = socket_alive(&sun);
+		if (alive != 0) {
+			char reason[160];
+			if (alive > 0) {
+				snprintf(reason, sizeof(reason),
+					 "in use: a process answers on it (another gslbd?)");
+			} else {
+				snprintf(reason, sizeof(reason),
+					 "cannot tell whether it is in use (connect: %s)",
+					 strerror(errno));
+			}
+			log_err("control socket %s: %s; not replacing it", sun.sun_path, reason);
+			if (why) {
+				snprintf(why, whysize, "%s", reason);
 			}
 			return -1;
 		}

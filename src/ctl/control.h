@@ -12,10 +12,12 @@
 
 struct control;
 
-/* Listen on @path (an existing socket file is replaced) with permissions
- * @mode, on @loop (the main loop), running each command line through
- * commands_execute() with @ops (copied). Returns NULL after logging on
- * failure. Main thread. */
+/* Listen on @path with permissions @mode, on @loop (the main loop), running
+ * each command line through commands_execute() with @ops (copied). An
+ * existing socket file is replaced only when nobody answers on it (a
+ * connect() is refused): one a live process (another gslbd) listens on is
+ * refused and left alone, as is anything that is not a socket. Returns NULL
+ * after logging on failure. Main thread. */
 struct control *control_new(struct ev_loop *loop, const char *path, unsigned mode,
 			    const struct control_ops *ops);
 

@@ -55,6 +55,7 @@ struct daemon {
 	struct control *control;
 	struct boot boot;
 	struct rrl_table *rrl; /* rate limiting's buckets, kept across reloads; or NULL */
+	bool serving;          /* start-up went through: only then is the state saved at exit */
 	ev_signal sighup, sigterm, sigint;
 	ev_timer save_timer;
 };
@@ -386,7 +387,9 @@ static void daemon_free(struct daemon *d)
 		server_stop(d->srv);
 	}
 	probe_engine_free(d->probes); /* before the health table it reports to */
-	if (d->health && d->srv) {
+	/* A gslbd that did not start has learnt nothing, and leaves the file
+	 * (an untrusted one included) as it found it. */
+	if (d->serving) {
 		health_save_state(d->health);
 	}
 	server_free(d->srv);
@@ -421,8 +424,14 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	}
 	d.health = health_table_new();
 	d.stats = stats_new();
-	if (conf->state_file) {
-		health_load_state(d.health, conf->state_file);
+	/* Before anything is bound or written: a second gslbd with this
+	 * state_file stops here (its lock), with the first one untouched.
+	 * The file and its directory must be trusted by who we will run as. */
+	if (conf->state_file &&
+	    health_load_state(d.health, conf->state_file, conf->user ? conf->uid : geteuid()) != 0) {
+		log_err("%s: not starting", path);
+		conf_free(conf);
+		goto out;
 	}
 	snap = snapshot_build_health(conf, d.health);
 	if (!snap) {
@@ -498,6 +507,7 @@ int daemon_run(const char *path, bool detach, bool verbose)
 		ev_timer_start(d.loop, &d.save_timer);
 	}
 	health_follow(&d);
+	d.serving = true;
 	log_info("ready: %u workers, %zu zones, %zu pools, %zu names", server_nworkers(d.srv),
 		 server_snapshot(d.srv)->nzones, server_snapshot(d.srv)->npools,
 		 server_snapshot(d.srv)->nnodes);

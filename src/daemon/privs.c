@@ -30,6 +30,7 @@
 #include "data/conf.h"
 #include "data/snapshot.h"
 #include "health/check_kind.h"
+#include "health/health.h"
 #include "health/probe.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -183,13 +184,15 @@ static void audit_read(const char *me, const char *path, const char *what, const
 	}
 }
 
-/* The state file is saved as PATH.tmp.PID in its directory, renamed over
- * PATH: the directory must take new files and, if sticky, PATH must be ours. */
+/* The state file is saved as a new file in its directory, renamed over
+ * PATH: the directory must take new files, be trusted (health.h says what
+ * that means) and, if sticky, PATH must be ours. */
 static int audit_state_file(const struct conf *conf, const char *me, const char *path)
 {
 	char *tmp = xstrdup(path);
 	const char *dir = dirname(tmp);
 	struct stat dst, fst;
+	char why[200];
 	int errors = 0;
 
 	if (access(dir, W_OK | X_OK) != 0) {
@@ -198,6 +201,12 @@ static int audit_state_file(const struct conf *conf, const char *me, const char 
 			"user (e.g. install -d -o %s -g %s %s) or choose another state_file",
 			path, dir, me, strerror(errno), dir, conf->user ? conf->user : "USER",
 			conf->group ? conf->group : "GROUP", dir);
+		errors++;
+	} else if (health_state_dir_check(path, geteuid(), why, sizeof(why)) != 0) {
+		log_err("state_file %s: directory %s is %s: whoever can write there could replace "
+			"the file or plant links where it is written; make it owned by %s (or root) "
+			"and not writable by group or others (e.g. install -d -o %s -m 0755 %s)",
+			path, dir, why, me, conf->user ? conf->user : "USER", dir);
 		errors++;
 	} else if (stat(dir, &dst) == 0 && (dst.st_mode & S_ISVTX) && lstat(path, &fst) == 0 &&
 		   fst.st_uid != geteuid() && dst.st_uid != geteuid()) {

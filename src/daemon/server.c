@@ -626,8 +626,60 @@ static void set_port(struct sockaddr_storage *a, uint16_t port)
 	}
 }
 
-/* Open one listener for every worker. With port 0 the first socket's port
- * is used for all of them, UDP and TCP alike; if TCP cannot have that port,
+/* Is @addr free for us alone? Our listeners set SO_REUSEPORT so that every
+ * worker has its own socket, and Linux lets any socket of the same uid with
+ * SO_REUSEPORT join them: a second gslbd started with the same config would
+ * silently take a share of the queries. So first a test bind without it,
+ * which fails while anyone holds the port for that address, or covers it
+ * (0.0.0.0 against 127.0.0.1): UDP without SO_REUSEADDR either (sockets
+ * with it share UDP ports), TCP with SO_REUSEADDR, which lets connections
+ * of an earlier run in TIME_WAIT pass but not a listener. With port 0 the
+ * kernel picks a port nobody holds for us, written into @addr (a bind with
+ * SO_REUSEPORT could be given a port another gslbd of the same uid holds).
+ * Returns 0, or -1 with errno. */
+static int claim_port(struct sockaddr_storage *addr, socklen_t len)
+{
+	int fds[2] = { -1, -1 }, one = 1, rc = -1, e = 0;
+
+	for (int i = 0; i < 2; i++) {
+		fds[i] = socket(addr->ss_family, (i ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+		if (fds[i] < 0) {
+			e = errno;
+			goto out;
+		}
+		if (addr->ss_family == AF_INET6) {
+			setsockopt(fds[i], IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		}
+		if (i == 1) {
+			setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		}
+		if (bind(fds[i], (const struct sockaddr *)addr, len) != 0) {
+			e = errno;
+			goto out;
+		}
+		if (i == 0 && get_port(addr) == 0) {
+			struct sockaddr_storage got;
+			socklen_t gl = sizeof(got);
+			if (getsockname(fds[i], (struct sockaddr *)&got, &gl) != 0) {
+				e = errno;
+				goto out;
+			}
+			set_port(addr, get_port(&got));
+		}
+	}
+	rc = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] >= 0) {
+			close(fds[i]);
+		}
+	}
+	errno = e;
+	return rc;
+}
+
+/* Open one listener for every worker. With port 0, claim_port picks one
+ * port for all of them, UDP and TCP alike; if it is taken meanwhile,
  * another is tried. */
 static int open_listener(struct server *srv, size_t li, const struct conf_listen *cl)
 {
@@ -635,6 +687,13 @@ static int open_listener(struct server *srv, size_t li, const struct conf_listen
 		struct sockaddr_storage addr = cl->addr;
 		size_t opened = 0;
 		bool ok = true;
+		if (get_port(&addr) == 0 && claim_port(&addr, cl->addrlen) != 0) {
+			if (errno == EADDRINUSE) {
+				continue; /* TCP had the port UDP was given: another */
+			}
+			log_err("cannot listen on %s: %s", cl->text, strerror(errno));
+			return -1;
+		}
 		for (unsigned wi = 0; wi < srv->nworkers && ok; wi++) {
 			struct worker *w = srv->workers[wi];
 			int u = make_socket(&addr, cl->addrlen, SOCK_DGRAM);
@@ -735,6 +794,23 @@ struct server *server_new(struct snapshot *snap, struct stats *stats)
 		w->clients = tcp_clients_new(srv->tcp_max, srv->tcp_per_client, client_seed(i));
 		answer_ctx_init(&w->actx, (uint64_t)time(NULL) * 2654435761u + i * 0x9E3779B97F4A7C15ULL + (uint64_t)getpid());
 		srv->workers[i] = w;
+	}
+	/* Nobody else may hold our addresses: all are tested before the first
+	 * of ours is bound, since ours may overlap (0.0.0.0 and 127.0.0.1). */
+	for (size_t j = 0; j < srv->nlisten; j++) {
+		struct sockaddr_storage addr = conf->listens[j].addr;
+		if (get_port(&addr) != 0 && claim_port(&addr, conf->listens[j].addrlen) != 0) {
+			if (errno == EADDRINUSE) {
+				log_err("cannot listen on %s: address in use by another process "
+					"(another gslbd with this config?); not sharing it",
+					conf->listens[j].text);
+			} else {
+				log_err("cannot listen on %s: %s", conf->listens[j].text,
+					strerror(errno));
+			}
+			server_free(srv);
+			return NULL;
+		}
 	}
 	for (size_t j = 0; j < srv->nlisten; j++) {
 		if (open_listener(srv, j, &conf->listens[j]) != 0) {

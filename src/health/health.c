@@ -1,11 +1,16 @@
 /* health.c -- member health: state machine, admin overrides, word table, state file. */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "health/health.h"
@@ -24,6 +29,7 @@ struct health_entry {
 	bool is_admin;
 	bool in_use;        /* referenced by the live snapshot (or being built) */
 	unsigned build_gen; /* snapshot build that last used it (main thread) */
+	unsigned named_gen; /* snapshot build that last asked for it (main thread) */
 	/* Guarded by the table lock: */
 	struct health_sm sm;
 	enum health_admin admin;
@@ -46,9 +52,32 @@ struct health_table {
 	struct health_entry **byword; /* word -> entry, capbyword slots */
 	size_t capbyword;
 	uint32_t nwords;
-	char *state_file;     /* NULL: no persistence */
 	unsigned build_gen;   /* snapshot builds so far (main thread) */
 	atomic_bool dirty;    /* state changed since the last save */
+	/* The state file (main thread): NULL/-1 without persistence. */
+	char *state_file;     /* as configured, for messages */
+	char *state_name;     /* its name inside state_dir */
+	int state_dir;        /* its directory, opened once at start */
+	int state_lock;       /* STATE.lock, flock()ed for the life of the table */
+	pid_t lock_pid;       /* the pid written into it (daemon() forks) */
+	uid_t state_owner;    /* who must own the directory and the file */
+	char save_error[300]; /* the last failure logged, "" after a success */
+	/* Lines read at start until health_retain: see struct pending_line. */
+	char *pending_text;
+	struct pending_line *pending;
+	size_t npending, cappending;
+	uint32_t *pending_index; /* open addressing: index + 1, 0 empty */
+	size_t pending_mask;
+};
+
+/* One line of the state file read at start, kept aside until an entry of
+ * its key is created (which takes the state) or the first health_retain
+ * (which drops what no entry took): lines the config does not name never
+ * become entries, whose words live as long as the table. */
+struct pending_line {
+	const char *key; /* into pending_text */
+	bool is_admin;
+	uint8_t value;   /* HEALTH_UP/HEALTH_DOWN, or enum health_admin */
 };
 
 bool health_sm_apply(struct health_sm *sm, bool ok, unsigned rise, unsigned fall)
@@ -73,7 +102,37 @@ struct health_table *health_table_new(void)
 	struct health_table *t = xcalloc(1, sizeof(*t));
 
 	pthread_mutex_init(&t->lock, NULL);
+	t->state_dir = -1;
+	t->state_lock = -1;
 	return t;
+}
+
+static void pending_free(struct health_table *t)
+{
+	free(t->pending_text);
+	free(t->pending);
+	free(t->pending_index);
+	t->pending_text = NULL;
+	t->pending = NULL;
+	t->pending_index = NULL;
+	t->npending = t->cappending = 0;
+	t->pending_mask = 0;
+}
+
+/* Forget the state file: nothing is saved any more. Closing the lock file
+ * releases the lock. */
+static void state_close(struct health_table *t)
+{
+	if (t->state_lock >= 0) {
+		close(t->state_lock);
+	}
+	if (t->state_dir >= 0) {
+		close(t->state_dir);
+	}
+	t->state_lock = t->state_dir = -1;
+	free(t->state_file);
+	free(t->state_name);
+	t->state_file = t->state_name = NULL;
 }
 
 void health_table_free(struct health_table *t)
@@ -95,7 +154,8 @@ void health_table_free(struct health_table *t)
 	for (size_t i = 0; i < HEALTH_MAX_BLOCKS; i++) {
 		free((void *)atomic_load(&t->words.blocks[i]));
 	}
-	free(t->state_file);
+	state_close(t);
+	pending_free(t);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -138,6 +198,26 @@ static size_t key_hash(const char *key)
 		h = (h ^ (uint8_t)*key) * 0x100000001b3ULL;
 	}
 	return (size_t)(h ^ (h >> 32));
+}
+
+/* The state file's line for @key of that kind, or NULL. */
+static const struct pending_line *pending_find(const struct health_table *t, const char *key,
+					       bool is_admin)
+{
+	if (!t->pending_index) {
+		return NULL;
+	}
+	for (size_t i = key_hash(key) & t->pending_mask;; i = (i + 1) & t->pending_mask) {
+		uint32_t k = t->pending_index[i];
+		const struct pending_line *l;
+		if (k == 0) {
+			return NULL;
+		}
+		l = &t->pending[k - 1];
+		if (l->is_admin == is_admin && strcmp(l->key, key) == 0) {
+			return l;
+		}
+	}
 }
 
 static struct health_entry *find(struct health_table *t, const char *key)
@@ -198,19 +278,26 @@ static void set_str(char **dst, const char *src)
 	}
 }
 
-/* Find or add the probe entry @key; caller holds the lock. */
-static struct health_entry *get(struct health_table *t, const char *key, bool initial_up)
+/* Find or add the probe entry @key; a new one takes the state file's state
+ * when @saved and the file has one. Caller holds the lock. */
+static struct health_entry *get(struct health_table *t, const char *key, bool initial_up,
+				bool saved)
 {
 	struct health_entry *e = find(t, key);
 
 	if (!e) {
+		const struct pending_line *l = saved ? pending_find(t, key, false) : NULL;
 		e = add_entry(t, key);
+		if (l) {
+			initial_up = l->value == HEALTH_UP;
+		}
 		e->sm.state = initial_up ? HEALTH_UP : HEALTH_DOWN;
 		e->word = new_word(t, e, e->sm.state == HEALTH_UP);
 	} else if (e->is_admin) {
 		return NULL;
 	}
 	e->in_use = true;
+	e->named_gen = t->build_gen;
 	return e;
 }
 
@@ -222,9 +309,8 @@ struct health_entry *health_get(struct health_table *t, const char *target, cons
 
 	snprintf(key, sizeof(key), "%s/%s", target, check);
 	pthread_mutex_lock(&t->lock);
-	e = get(t, key, initial_up);
+	e = get(t, key, initial_up, true);
 	if (e) {
-		/* An entry known only from the state file keeps that state. */
 		set_str(&e->target, target);
 		set_str(&e->check, check);
 		set_str(&e->kind, kind);
@@ -238,7 +324,7 @@ struct health_entry *health_always_up(struct health_table *t)
 	struct health_entry *e;
 
 	pthread_mutex_lock(&t->lock);
-	e = get(t, ALWAYS_UP_KEY, true);
+	e = get(t, ALWAYS_UP_KEY, true, false); /* always up, whatever a file says */
 	set_str(&e->target, "-");
 	set_str(&e->check, "none");
 	set_str(&e->kind, "none");
@@ -262,11 +348,14 @@ struct health_entry *health_get_admin(struct health_table *t, const char *pool,
 	pthread_mutex_lock(&t->lock);
 	e = find(t, key);
 	if (!e) {
+		const struct pending_line *l = pending_find(t, key, true);
 		e = add_entry(t, key);
 		e->is_admin = true;
-		e->word = new_word(t, e, ADMIN_NONE);
+		e->admin = l ? (enum health_admin)l->value : ADMIN_NONE;
+		e->word = new_word(t, e, (uint8_t)e->admin);
 	}
 	e->in_use = true;
+	e->named_gen = t->build_gen;
 	pthread_mutex_unlock(&t->lock);
 	return e;
 }
@@ -304,12 +393,15 @@ void health_retain(struct health_table *t, struct health_entry *const *probed, s
 	pthread_mutex_lock(&t->lock);
 	for (size_t i = 0; i < t->nentries; i++) {
 		struct health_entry *e = t->entries[i];
-		e->in_use = e->is_admin || strcmp(e->key, ALWAYS_UP_KEY) == 0;
+		e->in_use = e->named_gen == t->build_gen;
 	}
 	for (size_t i = 0; i < n; i++) {
 		probed[i]->in_use = true;
 	}
 	pthread_mutex_unlock(&t->lock);
+	/* The live snapshot took what it names from the file; the rest is
+	 * stale and goes with the next save. */
+	pending_free(t);
 	atomic_store(&t->dirty, true);
 }
 
@@ -454,81 +546,404 @@ bool health_take_dirty(struct health_table *t)
 	return atomic_exchange(&t->dirty, false);
 }
 
-int health_load_state(struct health_table *t, const char *path)
-{
-	FILE *f;
-	char line[1024];
-	int lineno = 0;
+/* --- the state file ----------------------------------------------------------- */
 
-	set_str(&t->state_file, path);
-	f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT) {
-			return 0; /* first start */
-		}
-		log_warn("%s: cannot read state file: %s", path, strerror(errno));
+/* Malformed lines past this many are counted, not logged one by one. */
+#define STATE_MAX_WARNINGS 10
+
+/* The directory of @path (into @dir) and the file's name in it; NULL if
+ * @path has no file name. */
+static const char *split_path(char *dir, size_t size, const char *path, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+
+	*name = slash ? slash + 1 : path;
+	if (!**name || strcmp(*name, ".") == 0 || strcmp(*name, "..") == 0) {
+		return NULL;
+	}
+	if (!slash) {
+		snprintf(dir, size, ".");
+	} else if (slash == path) {
+		snprintf(dir, size, "/");
+	} else if ((size_t)(slash - path) < size) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = 0;
+	} else {
+		return NULL;
+	}
+	return dir;
+}
+
+/* The directory rule of health_load_state, for @st. */
+static int dir_trusted(const struct stat *st, uid_t owner, char *why, size_t whysize)
+{
+	unsigned mode = (unsigned)st->st_mode & 07777;
+
+	if (!S_ISDIR(st->st_mode)) {
+		snprintf(why, whysize, "not a directory");
 		return -1;
 	}
-	pthread_mutex_lock(&t->lock);
-	while (fgets(line, sizeof(line), f)) {
-		char kind[16], key[800], state[16];
-		struct health_entry *e;
-		lineno++;
-		if (line[0] == '#' || line[0] == '\n') {
-			continue;
-		}
-		if (sscanf(line, "%15s %799s %15s", kind, key, state) != 3) {
-			log_warn("%s:%d: ignored malformed state line", path, lineno);
-			continue;
-		}
-		e = find(t, key);
-		if (strcmp(kind, "health") == 0 && (!e || !e->is_admin)) {
-			bool up = strcmp(state, "up") == 0;
-			if (!e) {
-				e = add_entry(t, key);
-				e->word = new_word(t, e, up);
-			}
-			e->sm.state = up ? HEALTH_UP : HEALTH_DOWN;
-			e->sm.count = 0;
-			atomic_store(word_ptr(t, e->word), (uint8_t)up);
-		} else if (strcmp(kind, "admin") == 0 && (!e || e->is_admin)) {
-			enum health_admin a = strcmp(state, "drained") == 0     ? ADMIN_DRAINED
-					      : strcmp(state, "forced-up") == 0 ? ADMIN_FORCED_UP
-										: ADMIN_NONE;
-			if (!e) {
-				e = add_entry(t, key);
-				e->is_admin = true;
-				e->word = new_word(t, e, (uint8_t)a);
-			}
-			e->admin = a;
-			atomic_store(word_ptr(t, e->word), (uint8_t)a);
+	if (st->st_uid != owner && st->st_uid != 0) {
+		snprintf(why, whysize, "owned by uid %u, neither gslbd's uid %u nor root",
+			 (unsigned)st->st_uid, (unsigned)owner);
+		return -1;
+	}
+	/* In a sticky directory of its own, others may add files but not
+	 * rename or remove ours, and we may replace theirs. */
+	if ((mode & (S_IWGRP | S_IWOTH)) && !((mode & S_ISVTX) && st->st_uid == owner)) {
+		snprintf(why, whysize, "writable by %s (mode %04o)%s",
+			 (mode & S_IWOTH) ? "others" : "its group", mode,
+			 (mode & S_ISVTX) ? ", sticky but not owned by gslbd's uid" : "");
+		return -1;
+	}
+	return 0;
+}
+
+int health_state_dir_check(const char *path, uid_t owner, char *why, size_t whysize)
+{
+	char dir[4096];
+	const char *name;
+	struct stat st;
+
+	if (!split_path(dir, sizeof(dir), path, &name)) {
+		snprintf(why, whysize, "no file name");
+		return -1;
+	}
+	if (stat(dir, &st) != 0) {
+		snprintf(why, whysize, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return dir_trusted(&st, owner, why, whysize);
+}
+
+/* Write our pid into the lock file, for the message a second gslbd gives. */
+static void lock_write_pid(struct health_table *t)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+
+	t->lock_pid = getpid();
+	if (ftruncate(t->state_lock, 0) != 0 || pwrite(t->state_lock, buf, (size_t)n, 0) != n) {
+		/* Only a hint for the next gslbd's message. */
+	}
+}
+
+/* Create (or open) STATE.lock beside the state file and take it. Returns 0
+ * or -1 (logged). */
+static int lock_state(struct health_table *t, const char *path, const char *name)
+{
+	char lock[4200], pid[32] = "";
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	snprintf(lock, sizeof(lock), "%s.lock", name);
+	fd = openat(t->state_dir, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_err("state_file %s: lock file %s.lock: %s", path, path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_uid != t->state_owner && st.st_uid != 0)) {
+		log_err("state_file %s: lock file %s.lock is not a regular file owned by uid %u or "
+			"root: remove it",
+			path, path, (unsigned)t->state_owner);
+		close(fd);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		if (e == EWOULDBLOCK) {
+			n = pread(fd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? n : 0] = 0;
+			pid[strcspn(pid, "\n")] = 0;
+			log_err("state_file %s is in use by another gslbd (pid %s, which holds "
+				"%s.lock): refusing to start; stop it first, or give this one "
+				"its own state_file",
+				path, pid[0] ? pid : "unknown", path);
 		} else {
-			log_warn("%s:%d: ignored state line", path, lineno);
+			log_err("state_file %s: lock file %s.lock: flock: %s", path, path,
+				strerror(e));
+		}
+		close(fd);
+		return -1;
+	}
+	/* Made by root before the drop: the user's, so that it opens the same
+	 * lock when a service manager starts it unprivileged later. */
+	if (st.st_uid != t->state_owner && geteuid() == 0 &&
+	    fchown(fd, t->state_owner, (gid_t)-1) != 0) {
+		log_warn("state_file %s: lock file %s.lock: chown to uid %u: %s", path, path,
+			 (unsigned)t->state_owner, strerror(errno));
+	}
+	t->state_lock = fd;
+	lock_write_pid(t);
+	return 0;
+}
+
+/* One "KIND KEY STATE" line (NUL-terminated, no newline) into the pending
+ * table; returns 0, -1 if malformed, -2 if of no known kind or state. */
+static int parse_line(struct health_table *t, char *line)
+{
+	char *kind, *key, *state, *save = NULL;
+	struct pending_line *l;
+	bool is_admin;
+	int value;
+
+	kind = strtok_r(line, " \t\r", &save);
+	key = kind ? strtok_r(NULL, " \t\r", &save) : NULL;
+	state = key ? strtok_r(NULL, " \t\r", &save) : NULL;
+	if (!state || strlen(kind) > 15 || strlen(key) > 799 || strlen(state) > 15) {
+		return -1;
+	}
+	if (strcmp(kind, "health") == 0) {
+		is_admin = false;
+		value = strcmp(state, "up") == 0 ? HEALTH_UP
+			: strcmp(state, "down") == 0 ? HEALTH_DOWN
+						     : -1;
+	} else if (strcmp(kind, "admin") == 0) {
+		is_admin = true;
+		value = strcmp(state, "drained") == 0 ? ADMIN_DRAINED
+			: strcmp(state, "forced-up") == 0 ? ADMIN_FORCED_UP
+							  : -1;
+	} else {
+		return -2;
+	}
+	if (value < 0) {
+		return -2;
+	}
+	/* A key given twice: the later line wins, as it would have. */
+	l = (struct pending_line *)pending_find(t, key, is_admin);
+	if (!l) {
+		size_t i = key_hash(key) & t->pending_mask;
+		if (t->npending == t->cappending) {
+			return -1; /* cannot happen: room was counted for every valid line */
+		}
+		while (t->pending_index[i]) {
+			i = (i + 1) & t->pending_mask;
+		}
+		l = &t->pending[t->npending++];
+		t->pending_index[i] = (uint32_t)t->npending;
+		l->key = key;
+		l->is_admin = is_admin;
+	}
+	l->value = (uint8_t)value;
+	return 0;
+}
+
+/* Split @len bytes of @text (the table keeps them) into pending lines. */
+static void parse_state(struct health_table *t, char *text, size_t len, const char *path)
+{
+	size_t nlines = 0, size = 16, bad = 0, start = 0;
+	int lineno = 0;
+
+	/* Room for the lines long enough to be valid (the shortest is
+	 * "health K up"), so that a file of empty or short lines costs
+	 * nothing: at most len / 12 of them. */
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || text[i] == '\n') {
+			nlines += i - start >= 11;
+			start = i + 1;
 		}
 	}
-	pthread_mutex_unlock(&t->lock);
-	fclose(f);
+	while (size < nlines * 2) {
+		size *= 2;
+	}
+	t->pending_text = text;
+	t->cappending = nlines;
+	t->pending = xcalloc(nlines ? nlines : 1, sizeof(*t->pending));
+	t->pending_index = xcalloc(size, sizeof(*t->pending_index));
+	t->pending_mask = size - 1;
+	for (char *line = text, *end; line < text + len; line = end + 1) {
+		int rc;
+		end = memchr(line, '\n', (size_t)(text + len - line));
+		if (!end) {
+			end = text + len; /* the last line, without its newline */
+		}
+		*end = 0;
+		lineno++;
+		if (line[0] == '#' || line[0] == 0) {
+			continue;
+		}
+		rc = strlen(line) != (size_t)(end - line) ? -1 : parse_line(t, line); /* a NUL in it */
+		if (rc != 0 && ++bad <= STATE_MAX_WARNINGS) {
+			log_warn("%s:%d: ignored %s", path, lineno,
+				 rc == -1 ? "malformed state line" : "state line");
+		}
+	}
+	if (bad > STATE_MAX_WARNINGS) {
+		log_warn("%s: %zu more lines ignored", path, bad - STATE_MAX_WARNINGS);
+	}
+}
+
+/* Read the state file into the pending table if it can be trusted;
+ * otherwise say why and leave it. */
+static void read_state(struct health_table *t, const char *path)
+{
+	const char *then = "ignored: members start as their checks' `initial` says, and the "
+			   "next save replaces it";
+	struct stat st;
+	char *text;
+	size_t len = 0;
+	int fd;
+
+	fd = openat(t->state_dir, t->state_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			return; /* first start */
+		}
+		if (errno == ELOOP) {
+			log_err("state_file %s: a symbolic link, not trusted; %s", path, then);
+		} else {
+			log_err("state_file %s: cannot read it: %s; %s", path, strerror(errno), then);
+		}
+		return;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		log_err("state_file %s: not a regular file; %s", path, then);
+	} else if (st.st_uid != t->state_owner && st.st_uid != 0) {
+		log_err("state_file %s: owned by uid %u, not by gslbd's uid %u or root, so someone "
+			"else may have written it; %s",
+			path, (unsigned)st.st_uid, (unsigned)t->state_owner, then);
+	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		log_err("state_file %s: writable by group or others (mode %04o), so anyone may "
+			"have written it; %s",
+			path, (unsigned)st.st_mode & 07777, then);
+	} else if (st.st_size > (off_t)HEALTH_STATE_MAX_BYTES) {
+		log_err("state_file %s: %lld bytes, over the bound of %u (%u MiB); %s", path,
+			(long long)st.st_size, HEALTH_STATE_MAX_BYTES, HEALTH_STATE_MAX_BYTES >> 20,
+			then);
+	} else {
+		/* One byte more than fstat said: a file that grows while it is
+		 * read is being written by someone (we only ever rename a new
+		 * one in), and the bound holds whatever it grows to. */
+		size_t cap = (size_t)st.st_size + 1;
+		text = xmalloc(cap + 1);
+		while (len < cap) {
+			ssize_t r = read(fd, text + len, cap - len);
+			if (r > 0) {
+				len += (size_t)r;
+			} else if (r == 0 || errno != EINTR) {
+				break;
+			}
+		}
+		if (len == cap) {
+			log_err("state_file %s: grew while it was read; %s", path, then);
+			free(text);
+		} else {
+			text[len] = 0;
+			parse_state(t, text, len, path);
+		}
+	}
+	close(fd);
+}
+
+int health_load_state(struct health_table *t, const char *path, uid_t owner)
+{
+	char dir[4096], why[200];
+	const char *name;
+	struct stat st;
+
+	assert(t->nentries == 0 && t->state_dir < 0); /* once, before the first build */
+	if (!split_path(dir, sizeof(dir), path, &name)) {
+		log_err("state_file %s: not a file name", path);
+		return -1;
+	}
+	t->state_owner = owner;
+	t->state_dir = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (t->state_dir < 0) {
+		log_err("state_file %s: directory %s: %s", path, dir, strerror(errno));
+		return -1;
+	}
+	if (fstat(t->state_dir, &st) != 0 || dir_trusted(&st, owner, why, sizeof(why)) != 0) {
+		log_err("state_file %s: directory %s is %s: whoever can write there could replace "
+			"the file or plant links where it is written; make it owned by uid %u "
+			"(or root) and not writable by group or others (e.g. chmod go-w %s)",
+			path, dir, why, (unsigned)owner, dir);
+		state_close(t);
+		return -1;
+	}
+	if (lock_state(t, path, name) != 0) {
+		state_close(t);
+		return -1;
+	}
+	t->state_file = xstrdup(path);
+	t->state_name = xstrdup(name);
+	read_state(t, path);
 	return 0;
+}
+
+/* A failure to save, logged when it differs from the last one: saves are
+ * retried every second while the state is dirty. */
+static void save_failed(struct health_table *t, const char *what, int err)
+{
+	char msg[sizeof(t->save_error)];
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, strerror(err));
+	if (strcmp(msg, t->save_error) != 0) {
+		log_warn("state_file %s: cannot save: %s (retried while the state changes; logged "
+			 "again if the reason changes)",
+			 t->state_file, msg);
+		snprintf(t->save_error, sizeof(t->save_error), "%s", msg);
+	}
+	atomic_store(&t->dirty, true); /* try again at the next save */
+}
+
+/* A fresh name beside the state file: STATE.tmp.XXXXXXXX, random, so nobody
+ * can plant a link where it will be written. */
+static void tmp_name(char *buf, size_t size, const char *name)
+{
+	static const char digits[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	uint8_t rnd[8];
+	char suffix[sizeof(rnd) + 1];
+
+	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+		uint64_t x = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20) ^ (uint64_t)clock();
+		memcpy(rnd, &x, sizeof(rnd));
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		suffix[i] = digits[rnd[i] % (sizeof(digits) - 1)];
+	}
+	suffix[sizeof(rnd)] = 0;
+	snprintf(buf, size, "%s.tmp.%s", name, suffix);
 }
 
 int health_save_state(struct health_table *t)
 {
-	char tmp[4200];
+	char tmp[4200], why[200];
+	struct stat st;
 	FILE *f;
-	int fd, rc = 0;
+	int fd = -1, err = 0;
+	const char *what;
 
-	if (!t->state_file) {
+	if (t->state_dir < 0) {
 		return 0;
 	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", t->state_file, (int)getpid()) >=
-	    sizeof(tmp)) {
+	if (t->lock_pid != getpid()) {
+		lock_write_pid(t); /* after daemon() */
+	}
+	if (fstat(t->state_dir, &st) != 0 || dir_trusted(&st, t->state_owner, why, sizeof(why))) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "its directory is %s", why);
+		if (strcmp(msg, t->save_error) != 0) {
+			log_err("state_file %s: not saved: %s", t->state_file, msg);
+			snprintf(t->save_error, sizeof(t->save_error), "%s", msg);
+		}
+		atomic_store(&t->dirty, true);
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	for (int i = 0; i < 16 && fd < 0; i++) {
+		tmp_name(tmp, sizeof(tmp), t->state_name);
+		fd = openat(t->state_dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
+		if (fd < 0 && errno != EEXIST) {
+			break;
+		}
+	}
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		log_warn("%s: cannot write state file: %s", tmp, strerror(errno));
+		save_failed(t, "creating a file beside it", errno);
 		if (fd >= 0) {
 			close(fd);
+			unlinkat(t->state_dir, tmp, 0);
 		}
 		return -1;
 	}
@@ -536,30 +951,47 @@ int health_save_state(struct health_table *t)
 	fprintf(f, "# gslbd state: health and admin overrides; rewritten atomically\n");
 	for (size_t i = 0; i < t->nentries; i++) {
 		const struct health_entry *e = t->entries[i];
+		if (!e->in_use || strcmp(e->key, ALWAYS_UP_KEY) == 0) {
+			continue; /* not named by the config any more; always up anyway */
+		}
 		if (e->is_admin) {
 			if (e->admin != ADMIN_NONE) {
 				fprintf(f, "admin %s %s\n", e->key,
 					e->admin == ADMIN_DRAINED ? "drained" : "forced-up");
 			}
-		} else if (e->in_use || e->target == NULL) {
+		} else {
 			fprintf(f, "health %s %s\n", e->key, e->sm.state == HEALTH_UP ? "up" : "down");
 		}
 	}
 	atomic_store(&t->dirty, false);
 	pthread_mutex_unlock(&t->lock);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		rc = -1;
+	what = "write";
+	if (fflush(f) != 0) {
+		err = errno;
+	} else if (fsync(fileno(f)) != 0) {
+		what = "fsync";
+		err = errno;
 	}
-	if (fclose(f) != 0) {
-		rc = -1;
+	if (fclose(f) != 0 && !err) {
+		err = errno;
 	}
-	if (rc == 0 && rename(tmp, t->state_file) != 0) {
-		rc = -1;
+	if (!err && renameat(t->state_dir, tmp, t->state_dir, t->state_name) != 0) {
+		what = "rename";
+		err = errno;
 	}
-	if (rc != 0) {
-		log_warn("%s: cannot write state file: %s", t->state_file, strerror(errno));
-		unlink(tmp);
-		atomic_store(&t->dirty, true); /* try again at the next save */
+	if (err) {
+		unlinkat(t->state_dir, tmp, 0);
+		save_failed(t, what, err);
+		return -1;
 	}
-	return rc;
+	/* The rename is in the directory: it lasts a crash once that is synced. */
+	if (fsync(t->state_dir) != 0) {
+		save_failed(t, "fsync of its directory", errno);
+		return -1;
+	}
+	if (t->save_error[0]) {
+		log_info("state_file %s: saved again", t->state_file);
+		t->save_error[0] = 0;
+	}
+	return 0;
 }

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum health_state { HEALTH_DOWN = 0, HEALTH_UP = 1 };
 enum health_admin { ADMIN_NONE = 0, ADMIN_DRAINED = 1, ADMIN_FORCED_UP = 2 };
@@ -83,9 +84,12 @@ uint32_t health_entry_word(const struct health_entry *e);
 const char *health_entry_key(const struct health_entry *e);
 const char *health_entry_target(const struct health_entry *e); /* NULL for admin entries */
 
-/* After the live snapshot changed: exactly the @n entries in @probed, every
- * admin entry and the always-up entry are in use; the state file keeps
- * those and entries known only from the state file. Marks the state dirty. */
+/* After the live snapshot changed (it must be the latest build): the entries
+ * that build asked for (health_get, health_get_admin, health_always_up) and
+ * the @n entries in @probed are in use, the others not; the state file
+ * records only those in use. Entries not in use keep their state in memory,
+ * so a reload that names them again finds them as they were. Lines of the
+ * state file no entry took are dropped. Marks the state dirty. */
 void health_retain(struct health_table *t, struct health_entry *const *probed, size_t n);
 
 /* --- probe results and overrides ------------------------------------------- */
@@ -162,11 +166,45 @@ static inline bool health_member_up(const struct health_table *t, uint32_t hword
 
 /* --- the state file ----------------------------------------------------------- */
 
-/* "health KEY up|down" and "admin KEY drained|forced-up" lines. Loaded before
- * the first build (entries created later take their state from it); saved
- * atomically (write to a temporary file, fsync, rename), so it is never
- * half-written. Return 0 or -1 (logged). Main thread. */
-int health_load_state(struct health_table *t, const char *path);
+/* "health KEY up|down" and "admin KEY drained|forced-up" lines, one per entry
+ * the live snapshot names (a pool or member the config no longer names is
+ * left out of the next save).
+ *
+ * The file is kept in its directory for the life of the process, and by one
+ * process only:
+ *  - the directory must be owned by @owner (the uid gslbd runs as once it
+ *    has dropped root) or by root, and writable by neither group nor others,
+ *    except a sticky directory owned by @owner: anyone who can add or rename
+ *    files there could replace the file or plant links where it is written;
+ *  - STATE.lock beside it is created (mode 0600, owned by @owner) and held
+ *    with flock() until health_table_free: a second gslbd with the same
+ *    state_file is refused here, before it has touched anything;
+ *  - the file is trusted only if it is a regular file (not a link), owned by
+ *    @owner or root, writable by neither group nor others, and at most
+ *    HEALTH_STATE_MAX_BYTES long; otherwise it is ignored with an error line
+ *    saying why (members start as their checks' `initial` says, and the next
+ *    save replaces it).
+ * Lines are kept aside, not made entries: an entry created by the first
+ * build (health_get, health_get_admin) takes its state from them, and
+ * health_retain drops the rest. Call once, before the first build.
+ *
+ * Returns 0 (loaded, or nothing trusted to load), or -1 (logged) when the
+ * directory is not acceptable, cannot be opened or locked: the daemon must
+ * not start. Main thread. */
+#define HEALTH_STATE_MAX_BYTES (8u << 20)
+int health_load_state(struct health_table *t, const char *path, uid_t owner);
+
+/* Is the directory of state file @path acceptable for @owner (see
+ * health_load_state)? Returns 0, or -1 with the reason in @why. For
+ * `gslbd -t`. Any thread. */
+int health_state_dir_check(const char *path, uid_t owner, char *why, size_t whysize);
+
+/* Write the state file: a new file of a random name (O_EXCL|O_NOFOLLOW, mode
+ * 0600) in the directory opened by health_load_state, fsync, renamed over
+ * the state file, then the directory fsync'ed, so it is never half-written
+ * and the rename survives a crash. The directory is checked again first. A
+ * failure is logged once per reason, marks the state dirty again and
+ * returns -1; 0 on success or without a state file. Main thread. */
 int health_save_state(struct health_table *t);
 
 /* Did anything the state file records change since the last save? Clears

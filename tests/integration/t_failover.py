@@ -264,7 +264,8 @@ class StateFile(B.HealthCase, unittest.TestCase):
         mine = [l for l in lines if a.target in l[1]]
         self.assertTrue(mine, "a line for %s in the state file:\n%s" % (a.target, state.read_text()))
         self.assertEqual(mine[0][2], "down", "saved state: %s" % mine[0])
-        leftovers = [p.name for p in self.tmp.iterdir() if p.name.startswith("gslbd.state.")]
+        leftovers = [p.name for p in self.tmp.iterdir() if p.name.startswith("gslbd.state.")
+                     and p.name != "gslbd.state.lock"]
         self.assertEqual(leftovers, [], "no temporary state files left behind")
 
         srv2 = self.start(conf)

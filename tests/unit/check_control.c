@@ -777,6 +777,48 @@ START_TEST(socket_mode_and_stale_file)
 }
 END_TEST
 
+/* A socket a live process answers on is not taken over: a second gslbd
+ * with the same config is refused and the first keeps its socket. */
+START_TEST(socket_live_not_replaced)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	char path[PATH_MAX], other[PATH_MAX], log[4096], why[256];
+	struct control *first, *second;
+	struct stat st1, st2;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/live.sock", tu_dir()) >= (int)sizeof(path) ||
+	    snprintf(other, sizeof(other), "%s/other.sock", tu_dir()) >= (int)sizeof(other)) {
+		abort();
+	}
+	first = control_new(loop, path, 0600, &ops);
+	ck_assert_ptr_nonnull(first);
+	ck_assert_int_eq(lstat(path, &st1), 0);
+	TU_CAPTURE_STDERR(log, sizeof(log), second = control_new(loop, path, 0600, &ops));
+	ck_assert_ptr_null(second);
+	ck_has(log, "live.sock: in use: a process answers on it (another gslbd?); not replacing it");
+	ck_assert_int_eq(lstat(path, &st2), 0);
+	ck_assert_uint_eq(st2.st_ino, st1.st_ino);
+	/* Nor by a reload that moves another control socket there. */
+	second = control_new(loop, other, 0600, &ops);
+	ck_assert_ptr_nonnull(second);
+	TU_CAPTURE_STDERR(log, sizeof(log),
+			  ck_assert_int_eq(control_rebind(second, path, 0600, why, sizeof(why)), -1));
+	ck_assert_str_eq(why, "in use: a process answers on it (another gslbd?)");
+	ck_assert_str_eq(control_path(second), other);
+	control_free(second);
+	/* The first one still answers, on its own socket. */
+	ck_assert_int_eq(lstat(path, &st2), 0);
+	ck_assert_uint_eq(st2.st_ino, st1.st_ino);
+	fd = client_connect(path);
+	ck_assert_int_eq(send(fd, "status\n", 7, 0), 7);
+	client_reply(loop, fd);
+	ck_assert(strncmp(reply, "OK\n", 3) == 0);
+	control_free(first);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
 START_TEST(socket_long_line)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -862,6 +904,7 @@ static Suite *control_suite(void)
 	tcase_set_timeout(tc, 15);
 	tcase_add_test(tc, socket_status_and_mode);
 	tcase_add_test(tc, socket_mode_and_stale_file);
+	tcase_add_test(tc, socket_live_not_replaced);
 	tcase_add_test(tc, socket_long_line);
 	tcase_add_test(tc, socket_idle_client_dropped);
 	suite_add_tcase(s, tc);

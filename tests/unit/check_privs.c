@@ -325,6 +325,12 @@ START_TEST(audit_state_dir_and_config)
 	a.want_errors = 0;
 	a.want_log = "config file not readable";
 	ck_assert_int_eq(in_child(audit_child, &a), 0);
+	/* Writable by anyone: the user can write there, but so can everyone
+	 * else (the start-up would refuse it too). */
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	a.want_errors = 1;
+	a.want_log = "is writable by others (mode 0777): whoever can write there could replace";
+	ck_assert_int_eq(in_child(audit_child, &a), 0);
 	conf_free(a.conf);
 	ck_assert_int_eq(rmdir(dir), 0);
 }
