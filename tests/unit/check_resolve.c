@@ -384,6 +384,26 @@ START_TEST(targets_of_ns_mx_srv)
 }
 END_TEST
 
+/* The image holds what resolve_target() decided: zone data first, then the
+ * pools' members. */
+START_TEST(targets_written)
+{
+	ask("mx.lb.test", DNS_TYPE_MX);
+	ck_assert_uint_eq(r.ancount, 10);
+	ck_assert_uint_eq(r.arcount, 4);
+	ck_assert_uint_eq(tu_count(&r, 2, DNS_TYPE_A), 2);
+	ck_assert_uint_eq(tu_count(&r, 2, DNS_TYPE_AAAA), 2);
+	ck_assert_str_eq(tu_sec(&r, 2, 2)->owner, "both.lb.test");
+	ck_assert_str_eq(tu_sec(&r, 2, 3)->owner, "both.lb.test");
+	ask("lb.test", DNS_TYPE_NS);
+	ck_assert_uint_eq(r.arcount, 2);
+	ask("_s._tcp.lb.test", DNS_TYPE_SRV);
+	ck_assert_uint_eq(r.arcount, 1);
+	ck_assert_uint_eq(tu_sec(&r, 2, 0)->type, DNS_TYPE_AAAA);
+	ck_assert_str_eq(tu_sec(&r, 2, 0)->owner, "six.lb.test");
+}
+END_TEST
+
 static Suite *resolve_suite(void)
 {
 	Suite *s = suite_create("resolve");
@@ -399,6 +419,7 @@ static Suite *resolve_suite(void)
 	tcase_add_test(tc, pool_at_chain_end);
 	tcase_add_test(tc, images_shared);
 	tcase_add_test(tc, targets_of_ns_mx_srv);
+	tcase_add_test(tc, targets_written);
 	suite_add_tcase(s, tc);
 	return s;
 }
