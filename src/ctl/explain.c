@@ -9,7 +9,9 @@
  *    loop or the chain limit): resolve_match(), the very function the
  *    builder wrote the image from, run again on the same immutable snapshot;
  *  - which members a pool answers with: pool_explain(), which shares
- *    pick_source() with pool_write().
+ *    pick_source() with pool_write();
+ *  - what the targets of an NS, MX or SRV answer add: resolve_target(), the
+ *    builder's own rule, and pool_explain() for a target that is a pool.
  * Why rerun the decision rather than have the builder store a "why" record
  * per image: the decision is pure and the snapshot immutable, so rerunning it
  * gives what the builder got, at no memory cost (a million-name zone pays
@@ -174,7 +176,76 @@ static void explain_pool(struct ctl *x, const struct pool *p, uint16_t qtype)
 	}
 }
 
+/* Records pool_write() gives for @qtype now: the choice pool_explain()
+ * reports (an empty family, NODATA and SERVFAIL give none). */
+static unsigned pool_records_now(const struct pool *p, uint16_t qtype, const struct health_table *t)
+{
+	const struct pool_family *f;
+	struct pool_explain ex;
+
+	pool_explain(&ex, p, qtype, t);
+	if (!ex.answered) {
+		return 0;
+	}
+	if (ex.last_resort) {
+		return family_of(p, qtype)->answers; /* fail-open: every member */
+	}
+	f = family_of(ex.answered, qtype);
+	return ex.up < f->answers ? ex.up : f->answers;
+}
+
 /* --- the answer -------------------------------------------------------------- */
+
+/* What the targets of an NS, MX or SRV answer bring to the additional
+ * section: resolve_target(), which the builder wrote the image from. */
+static void explain_targets(struct ctl *x, const struct resolution *r)
+{
+	unsigned n = resolve_targets(r);
+	struct sbuf *b = &x->out;
+	struct resolve_target t;
+	char nbuf[1024], zbuf[1024];
+
+	if (n == 0) {
+		return;
+	}
+	zone_name(zbuf, sizeof(zbuf), r->hop[r->nhops - 1].zone);
+	sb_printf(b, "additional: the targets' addresses (optional: left out when they do not "
+		     "fit)\n");
+	for (unsigned i = 0; i < n; i++) {
+		resolve_target(&t, x->s, r, i);
+		sb_printf(b, "  %s: ", dname_to_str(nbuf, sizeof(nbuf), t.name));
+		switch (t.extra) {
+		case RESOLVE_EXTRA_ADDRESSES:
+			sb_printf(b, "%u A, %u AAAA (zone data)\n", t.a ? t.a->count : 0u,
+				  t.aaaa ? t.aaaa->count : 0u);
+			break;
+		case RESOLVE_EXTRA_POOL:
+			sb_printf(b, "%u A, %u AAAA from pool %s (as its A and AAAA answers now)\n",
+				  pool_records_now(t.pool, DNS_TYPE_A, x->t),
+				  pool_records_now(t.pool, DNS_TYPE_AAAA, x->t), t.pool->name);
+			break;
+		case RESOLVE_EXTRA_NO_TARGET:
+			sb_printf(b, "none (the root: no service)\n");
+			break;
+		case RESOLVE_EXTRA_REPEATED:
+			sb_printf(b, "none (an earlier record names it)\n");
+			break;
+		case RESOLVE_EXTRA_OUT_OF_ZONE:
+			sb_printf(b, "none (not in zone %s, the answer's)\n", zbuf);
+			break;
+		case RESOLVE_EXTRA_ALIAS:
+			sb_printf(b, "none (a CNAME: not followed, RFC 2181 10.3)\n");
+			break;
+		case RESOLVE_EXTRA_NOT_AUTH:
+			sb_printf(b, "none (below a delegation: only NS answers carry glue)\n");
+			break;
+		case RESOLVE_EXTRA_NONE:
+		default:
+			sb_printf(b, "none (no A or AAAA records there)\n");
+			break;
+		}
+	}
+}
 
 /* The line scripts and tests read: what the response says (rcode, AA, whose
  * SOA is in the authority section) and the zone answering the query name.
@@ -245,6 +316,7 @@ static void explain_end(struct ctl *x, const struct resolution *r, const struct 
 		sb_printf(b, "static data: %u record%s of type %s, ttl %u\n", r->rrset->count,
 			  r->rrset->count == 1 ? "" : "s", type_name(tbuf, sizeof(tbuf), r->type),
 			  r->rrset->ttl);
+		explain_targets(x, r);
 		break;
 	case RESOLVE_NODATA:
 	default:

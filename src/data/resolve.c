@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "data/resolve.h"
 #include "dns/wire.h"
@@ -158,6 +159,95 @@ void resolve_match(struct resolution *r, const struct snapshot *s, enum match_ki
 			return;
 		}
 		owner = h->cname->rrs[0].rdata;
+	}
+}
+
+/* Where the target name starts in the rdata of @type, which has one. */
+static size_t target_offset(uint16_t type)
+{
+	switch (type) {
+	case DNS_TYPE_MX:
+		return 2; /* preference */
+	case DNS_TYPE_SRV:
+		return 6; /* priority, weight, port */
+	case DNS_TYPE_NS:
+	default:
+		return 0;
+	}
+}
+
+unsigned resolve_targets(const struct resolution *r)
+{
+	if (r->end != RESOLVE_RRSET) {
+		return 0;
+	}
+	switch (r->rrset->type) {
+	case DNS_TYPE_NS:
+	case DNS_TYPE_MX:
+	case DNS_TYPE_SRV:
+		return r->rrset->count;
+	default:
+		return 0;
+	}
+}
+
+void resolve_target(struct resolve_target *t, const struct snapshot *s, const struct resolution *r,
+		    unsigned i)
+{
+	const struct rrset *rs = r->rrset;
+	size_t off = target_offset(rs->type);
+	const struct snap_zone *zone = r->hop[r->nhops - 1].zone;
+	uint8_t lt[DNAME_MAXLEN], offs[DNAME_MAXLABELS];
+	const struct node *n;
+	size_t l;
+
+	memset(t, 0, sizeof(*t));
+	t->name = rs->rrs[i].rdata + off;
+	l = dname_len(t->name);
+	if (l == 1) {
+		t->extra = RESOLVE_EXTRA_NO_TARGET;
+		return;
+	}
+	for (unsigned j = 0; j < i; j++) {
+		const uint8_t *e = rs->rrs[j].rdata + off;
+		if (dname_len(e) == l &&
+		    strncasecmp((const char *)e, (const char *)t->name, l) == 0) {
+			t->extra = RESOLVE_EXTRA_REPEATED;
+			return;
+		}
+	}
+	memcpy(lt, t->name, l);
+	dname_tolower(lt, l);
+	switch (snapshot_find(s, lt, offs, dname_labels(lt, offs), &n)) {
+	case MATCH_EXACT:
+	case MATCH_WILDCARD:
+		break;
+	case MATCH_NONE:
+		t->extra = RESOLVE_EXTRA_OUT_OF_ZONE;
+		return;
+	case MATCH_REFERRAL: /* below a delegation, no name of the data: no glue either */
+	case MATCH_NXDOMAIN:
+	default:
+		t->extra = n->zone == zone ? RESOLVE_EXTRA_NONE : RESOLVE_EXTRA_OUT_OF_ZONE;
+		return;
+	}
+	t->node = n;
+	if (n->zone != zone) {
+		t->extra = RESOLVE_EXTRA_OUT_OF_ZONE;
+	} else if (node_cut(n) && rs->type != DNS_TYPE_NS) {
+		/* Occluded data is not ours to vouch for; an NS answer may carry
+		 * glue, as a referral does (NSD's rule). */
+		t->extra = RESOLVE_EXTRA_NOT_AUTH;
+	} else if (node_rrset(n, DNS_TYPE_CNAME)) {
+		t->extra = RESOLVE_EXTRA_ALIAS;
+	} else if (node_pool(n)) {
+		/* A pool owner holds no A or AAAA of its own (snapshot.c refuses). */
+		t->extra = RESOLVE_EXTRA_POOL;
+		t->pool = node_pool(n);
+	} else {
+		t->a = node_rrset(n, DNS_TYPE_A);
+		t->aaaa = node_rrset(n, DNS_TYPE_AAAA);
+		t->extra = t->a || t->aaaa ? RESOLVE_EXTRA_ADDRESSES : RESOLVE_EXTRA_NONE;
 	}
 }
 

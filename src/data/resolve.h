@@ -4,8 +4,10 @@
  * chain and where it stops (loop, length, a target outside our zones),
  * referrals and the DS that is the parent's (at the topmost delegation, at the
  * apex of a child zone we also serve), the one RRset ANY is answered with, a
- * pool at the end of the chain. The snapshot builder writes every image from
- * a resolution, and `explain` narrates one, so the two cannot disagree. */
+ * pool at the end of the chain, the addresses the targets of an NS, MX or SRV
+ * answer bring to the additional section. The snapshot builder writes every
+ * image from a resolution, and `explain` narrates one, so the two cannot
+ * disagree. */
 #ifndef GSLBD_RESOLVE_H
 #define GSLBD_RESOLVE_H
 
@@ -85,6 +87,39 @@ static inline void resolve_node(struct resolution *r, const struct snapshot *s,
 {
 	resolve_match(r, s, MATCH_EXACT, n, n->name, qtype);
 }
+
+/* What the target of one NS, MX or SRV record brings to the additional
+ * section, and why. As NSD and Knot DNS do: the target's A and AAAA records,
+ * only from the zone the answer comes from (a resolver keeps no more: other
+ * zones are out of its bailiwick), a wildcard's too. */
+enum resolve_extra {
+	RESOLVE_EXTRA_ADDRESSES,   /* its records: t->a and/or t->aaaa */
+	RESOLVE_EXTRA_POOL,	   /* its pool's members, chosen per query as for an A/AAAA query */
+	RESOLVE_EXTRA_NONE,	   /* a name of the zone without addresses, or no such name */
+	RESOLVE_EXTRA_NO_TARGET,   /* the root: "no service" (RFC 2782, RFC 7505) */
+	RESOLVE_EXTRA_REPEATED,	   /* an earlier record has the same target: added once */
+	RESOLVE_EXTRA_OUT_OF_ZONE, /* not in the answer's zone (another of ours, or none) */
+	RESOLVE_EXTRA_ALIAS,	   /* a CNAME: not followed (RFC 2181 10.3) */
+	RESOLVE_EXTRA_NOT_AUTH,	   /* at or below a delegation: glue, which only NS answers carry */
+};
+
+struct resolve_target {
+	const uint8_t *name;	 /* as the record writes it (into the snapshot) */
+	const struct node *node; /* the name, or the wildcard synthesizing it; or NULL */
+	enum resolve_extra extra;
+	const struct rrset *a, *aaaa; /* RESOLVE_EXTRA_ADDRESSES: either may be NULL */
+	const struct pool *pool;      /* RESOLVE_EXTRA_POOL */
+};
+
+/* Records of @r whose targets may bring addresses: all of r->rrset when it
+ * is an NS, MX or SRV RRset, else 0. */
+unsigned resolve_targets(const struct resolution *r);
+
+/* What the target of record @i (< resolve_targets(@r)) of @r brings. Pure,
+ * no allocation; any thread. The builder writes the additional section from
+ * it, `explain` narrates it. */
+void resolve_target(struct resolve_target *t, const struct snapshot *s, const struct resolution *r,
+		    unsigned i);
 
 /* True if @a and @b make the same response image (what the builder shares). */
 bool resolve_same(const struct resolution *a, const struct resolution *b);

@@ -29,6 +29,8 @@ struct build {
 	struct snapshot *s;
 	struct imgb *b;
 	int errors;
+	struct image_extra *extra; /* the pools of the image being written's targets */
+	size_t nextra, capextra;
 };
 
 /* --- the name table ------------------------------------------------------ */
@@ -214,6 +216,41 @@ static bool add_referral(struct build *bd, const struct node *cut)
 	return required;
 }
 
+/* The addresses of the targets of an NS, MX or SRV answer, as
+ * resolve_target() decides: records in the additional section now; a pool's
+ * members per query, after the image (collected in bd->extra, its owner a
+ * pointer to the target in the record). */
+static void add_targets(struct build *bd, const struct resolution *r)
+{
+	unsigned n = resolve_targets(r);
+	struct resolve_target t;
+
+	for (unsigned i = 0; i < n; i++) {
+		resolve_target(&t, bd->s, r, i);
+		if (t.extra == RESOLVE_EXTRA_ADDRESSES) {
+			if (t.a) {
+				add_rrset(bd->b, IMG_ADDITIONAL, t.name, t.a);
+			}
+			if (t.aaaa) {
+				add_rrset(bd->b, IMG_ADDITIONAL, t.name, t.aaaa);
+			}
+		} else if (t.extra == RESOLVE_EXTRA_POOL) {
+			/* No reference: the target lies beyond pointer range (a
+			 * record set of 16 KB); the pool is left out. */
+			uint16_t ref = imgb_ref(bd->b, t.name);
+			if (ref == IMG_REF_NONE) {
+				continue;
+			}
+			if (bd->nextra == bd->capextra) {
+				bd->capextra = bd->capextra ? bd->capextra * 2 : 8;
+				bd->extra = xrealloc(bd->extra, bd->capextra * sizeof(*bd->extra));
+			}
+			bd->extra[bd->nextra].pool = t.pool;
+			bd->extra[bd->nextra++].owner = ref;
+		}
+	}
+}
+
 /* Write what @r decided: the CNAMEs on the way, then how the chain ends.
  * @nodata: the variant for a pool's "nodata" last resort. Sets *@pool_owner
  * to where the pool's records' owner was written. Returns true if the
@@ -223,6 +260,7 @@ static bool write_resolution(struct build *bd, const struct resolution *r, bool 
 {
 	const struct resolve_hop *last = &r->hop[r->nhops - 1];
 
+	bd->nextra = 0;
 	for (unsigned i = 0; i < r->nhops; i++) {
 		if (r->hop[i].cname) {
 			add_rrset(bd->b, IMG_ANSWER, r->hop[i].owner, r->hop[i].cname);
@@ -231,7 +269,8 @@ static bool write_resolution(struct build *bd, const struct resolution *r, bool 
 	switch (r->end) {
 	case RESOLVE_RRSET:
 		add_rrset(bd->b, IMG_ANSWER, last->owner, r->rrset);
-		return false;
+		add_targets(bd, r);
+		return false; /* addresses of targets are optional */
 	case RESOLVE_POOL:
 		if (nodata) {
 			add_soa(bd->b, r->nodata_soa);
@@ -259,7 +298,8 @@ static const struct image *keep(struct build *bd, struct image *img)
 	}
 	s->nimages++;
 	s->image_bytes += sizeof(*img) + img->len + img->nfixups * sizeof(uint32_t) +
-			  (img->dyn ? sizeof(*img->dyn) : 0);
+			  (img->dyn ? sizeof(*img->dyn) + img->dyn->nextra * sizeof(struct image_extra)
+				    : 0);
 	return img;
 }
 
@@ -289,6 +329,9 @@ static const struct image *build_image(struct build *bd, const struct node *n,
 		return NULL;
 	}
 	img->glue_required = glue;
+	if (bd->nextra) {
+		image_set_extra(img, bd->s->arena, bd->extra, (unsigned)bd->nextra);
+	}
 	if (pool) {
 		/* The same chain ending in NODATA, for the "nodata" last resort. */
 		imgb_reset(bd->b, wild ? parent : n->name, n->name);
@@ -729,7 +772,7 @@ struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *h
 {
 	static _Atomic uint64_t serials; /* a name for each snapshot, never reused */
 	struct snapshot *s = xcalloc(1, sizeof(*s));
-	struct build bd = { s, NULL, 0 };
+	struct build bd = { s, NULL, 0, NULL, 0, 0 };
 
 	s->serial = atomic_fetch_add(&serials, 1) + 1;
 	s->conf = conf;
@@ -808,6 +851,7 @@ struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *h
 	}
 	s->chaos_nodata = build_chaos(&bd, "version.bind", NULL);
 	imgb_free(bd.b);
+	free(bd.extra);
 	if (bd.errors) {
 		goto fail;
 	}

@@ -156,6 +156,25 @@ static void put_name(struct imgb *b, const uint8_t *name, bool compress)
 	put(b, "", 1);
 }
 
+/* Write @name in full, as a field that must not be compressed (RFC 2782:
+ * the SRV target), and remember it as a target for later names: pointing
+ * to it is allowed, and the target's addresses follow in the additional
+ * section. */
+static void put_name_full(struct imgb *b, const uint8_t *name)
+{
+	uint8_t lname[DNAME_MAXLEN];
+	size_t l = dname_len(name);
+
+	memcpy(lname, name, l);
+	dname_tolower(lname, l);
+	for (size_t o = 0; lname[o]; o += (size_t)lname[o] + 1) {
+		if (b->len + o < 0x3FFF - 300 && !comp_find(b, lname + o, l - o)) {
+			comp_add(b, lname + o, (uint16_t)(IMG_REF_REL | (b->len + o)));
+		}
+	}
+	put(b, name, l);
+}
+
 static void put_owner(struct imgb *b, const uint8_t *owner)
 {
 	if (b->synth_owner && dname_len(owner) == dname_len(b->synth_owner) &&
@@ -197,6 +216,10 @@ static void put_rdata(struct imgb *b, uint16_t type, const uint8_t *rd, uint16_t
 	case 15: /* MX */
 		put(b, rd, 2);
 		put_name(b, rd + 2, true);
+		return;
+	case 33: /* SRV */
+		put(b, rd, 6);
+		put_name_full(b, rd + 6);
 		return;
 	default:
 		put(b, rd, rdlen);
@@ -283,4 +306,13 @@ struct image *imgb_finish(struct imgb *b, struct arena *arena, uint8_t rcode, bo
 		img->dyn->owner = pool_owner;
 	}
 	return img;
+}
+
+void image_set_extra(struct image *img, struct arena *arena, const struct image_extra *extra,
+		     unsigned n)
+{
+	assert(!img->dyn && n > 0);
+	img->dyn = arena_alloc(arena, sizeof(*img->dyn));
+	img->dyn->nextra = (uint16_t)n;
+	img->dyn->extra = arena_memdup(arena, extra, n * sizeof(*extra));
 }

@@ -17,13 +17,25 @@
 
 struct pool;
 
-/* The dynamic part of a pool answer: which pool, for which type, with which
- * owner name, and the same answer as NODATA for the "nodata" last resort. */
-struct image_dyn {
+/* A pool owner that is the target of an NS, MX or SRV record in the
+ * answer: its members, A then AAAA, go into the additional section. */
+struct image_extra {
 	const struct pool *pool;
+	uint16_t owner;           /* reference to the target name */
+};
+
+/* The dynamic part of a response. A pool answer: which pool, for which
+ * type, with which owner name, and the same answer as NODATA for the
+ * "nodata" last resort. An NS, MX or SRV answer: the pools of its targets,
+ * written after the image in the additional section, each RRset only if it
+ * fits (never both kinds: a pool answer is A or AAAA). */
+struct image_dyn {
+	const struct pool *pool;  /* the answer's pool, or NULL: extra pools only */
 	uint16_t qtype;           /* 1 (A) or 28 (AAAA) */
 	uint16_t owner;           /* reference to the records' owner name */
+	uint16_t nextra;
 	const struct image *alt;  /* NODATA variant, or NULL */
+	const struct image_extra *extra; /* nextra pools for the additional section */
 };
 
 /* 24 bytes of header, then data, then (4-aligned) the fixups. */
@@ -35,7 +47,7 @@ struct image {
 	uint16_t len;          /* bytes in data */
 	uint16_t len_noadd;    /* bytes of answer + authority */
 	uint16_t nfixups;      /* pos << 16 | encoded reference, after data */
-	struct image_dyn *dyn; /* pool answer tail appended after data, or NULL */
+	struct image_dyn *dyn; /* pool records appended after data, or NULL */
 	uint8_t data[];
 };
 
@@ -121,5 +133,10 @@ struct arena;
 struct image *imgb_finish(struct imgb *b, struct arena *arena, uint8_t rcode, bool aa,
 			  const struct pool *pool, uint16_t pool_qtype, uint16_t pool_owner,
 			  unsigned exact_qname_len);
+
+/* Give @img, which has no dynamic part, the @n pools @extra whose members
+ * go into its additional section per query (copied into @arena). */
+void image_set_extra(struct image *img, struct arena *arena, const struct image_extra *extra,
+		     unsigned n);
 
 #endif

@@ -293,6 +293,25 @@ int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p,
 	return k;
 }
 
+int pool_write_additional(uint8_t *out, size_t room, size_t *written, const struct pool *p,
+			  uint16_t qtype, uint16_t owner_ptr, struct pool_state *st,
+			  const struct health_table *health, struct request *req)
+{
+	/* pool_write() itself, so that the two cannot differ; but what it
+	 * records is the pool of a pool answer, and this response is not one. */
+	const struct pool *pool = req->pool;
+	enum pool_source source = req->source;
+	uint16_t records = req->pool_records;
+	int k = pool_write(out, room, written, p, qtype, owner_ptr, st, health, req);
+
+	req->pool = pool;
+	req->source = source;
+	req->pool_records = records;
+	/* The last resort's NODATA or SERVFAIL speaks for the pool's own name;
+	 * here it only means that there is nothing to add. */
+	return k == POOL_NODATA || k == POOL_SERVFAIL ? 0 : k;
+}
+
 void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
 		  const struct health_table *health)
 {

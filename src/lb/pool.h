@@ -104,6 +104,17 @@ int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p,
 	       uint16_t owner_ptr, struct pool_state *st, const struct health_table *health,
 	       struct request *req);
 
+/* The records pool_write() would answer a query for @qtype at an owner of
+ * @p with, for the additional section of an answer that names that owner
+ * (an NS, MX or SRV target): the same members, TTLs and rotation, but
+ * nothing is recorded in @req (the response is not a pool answer), and a
+ * last resort of NODATA or SERVFAIL gives no records. Returns the number of
+ * records or POOL_NO_ROOM (then nothing was written). Hot path: as
+ * pool_write. */
+int pool_write_additional(uint8_t *out, size_t room, size_t *written, const struct pool *p,
+			  uint16_t qtype, uint16_t owner_ptr, struct pool_state *st,
+			  const struct health_table *health, struct request *req);
+
 /* Why pool_write answers what it does, for `gslbctl explain`. */
 struct pool_explain {
 	const struct pool *answered; /* pool whose members are answered, NULL: none */

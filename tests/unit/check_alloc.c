@@ -71,7 +71,8 @@ static const char zone_text[] =
 	"@ IN SOA ns1 host 1 2 3 4 60\n@ IN NS ns1\nns1 IN A 192.0.2.1\n"
 	"static IN A 192.0.2.2\nstatic IN TXT \"x\"\n*.wild IN A 192.0.2.3\n"
 	"c1 IN CNAME c2\nc2 IN CNAME www\nsub IN NS ns.sub\nns.sub IN A 192.0.2.53\n"
-	"a.b.c IN A 192.0.2.4\n";
+	"a.b.c IN A 192.0.2.4\nmx IN MX 10 www\nmx IN MX 20 rr\nmx IN MX 30 static\n"
+	"_s._tcp IN SRV 0 0 80 www\n";
 
 static const char conf_fmt[] =
 	"listen = [\"127.0.0.1:0\"];\n"
@@ -103,6 +104,10 @@ static const struct q queries[] = {
 	{ "x.wild.lb.test", DNS_TYPE_A, DNS_CLASS_IN, 0, true, 0 },
 	{ "x.wild.lb.test", DNS_TYPE_MX, DNS_CLASS_IN, 0, true, 0 },
 	{ "c1.lb.test", DNS_TYPE_A, DNS_CLASS_IN, 0, true, 0 },
+	{ "lb.test", DNS_TYPE_NS, DNS_CLASS_IN, 0, false, 0 },
+	{ "mx.lb.test", DNS_TYPE_MX, DNS_CLASS_IN, 0, true, 0 },
+	{ "mx.lb.test", DNS_TYPE_MX, DNS_CLASS_IN, 0, false, 0 },
+	{ "_s._tcp.lb.test", DNS_TYPE_SRV, DNS_CLASS_IN, 0, true, 0 },
 	{ "deep.sub.lb.test", DNS_TYPE_A, DNS_CLASS_IN, 0, true, 0 },
 	{ "nx.lb.test", DNS_TYPE_A, DNS_CLASS_IN, 0, true, 0 },
 	{ "b.c.lb.test", DNS_TYPE_A, DNS_CLASS_IN, 0, false, 0 },

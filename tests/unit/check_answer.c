@@ -12,6 +12,8 @@
 #include "dns/cookie.h"
 #include "data/conf.h"
 #include "data/snapshot.h"
+#include "health/health.h"
+#include "health/probe.h"
 #include "testutil.h"
 #include "explain_walk.h"
 
@@ -71,7 +73,33 @@ static const char *parent_zone(void)
 	     "child IN NS ns1.child\n"
 	     "child IN DS 54321 8 2 "
 	     "49FD46E6C4B45C55D4AC49FD46E6C4B45C55D4AC49FD46E6C4B45C55D4AC5678\n"
-	     "ns1.child IN A 192.0.2.210\n");
+	     "ns1.child IN A 192.0.2.210\n"
+	     /* Targets of every kind: addresses, a repeat, a CNAME, outside our
+	      * zones, in the served child zone, below a delegation, a wildcard. */
+	     "svc IN MX 10 mail\n"
+	     "svc IN MX 20 www\n"
+	     "svc IN MX 30 Mail\n"
+	     "svc IN MX 40 alias\n"
+	     "svc IN MX 50 mx.outside.example.\n"
+	     "svc IN MX 60 ns1.child\n"
+	     "svc IN MX 70 ns.sub\n"
+	     "svc IN MX 80 x.wild\n"
+	     /* Pool owners as targets: two families, one, a wildcard owner. */
+	     "pmx IN MX 10 pool\n"
+	     "pmx IN MX 20 v6\n"
+	     "pmx IN MX 30 mail\n"
+	     "pmx IN MX 40 a.pw\n"
+	     "pmany IN MX 10 mail\n"
+	     "pmany IN MX 20 many\n"
+	     "_sip._tcp IN SRV 0 5 5060 www\n"
+	     "_sip._tcp IN SRV 0 5 5061 www\n"
+	     "_sip._tcp IN SRV 1 5 5060 v4\n"
+	     "_none._tcp IN SRV 0 0 0 .\n");
+	/* 20 MX fit in 512 bytes, their 40 addresses do not. */
+	for (int i = 1; i <= 20; i++) {
+		zadd("bigmx IN MX %d mx%02d\nmx%02d IN A 192.0.2.%d\nmx%02d IN AAAA 2001:db8:3::%d\n",
+		     i, i, i, 20 + i, i, i);
+	}
 	/* 20 TXT of 100 octets: ~2260 bytes, over 1232. 8 of them: ~900. */
 	for (int i = 0; i < 20; i++) {
 		zadd("big IN TXT \"big-%02d-%093d\"\n", i, 0);
@@ -159,8 +187,10 @@ static struct tu_resp r;
 static char errlog[16384];
 
 /* Write the zones and a config made of @extra, the zones and the pools (in
- * a fresh directory); return the snapshot or NULL (errors in errlog). */
-static struct snapshot *build(const char *extra, const char *pools)
+ * a fresh directory); return the snapshot, its members' health in @health
+ * (NULL: all up), or NULL (errors in errlog). */
+static struct snapshot *build_health(const char *extra, const char *pools,
+				     struct health_table *health)
 {
 	char path[PATH_MAX], conf_text[8192];
 	static int n;
@@ -180,8 +210,13 @@ static struct snapshot *build(const char *extra, const char *pools)
 	tu_write(path, name, conf_text);
 	TU_CAPTURE_STDERR(errlog, sizeof(errlog), c = conf_load(path));
 	ck_assert_msg(c != NULL, "config rejected:\n%s", errlog);
-	TU_CAPTURE_STDERR(errlog, sizeof(errlog), s = snapshot_build(c));
+	TU_CAPTURE_STDERR(errlog, sizeof(errlog), s = snapshot_build_health(c, health));
 	return s;
+}
+
+static struct snapshot *build(const char *extra, const char *pools)
+{
+	return build_health(extra, pools, NULL);
 }
 
 static void use(struct snapshot *s)
@@ -325,12 +360,15 @@ START_TEST(compression)
 	ck_assert_uint_eq(resp[r.question_end + 1], 0x0C);
 
 	ask("lb.test", DNS_TYPE_NS);
-	expect_counts(0, 2, 0, 0);
+	expect_counts(0, 2, 0, 1);
 	ck_assert_uint_eq(tu_rd16(resp + tu_sec(&r, 0, 0)->owner_off), 0xC00C);
 	/* "ns1" then a pointer to the zone name: 4 + 2 octets of rdata. */
 	ck_assert_uint_eq(tu_sec(&r, 0, 0)->rdlen, 6);
 	ck_assert_str_eq(rdname(0, 0), "ns1.lb.test");
 	ck_assert_str_eq(rdname(0, 1), "ns.outside.example");
+	/* The target's address: its owner is a pointer to the NS record's name. */
+	ck_assert_uint_eq(tu_rd16(resp + tu_sec(&r, 2, 0)->owner_off),
+			  0xC000 | tu_sec(&r, 0, 0)->rdata_off);
 	/* Positive answers are minimal: no NS in authority. */
 	ask("www.lb.test", DNS_TYPE_AAAA);
 	expect_counts(0, 1, 0, 0);
@@ -341,10 +379,266 @@ END_TEST
 START_TEST(mx_answer)
 {
 	ask("lb.test", DNS_TYPE_MX);
-	expect_counts(0, 1, 0, 0);
+	expect_counts(0, 1, 0, 1);
 	ck_assert_uint_eq(tu_sec(&r, 0, 0)->type, DNS_TYPE_MX);
 	tu_name(txt, resp, rlen, tu_sec(&r, 0, 0)->rdata_off + 2);
 	ck_assert_str_eq(txt, "mail.lb.test");
+	ck_assert_str_eq(owner(2, 0), "mail.lb.test");
+	ck_assert_str_eq(addr(2, 0), "192.0.2.25");
+}
+END_TEST
+
+/* --- additional addresses of NS, MX and SRV targets ---------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* The records of the additional section as "owner TYPE" ("A", "AAAA",
+ * "OPT"), sorted (the order of an RRset's records is the zone's, not the
+ * file's), joined by ", ". */
+static const char *additional(void)
+{
+	static char items[TU_MAXRR][1040], out[8192];
+	size_t o = 0;
+
+	out[0] = 0;
+	for (unsigned k = 0; k < r.arcount; k++) {
+		const struct tu_rr *rr = tu_sec(&r, 2, k);
+		const char *t = rr->type == DNS_TYPE_A ? "A" : rr->type == DNS_TYPE_AAAA ? "AAAA" : "OPT";
+		snprintf(items[k], sizeof(items[k]), "%s %s", rr->owner, t);
+	}
+	qsort(items, r.arcount, sizeof(items[0]), cmp_str);
+	for (unsigned k = 0; k < r.arcount; k++) {
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", k ? ", " : "", items[k]);
+		ck_assert_uint_lt(o, sizeof(out));
+	}
+	return out;
+}
+
+/* The answer record whose rdata names @target at @off. */
+static const struct tu_rr *answer_naming(const char *target, size_t off)
+{
+	for (unsigned k = 0; k < r.ancount; k++) {
+		const struct tu_rr *rr = tu_sec(&r, 0, k);
+		tu_name(txt, resp, rlen, rr->rdata_off + off);
+		if (strcmp(txt, target) == 0) {
+			return rr;
+		}
+	}
+	ck_abort_msg("no answer record names %s", target);
+	return NULL;
+}
+
+/* The address of the additional record of @type owned by @name, or "". */
+static const char *additional_addr(const char *name, uint16_t type, unsigned nth)
+{
+	for (unsigned k = 0; k < r.arcount; k++) {
+		const struct tu_rr *rr = tu_sec(&r, 2, k);
+		if (rr->type == type && strcmp(rr->owner, name) == 0 && nth-- == 0) {
+			return tu_addr(txt, sizeof(txt), rr);
+		}
+	}
+	return "";
+}
+
+/* The apex NS, the served child's apex NS: the in-zone targets' addresses;
+ * a target outside our zones gets none. */
+START_TEST(ns_answer_additional)
+{
+	ask("lb.test", DNS_TYPE_NS);
+	ck_assert(!r.tc);
+	expect_counts(0, 2, 0, 1);
+	ck_assert_str_eq(additional(), "ns1.lb.test A");
+	ck_assert_str_eq(addr(2, 0), "192.0.2.1");
+	ck_assert_uint_eq(tu_sec(&r, 2, 0)->ttl, 300);
+	ask("child.lb.test", DNS_TYPE_NS);
+	ck_assert(r.aa);
+	ck_assert_str_eq(additional(), "ns1.child.lb.test A");
+	ck_assert_str_eq(addr(2, 0), "192.0.2.210");
+	/* Other positive answers stay minimal. */
+	ask("lb.test", DNS_TYPE_SOA);
+	expect_counts(0, 1, 0, 0);
+	ask("www.lb.test", DNS_TYPE_TXT);
+	expect_counts(0, 1, 0, 0);
+}
+END_TEST
+
+/* Each target once, in record order, only from the answer's own zone; not
+ * through a CNAME (RFC 2181 10.3), not below a delegation; a wildcard
+ * synthesizes them under the target's name. */
+START_TEST(mx_answer_additional)
+{
+	send_q(tu_query(qbuf, 2, 0, "svc.lb.test", DNS_TYPE_MX, DNS_CLASS_IN), true);
+	ck_assert_uint_eq(r.ancount, 8);
+	ck_assert_str_eq(additional(),
+			 "mail.lb.test A, www.lb.test A, www.lb.test AAAA, x.wild.lb.test A");
+	ck_assert_str_eq(additional_addr("mail.lb.test", DNS_TYPE_A, 0), "192.0.2.25");
+	ck_assert_str_eq(additional_addr("www.lb.test", DNS_TYPE_AAAA, 0), "2001:db8::10");
+	ck_assert_str_eq(additional_addr("x.wild.lb.test", DNS_TYPE_A, 0), "192.0.2.99");
+	/* Over UDP without EDNS it fits as well. */
+	ask("svc.lb.test", DNS_TYPE_MX);
+	ck_assert(!r.tc);
+	ck_assert_uint_eq(r.arcount, 4);
+}
+END_TEST
+
+/* SRV targets are written in full (RFC 2782), and the addresses' owners
+ * point to them. ANY, answered with the SRV RRset, is the SRV answer. */
+START_TEST(srv_answer_additional)
+{
+	const struct tu_rr *srv;
+
+	ask("_sip._tcp.lb.test", DNS_TYPE_SRV);
+	expect_counts(0, 3, 0, 3);
+	ck_assert_str_eq(additional(), "v4.lb.test A, www.lb.test A, www.lb.test AAAA");
+	srv = answer_naming("www.lb.test", 6);
+	ck_assert_uint_eq(srv->rdlen, 6 + 13); /* "www.lb.test" uncompressed */
+	for (unsigned k = 0; k < r.arcount; k++) {
+		if (strcmp(owner(2, k), "www.lb.test") == 0) {
+			ck_assert_uint_eq(tu_rd16(resp + tu_sec(&r, 2, k)->owner_off),
+					  0xC000 | (srv->rdata_off + 6));
+		}
+	}
+	ck_assert_uint_eq(answer_naming("v4.lb.test", 6)->rdlen, 6 + 12);
+	ck_assert_str_eq(additional_addr("v4.lb.test", DNS_TYPE_A, 0), "192.0.2.201");
+	/* The pool's own TTL; the zone's for the zone data. */
+	for (unsigned k = 0; k < r.arcount; k++) {
+		const struct tu_rr *rr = tu_sec(&r, 2, k);
+		ck_assert_uint_eq(rr->ttl, strcmp(rr->owner, "v4.lb.test") == 0 ? 30 : 300);
+	}
+	ask("_sip._tcp.lb.test", DNS_TYPE_ANY);
+	expect_counts(0, 3, 0, 3);
+	ck_assert_uint_eq(tu_sec(&r, 0, 0)->type, DNS_TYPE_SRV);
+	ck_assert_str_eq(additional(), "v4.lb.test A, www.lb.test A, www.lb.test AAAA");
+	/* "." is no target. */
+	ask("_none._tcp.lb.test", DNS_TYPE_SRV);
+	expect_counts(0, 1, 0, 0);
+}
+END_TEST
+
+/* A pool owner as a target brings what an A and an AAAA query for it get
+ * now: after the zone data, each family its pool has, with the pool's TTL;
+ * the response is still not a pool answer. */
+START_TEST(pool_target_additional)
+{
+	ask("pmx.lb.test", DNS_TYPE_MX);
+	ck_assert(!r.tc);
+	expect_counts(0, 4, 0, 7);
+	ck_assert_str_eq(additional(), "a.pw.lb.test A, mail.lb.test A, pool.lb.test A, "
+				       "pool.lb.test A, pool.lb.test A, pool.lb.test AAAA, "
+				       "v6.lb.test AAAA");
+	ck_assert_str_eq(owner(2, 0), "mail.lb.test"); /* zone data first, then pools */
+	ck_assert_str_eq(additional_addr("pool.lb.test", DNS_TYPE_AAAA, 0), "2001:db8::101");
+	for (unsigned k = 0; k < 3; k++) {
+		ck_assert_ptr_nonnull(strstr("192.0.2.101 192.0.2.102 192.0.2.103",
+					     additional_addr("pool.lb.test", DNS_TYPE_A, k)));
+	}
+	for (unsigned k = 1; k < r.arcount; k++) {
+		if (strcmp(owner(2, k), "pool.lb.test") == 0) {
+			ck_assert_uint_eq(tu_sec(&r, 2, k)->ttl, 20);
+		}
+	}
+	ck_assert_str_eq(additional_addr("v6.lb.test", DNS_TYPE_AAAA, 0), "2001:db8::201");
+	ck_assert_str_eq(additional_addr("a.pw.lb.test", DNS_TYPE_A, 0), "192.0.2.222");
+	ck_assert_ptr_null(last.pool);
+	ck_assert_int_eq(last.source, POOL_SOURCE_NONE);
+	ck_assert_int_eq(last.kind, RESPONSE_ANSWER);
+}
+END_TEST
+
+/* Mark the probed member @target ("192.0.2.102:9") of @s down. */
+static void member_down(const struct snapshot *s, struct health_table *health, const char *target)
+{
+	for (size_t i = 0; i < s->nspecs; i++) {
+		if (strcmp(s->specs[i]->target, target) == 0) {
+			health_record(health, s->specs[i]->entry, false, "test", 0, 1, 1, 1.0);
+			return;
+		}
+	}
+	ck_abort_msg("no probe of %s", target);
+}
+
+/* The members in the additional section are the healthy ones, as for an A
+ * query; a pool whose family has none left (nodata last resort) adds none. */
+START_TEST(pool_target_health)
+{
+	struct health_table *health = health_table_new();
+	static const char pools[] =
+	    "checks = ( { name = \"t\"; type = \"tcp\"; port = 9; rise = 1; fall = 1; } );\n"
+	    "pools = (\n"
+	    "  { name = \"rr\"; owners = \"pool.lb.test\"; check = \"t\"; ttl = 20;\n"
+	    "    members = ( { address = \"192.0.2.101\"; }, { address = \"192.0.2.102\"; },\n"
+	    "                { address = \"192.0.2.103\"; }, { address = \"2001:db8::101\"; } ); },\n"
+	    "  { name = \"v6\"; owners = \"v6.lb.test\"; check = \"t\"; last_resort = \"nodata\";\n"
+	    "    members = ( { address = \"2001:db8::201\"; } ); }\n"
+	    ");\n";
+
+	snapshot_free(snap);
+	use(build_health("", pools, health));
+	ask("pmx.lb.test", DNS_TYPE_MX);
+	ck_assert_str_eq(additional(), "mail.lb.test A, pool.lb.test A, pool.lb.test A, "
+				       "pool.lb.test A, pool.lb.test AAAA, v6.lb.test AAAA");
+
+	member_down(snap, health, "192.0.2.102:9");
+	member_down(snap, health, "[2001:db8::201]:9");
+	for (int i = 0; i < 3; i++) { /* whatever the rotation */
+		ask("pmx.lb.test", DNS_TYPE_MX);
+		ck_assert(!r.tc);
+		ck_assert_str_eq(additional(), "mail.lb.test A, pool.lb.test A, pool.lb.test A, "
+					       "pool.lb.test AAAA");
+		for (unsigned k = 0; k < 2; k++) {
+			const char *a = additional_addr("pool.lb.test", DNS_TYPE_A, k);
+			ck_assert_msg(strcmp(a, "192.0.2.101") == 0 || strcmp(a, "192.0.2.103") == 0,
+				      "%s is down", a);
+		}
+		/* An A member is down: ttl_degraded (20 / 3), as the A answer has
+		 * it; the AAAA family is whole. */
+		for (unsigned k = 0; k < r.arcount; k++) {
+			const struct tu_rr *rr = tu_sec(&r, 2, k);
+			if (strcmp(rr->owner, "pool.lb.test") == 0) {
+				ck_assert_uint_eq(rr->ttl, rr->type == DNS_TYPE_A ? 6 : 20);
+			}
+		}
+	}
+	ask("v6.lb.test", DNS_TYPE_AAAA); /* what the pool's own name answers now */
+	expect_negative(0, "lb.test", 60);
+	snapshot_free(snap);
+	snap = NULL;
+	health_table_free(health);
+	use(build("", pools_conf()));
+}
+END_TEST
+
+/* Over UDP the addresses are optional: the answer stays, without TC, and
+ * what does not fit is left out, RRset by RRset. */
+START_TEST(additional_dropped_when_too_big)
+{
+	ask("bigmx.lb.test", DNS_TYPE_MX);
+	ck_assert(!r.tc);
+	expect_counts(0, 20, 0, 0);
+	ck_assert_uint_le(rlen, 512);
+	send_q(tu_query(qbuf, 2, 0, "bigmx.lb.test", DNS_TYPE_MX, DNS_CLASS_IN), true);
+	expect_counts(0, 20, 0, 40);
+
+	/* 40 pool members do not fit in 512 bytes; the zone data before them does. */
+	ask("pmany.lb.test", DNS_TYPE_MX);
+	ck_assert(!r.tc);
+	expect_counts(0, 2, 0, 1);
+	ck_assert_str_eq(additional(), "mail.lb.test A");
+	ck_assert_uint_le(rlen, 512);
+	ask_edns("pmany.lb.test", DNS_TYPE_MX, 1232, false);
+	ck_assert(!r.tc);
+	expect_counts(0, 2, 0, 42);
+	ck_assert(r.has_opt);
+	ck_assert_uint_eq(tu_count(&r, 2, DNS_TYPE_A), 41);
+	/* The OPT's room is kept. */
+	ask_edns("pmany.lb.test", DNS_TYPE_MX, 600, false);
+	ck_assert(!r.tc);
+	expect_counts(0, 2, 0, 2);
+	ck_assert(r.has_opt);
+	ck_assert_uint_le(rlen, 600);
 }
 END_TEST
 
@@ -612,7 +906,7 @@ START_TEST(child_zone_alongside_parent)
 	/* The child's own NS, authoritatively, not a referral. */
 	ask("child.lb.test", DNS_TYPE_NS);
 	ck_assert(r.aa);
-	expect_counts(0, 1, 0, 0);
+	expect_counts(0, 1, 0, 1);
 	ck_assert_str_eq(rdname(0, 0), "ns1.child.lb.test");
 	/* The parent is unaffected. */
 	ask("www.lb.test", DNS_TYPE_A);
@@ -1667,6 +1961,12 @@ static Suite *answer_suite(void)
 	tcase_add_test(tc, question_echoed_with_case);
 	tcase_add_test(tc, compression);
 	tcase_add_test(tc, mx_answer);
+	tcase_add_test(tc, ns_answer_additional);
+	tcase_add_test(tc, mx_answer_additional);
+	tcase_add_test(tc, srv_answer_additional);
+	tcase_add_test(tc, pool_target_additional);
+	tcase_add_test(tc, pool_target_health);
+	tcase_add_test(tc, additional_dropped_when_too_big);
 	tcase_add_test(tc, nxdomain);
 	tcase_add_test(tc, nodata);
 	tcase_add_test(tc, empty_non_terminal);

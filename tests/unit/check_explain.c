@@ -16,8 +16,8 @@
 #include "explain_walk.h"
 
 /* lb.test with a served child zone (no DS for it in the parent), a nested
- * delegation, CNAMEs to both, a long chain, a wildcard CNAME that loops, and
- * pools with each last resort. */
+ * delegation, CNAMEs to both, a long chain, a wildcard CNAME that loops,
+ * pools with each last resort, and an MX naming them. */
 static const char parent_zone[] =
     "$ORIGIN lb.test.\n"
     "$TTL 300\n"
@@ -39,7 +39,13 @@ static const char parent_zone[] =
     "c6 IN CNAME c7\nc7 IN CNAME c8\nc8 IN CNAME c9\nc9 IN CNAME c10\nc10 IN A 192.0.2.10\n"
     "*.w IN CNAME x.w\n"
     "topool IN CNAME nd\n"
-    "out IN CNAME www.elsewhere.test.\n";
+    "out IN CNAME www.elsewhere.test.\n"
+    "mx IN MX 10 www\n"
+    "mx IN MX 20 fo\n"
+    "mx IN MX 30 out\n"
+    "mx IN MX 40 www.elsewhere.test.\n"
+    "mx IN MX 50 nd\n"
+    "mx IN MX 60 sf\n";
 
 static const char child_zone[] = "$ORIGIN child.lb.test.\n"
 				 "@ 300 IN SOA ns hostmaster 1 3600 600 86400 120\n"
@@ -264,6 +270,38 @@ START_TEST(explain_last_resorts)
 }
 END_TEST
 
+/* The targets of an MX: what each brings to the additional section and
+ * why, pools as their A and AAAA answers are now. */
+START_TEST(explain_additional_targets)
+{
+	explain("mx.lb.test", "MX");
+	ck_has(reply, "static data: 6 records of type MX, ttl 300\n"
+		      "additional: the targets' addresses (optional: left out when they do not "
+		      "fit)\n");
+	ck_has(reply, "\n  www.lb.test.: 1 A, 0 AAAA (zone data)\n");
+	ck_has(reply,
+	       "\n  fo.lb.test.: 1 A, 0 AAAA from pool fo (as its A and AAAA answers now)\n");
+	ck_has(reply, "\n  nd.lb.test.: 1 A, 0 AAAA from pool nd");
+	ck_has(reply, "\n  sf.lb.test.: 1 A, 1 AAAA from pool sf");
+	ck_has(reply, "\n  out.lb.test.: none (a CNAME: not followed, RFC 2181 10.3)\n");
+	ck_has(reply, "\n  www.elsewhere.test.: none (not in zone lb.test., the answer's)\n");
+	ask("mx.lb.test", DNS_TYPE_MX);
+	ck_assert_uint_eq(r.arcount, 5);
+	/* nodata and servfail leave nothing to add; fail-open adds every member. */
+	drain("nd", "192.0.2.100");
+	drain("sf", "192.0.2.101");
+	drain("fo", "192.0.2.102");
+	explain("mx.lb.test", "MX");
+	ck_has(reply, "\n  nd.lb.test.: 0 A, 0 AAAA from pool nd");
+	ck_has(reply, "\n  sf.lb.test.: 0 A, 1 AAAA from pool sf");
+	ck_has(reply, "\n  fo.lb.test.: 1 A, 0 AAAA from pool fo");
+	ask("mx.lb.test", DNS_TYPE_MX);
+	ck_assert_uint_eq(r.arcount, 3);
+	explain("www.lb.test", "A");
+	ck_assert_ptr_null(strstr(reply, "additional"));
+}
+END_TEST
+
 /* --- every name, every type ------------------------------------------------------ */
 
 START_TEST(explain_agrees_with_answers)
@@ -308,6 +346,7 @@ static Suite *explain_suite(void)
 	tcase_add_test(tc, explain_cname_to_ds);
 	tcase_add_test(tc, explain_before_lookup);
 	tcase_add_test(tc, explain_last_resorts);
+	tcase_add_test(tc, explain_additional_targets);
 	tcase_add_test(tc, explain_agrees_with_answers);
 	tcase_add_test(tc, explain_agrees_when_pools_fail);
 	tcase_add_test(tc, explain_agrees_on_example);

@@ -36,7 +36,23 @@ static const char parent_zone[] =
     "*.w IN A 192.0.2.99\n"
     "tonx IN CNAME nothere\n"
     "out IN CNAME www.elsewhere.test.\n"
-    "topool IN CNAME both\n";
+    "topool IN CNAME both\n"
+    /* NS, MX and SRV targets of every kind. */
+    "@ IN NS ns.sub\n"
+    "sub IN NS ns.sub\n"
+    "ns.sub IN A 192.0.2.55\n"
+    "mx IN MX 10 www\n"
+    "mx IN MX 20 WWW\n"
+    "mx IN MX 30 alias\n"
+    "mx IN MX 40 both\n"
+    "mx IN MX 50 ns.child\n"
+    "mx IN MX 60 x.w\n"
+    "mx IN MX 70 a.sub\n"
+    "mx IN MX 80 nothere\n"
+    "mx IN MX 90 mail.elsewhere.test.\n"
+    "mx IN MX 99 ns.sub\n"
+    "nullmx IN MX 0 .\n"
+    "_s._tcp IN SRV 0 0 80 six\n";
 
 static const char child_zone[] = "$ORIGIN child.lb.test.\n"
 				 "@ 300 IN SOA ns hostmaster 1 3600 600 86400 120\n"
@@ -288,6 +304,106 @@ START_TEST(images_shared)
 }
 END_TEST
 
+/* --- additional addresses ---------------------------------------------------------- */
+
+/* What record @i's target brings, its target as text in @name. */
+static enum resolve_extra target(unsigned i, char *name, struct resolve_target *t)
+{
+	ck_assert_uint_lt(i, resolve_targets(&res));
+	resolve_target(t, snap, &res, i);
+	dname_to_str(name, 1024, t->name);
+	return t->extra;
+}
+
+START_TEST(targets_of_ns_mx_srv)
+{
+	struct resolve_target t;
+	char name[1024];
+	unsigned seen = 0;
+
+	resolve("mx.lb.test", DNS_TYPE_MX);
+	ck_assert_uint_eq(resolve_targets(&res), 10);
+	for (unsigned i = 0; i < 10; i++) {
+		enum resolve_extra e = target(i, name, &t);
+		if (strcmp(name, "www.lb.test.") == 0 || strcmp(name, "WWW.lb.test.") == 0) {
+			/* The first of the two in the RRset's order brings the records. */
+			ck_assert_int_eq(e,
+					 seen++ ? RESOLVE_EXTRA_REPEATED : RESOLVE_EXTRA_ADDRESSES);
+			if (e == RESOLVE_EXTRA_ADDRESSES) {
+				ck_assert_ptr_null(t.a);
+				ck_assert_uint_eq(t.aaaa->count, 1);
+			}
+		} else if (strcmp(name, "alias.lb.test.") == 0) {
+			ck_assert_int_eq(e, RESOLVE_EXTRA_ALIAS);
+		} else if (strcmp(name, "both.lb.test.") == 0) {
+			ck_assert_int_eq(e, RESOLVE_EXTRA_POOL);
+			ck_assert_str_eq(t.pool->name, "both");
+		} else if (strcmp(name, "ns.child.lb.test.") == 0) {
+			ck_assert_int_eq(e, RESOLVE_EXTRA_OUT_OF_ZONE); /* another zone of ours */
+		} else if (strcmp(name, "x.w.lb.test.") == 0) {
+			ck_assert_int_eq(e, RESOLVE_EXTRA_ADDRESSES); /* synthesized */
+			ck_assert_int_eq(t.node->name[1], '*');
+			ck_assert_uint_eq(t.a->count, 1);
+		} else if (strcmp(name, "a.sub.lb.test.") == 0 ||
+			   strcmp(name, "nothere.lb.test.") == 0) {
+			ck_assert_int_eq(e, RESOLVE_EXTRA_NONE);
+		} else if (strcmp(name, "mail.elsewhere.test.") == 0) {
+			ck_assert_int_eq(e, RESOLVE_EXTRA_OUT_OF_ZONE);
+		} else if (strcmp(name, "ns.sub.lb.test.") == 0) {
+			ck_assert_int_eq(e, RESOLVE_EXTRA_NOT_AUTH); /* glue: for NS only */
+		} else {
+			ck_abort_msg("unexpected target %s", name);
+		}
+	}
+	ck_assert_uint_eq(seen, 2);
+
+	/* The apex NS: glue below a delegation is for NS answers. */
+	resolve("lb.test", DNS_TYPE_NS);
+	ck_assert_uint_eq(resolve_targets(&res), 2);
+	for (unsigned i = 0; i < 2; i++) {
+		ck_assert_int_eq(target(i, name, &t), RESOLVE_EXTRA_ADDRESSES);
+		ck_assert_uint_eq(t.a->count, 1);
+	}
+	resolve("nullmx.lb.test", DNS_TYPE_MX);
+	ck_assert_int_eq(target(0, name, &t), RESOLVE_EXTRA_NO_TARGET);
+	resolve("_s._tcp.lb.test", DNS_TYPE_SRV);
+	ck_assert_int_eq(target(0, name, &t), RESOLVE_EXTRA_POOL);
+	ck_assert_str_eq(t.pool->name, "six");
+	resolve("_s._tcp.lb.test", DNS_TYPE_ANY);
+	ck_assert_uint_eq(resolve_targets(&res), 1);
+
+	/* Only NS, MX and SRV answers have targets. */
+	resolve("lb.test", DNS_TYPE_SOA);
+	ck_assert_uint_eq(resolve_targets(&res), 0);
+	resolve("www.lb.test", DNS_TYPE_TXT);
+	ck_assert_uint_eq(resolve_targets(&res), 0);
+	resolve("sub.lb.test", DNS_TYPE_NS); /* a referral: its glue is the referral's */
+	ck_assert_uint_eq(resolve_targets(&res), 0);
+	resolve("both.lb.test", DNS_TYPE_MX);
+	ck_assert_uint_eq(resolve_targets(&res), 0);
+}
+END_TEST
+
+/* The image holds what resolve_target() decided: zone data first, then the
+ * pools' members. */
+START_TEST(targets_written)
+{
+	ask("mx.lb.test", DNS_TYPE_MX);
+	ck_assert_uint_eq(r.ancount, 10);
+	ck_assert_uint_eq(r.arcount, 4);
+	ck_assert_uint_eq(tu_count(&r, 2, DNS_TYPE_A), 2);
+	ck_assert_uint_eq(tu_count(&r, 2, DNS_TYPE_AAAA), 2);
+	ck_assert_str_eq(tu_sec(&r, 2, 2)->owner, "both.lb.test");
+	ck_assert_str_eq(tu_sec(&r, 2, 3)->owner, "both.lb.test");
+	ask("lb.test", DNS_TYPE_NS);
+	ck_assert_uint_eq(r.arcount, 2);
+	ask("_s._tcp.lb.test", DNS_TYPE_SRV);
+	ck_assert_uint_eq(r.arcount, 1);
+	ck_assert_uint_eq(tu_sec(&r, 2, 0)->type, DNS_TYPE_AAAA);
+	ck_assert_str_eq(tu_sec(&r, 2, 0)->owner, "six.lb.test");
+}
+END_TEST
+
 static Suite *resolve_suite(void)
 {
 	Suite *s = suite_create("resolve");
@@ -302,6 +418,8 @@ static Suite *resolve_suite(void)
 	tcase_add_test(tc, any_choice);
 	tcase_add_test(tc, pool_at_chain_end);
 	tcase_add_test(tc, images_shared);
+	tcase_add_test(tc, targets_of_ns_mx_srv);
+	tcase_add_test(tc, targets_written);
 	suite_add_tcase(s, tc);
 	return s;
 }

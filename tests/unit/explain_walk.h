@@ -7,8 +7,10 @@
  * type and the meta types included): ask answer_query() over TCP and
  * `explain`, and require explain's summary line to say what the response
  * does -- the rcode, AA, the owner of the SOA in the authority section -- and
- * to name the zone that answers for the query name. Include "config.h",
- * <check.h> and "testutil.h" first. */
+ * to name the zone that answers for the query name; and the addresses it
+ * says the targets of an NS, MX or SRV answer bring to be the response's
+ * additional section (none in any other answer but a referral). Include
+ * "config.h", <check.h> and "testutil.h" first. */
 #ifndef GSLBD_EXPLAIN_WALK_H
 #define GSLBD_EXPLAIN_WALK_H
 
@@ -31,6 +33,26 @@ static inline bool ew_parse_summary(struct ew_summary *e, const char *text)
 
 	return p && sscanf(p + 1, "answer: rcode %15[^,], aa %3[^,], zone %1023[^,], soa %1023s",
 			   e->rcode, e->aa, e->zone, e->soa) == 4;
+}
+
+/* The A and AAAA records explain says the targets of the answer bring (its
+ * "additional:" lines); -1 if it says nothing of them. */
+static inline int ew_additional(const char *text)
+{
+	const char *p = strstr(text, "\nadditional: ");
+	int total = 0;
+
+	if (!p) {
+		return -1;
+	}
+	for (p = strchr(p + 1, '\n'); p && strncmp(p, "\n  ", 3) == 0; p = strchr(p + 1, '\n')) {
+		const char *colon = strstr(p + 3, ": ");
+		unsigned a, aaaa;
+		if (colon && sscanf(colon + 2, "%u A, %u AAAA", &a, &aaaa) == 2) {
+			total += (int)(a + aaaa);
+		}
+	}
+	return total;
 }
 
 /* "lb.test" (the walker's spelling of a response name) as explain writes it. */
@@ -147,6 +169,21 @@ static inline void ew_check(const struct snapshot *s, struct health_table *t,
 			ck_assert_msg(strcmp(rsoa, zone) == 0,
 				      "%s type %s: SOA of %s for a name of zone %s:\n%s", text,
 				      tbuf, rsoa, zone, ex);
+		}
+	}
+	{
+		int said = ew_additional(ex);
+		unsigned addresses = tu_count(&r, 2, DNS_TYPE_A) + tu_count(&r, 2, DNS_TYPE_AAAA);
+		if (said >= 0) {
+			ck_assert_msg((unsigned)said == addresses,
+				      "%s type %s: %u addresses in the additional section, explain "
+				      "says %d:\n%s",
+				      text, tbuf, addresses, said, ex);
+		} else if (tu_count(&r, 1, DNS_TYPE_NS) == 0) {
+			ck_assert_msg(addresses == 0,
+				      "%s type %s: %u addresses in the additional section, explain "
+				      "says nothing of them:\n%s",
+				      text, tbuf, addresses, ex);
 		}
 	}
 	sb_clear(&out);
