@@ -830,6 +830,53 @@ START_TEST(socket_idle_client_dropped)
 }
 END_TEST
 
+/* 20 clients hold partial lines (16 is the limit): an operator still gets
+ * an answer at once, and the oldest idle client is the one closed, with a
+ * word why. They used to keep everyone out for 2 s. */
+START_TEST(socket_full_of_partial_lines)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	char path[PATH_MAX], buf[256];
+	struct control *c = control_new(loop, sock_path(path), 0600, &ops);
+	struct timespec t0, t1;
+	double elapsed;
+	int idle[20], fd;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(c);
+	for (int i = 0; i < 20; i++) {
+		idle[i] = client_connect(path);
+		ck_assert_int_eq(send(idle[i], "sta", 3, 0), 3);
+		ev_run(loop, EVRUN_NOWAIT);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fd = client_connect(path);
+	ck_assert_int_eq(send(fd, "status\n", 7, 0), 7);
+	client_reply(loop, fd);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(strncmp(reply, "OK\n", 3) == 0, "reply: %s", reply);
+	ck_has(reply, "pool a: ");
+	ck_assert_msg(elapsed < 0.5, "answered after %.2f s", elapsed);
+	/* The oldest partial lines made way, each told why; the newest wait. */
+	n = recv(idle[0], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	ck_assert_int_gt(n, 0);
+	buf[n] = 0;
+	ck_has(buf, "ERR too many control clients: closed to serve another");
+	n = recv(idle[19], buf, sizeof(buf), MSG_DONTWAIT);
+	ck_assert(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	/* The last one still completes its command. */
+	ck_assert_int_eq(send(idle[19], "ts\n", 3, 0), 3);
+	client_reply(loop, idle[19]);
+	ck_assert(strncmp(reply, "OK\n", 3) == 0);
+	for (int i = 0; i < 19; i++) {
+		close(idle[i]);
+	}
+	control_free(c);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
 static Suite *control_suite(void)
 {
 	Suite *s = suite_create("control");
@@ -864,6 +911,7 @@ static Suite *control_suite(void)
 	tcase_add_test(tc, socket_mode_and_stale_file);
 	tcase_add_test(tc, socket_long_line);
 	tcase_add_test(tc, socket_idle_client_dropped);
+	tcase_add_test(tc, socket_full_of_partial_lines);
 	suite_add_tcase(s, tc);
 	return s;
 }
