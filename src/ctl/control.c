@@ -38,6 +38,7 @@ struct conn {
 	ev_io io; /* readable while reading the line, writable while replying */
 	ev_timer timer;
 	bool reading; /* its command line is not complete yet */
+	bool waiting; /* for the result of the reload it started */
 	size_t len;
 	char line[CONTROL_MAX_LINE];
 	char *out;
@@ -156,8 +157,32 @@ static void conn_execute(struct conn *k, size_t n)
 		return;
 	}
 	k->line[n] = 0;
-	commands_execute(k->line, &c->ops, &out, &outlen);
+	if (commands_execute(k->line, &c->ops, &out, &outlen) == COMMAND_PENDING) {
+		/* A reload builds in the background: the client waits, with no
+		 * timeout, and the loop serves others (control_reload_done). */
+		k->reading = false;
+		k->waiting = true;
+		ev_io_stop(c->loop, &k->io);
+		ev_timer_stop(c->loop, &k->timer);
+		return;
+	}
 	conn_reply(k, out, outlen);
+}
+
+void control_reload_done(struct control *c, int rc, const char *msg)
+{
+	struct conn *next;
+
+	for (struct conn *k = c->conns; k; k = next) {
+		char *out;
+		size_t outlen;
+		next = k->next; /* conn_reply may free k */
+		if (k->waiting) {
+			k->waiting = false;
+			commands_reload_reply(rc, msg, &out, &outlen);
+			conn_reply(k, out, outlen);
+		}
+	}
 }
 
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents)

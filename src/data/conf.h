@@ -152,7 +152,8 @@ const struct conf_check *conf_find_check(const struct conf *conf, const char *na
 const struct conf_pool *conf_find_pool(const struct conf *conf, const char *name);
 
 /* Read and validate @path. On error, logs "FILE:LINE: SETTING: message" lines
- * and returns NULL. The caller owns the result (conf_free). Main thread. */
+ * and returns NULL. The caller owns the result (conf_free). The loading
+ * thread: main at start-up, a reload's build thread later; one at a time. */
 struct conf *conf_load(const char *path);
 
 void conf_free(struct conf *conf);
