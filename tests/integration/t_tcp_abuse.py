@@ -174,9 +174,11 @@ class Fleet(threading.Thread):
     """Keeps `n` attacking connections open from `sources` (round robin) for
     at most `duration` seconds; each one sends `prefix` once connected, then
     `trickle` every `gap` seconds (nothing if trickle is empty). With
-    `replace`, a connection the server closes is replaced at once, so the
-    attack holds its ground for as long as the server lets it. Non-blocking
-    throughout; every wait bounded by the duration."""
+    `replace`, a connection the server closes is replaced at once (up to
+    REPLACE_RATE a second, enough to take back every slot within
+    milliseconds, without the test hogging a core), so the attack holds its
+    ground for as long as the server lets it. Non-blocking throughout; every
+    wait bounded by the duration."""
 
     def __init__(self, addr, sources, n, duration, prefix=b"", trickle=b"", gap=3.0,
                  replace=True):
@@ -226,6 +228,7 @@ class Fleet(threading.Thread):
         end = time.monotonic() + self.duration
         for _ in range(self.n):
             open_one()
+        owed, tokens, last = 0, 0.0, time.monotonic()
         try:
             while not self.stop.is_set() and time.monotonic() < end:
                 dead = []
@@ -270,7 +273,13 @@ class Fleet(threading.Thread):
                     drop(fd)
                     self.closed += 1
                     if self.replace:
-                        open_one()
+                        owed += 1
+                tokens = min(float(self.n), tokens + (now - last) * REPLACE_RATE)
+                last = now
+                while owed and tokens >= 1.0:
+                    open_one()
+                    owed -= 1
+                    tokens -= 1.0
                 if self.connected >= self.n:
                     self.up.set()
         finally:
@@ -366,6 +375,7 @@ class SlowlorisTimeout(unittest.TestCase):
                 s.close()
 
 
+REPLACE_RATE = 2000.0  # connections a second an attack replaces, at most
 # The message deadline of src/daemon/server.c (TCP_MESSAGE_DEADLINE).
 DEADLINE = 2.0
 PROBE_EVERY = 1.0
