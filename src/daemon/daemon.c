@@ -62,7 +62,7 @@ struct reload_job {
 	/* Written by the build thread, read by the main thread after the join: */
 	struct snapshot *snap; /* NULL: failed, for the reason in @why */
 	const char *why;
-	struct sbuf logged;    /* the errors and warnings of the build */
+	struct sbuf logged; /* the errors and warnings of the build */
 };
 
 struct daemon {

@@ -575,7 +575,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		socklen_t plen = sizeof(peer);
 		int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
 				/* The pending connection keeps the listener
 				 * readable: free a descriptor by shedding, or
 				 * pause rather than spin. */
