@@ -47,11 +47,11 @@
 #define TCP_OUT_HIGH (256 * 1024)
 /* Seconds from a TCP message's first byte to its last. A query comes in one
  * segment, two at most (length, then message); what can stretch that is a
- * lost segment, resent after one retransmission timeout: 200 ms plus the
- * round trip on Linux, one second before any round trip is measured
- * (RFC 6298). Two seconds cover one loss on any path a resolver would keep
- * using, and still close a message trickled at one byte a second after two
- * bytes. Knot's tcp-io-timeout is the same rule, at 500 ms by default. */
+ * lost segment, resent after one retransmission timeout: on Linux about
+ * 200 ms plus the round trip the handshake measured (RFC 6298). Two seconds
+ * leave room for a loss or two on any path a resolver would keep using, and
+ * close a message trickled at a byte a second after two bytes. Knot's
+ * tcp-io-timeout is the same rule, at 500 ms by default. */
 #define TCP_MESSAGE_DEADLINE 2.0
 /* Accepting paused this long after running out of descriptors with no
  * connection of ours to close (NSD pauses too, for its SLOW_ACCEPT_TIMEOUT). */
