@@ -171,9 +171,10 @@ static int cmd_undrain(struct sbuf *out, const struct control_ops *ops, const st
 static int cmd_reload(struct sbuf *out, const struct control_ops *ops, const struct snapshot *s,
 		      int argc, char **argv, struct sbuf *err)
 {
-	struct sbuf msg;
+	struct sbuf why;
 	int rc;
 
+	(void)out;
 	(void)s;
 	(void)argc;
 	(void)argv;
@@ -182,20 +183,35 @@ static int cmd_reload(struct sbuf *out, const struct control_ops *ops, const str
 		sb_printf(err, "reload is not available");
 		return -1;
 	}
-	sb_init(&msg);
-	rc = ops->reload(ops->arg, &msg);
+	sb_init(&why);
+	rc = ops->reload(ops->arg, &why);
+	if (rc != 0) {
+		sb_printf(err, "%s", why.len ? why.p : "reload not started");
+	}
+	sb_clear(&why);
+	return rc == 0 ? COMMAND_PENDING : -1;
+}
+
+void commands_reload_reply(int rc, const char *msg, char **out, size_t *outlen)
+{
+	struct sbuf reply;
+	size_t n = strlen(msg);
+
+	sb_init(&reply);
 	if (rc == 0) {
 		/* Warnings the build logged, then the result line. */
-		sb_printf(out, "%s\n", msg.p);
+		sb_printf(&reply, CONTROL_REPLY_OK "\n%s\n", msg);
 	} else {
 		/* First line for scripts, then every error the build logged. */
-		while (msg.len && msg.p[msg.len - 1] == '\n') {
-			msg.p[--msg.len] = 0;
+		while (n && msg[n - 1] == '\n') {
+			n--;
 		}
-		sb_printf(err, "reload failed; the previous configuration keeps serving\n%s", msg.p);
+		sb_printf(&reply, CONTROL_REPLY_ERR " reload failed; the previous configuration "
+						    "keeps serving\n");
+		sb_append(&reply, msg, n);
+		sb_printf(&reply, "\n");
 	}
-	sb_clear(&msg);
-	return rc;
+	*out = sb_take(&reply, outlen);
 }
 
 static const struct command commands[] = {
@@ -261,6 +277,13 @@ int commands_execute(const char *line, const struct control_ops *ops, char **out
 			lent.reload = NULL;
 		}
 		rc = cmd->run(&reply, &lent, s, argc - 1, argv + 1, &err);
+		if (rc == COMMAND_PENDING) {
+			sb_clear(&reply);
+			sb_clear(&err);
+			*out = NULL;
+			*outlen = 0;
+			return rc;
+		}
 		if (rc == 0) {
 			struct sbuf full;
 			sb_init(&full);

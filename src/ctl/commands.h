@@ -15,8 +15,10 @@ struct stats;
 struct control_ops {
 	/* The live snapshot (the main thread owns the pointer), or NULL. */
 	const struct snapshot *(*current)(void *arg);
-	/* Reload now; append a one-line result to @msg. Returns 0 if the new
-	 * configuration is live. */
+	/* Start a reload, built beside the live configuration while the main
+	 * loop goes on. Returns 0 if it started: its result comes later, in
+	 * control_reload_done() (the client waits for it). Returns -1 with a
+	 * one-line reason in @msg if none can start now (one is in progress). */
 	int (*reload)(void *arg, struct sbuf *msg);
 	/* An admin override changed: persist the state file. */
 	void (*admin_changed)(void *arg);
@@ -33,14 +35,25 @@ enum command_access {
 	/* Writes admin words through health.c (which takes its own lock);
 	 * the state file is saved after a change. */
 	COMMAND_ADMIN,
-	/* Replaces the snapshot: main thread, with nothing of the old snapshot
-	 * held across the call. */
+	/* Starts a reload; the snapshot is replaced later, by the main thread,
+	 * outside any command. */
 	COMMAND_RELOAD,
 };
 
+/* commands_execute's answer for a command whose reply comes later (reload). */
+#define COMMAND_PENDING 1
+
 /* Run one command line, writing the reply (first line "OK" / "ERR ...")
  * into a heap buffer returned in *@out (caller frees) with its length in
- * *@outlen. Returns 0 if the command succeeded. Main thread. */
+ * *@outlen. Returns 0 if the command succeeded, -1 if not, or
+ * COMMAND_PENDING with *@out NULL if the reply comes later: the reload
+ * started, and commands_reload_reply() makes its reply when it is done.
+ * Main thread. */
 int commands_execute(const char *line, const struct control_ops *ops, char **out, size_t *outlen);
+
+/* The reply to `reload` once the reload is done: @rc 0 (the new
+ * configuration is live) or -1, and @msg, the warnings or errors the build
+ * logged and its result line. Same ownership as commands_execute. */
+void commands_reload_reply(int rc, const char *msg, char **out, size_t *outlen);
 
 #endif

@@ -17,10 +17,12 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-/* Few operators at once; a client beyond this is told so and closed. */
+/* Few operators at once. A client beyond this takes the slot of the oldest
+ * client still sending its command line (which is told so and closed);
+ * only when every client has sent its line is the newcomer told to retry. */
 #define MAX_CLIENTS 16
 /* The whole command line must arrive within this, so a client that connects
- * and sends nothing (or trickles bytes) cannot hold a slot. */
+ * and sends nothing (or trickles bytes) cannot hold a slot for long. */
 #define READ_TIMEOUT 2.0
 /* A client that stops reading a long reply is dropped after this long
  * without progress. */
@@ -32,9 +34,11 @@
 
 struct conn {
 	struct control *c;
-	struct conn *prev, *next;
+	struct conn *prev, *next; /* newest first */
 	ev_io io; /* readable while reading the line, writable while replying */
 	ev_timer timer;
+	bool reading; /* its command line is not complete yet */
+	bool waiting; /* for the result of the reload it started */
 	size_t len;
 	char line[CONTROL_MAX_LINE];
 	char *out;
@@ -114,6 +118,7 @@ static void conn_reply(struct conn *k, char *out, size_t outlen)
 {
 	struct ev_loop *loop = k->c->loop;
 
+	k->reading = false;
 	k->out = out;
 	k->outlen = outlen;
 	k->sent = 0;
@@ -152,8 +157,32 @@ static void conn_execute(struct conn *k, size_t n)
 		return;
 	}
 	k->line[n] = 0;
-	commands_execute(k->line, &c->ops, &out, &outlen);
+	if (commands_execute(k->line, &c->ops, &out, &outlen) == COMMAND_PENDING) {
+		/* A reload builds in the background: the client waits, with no
+		 * timeout, and the loop serves others (control_reload_done). */
+		k->reading = false;
+		k->waiting = true;
+		ev_io_stop(c->loop, &k->io);
+		ev_timer_stop(c->loop, &k->timer);
+		return;
+	}
 	conn_reply(k, out, outlen);
+}
+
+void control_reload_done(struct control *c, int rc, const char *msg)
+{
+	struct conn *next;
+
+	for (struct conn *k = c->conns; k; k = next) {
+		char *out;
+		size_t outlen;
+		next = k->next; /* conn_reply may free k */
+		if (k->waiting) {
+			k->waiting = false;
+			commands_reload_reply(rc, msg, &out, &outlen);
+			conn_reply(k, out, outlen);
+		}
+	}
 }
 
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -204,6 +233,33 @@ static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	conn_free(w->data);
 }
 
+/* All slots are taken: close the oldest client that has not sent a complete
+ * command line yet, so that an operator is served at once while idle or
+ * trickling clients wait (they were refused before: 20 clients holding
+ * partial lines kept `gslbctl status` out for 2 s). Clients whose command
+ * runs or whose reply is being written keep their slots. Returns false if
+ * none could be closed. */
+static bool make_room(struct control *c)
+{
+	static const char msg[] = CONTROL_REPLY_ERR " too many control clients: closed to serve "
+				  "another, as this one had not sent its command line\n";
+	struct conn *victim = NULL;
+
+	for (struct conn *k = c->conns; k; k = k->next) {
+		if (k->reading) {
+			victim = k;
+		}
+	}
+	if (!victim) {
+		return false;
+	}
+	if (send(victim->io.fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* It is closed either way. */
+	}
+	conn_free(victim);
+	return true;
+}
+
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct control *c = w->data;
@@ -229,7 +285,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			}
 			return;
 		}
-		if (c->nconns >= MAX_CLIENTS) {
+		if (c->nconns >= MAX_CLIENTS && !make_room(c)) {
 			static const char busy[] = CONTROL_REPLY_ERR " too many control clients; retry\n";
 			if (send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 				/* Nothing more to do for it either way. */
@@ -250,8 +306,12 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_init(&k->timer, timeout_cb);
 		k->timer.repeat = READ_TIMEOUT;
 		k->timer.data = k;
+		k->reading = true;
 		ev_timer_again(loop, &k->timer);
 		ev_io_start(loop, &k->io);
+		/* gslbctl writes its line as soon as it is connected: take it
+		 * now, before more newcomers can push this client out. */
+		read_cb(loop, &k->io, EV_READ);
 	}
 }
 

@@ -28,6 +28,11 @@ struct control *control_new(struct ev_loop *loop, const char *path, unsigned mod
  * 0 on success. Main thread; safe inside a command's callback. */
 int control_rebind(struct control *c, const char *path, unsigned mode, char *why, size_t whysize);
 
+/* Reply to every client waiting for the reload it started (the command
+ * returned COMMAND_PENDING): @rc 0 if the new configuration is live, -1 if
+ * not; @msg is what the build logged and its result line. Main thread. */
+void control_reload_done(struct control *c, int rc, const char *msg);
+
 /* The path and mode the control socket has now. */
 const char *control_path(const struct control *c);
 unsigned control_mode(const struct control *c);

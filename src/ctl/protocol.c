@@ -13,7 +13,9 @@ const struct control_doc control_docs[] = {
 	{ "explain", "NAME TYPE", "why NAME TYPE is answered the way it is now" },
 	{ "drain", "POOL ADDRESS", "take a member out whatever its probes say" },
 	{ "undrain", "POOL ADDRESS", "remove the override" },
-	{ "reload", "", "reload config and zones (same as SIGHUP) and say how it went" },
+	{ "reload", "",
+	  "reload config and zones (as SIGHUP does), wait and say how it went; refused while one "
+	  "is in progress" },
 };
 
 const size_t control_ndocs = sizeof(control_docs) / sizeof(control_docs[0]);

@@ -45,6 +45,26 @@ struct boot {
 	char *state_file;
 };
 
+/* A reload: config and zones are read and the snapshot built in a thread of
+ * its own, so that the main loop keeps serving the control socket, signals,
+ * probes' health and the state file meanwhile (a big config takes seconds).
+ * The main thread starts it and, woken by @done, joins it and swaps. */
+struct reload_job {
+	pthread_t thread;
+	bool running; /* a build thread exists: started, not joined yet */
+	bool again;   /* SIGHUP during the build: one more reload after it */
+	ev_async done;
+	/* Read by the build thread, set before it starts: */
+	struct ev_loop *loop;
+	const char *conf_path;
+	struct health_table *health;
+	bool as_root;
+	/* Written by the build thread, read by the main thread after the join: */
+	struct snapshot *snap; /* NULL: failed, for the reason in @why */
+	const char *why;
+	struct sbuf logged; /* the errors and warnings of the build */
+};
+
 struct daemon {
 	const char *conf_path;
 	struct ev_loop *loop;
@@ -56,6 +76,7 @@ struct daemon {
 	struct boot boot;
 	struct rrl_table *rrl; /* rate limiting's buckets, kept across reloads; or NULL */
 	bool serving;          /* start-up went through: only then is the state saved at exit */
+	struct reload_job job;
 	ev_signal sighup, sigterm, sigint;
 	ev_timer save_timer;
 };
@@ -85,16 +106,16 @@ static void health_follow(struct daemon *d)
 	}
 }
 
-static int reload(struct daemon *d, struct sbuf *msg);
+static int reload_start(struct daemon *d, struct sbuf *why);
 
 static const struct snapshot *ctl_current(void *arg)
 {
 	return server_snapshot(((struct daemon *)arg)->srv);
 }
 
-static int ctl_reload(void *arg, struct sbuf *msg)
+static int ctl_reload(void *arg, struct sbuf *why)
 {
-	return reload(arg, msg);
+	return reload_start(arg, why);
 }
 
 static void ctl_admin_changed(void *arg)
@@ -214,48 +235,105 @@ static void apply_restart_only(struct daemon *d, const struct conf *next, struct
 	}
 }
 
-/* Build the new configuration beside the live one and swap it in; on any
- * error the live one keeps serving. A one-line result goes to @msg, after
- * the errors and warnings the build logged (for `gslbctl reload`). */
-static int reload(struct daemon *d, struct sbuf *msg)
+/* The build thread: everything of a reload that reads files and makes the
+ * new snapshot, touching nothing live. Health entries it needs come from the
+ * health table, which takes its own lock; only one build runs at a time. */
+static void *reload_main(void *arg)
 {
+	struct reload_job *j = arg;
 	struct conf *conf;
-	struct snapshot *snap = NULL;
-	struct sbuf logged, notes;
-	struct rrl_table *old_rrl;
-	int rc = -1;
 
-	sb_init(&logged);
-	log_capture(&logged);
-	log_info("reloading %s", d->conf_path);
-	conf = conf_load(d->conf_path);
+	log_capture(&j->logged);
+	conf = conf_load(j->conf_path);
 	/* Who we are now, not who the new config names: user changes wait for a
 	 * restart, so a process still root runs no exec check. */
-	if (conf && privs_check_exec(conf, geteuid() == 0) != 0) {
+	if (conf && privs_check_exec(conf, j->as_root) != 0) {
 		conf_free(conf);
 		conf = NULL;
 	}
 	if (!conf) {
-		log_err("reload failed: configuration errors above; keeping the previous configuration");
+		j->why = "configuration errors above";
 	} else {
-		/* What the live config drew at random (a cookie secret) stays. */
-		conf_inherit(conf, server_snapshot(d->srv)->conf);
-		snap = snapshot_build_health(conf, d->health);
-		if (!snap) {
-			log_err("reload failed: zone or pool errors above; keeping the previous "
-				"configuration");
-		} else {
-			rc = 0;
+		j->snap = snapshot_build_health(conf, j->health);
+		if (!j->snap) {
+			j->why = "zone or pool errors above";
 		}
 	}
 	log_capture(NULL);
-	/* The errors and warnings of the build go to the control client too. */
-	sb_append(msg, logged.p, logged.len);
-	sb_clear(&logged);
-	if (rc != 0) {
+	ev_async_send(j->loop, &j->done);
+	return NULL;
+}
+
+/* Start a reload. @why NULL (SIGHUP): while one builds, another is queued
+ * to follow it. Otherwise (the control socket) one in progress is a refusal,
+ * with the reason in @why. Returns 0 if a build started or was queued. */
+static int reload_start(struct daemon *d, struct sbuf *why)
+{
+	struct reload_job *j = &d->job;
+	sigset_t all, old;
+	int e;
+
+	if (j->running) {
+		if (!why) {
+			log_info("reload requested while one is in progress: another follows it");
+			j->again = true;
+			return 0;
+		}
+		log_info("reload requested while one is in progress: refused");
+		sb_printf(why, "reload in progress; retry when it is done");
+		return -1;
+	}
+	log_info("reloading %s", d->conf_path);
+	j->loop = d->loop;
+	j->conf_path = d->conf_path;
+	j->health = d->health;
+	j->as_root = geteuid() == 0;
+	j->snap = NULL;
+	j->why = NULL;
+	sb_init(&j->logged);
+	/* Like the workers, the build thread leaves signals to the main loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	e = pthread_create(&j->thread, NULL, reload_main, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		log_err("reload failed: cannot start its thread: %s; keeping the previous "
+			"configuration", strerror(e));
+		if (why) {
+			sb_printf(why, "cannot start the reload thread: %s", strerror(e));
+		}
+		sb_clear(&j->logged);
 		stats_reload(d->stats, false, wall_now());
 		return -1;
 	}
+	j->running = true;
+	return 0;
+}
+
+/* The main thread's part of a finished build: swap the new snapshot in, or
+ * keep the live one and say why. A one-line result goes to @msg, after the
+ * errors and warnings the build logged (for `gslbctl reload`). Returns 0 if
+ * the new configuration is live. */
+static int reload_finish(struct daemon *d, struct sbuf *msg)
+{
+	struct reload_job *j = &d->job;
+	struct snapshot *snap = j->snap;
+	struct sbuf notes;
+	struct rrl_table *old_rrl;
+
+	j->snap = NULL;
+	/* The errors and warnings of the build go to the control client too. */
+	sb_append(msg, j->logged.p, j->logged.len);
+	sb_clear(&j->logged);
+	if (!snap) {
+		log_err("reload failed: %s; keeping the previous configuration", j->why);
+		sb_printf(msg, "reload failed: %s; keeping the previous configuration\n", j->why);
+		stats_reload(d->stats, false, wall_now());
+		return -1;
+	}
+	/* What the live config drew at random (a cookie secret) stays. The
+	 * build could not look: the live snapshot is the main thread's. */
+	conf_inherit(snap->conf, server_snapshot(d->srv)->conf);
 	sb_init(&notes);
 	apply_restart_only(d, snap->conf, &notes);
 	stats_bind_pools(d->stats, snap->pools, snap->npools);
@@ -279,6 +357,40 @@ static int reload(struct daemon *d, struct sbuf *msg)
 	return 0;
 }
 
+/* Wait for the build thread, if one runs. */
+static void reload_join(struct reload_job *j)
+{
+	if (!j->running) {
+		return;
+	}
+	pthread_join(j->thread, NULL);
+	j->running = false;
+}
+
+static void reload_done_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+	struct daemon *d = a->data;
+	struct sbuf msg;
+	int rc;
+
+	(void)loop;
+	(void)revents;
+	if (!d->job.running) {
+		return;
+	}
+	reload_join(&d->job); /* it has sent us this: it is about to return */
+	sb_init(&msg);
+	rc = reload_finish(d, &msg);
+	if (d->control) {
+		control_reload_done(d->control, rc, msg.p);
+	}
+	sb_clear(&msg);
+	if (d->job.again) {
+		d->job.again = false;
+		reload_start(d, NULL);
+	}
+}
+
 static void save_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct daemon *d = t->data;
@@ -292,13 +404,9 @@ static void save_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 static void sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
-	struct sbuf msg;
-
 	(void)loop;
 	(void)revents;
-	sb_init(&msg);
-	reload(s->data, &msg);
-	sb_clear(&msg);
+	reload_start(s->data, NULL);
 }
 
 static void sigterm_cb(struct ev_loop *loop, ev_signal *s, int revents)
@@ -382,6 +490,13 @@ int daemon_check(const char *path)
 /* Tear down what start-up made, in the reverse order. */
 static void daemon_free(struct daemon *d)
 {
+	if (d->job.running) {
+		/* It uses the health table: let it finish, then drop its work. */
+		log_info("stopping: waiting for the reload being built");
+		reload_join(&d->job);
+		snapshot_free(d->job.snap);
+		sb_clear(&d->job.logged);
+	}
 	control_free(d->control);
 	if (d->srv) {
 		server_stop(d->srv);
@@ -494,6 +609,9 @@ int daemon_run(const char *path, bool detach, bool verbose)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	ev_async_init(&d.job.done, reload_done_cb);
+	d.job.done.data = &d;
+	ev_async_start(d.loop, &d.job.done);
 	ev_signal_init(&d.sighup, sighup_cb, SIGHUP);
 	d.sighup.data = &d;
 	ev_signal_start(d.loop, &d.sighup);

@@ -16,6 +16,7 @@
 
 #define _LGPL_SOURCE
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -44,6 +45,19 @@
 #define UDP_QUERY_MAX 1536 /* larger UDP queries (none are legitimate) are dropped */
 #define TCP_MSG_MAX 65535
 #define TCP_OUT_HIGH (256 * 1024)
+/* Seconds from a TCP message's first byte to its last. A query comes in one
+ * segment, two at most (length, then message); what can stretch that is a
+ * lost segment, resent after one retransmission timeout: on Linux about
+ * 200 ms plus the round trip the handshake measured (RFC 6298). Two seconds
+ * leave room for a loss or two on any path a resolver would keep using, and
+ * close a message trickled at a byte a second after two bytes. Knot's
+ * tcp-io-timeout is the same rule, at 500 ms by default. */
+#define TCP_MESSAGE_DEADLINE 2.0
+/* Accepting paused this long after running out of descriptors with no
+ * connection of ours to close (NSD pauses too, for its SLOW_ACCEPT_TIMEOUT). */
+#define TCP_ACCEPT_RETRY 0.5
+/* At most one log line this often about connections shed to make room. */
+#define TCP_SHED_LOG_INTERVAL 60.0
 
 struct worker;
 
@@ -58,11 +72,15 @@ _Static_assert(CMSG_SPACE(sizeof(struct in_pktinfo)) <= sizeof(union udp_cmsg),
 
 struct tcp_conn {
 	ev_io io;
-	ev_timer timer;
+	ev_timer timer; /* due at the idle timeout or the message deadline, the sooner */
 	struct worker *w;
+	/* The worker's connections, most recently active first: the last one
+	 * is the one to shed. */
 	struct tcp_conn *prev, *next;
 	int fd;
 	bool want_write;
+	ev_tstamp active;    /* accepted, or its last complete message arrived */
+	ev_tstamp msg_start; /* the first byte of the message in c->in came; 0: none */
 	struct sockaddr_storage peer;
 	size_t inlen;
 	size_t outoff, outlen, outcap;
@@ -115,8 +133,10 @@ struct worker {
 	struct listen_io *tcp;
 	size_t nlisten;
 	unsigned nconns;
-	bool accepting;
-	struct tcp_conn *conns;
+	ev_timer accept_retry; /* accepting paused: out of descriptors */
+	struct tcp_conn *conns, *oldest; /* most recently active first; the last */
+	unsigned long shed;    /* connections shed since the last log line about it */
+	ev_tstamp shed_logged;
 	struct tcp_clients *clients; /* connections per client address */
 	struct answer_ctx actx;
 	struct request req;
@@ -312,14 +332,10 @@ static void *udp_main(void *arg)
 
 /* --- TCP (RFC 7766) ------------------------------------------------------- */
 
-static void tcp_close(struct tcp_conn *c)
+/* Connections are kept most recently active first, so that the one idle
+ * longest is always at hand (w->oldest). */
+static void lru_unlink(struct worker *w, struct tcp_conn *c)
 {
-	struct worker *w = c->w;
-
-	ev_io_stop(w->loop, &c->io);
-	ev_timer_stop(w->loop, &c->timer);
-	close(c->fd);
-	tcp_clients_remove(w->clients, &c->peer);
 	if (c->prev) {
 		c->prev->next = c->next;
 	} else {
@@ -327,16 +343,79 @@ static void tcp_close(struct tcp_conn *c)
 	}
 	if (c->next) {
 		c->next->prev = c->prev;
+	} else {
+		w->oldest = c->prev;
 	}
+	c->prev = c->next = NULL;
+}
+
+static void lru_push(struct worker *w, struct tcp_conn *c)
+{
+	c->prev = NULL;
+	c->next = w->conns;
+	if (w->conns) {
+		w->conns->prev = c;
+	} else {
+		w->oldest = c;
+	}
+	w->conns = c;
+}
+
+/* Close @c; @reset sends a RST instead of a FIN (nothing lingers on either
+ * side: for connections we shed, not for ones that ran out their time). */
+static void tcp_close(struct tcp_conn *c, bool reset)
+{
+	struct worker *w = c->w;
+
+	ev_io_stop(w->loop, &c->io);
+	ev_timer_stop(w->loop, &c->timer);
+	if (reset) {
+		struct linger lg = { 1, 0 };
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(c->fd);
+	tcp_clients_remove(w->clients, &c->peer);
+	lru_unlink(w, c);
 	free(c->out);
 	free(c);
 	w->nconns--;
-	if (!w->accepting && w->nconns < w->srv->tcp_max) {
-		for (size_t i = 0; i < w->nlisten; i++) {
-			ev_io_start(w->loop, &w->tcp[i].io);
-		}
-		w->accepting = true;
+}
+
+/* Make room for a new connection: close the one idle longest, that is the
+ * one whose last complete message (or accept) is the oldest. A connection
+ * that never completes a query (idle, or trickling one) sinks to that end
+ * by itself, and a client that just connected is at the other: so
+ * connections over tcp_max_clients push out those doing nothing, never the
+ * newcomer. (NSD stops accepting until a connection closes, as we did; Knot's
+ * XDP TCP resets the most inactive connections when its buffers are full.) */
+static void tcp_shed(struct worker *w)
+{
+	ev_tstamp now = ev_now(w->loop);
+
+	tcp_close(w->oldest, true);
+	w->shed++;
+	if (now - w->shed_logged >= TCP_SHED_LOG_INTERVAL) {
+		log_warn("TCP worker %u is full (tcp_max_clients %u, or out of descriptors): shed "
+			 "%lu idle connection%s to take new ones (counted since this was last "
+			 "logged)",
+			 w->id, w->srv->tcp_max, w->shed, w->shed == 1 ? "" : "s");
+		w->shed = 0;
+		w->shed_logged = now;
 	}
+}
+
+/* Set @c's timer for the sooner of its idle timeout (counted from its last
+ * complete message) and, while a message is coming in, that message's
+ * deadline (counted from its first byte). */
+static void tcp_arm(struct tcp_conn *c, ev_tstamp now)
+{
+	ev_tstamp due = c->active + c->w->srv->tcp_timeout;
+
+	if (c->msg_start > 0 && c->msg_start + TCP_MESSAGE_DEADLINE < due) {
+		due = c->msg_start + TCP_MESSAGE_DEADLINE;
+	}
+	c->timer.repeat = due > now ? due - now : 1e-3;
+	ev_timer_again(c->w->loop, &c->timer);
 }
 
 static void tcp_update_io(struct tcp_conn *c)
@@ -406,7 +485,7 @@ static void tcp_cb(struct ev_loop *loop, ev_io *io, int revents)
 	if (revents & EV_READ) {
 		ssize_t k = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
 		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-			tcp_close(c);
+			tcp_close(c, false);
 			return;
 		}
 		if (k > 0) {
@@ -438,12 +517,22 @@ static void tcp_cb(struct ev_loop *loop, ev_io *io, int revents)
 				 * trickles bytes (slowloris) keeps no slot longer. */
 				memmove(c->in, c->in + off, c->inlen - off);
 				c->inlen -= off;
-				ev_timer_again(loop, &c->timer);
+				c->active = ev_now(loop);
+				c->msg_start = c->inlen ? c->active : 0;
+				if (c != w->conns) {
+					lru_unlink(w, c);
+					lru_push(w, c);
+				}
+				tcp_arm(c, c->active);
+			} else if (c->msg_start == 0) {
+				/* The first bytes of a message: its deadline starts. */
+				c->msg_start = ev_now(loop);
+				tcp_arm(c, c->msg_start);
 			}
 		}
 	}
 	if (tcp_flush(c) != 0) {
-		tcp_close(c);
+		tcp_close(c, false);
 		return;
 	}
 	tcp_update_io(c);
@@ -452,7 +541,27 @@ static void tcp_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void tcp_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct tcp_conn *c = (struct tcp_conn *)((char *)t - offsetof(struct tcp_conn, timer));
-	tcp_close(c);
+	tcp_close(c, false);
+}
+
+static void accept_pause(struct worker *w, bool pause)
+{
+	for (size_t i = 0; i < w->nlisten; i++) {
+		if (pause) {
+			ev_io_stop(w->loop, &w->tcp[i].io);
+		} else {
+			ev_io_start(w->loop, &w->tcp[i].io);
+		}
+	}
+	if (pause) {
+		ev_timer_set(&w->accept_retry, TCP_ACCEPT_RETRY, 0.);
+		ev_timer_start(w->loop, &w->accept_retry);
+	}
+}
+
+static void accept_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	accept_pause(t->data, false);
 }
 
 static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
@@ -466,11 +575,25 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		socklen_t plen = sizeof(peer);
 		int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			return; /* EAGAIN, or a transient error (EMFILE...): retried on next event */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* The pending connection keeps the listener
+				 * readable: free a descriptor by shedding, or
+				 * pause rather than spin. */
+				if (w->oldest) {
+					tcp_shed(w);
+					continue;
+				}
+				log_warn("TCP worker %u: accept: %s; pausing %.1f s", w->id,
+					 strerror(errno), TCP_ACCEPT_RETRY);
+				accept_pause(w, true);
+			}
+			return; /* EAGAIN, or the client gave up (ECONNABORTED...) */
 		}
-		if (!tcp_clients_add(w->clients, &peer)) {
+		if (tcp_clients_count(w->clients, &peer) >= w->srv->tcp_per_client) {
 			/* Over tcp_max_per_client: reset at once (no lingering
-			 * FIN exchange), so one address cannot hold every slot. */
+			 * FIN exchange), so one address cannot hold every slot;
+			 * nobody else's connection is shed for it. */
 			struct linger lg = { 1, 0 };
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			close(fd);
@@ -478,31 +601,31 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		}
 		c = malloc(sizeof(*c));
 		if (!c) {
-			tcp_clients_remove(w->clients, &peer);
 			close(fd);
 			return;
+		}
+		if (w->nconns >= w->srv->tcp_max) {
+			tcp_shed(w);
+		}
+		if (!tcp_clients_add(w->clients, &peer)) {
+			/* Under its cap, and the table holds tcp_max_clients
+			 * clients, more than are connected now. */
+			assert(!"tcp_clients has room for every connection");
+			free(c);
+			close(fd);
+			continue;
 		}
 		memset(c, 0, offsetof(struct tcp_conn, in));
 		c->fd = fd;
 		c->w = w;
 		c->peer = peer;
+		c->active = ev_now(loop);
 		ev_io_init(&c->io, tcp_cb, fd, EV_READ);
 		ev_io_start(loop, &c->io);
 		ev_init(&c->timer, tcp_timeout_cb);
-		c->timer.repeat = w->srv->tcp_timeout;
-		ev_timer_again(loop, &c->timer);
-		c->next = w->conns;
-		if (w->conns) {
-			w->conns->prev = c;
-		}
-		w->conns = c;
-		if (++w->nconns >= w->srv->tcp_max) {
-			for (size_t j = 0; j < w->nlisten; j++) {
-				ev_io_stop(loop, &w->tcp[j].io);
-			}
-			w->accepting = false;
-			return;
-		}
+		tcp_arm(c, c->active);
+		lru_push(w, c);
+		w->nconns++;
 	}
 }
 
@@ -531,7 +654,7 @@ static void *worker_main(void *arg)
 	rcu_register_thread();
 	ev_run(w->loop, 0);
 	while (w->conns) {
-		tcp_close(w->conns);
+		tcp_close(w->conns, false);
 	}
 	rcu_unregister_thread();
 	return NULL;
@@ -872,7 +995,8 @@ int server_start(struct server *srv)
 			ev_io_init(&w->tcp[j].io, accept_cb, w->tcp[j].fd, EV_READ);
 			ev_io_start(w->loop, &w->tcp[j].io);
 		}
-		w->accepting = true;
+		ev_init(&w->accept_retry, accept_retry_cb);
+		w->accept_retry.data = w;
 		if (rc == 0 && pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 			log_err("cannot start worker thread: %s", strerror(errno));
 			rc = -1;

@@ -761,13 +761,18 @@ static void parse_top(struct conf_ctx *c, struct conf *conf, const config_settin
 		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
 			err(c, s, "expected a group { version = \"...\"; id = \"...\"; }");
 		} else {
-			const char *str;
+			char **dst[] = { &conf->chaos_version, &conf->chaos_id };
 			check_known(c, s, kchaos);
-			if ((str = get_str(c, s, "version"))) {
-				conf->chaos_version = xstrdup(str);
-			}
-			if ((str = get_str(c, s, "id"))) {
-				conf->chaos_id = xstrdup(str);
+			for (size_t i = 0; i < 2; i++) {
+				const char *str = get_str(c, s, kchaos[i]);
+				size_t n = str ? strlen(str) : 0;
+				if (n > CONF_CHAOS_TEXT_MAX) {
+					err(c, config_setting_get_member(s, kchaos[i]),
+					    "%zu bytes long; at most %d (one TXT character-string)",
+					    n, CONF_CHAOS_TEXT_MAX);
+				} else if (str) {
+					*dst[i] = xstrdup(str);
+				}
 			}
 		}
 	}

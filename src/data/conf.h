@@ -97,6 +97,13 @@ struct conf_rate_limit {
 	int line;
 };
 
+/* The longest chaos version or id: one TXT character-string (RFC 1035 3.3:
+ * a length octet, then up to 255). The answer then always fits in 512 bytes:
+ * 12 of header, at most 20 of question (version.server), 16 + 10 + 256 of
+ * record, even with an OPT carrying NSID (132) and a cookie (28) besides. A
+ * config that asks for more is an error, not a silent cut. */
+#define CONF_CHAOS_TEXT_MAX 255
+
 struct conf {
 	char *path;       /* the config file */
 	struct conf_listen *listens;
@@ -106,7 +113,7 @@ struct conf {
 	unsigned tcp_idle_timeout;
 	unsigned tcp_max_clients;
 	unsigned tcp_max_per_client; /* per worker, per IPv4 address or IPv6 /64 */
-	char *chaos_version; /* NULL: REFUSED */
+	char *chaos_version; /* NULL: REFUSED; at most CONF_CHAOS_TEXT_MAX bytes */
 	char *chaos_id;
 	/* DNS cookies (RFC 7873, RFC 9018): without cookie_secret, a random
 	 * one is drawn at load, and conf_inherit keeps it over reloads. */
@@ -145,7 +152,8 @@ const struct conf_check *conf_find_check(const struct conf *conf, const char *na
 const struct conf_pool *conf_find_pool(const struct conf *conf, const char *name);
 
 /* Read and validate @path. On error, logs "FILE:LINE: SETTING: message" lines
- * and returns NULL. The caller owns the result (conf_free). Main thread. */
+ * and returns NULL. The caller owns the result (conf_free). The loading
+ * thread: main at start-up, a reload's build thread later; one at a time. */
 struct conf *conf_load(const char *path);
 
 void conf_free(struct conf *conf);

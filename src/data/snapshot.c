@@ -7,6 +7,7 @@
  * and copies it. */
 #include "config.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include <arpa/inet.h>
@@ -447,23 +448,18 @@ static void build_zone_images(struct build *bd, struct snap_zone *z)
 
 static const struct image *build_chaos(struct build *bd, const char *name, const char *text)
 {
-	uint8_t wire[DNAME_MAXLEN], rdata[2048];
-	size_t tl = text ? strlen(text) : 0, o = 0;
+	uint8_t wire[DNAME_MAXLEN], rdata[1 + CONF_CHAOS_TEXT_MAX];
+	size_t tl = text ? strlen(text) : 0;
 	int l = dname_from_str(wire, name);
 
 	imgb_reset(bd->b, wire, wire);
 	if (text) {
-		/* TXT: character-strings of up to 255 octets each. */
-		for (size_t i = 0; i < tl && o + 256 < sizeof(rdata); i += 255) {
-			size_t n = tl - i > 255 ? 255 : tl - i;
-			rdata[o++] = (uint8_t)n;
-			memcpy(rdata + o, text + i, n);
-			o += n;
-		}
-		if (tl == 0) {
-			rdata[o++] = 0;
-		}
-		imgb_add_rr(bd->b, IMG_ANSWER, wire, DNS_TYPE_TXT, DNS_CLASS_CH, 0, rdata, (uint16_t)o);
+		/* TXT: one character-string; conf_load refuses longer text. */
+		assert(tl <= CONF_CHAOS_TEXT_MAX);
+		rdata[0] = (uint8_t)tl;
+		memcpy(rdata + 1, text, tl);
+		imgb_add_rr(bd->b, IMG_ANSWER, wire, DNS_TYPE_TXT, DNS_CLASS_CH, 0, rdata,
+			    (uint16_t)(1 + tl));
 	}
 	return keep(bd, imgb_finish(bd->b, bd->s->arena, 0, true, NULL, 0, 0, (unsigned)l));
 }

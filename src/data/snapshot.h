@@ -129,7 +129,9 @@ enum match_kind {
 
 /* Build a snapshot from @conf, taking ownership of it (freed on failure too).
  * Reads every zone file. Logs each error with file and line; returns NULL if
- * there was any. Main thread only. */
+ * there was any. One build at a time, in any thread: start-up and `gslbd -t`
+ * build in the main thread, a reload in a thread of its own (daemon.c),
+ * which must not touch the live snapshot. */
 struct snapshot *snapshot_build(struct conf *conf);
 
 /* The same, with member health from @health (not owned; it must outlive the

@@ -5,8 +5,9 @@
  * check_kinds.c lists them.
  *
  * Two sides, two threads. The configuration side (settings, opts_*, validate,
- * make_spec) runs in the main thread while a config loads or a snapshot is
- * built. The probe side (setup ... fini) runs in the probe thread only. */
+ * make_spec) runs in the thread that loads a config and builds a snapshot (the
+ * main thread at start-up, a reload's build thread later, one at a time). The
+ * probe side (setup ... fini) runs in the probe thread only. */
 #ifndef GSLBD_CHECK_KIND_H
 #define GSLBD_CHECK_KIND_H
 

@@ -6,15 +6,16 @@
  * reload that keeps the key keeps the state. Admin overrides are keyed by pool
  * and member address, since an operator drains a member of a pool. Each entry
  * owns one word in a chunked array that never moves, so workers index it
- * without a lock while the main thread adds entries.
+ * without a lock while a snapshot build adds entries.
  *
  * The table is opaque: its entries, lock and bookkeeping belong to health.c.
  * Other modules hold entry pointers as handles and go through the functions
  * below; only the word array is read inline, by the answer path.
  *
  * Threads: workers read words (health_member_up); the probe thread records
- * results (health_record); the main thread does everything else. Functions
- * that say "any thread" take the table lock themselves. */
+ * results (health_record); a snapshot build (the main thread at start-up, a
+ * reload's build thread later) adds entries; the main thread does everything
+ * else. Functions that say "any thread" take the table lock themselves. */
 #ifndef GSLBD_HEALTH_H
 #define GSLBD_HEALTH_H
 
@@ -55,7 +56,8 @@ struct health_entry;
 struct health_table *health_table_new(void);
 void health_table_free(struct health_table *t);
 
-/* --- building snapshots (main thread) -------------------------------------- */
+/* --- building snapshots (the building thread: main at start-up, a reload's
+ * build thread later; one build at a time) ---------------------------------- */
 
 /* Start a snapshot build: entries handed out from now on count as first used
  * by this build (health_first_use). */

@@ -27,7 +27,7 @@ struct policy_ops {
 	 * NULL: none. The config rejects them in pools of another policy. */
 	const char *const *settings;
 
-	/* Config load, main thread; may be NULL. Reads this policy's settings
+	/* Config load, the loading thread; may be NULL. Reads this policy's settings
 	 * from the pool group @group into @cp after the common ones are parsed,
 	 * and fills in the policy's defaults of the common ones (cp->answers is 0
 	 * when the config does not set it; 0 means every member). On a bad value:
@@ -36,7 +36,7 @@ struct policy_ops {
 	int (*parse)(struct conf_pool *cp, const struct config_setting_t *group,
 		     const struct config_setting_t **at, char *err, size_t size);
 
-	/* Snapshot build, main thread; may be NULL. Called for both families
+	/* Snapshot build, the building thread; may be NULL. Called for both families
 	 * of pool @p, empty ones too. Derives what choose() reads from family @f
 	 * (members, weights and answers are set) and the pool's config @cp, into
 	 * f->policy_data, which the policy owns; clear() frees it. Allocation

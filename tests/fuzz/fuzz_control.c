@@ -68,10 +68,11 @@ static const struct snapshot *ops_current(void *arg)
 	return snap;
 }
 
+/* Started: the result comes later (control_reload_done in the daemon). */
 static int ops_reload(void *arg, struct sbuf *msg)
 {
 	(void)arg;
-	sb_printf(msg, "reload done");
+	(void)msg;
 	return 0;
 }
 
@@ -138,6 +139,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(line, data, n);
 	line[n] = 0;
 	rc = commands_execute(line, &ops, &out, &outlen);
+	if (rc == COMMAND_PENDING) {
+		if (out) {
+			fu_fail("fuzz_control", "a reply that comes later has no text yet");
+		}
+		/* The reload's reply, as the socket sends it once it is done. */
+		commands_reload_reply(0, "reload done: 1 zones", &out, &outlen);
+		rc = 0;
+	}
 	if (!out) {
 		fu_fail("fuzz_control", "there is always a reply");
 	}

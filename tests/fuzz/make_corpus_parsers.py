@@ -285,6 +285,9 @@ def conf_seeds():
     )
     s["bad-types"] = ('listen = 5;\nzones = "z";\npools = { name = "p"; };\nchecks = 1.5;\n'
                       'chaos = [ 1, 2 ];\ncontrol = "sock";\n')
+    # One TXT character-string at most: 255 bytes is the limit, 256 an error.
+    s["chaos-longest"] = ('listen = [ "127.0.0.1:0" ];\nzones = ( { origin = "fuzz.test"; file = "z"; } );\n'
+                          'chaos = { version = "%s"; id = "%s"; };\n' % ("v" * 255, "i" * 256))
     s["bad-stray-string"] = '""'  # libconfig 1.5 leaks the string (fuzz_conf.c)
     s["bad-binary"] = bytes(range(256)) + b'\nlisten = [ "\xff\xfe" ];\n'
     # libconfig's scanner calls exit(2) ("input in flex scanner failed")

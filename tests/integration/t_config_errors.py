@@ -48,6 +48,7 @@ CASES = {
                                    'check "web-tcp"']),
     "rate-limit-slip.conf": ("rate_limit.slip", ["from 0 to 10", "11"]),
     "rate-limit-exempt.conf": ("rate_limit.exempt[1]", ["198.51.100.1/24", "past the prefix"]),
+    "chaos-version-long.conf": ("chaos.version", ["300 bytes long; at most 255"]),
 }
 
 

@@ -11,6 +11,7 @@ or undrain shows in the answers within 0.2 s of gslbctl returning."""
 import json
 import os
 import re
+import socket
 import stat
 import subprocess
 import sys
@@ -332,6 +333,30 @@ class Control(B.HealthCase, unittest.TestCase):
                           [check("tcp", "tcp")],
                           'control = { socket = "%s"; mode = "0660"; };' % sock2))
         self.assertEqual(oct(os.stat(sock2).st_mode & 0o777), oct(0o660), "configured mode")
+
+    def test_partial_lines_do_not_keep_the_operator_out(self):
+        # 20 clients (the limit is 16) connect and send part of a line; an
+        # operator's gslbctl status is answered at once, not after their 2 s.
+        srv, w, a, c = self.two_up_server()
+        idle = []
+        try:
+            for _ in range(20):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                idle.append(s)
+                s.connect(self.sock)  # blocking: waits for room in the backlog
+                try:
+                    s.sendall(b"sta")
+                except OSError:
+                    pass  # refused at once: not what is tested here
+            time.sleep(0.2)
+            t0 = time.monotonic()
+            out = self.ctl_ok("status")
+            took = time.monotonic() - t0
+            self.assertIn("pool web", out)
+            self.assertLess(took, 0.5, "gslbctl status answered in %.2f s" % took)
+        finally:
+            for s in idle:
+                s.close()
 
     def test_errors(self):
         srv, w, a, c = self.two_up_server()

@@ -1003,6 +1003,29 @@ START_TEST(chaos_version)
 }
 END_TEST
 
+/* The longest text the config takes is answered whole, in one
+ * character-string, within 512 bytes for the longest name asked. */
+START_TEST(chaos_longest_text)
+{
+	char conf[400], text[256];
+	const struct tu_rr *rr;
+
+	memset(text, 'x', 255);
+	text[255] = 0;
+	snprintf(conf, sizeof(conf), "chaos = { version = \"%s\"; };\n", text);
+	snapshot_free(snap);
+	use(build(conf, pools_conf()));
+	send_q(tu_query(qbuf, 3, 0, "version.server", DNS_TYPE_TXT, DNS_CLASS_CH), false);
+	expect_counts(0, 1, 0, 0);
+	ck_assert(!r.tc);
+	ck_assert_uint_le(rlen, 512);
+	rr = tu_sec(&r, 0, 0);
+	ck_assert_uint_eq(rr->rdlen, 256);
+	ck_assert_uint_eq(rr->rdata[0], 255);
+	ck_assert_mem_eq(rr->rdata + 1, text, 255);
+}
+END_TEST
+
 START_TEST(chaos_not_configured)
 {
 	snapshot_free(snap);
@@ -1989,6 +2012,7 @@ static Suite *answer_suite(void)
 	tcase_add_test(tc, refused_out_of_zone);
 	tcase_add_test(tc, refused_class);
 	tcase_add_test(tc, chaos_version);
+	tcase_add_test(tc, chaos_longest_text);
 	tcase_add_test(tc, chaos_not_configured);
 	tcase_add_test(tc, notimp_opcode);
 	tcase_add_test(tc, notimp_with_edns_has_opt);

@@ -57,6 +57,7 @@ static const char conf_text[] =
 static struct snapshot *snap;
 static struct health_table *health;
 static int reloads, admin_changes;
+static bool reload_busy; /* the daemon's "one is in progress" */
 
 static const struct snapshot *ops_current(void *arg)
 {
@@ -64,11 +65,16 @@ static const struct snapshot *ops_current(void *arg)
 	return snap;
 }
 
+/* Like the daemon's: a reload starts and its result comes later
+ * (control_reload_done), or it is refused while one is in progress. */
 static int ops_reload(void *arg, struct sbuf *msg)
 {
 	(void)arg;
+	if (reload_busy) {
+		sb_printf(msg, "reload in progress; retry when it is done");
+		return -1;
+	}
 	reloads++;
-	sb_printf(msg, "reload done: test");
 	return 0;
 }
 
@@ -98,6 +104,7 @@ static void setup(void)
 	ops.health = health;
 	ops.stats = stats;
 	reloads = admin_changes = 0;
+	reload_busy = false;
 }
 
 static void teardown(void)
@@ -119,6 +126,11 @@ static int run(const char *line)
 	size_t len = 0;
 	int rc = commands_execute(line, &ops, &out, &len);
 
+	if (rc == COMMAND_PENDING) {
+		ck_assert_ptr_null(out);
+		reply[0] = 0;
+		return rc;
+	}
 	ck_assert_ptr_nonnull(out);
 	ck_assert_uint_lt(len, sizeof(reply));
 	memcpy(reply, out, len);
@@ -611,11 +623,28 @@ END_TEST
 
 START_TEST(reload_calls_back)
 {
-	ck_assert_int_eq(run("reload"), 0);
-	ck_assert(strncmp(reply, "OK\n", 3) == 0);
+	char *out;
+	size_t len;
+
+	/* It starts, and the reply waits for the result. */
+	ck_assert_int_eq(run("reload"), COMMAND_PENDING);
 	ck_assert_int_eq(reloads, 1);
 	ck_assert_int_eq(run("reload now"), -1);
 	ck_assert_int_eq(reloads, 1);
+	/* One in progress: a second is refused at once, saying why. */
+	reload_busy = true;
+	ck_assert_int_eq(run("reload"), -1);
+	ck_assert_str_eq(reply, "ERR reload in progress; retry when it is done\n");
+	ck_assert_int_eq(reloads, 1);
+	/* The replies once it is done. */
+	commands_reload_reply(0, "warning: w\nreload done: test", &out, &len);
+	ck_assert_str_eq(out, "OK\nwarning: w\nreload done: test\n");
+	ck_assert_uint_eq(len, strlen(out));
+	free(out);
+	commands_reload_reply(-1, "error: e\nreload failed: why\n", &out, &len);
+	ck_assert_str_eq(out, "ERR reload failed; the previous configuration keeps serving\n"
+			      "error: e\nreload failed: why\n");
+	free(out);
 }
 END_TEST
 
@@ -852,9 +881,9 @@ START_TEST(socket_idle_client_dropped)
 	ev_run(loop, EVRUN_NOWAIT); /* accepted */
 	/* The loop stays free for others meanwhile. */
 	other = client_connect(path);
-	ck_assert_int_eq(send(other, "reload\n", 7, 0), 7);
+	ck_assert_int_eq(send(other, "status\n", 7, 0), 7);
 	client_reply(loop, other);
-	ck_assert_str_eq(reply, "OK\nreload done: test\n");
+	ck_assert(strncmp(reply, "OK\n", 3) == 0);
 	for (;;) {
 		char ch;
 		ssize_t r = recv(fd, &ch, 1, MSG_DONTWAIT);
@@ -867,6 +896,88 @@ START_TEST(socket_idle_client_dropped)
 	elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	ck_assert_msg(elapsed > 1.8 && elapsed < 3.5, "dropped after %.2f s", elapsed);
 	close(fd);
+	control_free(c);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+/* A client that started a reload waits for its result, past the read
+ * timeout, while others are served; then gets it. */
+START_TEST(socket_reload_waits_for_its_result)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	char path[PATH_MAX];
+	struct control *c = control_new(loop, sock_path(path), 0600, &ops);
+	struct timespec t0, t1;
+	int fd, other;
+	char ch;
+
+	ck_assert_ptr_nonnull(c);
+	fd = client_connect(path);
+	ck_assert_int_eq(send(fd, "reload\n", 7, 0), 7);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		ev_run(loop, EVRUN_NOWAIT);
+		other = client_connect(path);
+		ck_assert_int_eq(send(other, "status\n", 7, 0), 7);
+		client_reply(loop, other);
+		ck_assert(strncmp(reply, "OK\n", 3) == 0);
+		usleep(100 * 1000);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while ((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9 < 2.5);
+	ck_assert_int_eq(reloads, 1);
+	ck_assert_int_eq(recv(fd, &ch, 1, MSG_DONTWAIT), -1); /* still waiting, not dropped */
+	ck_assert(errno == EAGAIN || errno == EWOULDBLOCK);
+	control_reload_done(c, 0, "reload done: test");
+	client_reply(loop, fd);
+	ck_assert_str_eq(reply, "OK\nreload done: test\n");
+	control_free(c);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+/* 20 clients hold partial lines (16 is the limit): an operator still gets
+ * an answer at once, and the oldest idle client is the one closed, with a
+ * word why. They used to keep everyone out for 2 s. */
+START_TEST(socket_full_of_partial_lines)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	char path[PATH_MAX], buf[256];
+	struct control *c = control_new(loop, sock_path(path), 0600, &ops);
+	struct timespec t0, t1;
+	double elapsed;
+	int idle[20], fd;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(c);
+	for (int i = 0; i < 20; i++) {
+		idle[i] = client_connect(path);
+		ck_assert_int_eq(send(idle[i], "sta", 3, 0), 3);
+		ev_run(loop, EVRUN_NOWAIT);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fd = client_connect(path);
+	ck_assert_int_eq(send(fd, "status\n", 7, 0), 7);
+	client_reply(loop, fd);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(strncmp(reply, "OK\n", 3) == 0, "reply: %s", reply);
+	ck_has(reply, "pool a: ");
+	ck_assert_msg(elapsed < 0.5, "answered after %.2f s", elapsed);
+	/* The oldest partial lines made way, each told why; the newest wait. */
+	n = recv(idle[0], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	ck_assert_int_gt(n, 0);
+	buf[n] = 0;
+	ck_has(buf, "ERR too many control clients: closed to serve another");
+	n = recv(idle[19], buf, sizeof(buf), MSG_DONTWAIT);
+	ck_assert(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	/* The last one still completes its command. */
+	ck_assert_int_eq(send(idle[19], "ts\n", 3, 0), 3);
+	client_reply(loop, idle[19]);
+	ck_assert(strncmp(reply, "OK\n", 3) == 0);
+	for (int i = 0; i < 19; i++) {
+		close(idle[i]);
+	}
 	control_free(c);
 	ev_loop_destroy(loop);
 }
@@ -907,6 +1018,8 @@ static Suite *control_suite(void)
 	tcase_add_test(tc, socket_live_not_replaced);
 	tcase_add_test(tc, socket_long_line);
 	tcase_add_test(tc, socket_idle_client_dropped);
+	tcase_add_test(tc, socket_full_of_partial_lines);
+	tcase_add_test(tc, socket_reload_waits_for_its_result);
 	suite_add_tcase(s, tc);
 	return s;
 }
