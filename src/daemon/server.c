@@ -875,6 +875,14 @@ static uint64_t client_seed(unsigned i)
 	return seed + i * 0x9E3779B97F4A7C15ULL;
 }
 
+/* server_new failed: free what it made, but not @snap, which stays the
+ * caller's. */
+static void server_abandon(struct server *srv)
+{
+	atomic_store(&srv->snap, NULL);
+	server_free(srv);
+}
+
 struct server *server_new(struct snapshot *snap, struct stats *stats)
 {
 	struct server *srv = xcalloc(1, sizeof(*srv));
@@ -931,13 +939,13 @@ struct server *server_new(struct snapshot *snap, struct stats *stats)
 				log_err("cannot listen on %s: %s", conf->listens[j].text,
 					strerror(errno));
 			}
-			server_free(srv);
+			server_abandon(srv);
 			return NULL;
 		}
 	}
 	for (size_t j = 0; j < srv->nlisten; j++) {
 		if (open_listener(srv, j, &conf->listens[j]) != 0) {
-			server_free(srv);
+			server_abandon(srv);
 			return NULL;
 		}
 	}

@@ -13,7 +13,7 @@ struct stats;
  * socket pair per worker) and log the addresses; each answering thread gets
  * its counters from @stats (which must outlive the server). @snap becomes
  * the live snapshot; the server owns it from now on. Returns NULL after
- * logging on failure. Main thread. */
+ * logging on failure; @snap is then still the caller's. Main thread. */
 struct server *server_new(struct snapshot *snap, struct stats *stats);
 
 /* Start the UDP threads and the workers' TCP loops; they block every signal.
