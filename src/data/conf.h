@@ -17,6 +17,7 @@ enum last_resort { LAST_RESORT_FAIL_OPEN = 0, LAST_RESORT_NODATA = 1, LAST_RESOR
 
 struct check_kind;
 struct config_setting_t;
+struct conf_index;
 
 /* A named health check: what every check has, and its kind's own options. */
 struct conf_check {
@@ -136,12 +137,15 @@ struct conf {
 	char **files;     /* the config file and every @include, in reading order */
 	size_t nfiles;
 	struct conf_rate_limit *rate_limit; /* NULL: no rate limiting */
+	/* Pool and check names -> positions, for conf_find_* (conf.c). */
+	struct conf_index *pool_index;
+	struct conf_index *check_index;
 };
 
-/* The check called @name, or NULL. */
+/* The check called @name, or NULL. One hash probe: call it as often as needed. */
 const struct conf_check *conf_find_check(const struct conf *conf, const char *name);
 
-/* The pool called @name, or NULL. */
+/* The pool called @name, or NULL. One hash probe. */
 const struct conf_pool *conf_find_pool(const struct conf *conf, const char *name);
 
 /* Read and validate @path. On error, logs "FILE:LINE: SETTING: message" lines
