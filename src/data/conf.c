@@ -8,6 +8,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <libgen.h>
 #include <limits.h>
@@ -1585,32 +1586,171 @@ static int check_includes(const char *path, const char *dir, int depth, struct f
 	return errors;
 }
 
+/* libconfig 1.5's scanner (flex) takes time quadratic in the length of one
+ * token: a 4 MB string takes 11 s, 16 MB over two minutes, and a comment
+ * line, a run of spaces or a long number or name do the same (a 4 MB one:
+ * 6 to 20 s). Block comments and many short tokens, however long the line,
+ * cost nothing of the kind. So before libconfig sees a file, the tokens
+ * that can be long are measured here, as its scanner would cut them:
+ * strings (adjacent literals, which make one value, together), line
+ * comments, runs of blanks, and runs of other characters up to punctuation.
+ * What counts as punctuation is libconfig's: ; , = : { } [ ] ( ). Each file
+ * is read once, at most up to what is left of @budget, so that a device or
+ * a growing file cannot keep us reading. Returns the number of errors
+ * (logged), and takes the bytes read from @budget. */
+static int scan_file(const char *path, size_t *budget)
+{
+	static const bool punctuation[256] = { [';'] = true, [','] = true, ['='] = true,
+					       [':'] = true, ['{'] = true, ['}'] = true,
+					       ['['] = true, [']'] = true, ['('] = true,
+					       [')'] = true };
+	enum { NORMAL, STRING, LINE_COMMENT, BLOCK_COMMENT } state = NORMAL;
+	enum { NONE, BLANKS, WORD } run = NONE;
+	size_t len = 0, run_len = 0, read = 0;
+	bool after_string = false, escaped = false;
+	int line = 1, start = 1, ch, prev = 0;
+	const char *what = NULL;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		return 0; /* reported by whoever opens it */
+	}
+	while ((ch = getc_unlocked(f)) != EOF) {
+		if (++read > *budget) {
+			log_err("%s:%d: the config files are larger than %u MiB together (a larger "
+				"one is more likely a wrong @include than a configuration, and "
+				"libconfig holds about 16 times the text in memory while it reads it)",
+				path, line, CONF_FILES_MAX >> 20);
+			fclose(f);
+			return 1;
+		}
+		switch (state) {
+		case STRING:
+			if (!escaped && ch == '"') {
+				state = NORMAL;
+				after_string = true;
+			} else if (++len > CONF_TOKEN_MAX) {
+				what = "a string";
+			} else {
+				escaped = !escaped && ch == '\\';
+			}
+			break;
+		case LINE_COMMENT:
+			if (ch == '\n') {
+				state = NORMAL;
+			} else if (++len > CONF_TOKEN_MAX) {
+				what = "a comment line";
+			}
+			break;
+		case BLOCK_COMMENT:
+			if (prev == '*' && ch == '/') {
+				state = NORMAL;
+				ch = 0; /* this '/' opens nothing */
+			}
+			break;
+		case NORMAL:
+			if (prev == '/' && (ch == '/' || ch == '*')) {
+				state = ch == '/' ? LINE_COMMENT : BLOCK_COMMENT;
+				len = 0;
+				run = NONE;
+				ch = 0; /* so that the comment's own opening cannot close it */
+				break;
+			}
+			if (ch == '"') {
+				if (!after_string) {
+					len = 0;
+					start = line;
+				}
+				state = STRING;
+				run = NONE;
+			} else if (ch == '#') {
+				state = LINE_COMMENT;
+				len = 0;
+				run = NONE;
+			} else if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f' || ch == '\v') {
+				run_len = run == BLANKS ? run_len + 1 : 1;
+				run = BLANKS;
+			} else if (ch == '\n') {
+				run = NONE;
+			} else if (punctuation[ch]) {
+				run = NONE;
+				after_string = false;
+			} else {
+				run_len = run == WORD ? run_len + 1 : 1;
+				run = WORD;
+				after_string = ch == '/' && after_string; /* maybe a comment */
+			}
+			if (run != NONE && run_len > CONF_TOKEN_MAX) {
+				what = run == BLANKS ? "a run of blanks" : "a token";
+				start = line;
+			}
+			break;
+		}
+		if (what) {
+			log_err("%s:%d: %s of more than %u bytes (libconfig's scanner takes time "
+				"quadratic in the length of one token: 4 MB take it 11 s)",
+				path, state == LINE_COMMENT ? line : start, what, CONF_TOKEN_MAX);
+			fclose(f);
+			*budget -= read;
+			return 1;
+		}
+		if (ch == '\n') {
+			line++;
+		}
+		prev = ch;
+	}
+	fclose(f);
+	*budget -= read;
+	return 0;
+}
+
 struct conf *conf_load(const char *path)
 {
 	config_t cfg;
 	struct conf *conf;
 	struct conf_ctx c = { path, 0 };
 	struct file_list files = { NULL, 0 };
+	struct stat st;
 	FILE *f;
+	int fd;
 
-	f = fopen(path, "re");
+	/* A device or a FIFO would keep the scans below (and libconfig) reading,
+	 * and opening a FIFO blocks: O_NONBLOCK until it is known to be a file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		log_err("%s: cannot open config file: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		log_err("%s: cannot use config file: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "r");
 	if (!f) {
 		log_err("%s: cannot open config file: %s", path, strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	config_init(&cfg);
 	{
 		char *tmp = xstrdup(path);
 		const char *dir = dirname(tmp);
+		int errors;
+		size_t budget = CONF_FILES_MAX;
 		config_set_include_dir(&cfg, dir);
 		file_list_add(&files, path);
-		if (check_includes(path, dir, 0, &files) != 0) {
-			free(tmp);
+		errors = check_includes(path, dir, 0, &files);
+		/* Every file as often as libconfig will read it. */
+		for (size_t i = 0; !errors && i < files.n; i++) {
+			errors += scan_file(files.names[i], &budget);
+		}
+		free(tmp);
+		if (errors) {
 			config_destroy(&cfg);
 			fclose(f);
 			goto fail_files;
 		}
-		free(tmp);
 	}
 	fclose(f);
 	if (config_read_file(&cfg, path) != CONFIG_TRUE) {

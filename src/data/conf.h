@@ -12,6 +12,12 @@ struct policy_ops;
 
 #define CONF_COOKIE_SECRET_LEN 16 /* SipHash-2-4's key (RFC 9018) */
 #define CONF_NSID_MAX 128	  /* octets of `nsid` */
+/* Bounds checked before libconfig reads a config (conf.c scan_file says
+ * why): the config file and its @includes together, each counted as often
+ * as it is read, and one string (adjacent literals together), comment line,
+ * run of blanks or other token. */
+#define CONF_FILES_MAX (64u << 20)
+#define CONF_TOKEN_MAX 65536u
 
 enum last_resort { LAST_RESORT_FAIL_OPEN = 0, LAST_RESORT_NODATA = 1, LAST_RESORT_SERVFAIL = 2 };
 

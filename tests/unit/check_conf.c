@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <check.h>
@@ -1218,6 +1219,135 @@ START_TEST(backup_cycle)
 }
 END_TEST
 
+/* "P:LINE: MESSAGE" must be in the log of loading @text, which must fail. */
+static void expect_scan_error(const char *text, int line, const char *what)
+{
+	char path[PATH_MAX], want[PATH_MAX + 200];
+	struct conf *c = load(path, NULL, text);
+
+	ck_assert_ptr_null(c);
+	snprintf(want, sizeof(want), "%s:%d: %s", path, line, what);
+	ck_assert_msg(strstr(errlog, want), "expected \"%s\" in:\n%.2000s", want, errlog);
+	ck_assert_msg(!strstr(errlog, "syntax error"), "refused before libconfig:\n%.2000s", errlog);
+}
+
+/* @n copies of @c between @head and @tail. Freed by the caller. */
+static char *repeat(const char *head, char c, size_t n, const char *tail)
+{
+	size_t h = strlen(head), t = strlen(tail);
+	char *s = malloc(h + n + t + 1);
+
+	ck_assert_ptr_nonnull(s);
+	memcpy(s, head, h);
+	memset(s + h, c, n);
+	memcpy(s + h + n, tail, t + 1);
+	return s;
+}
+
+/* libconfig's scanner takes time quadratic in one token's length (4 MB: 11 s):
+ * a string, a comment line, a run of blanks or any other token over 65536
+ * bytes is refused, with its line, before libconfig sees it. */
+START_TEST(long_tokens_refused)
+{
+	const size_t over = CONF_TOKEN_MAX + 1;
+	char *t;
+
+	ck_assert_uint_eq(CONF_TOKEN_MAX, 65536);
+	t = repeat(OK_HEAD OK_ZONES "x = \"", 'a', over, "\";\n");
+	expect_scan_error(t, 3, "a string of more than 65536 bytes");
+	free(t);
+	/* Adjacent literals make one value: counted together, from its first line. */
+	t = repeat(OK_HEAD OK_ZONES "\nx = \"abc\"\n \"", 'a', over - 3, "\";\n");
+	expect_scan_error(t, 4, "a string of more than 65536 bytes");
+	free(t);
+	t = repeat(OK_HEAD OK_ZONES "# ", 'a', over, "\n");
+	expect_scan_error(t, 3, "a comment line of more than 65536 bytes");
+	free(t);
+	t = repeat(OK_HEAD OK_ZONES "threads = 1; // ", 'a', over, "\n");
+	expect_scan_error(t, 3, "a comment line of more than 65536 bytes");
+	free(t);
+	t = repeat(OK_HEAD OK_ZONES "threads = 1", '0', over, ";\n");
+	expect_scan_error(t, 3, "a token of more than 65536 bytes");
+	free(t);
+	t = repeat(OK_HEAD OK_ZONES "threads =", ' ', over, "1;\n");
+	expect_scan_error(t, 3, "a run of blanks of more than 65536 bytes");
+	free(t);
+}
+END_TEST
+
+/* What stays within the bounds is read as before. */
+START_TEST(long_tokens_within_bounds)
+{
+	char path[PATH_MAX];
+	struct conf *c;
+	char *t;
+
+	/* A string of exactly 65536 bytes passes the scan (and is an unknown setting). */
+	t = repeat(OK_HEAD OK_ZONES "x = \"", 'a', CONF_TOKEN_MAX, "\";\n");
+	expect_error(t, 3, "x", "unknown setting");
+	free(t);
+	/* Escapes count as written; quotes inside do not end the string. */
+	t = repeat(OK_HEAD OK_ZONES "x = \"\\\"", 'a', CONF_TOKEN_MAX - 2, "\";\n");
+	expect_error(t, 3, "x", "unknown setting");
+	free(t);
+	/* Comments up to the bound, block comments of any length, and long lines of short tokens. */
+	t = repeat(OK_HEAD OK_ZONES "#", 'a', CONF_TOKEN_MAX, "\n/* ");
+	{
+		size_t n = 4 * CONF_TOKEN_MAX, len = strlen(t);
+		size_t size = len + n + 40 * 20000 + 100;
+		t = realloc(t, size);
+		ck_assert_ptr_nonnull(t);
+		memset(t + len, 'b', n);
+		len += n;
+		len += (size_t)snprintf(t + len, size - len, " */\npools = ( { name = \"p\"; owners = [ ");
+		for (int i = 0; i < 20000; i++) {
+			len += (size_t)snprintf(t + len, size - len, "%s\"h%d.lb.test\"", i ? ", " : "", i);
+		}
+		snprintf(t + len, size - len, " ]; members = ( { address = \"192.0.2.1\"; } ); } );\n");
+	}
+	c = load(path, NULL, t);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->pools[0].nowners, 20000);
+	conf_free(c);
+	free(t);
+}
+END_TEST
+
+/* The config and its @includes are read to at most 64 MiB together, each
+ * counted as often as it is included; something that is not a regular file
+ * (a FIFO would block, a device never end) is refused at once. */
+START_TEST(config_size_bounded)
+{
+	char path[PATH_MAX], inc[PATH_MAX], fifo[PATH_MAX + 16];
+	size_t half = (CONF_FILES_MAX >> 1) + 4096;
+	struct conf *c;
+	char *t;
+
+	ck_assert_uint_eq(CONF_FILES_MAX, 64u << 20);
+	t = repeat("/*", ' ', half, "*/\n");
+	tu_write(inc, "half.conf", t);
+	free(t);
+	c = load(path, NULL, OK_HEAD OK_ZONES "@include \"half.conf\"\n");
+	ck_assert_ptr_nonnull(c);
+	conf_free(c);
+	c = load(path, NULL, OK_HEAD OK_ZONES "@include \"half.conf\"\n@include \"half.conf\"\n");
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strstr(errlog, "half.conf:1: the config files are larger than 64 MiB together"),
+		      "expected the size bound in:\n%.2000s", errlog);
+	remove(inc);
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo.conf", tu_dir());
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	TU_CAPTURE_STDERR(errlog, sizeof(errlog), c = conf_load(fifo));
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_nonnull(strstr(errlog, "not a regular file"));
+	remove(fifo);
+	TU_CAPTURE_STDERR(errlog, sizeof(errlog), c = conf_load(tu_dir()));
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_nonnull(strstr(errlog, "not a regular file"));
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -1290,6 +1420,9 @@ static Suite *conf_suite(void)
 	tcase_add_test(ts, find_by_name);
 	tcase_add_test(ts, duplicate_check_name);
 	tcase_add_test(ts, backup_cycle);
+	tcase_add_test(ts, long_tokens_refused);
+	tcase_add_test(ts, long_tokens_within_bounds);
+	tcase_add_test(ts, config_size_bounded);
 	suite_add_tcase(s, ts);
 	return s;
 }
