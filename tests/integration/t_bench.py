@@ -1,9 +1,13 @@
 #!/usr/bin/python3
 """The benchmark scripts whose figures the README and BENCHMARKS.md quote
 report what they measured and nothing else: probes.py keeps timed-out waits
-out of its medians."""
+out of its medians, and large_zone.py (small sizes here) loads what it
+generated and names the command and the commit in its report."""
 
 import importlib.util
+import os
+import re
+import subprocess
 import sys
 import unittest
 from pathlib import Path
@@ -12,6 +16,8 @@ sys.dont_write_bytecode = True
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 BENCH = REPO / "contrib" / "bench"
+sys.path.insert(0, str(HERE))
+import harness  # noqa: E402
 
 
 def load(name):
@@ -58,6 +64,25 @@ class ProbesSummary(unittest.TestCase):
         sm = probes.detection_summary(self.result(gone=[0.1] * 4, back=[0.2] * 4))
         self.assertEqual(sm["notes"], [])
         self.assertEqual(sm["timeouts"], 0)
+
+
+class LargeZone(unittest.TestCase):
+    def test_small_run_reports_command_and_commit(self):
+        harness.check_binary()
+        p = subprocess.run([sys.executable, str(BENCH / "large_zone.py"), "--names", "300",
+                            "--pools", "20", "--members", "3", "--checks", "2", "--runs", "1",
+                            "--no-nsd", "--gslbd", harness.GSLBD],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        out = p.stdout
+        self.assertIn("- command: `/usr/bin/python3 contrib/bench/large_zone.py --names 300 "
+                      "--pools 20 --members 3 --checks 2 --runs 1 --no-nsd --gslbd ", out)
+        self.assertRegex(out, r"- commit: ([0-9a-f]{12} \(|unknown \()")
+        # 300 names + the pools' 20 owners + apex and ns.
+        self.assertRegex(out, r"snapshot size .*\| [0-9.]+ MiB, 322 names \|")
+        self.assertRegex(out, r"gslbd start: exec to `ready` \| [0-9.]+ s \|")
+        self.assertRegex(out, r"reload \(SIGHUP to `reload done`\) \| [0-9.]+ s, VmRSS after \d+ MiB")
+        self.assertRegex(out, re.escape("`gslbd -t` (load, build the snapshot, free it)"))
 
 
 if __name__ == "__main__":
