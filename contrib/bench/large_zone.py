@@ -323,7 +323,10 @@ zone:
                 % (last, START_TIMEOUT, p.poll(), nd))
             return None
         time.sleep(1.0)  # let the server child settle after its first answers
-        procs = [("main", p.pid, rss_kib(p.pid))]
+        # NSD forks (server children, xfrd, and the process started may
+        # itself be one of them): each process by PID, the first the one
+        # started here.
+        procs = [("process %d (started here)" % p.pid, p.pid, rss_kib(p.pid))]
         todo = children(p.pid)
         while todo:
             c = todo.pop(0)
@@ -332,7 +335,7 @@ zone:
                 comm = open("/proc/%d/cmdline" % c).read().replace("\0", " ").strip()
             except OSError:
                 comm = "?"
-            procs.append(("process %d (%s)" % (c, comm[:60]), c, rss_kib(c)))
+            procs.append(("process %d (%s)" % (c, comm.split(" ")[0]), c, rss_kib(c)))
         return {"ready": ready, "procs": procs}
     finally:
         # NSD's main process stops its children on SIGTERM.
@@ -430,6 +433,7 @@ def main():
                 nsd_version(), nsd["ready"]))
             for what, _, kib in nsd["procs"]:
                 print("| NSD VmRSS, %s | %s |" % (what, mib(kib)))
+            print("| NSD VmRSS, all its processes | %s |" % mib(sum(k or 0 for _, _, k in nsd["procs"])))
         elif not a.no_nsd:
             print("| NSD | not measured (not installed, or it did not answer) |")
         return 0
