@@ -1587,9 +1587,9 @@ static int check_includes(const char *path, const char *dir, int depth, struct f
 }
 
 /* libconfig 1.5's scanner (flex) takes time quadratic in the length of one
- * token: a 4 MB string takes 11 s, 16 MB over two minutes, and a comment
- * line, a run of spaces or a long number or name do the same (a 4 MB one:
- * 6 to 20 s). Block comments and many short tokens, however long the line,
+ * token: a 4 MB string, comment line or run of blanks takes it 6 to 9 s,
+ * one four times as long about 16 times as long (README, "Configuration",
+ * has the command), and a long number or name does the same. Block comments and many short tokens, however long the line,
  * cost nothing of the kind. So before libconfig sees a file, the tokens
  * that can be long are measured here, as its scanner would cut them:
  * strings (adjacent literals, which make one value, together), line
@@ -1688,7 +1688,7 @@ static int scan_file(const char *path, size_t *budget)
 		}
 		if (what) {
 			log_err("%s:%d: %s of more than %u bytes (libconfig's scanner takes time "
-				"quadratic in the length of one token: 4 MB take it 11 s)",
+				"quadratic in the length of one token)",
 				path, state == LINE_COMMENT ? line : start, what, CONF_TOKEN_MAX);
 			fclose(f);
 			*budget -= read;

@@ -1244,7 +1244,7 @@ static char *repeat(const char *head, char c, size_t n, const char *tail)
 	return s;
 }
 
-/* libconfig's scanner takes time quadratic in one token's length (4 MB: 11 s):
+/* libconfig's scanner takes time quadratic in one token's length (4 MB: 9 s):
  * a string, a comment line, a run of blanks or any other token over 65536
  * bytes is refused, with its line, before libconfig sees it. */
 START_TEST(long_tokens_refused)
