@@ -1124,10 +1124,12 @@ static void parse_pool(struct conf_ctx *c, struct conf *conf, struct conf_pool *
 	}
 	p->name = xstrdup(str ? str : "");
 	if (str) {
-		long first = index_add(conf->pool_index, str, strlen(str), (size_t)(p - conf->pools));
+		long first =
+		    index_add(conf->pool_index, str, strlen(str), (size_t)(p - conf->pools));
 		if (first >= 0) {
 			err(c, config_setting_get_member(s, "name"),
-			    "pool \"%s\" is already declared at line %d", str, conf->pools[first].line);
+			    "pool \"%s\" is already declared at line %d", str,
+			    conf->pools[first].line);
 		}
 	}
 	owners = get_strlist(c, s, "owners");
@@ -1317,10 +1319,12 @@ static void parse_check(struct conf_ctx *c, struct conf *conf, struct conf_check
 	}
 	k->name = xstrdup(str ? str : "");
 	if (str) {
-		long first = index_add(conf->check_index, str, strlen(str), (size_t)(k - conf->checks));
+		long first =
+		    index_add(conf->check_index, str, strlen(str), (size_t)(k - conf->checks));
 		if (first >= 0) {
 			err(c, config_setting_get_member(s, "name"),
-			    "check \"%s\" is already declared at line %d", str, conf->checks[first].line);
+			    "check \"%s\" is already declared at line %d", str,
+			    conf->checks[first].line);
 		}
 	}
 	str = get_str(c, s, "type");
@@ -1452,7 +1456,8 @@ static bool *backup_cycles(const struct conf *conf)
 				size_t x = at;
 				do {
 					on_cycle[x] = true;
-					x = (size_t)(conf_find_pool(conf, conf->pools[x].backup) - conf->pools);
+					x = (size_t)(conf_find_pool(conf, conf->pools[x].backup) -
+						     conf->pools);
 				} while (x != at);
 				break;
 			}
@@ -1498,8 +1503,9 @@ static void cross_check(struct conf_ctx *c, struct conf *conf)
 				p->backup_line, i, p->backup);
 			c->errors++;
 		} else if (p->backup && on_cycle[i]) {
-			log_err("%s:%d: pools[%zu].backup: the backup chain of \"%s\" leads back to it",
-				conf->path, p->backup_line, i, p->name);
+			log_err(
+			    "%s:%d: pools[%zu].backup: the backup chain of \"%s\" leads back to it",
+			    conf->path, p->backup_line, i, p->name);
 			c->errors++;
 		}
 	}
@@ -1589,21 +1595,18 @@ static int check_includes(const char *path, const char *dir, int depth, struct f
 /* libconfig 1.5's scanner (flex) takes time quadratic in the length of one
  * token: a 4 MB string, comment line or run of blanks takes it 6 to 9 s,
  * one four times as long about 16 times as long (README, "Configuration",
- * has the command), and a long number or name does the same. Block comments and many short tokens, however long the line,
- * cost nothing of the kind. So before libconfig sees a file, the tokens
- * that can be long are measured here, as its scanner would cut them:
- * strings (adjacent literals, which make one value, together), line
- * comments, runs of blanks, and runs of other characters up to punctuation.
- * What counts as punctuation is libconfig's: ; , = : { } [ ] ( ). Each file
- * is read once, at most up to what is left of @budget, so that a device or
- * a growing file cannot keep us reading. Returns the number of errors
- * (logged), and takes the bytes read from @budget. */
+ * has the command), and a long number or name does the same. Block comments and many short tokens,
+ * however long the line, cost nothing of the kind. So before libconfig sees a file, the tokens that
+ * can be long are measured here, as its scanner would cut them: strings (adjacent literals, which
+ * make one value, together), line comments, runs of blanks, and runs of other characters up to
+ * punctuation. What counts as punctuation is libconfig's: ; , = : { } [ ] ( ). Each file is read
+ * once, at most up to what is left of @budget, so that a device or a growing file cannot keep us
+ * reading. Returns the number of errors (logged), and takes the bytes read from @budget. */
 static int scan_file(const char *path, size_t *budget)
 {
-	static const bool punctuation[256] = { [';'] = true, [','] = true, ['='] = true,
-					       [':'] = true, ['{'] = true, ['}'] = true,
-					       ['['] = true, [']'] = true, ['('] = true,
-					       [')'] = true };
+	static const bool punctuation[256] = {
+	    [';'] = true, [','] = true, ['='] = true, [':'] = true, ['{'] = true,
+	    ['}'] = true, ['['] = true, [']'] = true, ['('] = true, [')'] = true};
 	enum { NORMAL, STRING, LINE_COMMENT, BLOCK_COMMENT } state = NORMAL;
 	enum { NONE, BLANKS, WORD } run = NONE;
 	size_t len = 0, run_len = 0, read = 0;
@@ -1617,10 +1620,11 @@ static int scan_file(const char *path, size_t *budget)
 	}
 	while ((ch = getc_unlocked(f)) != EOF) {
 		if (++read > *budget) {
-			log_err("%s:%d: the config files are larger than %u MiB together (a larger "
-				"one is more likely a wrong @include than a configuration, and "
-				"libconfig holds about 16 times the text in memory while it reads it)",
-				path, line, CONF_FILES_MAX >> 20);
+			log_err(
+			    "%s:%d: the config files are larger than %u MiB together (a larger "
+			    "one is more likely a wrong @include than a configuration, and "
+			    "libconfig holds about 16 times the text in memory while it reads it)",
+			    path, line, CONF_FILES_MAX >> 20);
 			fclose(f);
 			return 1;
 		}
@@ -1667,7 +1671,8 @@ static int scan_file(const char *path, size_t *budget)
 				state = LINE_COMMENT;
 				len = 0;
 				run = NONE;
-			} else if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f' || ch == '\v') {
+			} else if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f' ||
+				   ch == '\v') {
 				run_len = run == BLANKS ? run_len + 1 : 1;
 				run = BLANKS;
 			} else if (ch == '\n') {

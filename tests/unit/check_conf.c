@@ -1096,8 +1096,9 @@ static char *many_pools(size_t n)
 	ck_assert_ptr_nonnull(t);
 	len += (size_t)snprintf(t + len, size - len, OK_HEAD OK_ZONES "checks = (\n");
 	for (size_t k = 0; k < 16; k++) {
-		len += (size_t)snprintf(t + len, size - len, "%s{ name = \"c%zu\"; type = \"none\"; }",
-					k ? ",\n" : "", k);
+		len +=
+		    (size_t)snprintf(t + len, size - len, "%s{ name = \"c%zu\"; type = \"none\"; }",
+				     k ? ",\n" : "", k);
 	}
 	len += (size_t)snprintf(t + len, size - len, ");\npools = (\n");
 	for (size_t i = 0; i < n; i++) {
@@ -1105,11 +1106,11 @@ static char *many_pools(size_t n)
 		if (i + 1 < n) {
 			snprintf(backup, sizeof(backup), " backup = \"p%zu\";", i + 1);
 		}
-		len += (size_t)snprintf(t + len, size - len,
-					"%s{ name = \"p%zu\"; check = \"c%zu\";%s members = ( { address "
-					"= \"10.%zu.%zu.%zu\"; } ); }",
-					i ? ",\n" : "", i, i % 16, backup, (i >> 16) & 255,
-					(i >> 8) & 255, i & 255);
+		len += (size_t)snprintf(
+		    t + len, size - len,
+		    "%s{ name = \"p%zu\"; check = \"c%zu\";%s members = ( { address "
+		    "= \"10.%zu.%zu.%zu\"; } ); }",
+		    i ? ",\n" : "", i, i % 16, backup, (i >> 16) & 255, (i >> 8) & 255, i & 255);
 		ck_assert_uint_lt(len, size);
 	}
 	snprintf(t + len, size - len, "\n);\n");
@@ -1196,23 +1197,26 @@ END_TEST
 START_TEST(backup_cycle)
 {
 	char path[PATH_MAX], want[PATH_MAX + 128];
-	struct conf *c = load(path, NULL,
-			      OK_HEAD OK_ZONES
-			      "pools = (\n"
-			      "{ name = \"a\"; backup = \"b\"; members = ( { address = \"192.0.2.1\"; } ); },\n"
-			      "{ name = \"b\"; backup = \"c\"; members = ( { address = \"192.0.2.2\"; } ); },\n"
-			      "{ name = \"c\"; backup = \"b\"; members = ( { address = \"192.0.2.3\"; } ); },\n"
-			      "{ name = \"d\"; backup = \"a\"; members = ( { address = \"192.0.2.4\"; } ); },\n"
-			      "{ name = \"e\"; backup = \"e\"; members = ( { address = \"192.0.2.5\"; } ); },\n"
-			      "{ name = \"f\"; backup = \"d\"; members = ( { address = \"192.0.2.6\"; } ); } );\n");
+	struct conf *c = load(
+	    path, NULL,
+	    OK_HEAD OK_ZONES
+	    "pools = (\n"
+	    "{ name = \"a\"; backup = \"b\"; members = ( { address = \"192.0.2.1\"; } ); },\n"
+	    "{ name = \"b\"; backup = \"c\"; members = ( { address = \"192.0.2.2\"; } ); },\n"
+	    "{ name = \"c\"; backup = \"b\"; members = ( { address = \"192.0.2.3\"; } ); },\n"
+	    "{ name = \"d\"; backup = \"a\"; members = ( { address = \"192.0.2.4\"; } ); },\n"
+	    "{ name = \"e\"; backup = \"e\"; members = ( { address = \"192.0.2.5\"; } ); },\n"
+	    "{ name = \"f\"; backup = \"d\"; members = ( { address = \"192.0.2.6\"; } ); } );\n");
 
 	ck_assert_ptr_null(c);
 	for (int i = 1; i <= 2; i++) {
-		snprintf(want, sizeof(want), "%s:%d: pools[%d].backup: the backup chain of \"%c\" leads back to it",
+		snprintf(want, sizeof(want),
+			 "%s:%d: pools[%d].backup: the backup chain of \"%c\" leads back to it",
 			 path, 4 + i, i, 'a' + i);
 		ck_assert_msg(strstr(errlog, want), "expected \"%s\" in:\n%s", want, errlog);
 	}
-	ck_assert_ptr_nonnull(strstr(errlog, "pools[4].backup: the backup chain of \"e\" leads back"));
+	ck_assert_ptr_nonnull(
+	    strstr(errlog, "pools[4].backup: the backup chain of \"e\" leads back"));
 	ck_assert_ptr_null(strstr(errlog, "pools[0].backup"));
 	ck_assert_ptr_null(strstr(errlog, "pools[3].backup"));
 	ck_assert_ptr_null(strstr(errlog, "pools[5].backup"));
@@ -1228,7 +1232,8 @@ static void expect_scan_error(const char *text, int line, const char *what)
 	ck_assert_ptr_null(c);
 	snprintf(want, sizeof(want), "%s:%d: %s", path, line, what);
 	ck_assert_msg(strstr(errlog, want), "expected \"%s\" in:\n%.2000s", want, errlog);
-	ck_assert_msg(!strstr(errlog, "syntax error"), "refused before libconfig:\n%.2000s", errlog);
+	ck_assert_msg(!strstr(errlog, "syntax error"), "refused before libconfig:\n%.2000s",
+		      errlog);
 }
 
 /* @n copies of @c between @head and @tail. Freed by the caller. */
@@ -1290,7 +1295,8 @@ START_TEST(long_tokens_within_bounds)
 	t = repeat(OK_HEAD OK_ZONES "x = \"\\\"", 'a', CONF_TOKEN_MAX - 2, "\";\n");
 	expect_error(t, 3, "x", "unknown setting");
 	free(t);
-	/* Comments up to the bound, block comments of any length, and long lines of short tokens. */
+	/* Comments up to the bound, block comments of any length, and long lines of short tokens.
+	 */
 	t = repeat(OK_HEAD OK_ZONES "#", 'a', CONF_TOKEN_MAX, "\n/* ");
 	{
 		size_t n = 4 * CONF_TOKEN_MAX, len = strlen(t);
@@ -1299,11 +1305,14 @@ START_TEST(long_tokens_within_bounds)
 		ck_assert_ptr_nonnull(t);
 		memset(t + len, 'b', n);
 		len += n;
-		len += (size_t)snprintf(t + len, size - len, " */\npools = ( { name = \"p\"; owners = [ ");
+		len += (size_t)snprintf(t + len, size - len,
+					" */\npools = ( { name = \"p\"; owners = [ ");
 		for (int i = 0; i < 20000; i++) {
-			len += (size_t)snprintf(t + len, size - len, "%s\"h%d.lb.test\"", i ? ", " : "", i);
+			len += (size_t)snprintf(t + len, size - len, "%s\"h%d.lb.test\"",
+						i ? ", " : "", i);
 		}
-		snprintf(t + len, size - len, " ]; members = ( { address = \"192.0.2.1\"; } ); } );\n");
+		snprintf(t + len, size - len,
+			 " ]; members = ( { address = \"192.0.2.1\"; } ); } );\n");
 	}
 	c = load(path, NULL, t);
 	ck_assert_ptr_nonnull(c);
@@ -1332,8 +1341,9 @@ START_TEST(config_size_bounded)
 	conf_free(c);
 	c = load(path, NULL, OK_HEAD OK_ZONES "@include \"half.conf\"\n@include \"half.conf\"\n");
 	ck_assert_ptr_null(c);
-	ck_assert_msg(strstr(errlog, "half.conf:1: the config files are larger than 64 MiB together"),
-		      "expected the size bound in:\n%.2000s", errlog);
+	ck_assert_msg(
+	    strstr(errlog, "half.conf:1: the config files are larger than 64 MiB together"),
+	    "expected the size bound in:\n%.2000s", errlog);
 	remove(inc);
 
 	snprintf(fifo, sizeof(fifo), "%s/fifo.conf", tu_dir());
