@@ -1139,17 +1139,18 @@ static double load_cpu_seconds(const char *text)
 }
 
 /* Pool and check names are hashed: 8 times the pools take about 8 times as
- * long. The duplicate-name scan made it over 30 times (100,000 pools took 44
- * s) and the backup-cycle walk, per pool along its whole chain, never ended
- * on a long chain. CPU time, best of three, so a busy machine blurs less;
- * the bound (20) leaves room for caches and the allocator. */
+ * long (10 to 14 times here, plain and under ASan: caches, the allocator).
+ * The duplicate-name scan alone made it 84 times (gslbd -t, 5,000 and 40,000
+ * pools without backups, at 1315310), and the backup-cycle walk, per pool
+ * along its whole chain, never ended on a long chain. CPU time, best of
+ * three, so a busy machine blurs less; the bound is 30. */
 START_TEST(load_time_linear_in_pools)
 {
 	char *small = many_pools(5000), *large = many_pools(40000);
 	double t1 = load_cpu_seconds(small), t8 = load_cpu_seconds(large);
 
 	fprintf(stderr, "conf_load: 5,000 pools %.3f s, 40,000 pools %.3f s (CPU)\n", t1, t8);
-	ck_assert_msg(t8 < 20 * t1 + 0.05,
+	ck_assert_msg(t8 < 30 * t1 + 0.05,
 		      "40,000 pools took %.3f s, 5,000 took %.3f s: not linear", t8, t1);
 	free(small);
 	free(large);
