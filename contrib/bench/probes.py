@@ -417,7 +417,12 @@ def run_detection(binary, d, variant, cycles, rng):
     interval = params.get("interval", DEF_INTERVAL)
     timeout = params.get("timeout", DEF_TIMEOUT)
     limit = 10.0 + 4 * (DEF_FALL + DEF_RISE) * (interval + timeout)
-    res = {"label": label, "gone": [], "back": [], "lost": 0, "spurious": 0,
+    # "gone" and "back" hold measured times only. A wait that timed out is
+    # counted, never folded into them; and when the member never left, the
+    # "back" of that cycle is not measured at all (its answers had the member
+    # all along, so "back" would read as ~0 ms).
+    res = {"label": label, "gone": [], "back": [], "gone_timeouts": 0, "back_timeouts": 0,
+           "back_unmeasured": 0, "cycles": cycles, "limit": limit, "spurious": 0,
            "queries": 0, "qfail": 0,
            "model_gone": model(fail_mode, "gone", interval, timeout, DEF_RISE, DEF_FALL),
            "model_back": model(fail_mode, "back", interval, timeout, DEF_RISE, DEF_FALL)}
@@ -442,15 +447,17 @@ def run_detection(binary, d, variant, cycles, rng):
             tg, sp = poll.wait(lambda s, v=victim: v not in s and s, limit, watch=others)
             res["spurious"] += sp
             if tg is None:
-                res["lost"] += 1
+                res["gone_timeouts"] += 1
             else:
                 res["gone"].append(tg - t0)
             time.sleep(rng.uniform(0, interval))
             t1 = be.set_mode(victim, "ok")
             tb, sp = poll.wait(lambda s, v=victim: v in s, limit, watch=others)
             res["spurious"] += sp
-            if tb is None:
-                res["lost"] += 1
+            if tg is None:
+                res["back_unmeasured"] += 1
+            elif tb is None:
+                res["back_timeouts"] += 1
             else:
                 res["back"].append(tb - t1)
             t, _ = poll.wait(lambda s: s == everyone, limit)
@@ -466,6 +473,33 @@ def run_detection(binary, d, variant, cycles, rng):
             srv.stop()
         be.close()
     return res
+
+
+def detection_summary(r):
+    """Medians and maxima of the measured times only (None when there is
+    none), and notes that report every timed-out or unmeasured wait apart."""
+    out = {}
+    for what in ("gone", "back"):
+        v = r[what]
+        out[what + "_median"] = statistics.median(v) if v else None
+        out[what + "_max"] = max(v) if v else None
+    notes = []
+    if r["gone_timeouts"]:
+        notes.append("gone: %d of %d waits timed out (> %.1f s), not in the figures"
+                     % (r["gone_timeouts"], r["cycles"], r["limit"]))
+    if r["back_unmeasured"]:
+        notes.append("back: %d of %d not measured (the member never left)"
+                     % (r["back_unmeasured"], r["cycles"]))
+    if r["back_timeouts"]:
+        notes.append("back: %d of %d waits timed out (> %.1f s), not in the figures"
+                     % (r["back_timeouts"], r["cycles"], r["limit"]))
+    if r["spurious"]:
+        notes.append("%d answers lacked a healthy member" % r["spurious"])
+    if r["qfail"]:
+        notes.append("%d/%d queries unanswered" % (r["qfail"], r["queries"]))
+    out["notes"] = notes
+    out["timeouts"] = r["gone_timeouts"] + r["back_timeouts"]
+    return out
 
 
 def fmt_s(v):
@@ -613,6 +647,27 @@ def run_cost(binary, d, nmembers):
 
 # -------------------------------------------------------------- main ---
 
+def binary_commit(binary):
+    """The commit of the work tree holding @binary, with `git describe
+    --always --dirty` (the tree's state now; the binary may be older: its
+    mtime says when it was built), or why there is none."""
+    d = os.path.dirname(binary)
+    try:
+        top = subprocess.run(["git", "-C", d, "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, timeout=30).stdout.strip()
+        if not top:
+            return "unknown (the binary is not inside a git work tree)"
+        commit = subprocess.run(["git", "-C", top, "rev-parse", "--short=12", "HEAD"],
+                                capture_output=True, text=True, timeout=30).stdout.strip()
+        desc = subprocess.run(["git", "-C", top, "describe", "--always", "--dirty"],
+                              capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "unknown (%s)" % e
+    mtime = datetime.datetime.fromtimestamp(os.stat(binary).st_mtime, datetime.timezone.utc)
+    return "%s (describe %s; binary built %s UTC)" % (commit, desc,
+                                                      mtime.strftime("%Y-%m-%d %H:%M:%S"))
+
+
 def machine_info():
     model_name = "unknown"
     try:
@@ -652,6 +707,7 @@ def main():
         "  command : %s" % command,
         "  date    : %s" % datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "  gslbd   : %s (%s)" % (gslbd_version(binary), binary),
+        "  commit  : %s" % binary_commit(binary),
         "  machine : nproc %s, %s, kernel %s, RLIMIT_NOFILE %s/%s" % (
             ncpu, cpu_model, kernel, soft, hard),
     ]
@@ -702,23 +758,20 @@ def main():
         if "error" in r:
             print("   %-22s ERROR: %s" % (r["label"], r["error"].splitlines()[0]))
             continue
-        g, b = r["gone"], r["back"]
-        notes = []
-        if r["lost"]:
-            notes.append("%d waits timed out" % r["lost"])
-        if r["spurious"]:
-            notes.append("%d answers lacked a healthy member" % r["spurious"])
-        if r["qfail"]:
-            notes.append("%d/%d queries unanswered" % (r["qfail"], r["queries"]))
+        sm = detection_summary(r)
+        if sm["timeouts"]:
+            failures += 1
         print(row % (r["label"],
-                     fmt_ms(statistics.median(g) if g else None), fmt_ms(max(g) if g else None),
+                     fmt_ms(sm["gone_median"]), fmt_ms(sm["gone_max"]),
                      "%s-%s" % (fmt_ms(r["model_gone"][0]), fmt_ms(r["model_gone"][1])),
-                     fmt_ms(statistics.median(b) if b else None), fmt_ms(max(b) if b else None),
+                     fmt_ms(sm["back_median"]), fmt_ms(sm["back_max"]),
                      "%s-%s" % (fmt_ms(r["model_back"][0]), fmt_ms(r["model_back"][1])),
-                     "; ".join(notes) or "ok"))
+                     "; ".join(sm["notes"]) or "ok"))
     print("   model: the range expected when a probe starts every interval +-10% and a start is")
     print("   skipped while the previous run is in flight (probe latency and polling ignored);")
     print("   refused: gone = (fall-1)*0.9*iv .. fall*1.1*iv; hang adds the timeout per failing run.")
+    print("   median/max are over the cycles measured; a wait that timed out is in the notes only")
+    print("   (and makes the exit status 1), and a cycle whose member never left has no 'back'.")
 
     print()
     print("2. Probe engine cost: tcp checks at interval 1.0, %d local listeners on 127.0.0.1,"

@@ -5,8 +5,10 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <libgen.h>
 #include <limits.h>
@@ -36,6 +38,117 @@ struct conf_ctx {
 	const char *path;
 	int errors;
 };
+
+/* Names -> their positions in an array (pools, checks, zones): open
+ * addressing with linear probing, sized once from the list's length (it is
+ * known before the list is parsed) so that it is at most half full. Parsing
+ * finds a duplicate name in one probe instead of a scan of every earlier one
+ * (quadratic: 100,000 pools took 44 s, 83 % of it in strcmp), and
+ * conf_find_pool/conf_find_check, called per pool and per member by
+ * cross_check and the snapshot builder, use the same table. It stores
+ * positions only; the names stay in the array, which is allocated once and
+ * never moves, and @key_at reads them. */
+struct conf_index {
+	const void *(*key_at)(const void *items, size_t pos, size_t *len);
+	const void *items;
+	size_t mask;
+	uint32_t slot[]; /* position + 1; 0: empty */
+};
+
+static uint64_t index_hash(const void *key, size_t len)
+{
+	const uint8_t *k = key;
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ k[i]) * 0x100000001b3ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+static struct conf_index *index_new(size_t n, const void *items,
+				    const void *(*key_at)(const void *, size_t, size_t *))
+{
+	size_t cap = 8;
+	struct conf_index *x;
+
+	while (cap < 2 * n) {
+		cap *= 2;
+	}
+	x = xcalloc(1, sizeof(*x) + cap * sizeof(x->slot[0]));
+	x->key_at = key_at;
+	x->items = items;
+	x->mask = cap - 1;
+	return x;
+}
+
+/* The slot holding @key, or the empty one where it would go. */
+static size_t index_slot(const struct conf_index *x, const void *key, size_t len)
+{
+	for (size_t i = index_hash(key, len) & x->mask;; i = (i + 1) & x->mask) {
+		size_t klen;
+		const void *k;
+		if (!x->slot[i]) {
+			return i;
+		}
+		k = x->key_at(x->items, x->slot[i] - 1, &klen);
+		if (klen == len && memcmp(k, key, len) == 0) {
+			return i;
+		}
+	}
+}
+
+/* The position of @key, or -1. */
+static long index_find(const struct conf_index *x, const void *key, size_t len)
+{
+	size_t i = index_slot(x, key, len);
+
+	return x->slot[i] ? (long)x->slot[i] - 1 : -1;
+}
+
+/* Record that @key is at @pos, unless it is there already: then the position
+ * it was first given, else -1. At most as many keys as index_new was told. */
+static long index_add(struct conf_index *x, const void *key, size_t len, size_t pos)
+{
+	size_t i = index_slot(x, key, len);
+
+	if (x->slot[i]) {
+		return (long)x->slot[i] - 1;
+	}
+	assert(pos < UINT32_MAX);
+	x->slot[i] = (uint32_t)pos + 1;
+	return -1;
+}
+
+static const void *pool_key(const void *items, size_t pos, size_t *len)
+{
+	const char *name = ((const struct conf_pool *)items)[pos].name;
+
+	*len = strlen(name);
+	return name;
+}
+
+static const void *check_key(const void *items, size_t pos, size_t *len)
+{
+	const char *name = ((const struct conf_check *)items)[pos].name;
+
+	*len = strlen(name);
+	return name;
+}
+
+/* A zone's origin as lower-case wire, the form duplicates are found in. */
+struct zone_name {
+	uint8_t wire[DNAME_MAXLEN];
+	size_t len;
+};
+
+static const void *zone_key(const void *items, size_t pos, size_t *len)
+{
+	const struct zone_name *z = &((const struct zone_name *)items)[pos];
+
+	*len = z->len;
+	return z->wire;
+}
 
 /* "pools[0].members[1].address" for messages. */
 static void setting_path(char *buf, size_t size, const config_setting_t *s)
@@ -783,6 +896,8 @@ static void parse_zones(struct conf_ctx *c, struct conf *conf, const config_sett
 {
 	static const char *const known[] = { "origin", "file", NULL };
 	const config_setting_t *list = get_list(c, root, "zones", true);
+	struct zone_name *names;
+	struct conf_index *index;
 	int n;
 
 	if (!list) {
@@ -793,10 +908,14 @@ static void parse_zones(struct conf_ctx *c, struct conf *conf, const config_sett
 		err(c, list, "expected at least one zone");
 	}
 	conf->zones = xcalloc((size_t)n, sizeof(*conf->zones));
+	names = xcalloc(n ? (size_t)n : 1, sizeof(*names));
+	index = index_new((size_t)n, names, zone_key);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *z = config_setting_get_elem(list, (unsigned)i);
 		const char *origin, *file;
-		uint8_t wire[DNAME_MAXLEN];
+		struct zone_name *zn = &names[conf->nzones];
+		int len;
+		long first;
 
 		if (config_setting_type(z) != CONFIG_TYPE_GROUP) {
 			err(c, z, "expected a group { origin = \"...\"; file = \"...\"; }");
@@ -814,25 +933,26 @@ static void parse_zones(struct conf_ctx *c, struct conf *conf, const config_sett
 		if (!origin || !file) {
 			continue;
 		}
-		if (dname_from_str(wire, origin) < 0) {
+		if ((len = dname_from_str(zn->wire, origin)) < 0) {
 			err(c, config_setting_get_member(z, "origin"),
 			    "expected a domain name, got \"%s\"", origin);
 			continue;
 		}
-		for (size_t j = 0; j < conf->nzones; j++) {
-			uint8_t other[DNAME_MAXLEN];
-			int l = dname_from_str(other, conf->zones[j].origin);
-			if (l == dname_from_str(wire, origin) && memcmp(other, wire, (size_t)l) == 0) {
-				err(c, config_setting_get_member(z, "origin"),
-				    "zone \"%s\" is already declared at line %d", origin,
-				    conf->zones[j].line);
-			}
+		zn->len = (size_t)len;
+		if ((first = index_add(index, zn->wire, zn->len, conf->nzones)) >= 0) {
+			/* Reported, and kept out of the table (so it is not counted). */
+			err(c, config_setting_get_member(z, "origin"),
+			    "zone \"%s\" is already declared at line %d", origin,
+			    conf->zones[first].line);
+			continue;
 		}
 		conf->zones[conf->nzones].origin = xstrdup(origin);
 		conf->zones[conf->nzones].file = resolve_path(conf->path, file);
 		conf->zones[conf->nzones].line = config_setting_source_line(z);
 		conf->nzones++;
 	}
+	free(index);
+	free(names);
 }
 
 /* Settings of a member that tune its probe; each is taken by the check kinds
@@ -1008,10 +1128,13 @@ static void parse_pool(struct conf_ctx *c, struct conf *conf, struct conf_pool *
 		err(c, s, "missing required setting 'name'");
 	}
 	p->name = xstrdup(str ? str : "");
-	for (size_t i = 0; str && i < conf->npools; i++) {
-		if (strcmp(conf->pools[i].name, str) == 0) {
+	if (str) {
+		long first =
+		    index_add(conf->pool_index, str, strlen(str), (size_t)(p - conf->pools));
+		if (first >= 0) {
 			err(c, config_setting_get_member(s, "name"),
-			    "pool \"%s\" is already declared at line %d", str, conf->pools[i].line);
+			    "pool \"%s\" is already declared at line %d", str,
+			    conf->pools[first].line);
 		}
 	}
 	owners = get_strlist(c, s, "owners");
@@ -1200,10 +1323,13 @@ static void parse_check(struct conf_ctx *c, struct conf *conf, struct conf_check
 		err(c, s, "missing required setting 'name'");
 	}
 	k->name = xstrdup(str ? str : "");
-	for (size_t i = 0; str && i < conf->nchecks; i++) {
-		if (strcmp(conf->checks[i].name, str) == 0) {
+	if (str) {
+		long first =
+		    index_add(conf->check_index, str, strlen(str), (size_t)(k - conf->checks));
+		if (first >= 0) {
 			err(c, config_setting_get_member(s, "name"),
-			    "check \"%s\" is already declared at line %d", str, conf->checks[i].line);
+			    "check \"%s\" is already declared at line %d", str,
+			    conf->checks[first].line);
 		}
 	}
 	str = get_str(c, s, "type");
@@ -1271,6 +1397,7 @@ static void parse_checks(struct conf_ctx *c, struct conf *conf, const config_set
 	}
 	n = config_setting_length(list);
 	conf->checks = xcalloc((size_t)n, sizeof(*conf->checks));
+	conf->check_index = index_new((size_t)n, conf->checks, check_key);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *s = config_setting_get_elem(list, (unsigned)i);
 		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
@@ -1284,28 +1411,76 @@ static void parse_checks(struct conf_ctx *c, struct conf *conf, const config_set
 
 const struct conf_check *conf_find_check(const struct conf *conf, const char *name)
 {
-	for (size_t i = 0; name && i < conf->nchecks; i++) {
-		if (strcmp(conf->checks[i].name, name) == 0) {
-			return &conf->checks[i];
-		}
+	long i;
+
+	if (!name || !conf->check_index) {
+		return NULL;
 	}
-	return NULL;
+	i = index_find(conf->check_index, name, strlen(name));
+	return i >= 0 ? &conf->checks[i] : NULL;
 }
 
 const struct conf_pool *conf_find_pool(const struct conf *conf, const char *name)
 {
-	for (size_t i = 0; name && i < conf->npools; i++) {
-		if (strcmp(conf->pools[i].name, name) == 0) {
-			return &conf->pools[i];
+	long i;
+
+	if (!name || !conf->pool_index) {
+		return NULL;
+	}
+	i = index_find(conf->pool_index, name, strlen(name));
+	return i >= 0 ? &conf->pools[i] : NULL;
+}
+
+/* Which pools are on a backup cycle (their chain leads back to them). Each
+ * walk starts at a pool no walk has passed and follows backups, marking the
+ * pools it passes with its number, until a pool without a backup, one an
+ * earlier walk passed (whatever lies beyond was seen then), or one this walk
+ * passed: the pools from that one on are a cycle. Every pool is passed once,
+ * where following each pool's whole chain was quadratic in a long chain.
+ * The caller frees the result. */
+static bool *backup_cycles(const struct conf *conf)
+{
+	size_t n = conf->npools;
+	size_t *walk = xcalloc(n ? n : 1, sizeof(*walk)); /* 0: not passed yet */
+	bool *on_cycle = xcalloc(n ? n : 1, sizeof(*on_cycle));
+
+	for (size_t i = 0; i < n; i++) {
+		size_t at = i;
+		const struct conf_pool *b;
+		if (walk[i]) {
+			continue;
+		}
+		for (;;) {
+			walk[at] = i + 1;
+			b = conf_find_pool(conf, conf->pools[at].backup);
+			if (!b) {
+				break;
+			}
+			at = (size_t)(b - conf->pools);
+			if (walk[at] == i + 1) {
+				size_t x = at;
+				do {
+					on_cycle[x] = true;
+					x = (size_t)(conf_find_pool(conf, conf->pools[x].backup) -
+						     conf->pools);
+				} while (x != at);
+				break;
+			}
+			if (walk[at]) {
+				break;
+			}
 		}
 	}
-	return NULL;
+	free(walk);
+	return on_cycle;
 }
 
 /* References between settings: checks named by pools and members exist,
  * backups exist and form no cycle, checks that need a port (tcp) have one. */
 static void cross_check(struct conf_ctx *c, struct conf *conf)
 {
+	bool *on_cycle = backup_cycles(conf);
+
 	for (size_t i = 0; i < conf->npools; i++) {
 		const struct conf_pool *p = &conf->pools[i];
 		const struct conf_check *pc = conf_find_check(conf, p->check);
@@ -1328,27 +1503,18 @@ static void cross_check(struct conf_ctx *c, struct conf *conf)
 				c->errors++;
 			}
 		}
-		if (p->backup) {
-			const struct conf_pool *b = conf_find_pool(conf, p->backup);
-			size_t hops = 0;
-			if (!b) {
-				log_err("%s:%d: pools[%zu].backup: no pool named \"%s\"", conf->path,
-					p->backup_line, i, p->backup);
-				c->errors++;
-				continue;
-			}
-			while (b && hops <= conf->npools) {
-				if (b == p) {
-					log_err("%s:%d: pools[%zu].backup: the backup chain of \"%s\" leads back to it",
-						conf->path, p->backup_line, i, p->name);
-					c->errors++;
-					break;
-				}
-				b = conf_find_pool(conf, b->backup);
-				hops++;
-			}
+		if (p->backup && !conf_find_pool(conf, p->backup)) {
+			log_err("%s:%d: pools[%zu].backup: no pool named \"%s\"", conf->path,
+				p->backup_line, i, p->backup);
+			c->errors++;
+		} else if (p->backup && on_cycle[i]) {
+			log_err(
+			    "%s:%d: pools[%zu].backup: the backup chain of \"%s\" leads back to it",
+			    conf->path, p->backup_line, i, p->name);
+			c->errors++;
 		}
 	}
+	free(on_cycle);
 }
 
 static void parse_pools(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
@@ -1361,6 +1527,7 @@ static void parse_pools(struct conf_ctx *c, struct conf *conf, const config_sett
 	}
 	n = config_setting_length(list);
 	conf->pools = xcalloc((size_t)n, sizeof(*conf->pools));
+	conf->pool_index = index_new((size_t)n, conf->pools, pool_key);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *s = config_setting_get_elem(list, (unsigned)i);
 		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
@@ -1430,32 +1597,170 @@ static int check_includes(const char *path, const char *dir, int depth, struct f
 	return errors;
 }
 
+/* libconfig 1.5's scanner (flex) takes time quadratic in the length of one
+ * token: a 4 MB string, comment line or run of blanks takes it 6 to 9 s,
+ * one four times as long about 16 times as long (README, "Configuration",
+ * has the command), and a long number or name does the same. Block comments and many short tokens,
+ * however long the line, cost nothing of the kind. So before libconfig sees a file, the tokens that
+ * can be long are measured here, as its scanner would cut them: strings (adjacent literals, which
+ * make one value, together), line comments, runs of blanks, and runs of other characters up to
+ * punctuation. What counts as punctuation is libconfig's: ; , = : { } [ ] ( ). Each file is read
+ * once, at most up to what is left of @budget, so that a device or a growing file cannot keep us
+ * reading. Returns the number of errors (logged), and takes the bytes read from @budget. */
+static int scan_file(const char *path, size_t *budget)
+{
+	static const bool punctuation[256] = {
+	    [';'] = true, [','] = true, ['='] = true, [':'] = true, ['{'] = true,
+	    ['}'] = true, ['['] = true, [']'] = true, ['('] = true, [')'] = true};
+	enum { NORMAL, STRING, LINE_COMMENT, BLOCK_COMMENT } state = NORMAL;
+	enum { NONE, BLANKS, WORD } run = NONE;
+	size_t len = 0, run_len = 0, read = 0;
+	bool after_string = false, escaped = false;
+	int line = 1, start = 1, ch, prev = 0;
+	const char *what = NULL;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		return 0; /* reported by whoever opens it */
+	}
+	while ((ch = getc_unlocked(f)) != EOF) {
+		if (++read > *budget) {
+			log_err(
+			    "%s:%d: the config files are larger than %u MiB together (a larger "
+			    "one is more likely a wrong @include than a configuration, and "
+			    "libconfig holds about 16 times the text in memory while it reads it)",
+			    path, line, CONF_FILES_MAX >> 20);
+			fclose(f);
+			return 1;
+		}
+		switch (state) {
+		case STRING:
+			if (!escaped && ch == '"') {
+				state = NORMAL;
+				after_string = true;
+			} else if (++len > CONF_TOKEN_MAX) {
+				what = "a string";
+			} else {
+				escaped = !escaped && ch == '\\';
+			}
+			break;
+		case LINE_COMMENT:
+			if (ch == '\n') {
+				state = NORMAL;
+			} else if (++len > CONF_TOKEN_MAX) {
+				what = "a comment line";
+			}
+			break;
+		case BLOCK_COMMENT:
+			if (prev == '*' && ch == '/') {
+				state = NORMAL;
+				ch = 0; /* this '/' opens nothing */
+			}
+			break;
+		case NORMAL:
+			if (prev == '/' && (ch == '/' || ch == '*')) {
+				state = ch == '/' ? LINE_COMMENT : BLOCK_COMMENT;
+				len = 0;
+				run = NONE;
+				ch = 0; /* so that the comment's own opening cannot close it */
+				break;
+			}
+			if (ch == '"') {
+				if (!after_string) {
+					len = 0;
+					start = line;
+				}
+				state = STRING;
+				run = NONE;
+			} else if (ch == '#') {
+				state = LINE_COMMENT;
+				len = 0;
+				run = NONE;
+			} else if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f' ||
+				   ch == '\v') {
+				run_len = run == BLANKS ? run_len + 1 : 1;
+				run = BLANKS;
+			} else if (ch == '\n') {
+				run = NONE;
+			} else if (punctuation[ch]) {
+				run = NONE;
+				after_string = false;
+			} else {
+				run_len = run == WORD ? run_len + 1 : 1;
+				run = WORD;
+				after_string = ch == '/' && after_string; /* maybe a comment */
+			}
+			if (run != NONE && run_len > CONF_TOKEN_MAX) {
+				what = run == BLANKS ? "a run of blanks" : "a token";
+				start = line;
+			}
+			break;
+		}
+		if (what) {
+			log_err("%s:%d: %s of more than %u bytes (libconfig's scanner takes time "
+				"quadratic in the length of one token)",
+				path, state == LINE_COMMENT ? line : start, what, CONF_TOKEN_MAX);
+			fclose(f);
+			*budget -= read;
+			return 1;
+		}
+		if (ch == '\n') {
+			line++;
+		}
+		prev = ch;
+	}
+	fclose(f);
+	*budget -= read;
+	return 0;
+}
+
 struct conf *conf_load(const char *path)
 {
 	config_t cfg;
 	struct conf *conf;
 	struct conf_ctx c = { path, 0 };
 	struct file_list files = { NULL, 0 };
+	struct stat st;
 	FILE *f;
+	int fd;
 
-	f = fopen(path, "re");
+	/* A device or a FIFO would keep the scans below (and libconfig) reading,
+	 * and opening a FIFO blocks: O_NONBLOCK until it is known to be a file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		log_err("%s: cannot open config file: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		log_err("%s: cannot use config file: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "r");
 	if (!f) {
 		log_err("%s: cannot open config file: %s", path, strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	config_init(&cfg);
 	{
 		char *tmp = xstrdup(path);
 		const char *dir = dirname(tmp);
+		int errors;
+		size_t budget = CONF_FILES_MAX;
 		config_set_include_dir(&cfg, dir);
 		file_list_add(&files, path);
-		if (check_includes(path, dir, 0, &files) != 0) {
-			free(tmp);
+		errors = check_includes(path, dir, 0, &files);
+		/* Every file as often as libconfig will read it. */
+		for (size_t i = 0; !errors && i < files.n; i++) {
+			errors += scan_file(files.names[i], &budget);
+		}
+		free(tmp);
+		if (errors) {
 			config_destroy(&cfg);
 			fclose(f);
 			goto fail_files;
 		}
-		free(tmp);
 	}
 	fclose(f);
 	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
@@ -1537,6 +1842,8 @@ void conf_free(struct conf *conf)
 		}
 	}
 	free(conf->checks);
+	free(conf->pool_index);
+	free(conf->check_index);
 	free(conf->state_file);
 	free(conf->control_socket);
 	free(conf->chaos_version);

@@ -12,11 +12,18 @@ struct policy_ops;
 
 #define CONF_COOKIE_SECRET_LEN 16 /* SipHash-2-4's key (RFC 9018) */
 #define CONF_NSID_MAX 128	  /* octets of `nsid` */
+/* Bounds checked before libconfig reads a config (conf.c scan_file says
+ * why): the config file and its @includes together, each counted as often
+ * as it is read, and one string (adjacent literals together), comment line,
+ * run of blanks or other token. */
+#define CONF_FILES_MAX (64u << 20)
+#define CONF_TOKEN_MAX 65536u
 
 enum last_resort { LAST_RESORT_FAIL_OPEN = 0, LAST_RESORT_NODATA = 1, LAST_RESORT_SERVFAIL = 2 };
 
 struct check_kind;
 struct config_setting_t;
+struct conf_index;
 
 /* A named health check: what every check has, and its kind's own options. */
 struct conf_check {
@@ -143,12 +150,15 @@ struct conf {
 	char **files;     /* the config file and every @include, in reading order */
 	size_t nfiles;
 	struct conf_rate_limit *rate_limit; /* NULL: no rate limiting */
+	/* Pool and check names -> positions, for conf_find_* (conf.c). */
+	struct conf_index *pool_index;
+	struct conf_index *check_index;
 };
 
-/* The check called @name, or NULL. */
+/* The check called @name, or NULL. One hash probe: call it as often as needed. */
 const struct conf_check *conf_find_check(const struct conf *conf, const char *name);
 
-/* The pool called @name, or NULL. */
+/* The pool called @name, or NULL. One hash probe. */
 const struct conf_pool *conf_find_pool(const struct conf *conf, const char *name);
 
 /* Read and validate @path. On error, logs "FILE:LINE: SETTING: message" lines

@@ -13,6 +13,20 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+const char *__lsan_default_suppressions(void);
+
+/* ldns 1.8.3 leaks the gateway and public-key strings it copied when an
+ * IPSECKEY record has a token too many: the "default:" case of
+ * ldns_str2rdf_ipseckey returns without freeing them (seed
+ * leak-ldns-ipseckey-extra-token.zone, found by fuzzing; the same code is
+ * in NLnetLabs/ldns's str2host.c as far as we could read it). The record is
+ * refused and the zone fails to load, so gslbd loses those bytes once per
+ * failed load. The bug is ldns's and worth reporting there; only that
+ * function's allocations are suppressed, so a leak of ours still shows. */
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:ldns_str2rdf_ipseckey\n";
+}
 
 /* A file the input may $INCLUDE by its relative name (the input can also
  * include itself, as "fuzz.zone"). */

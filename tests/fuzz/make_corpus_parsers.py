@@ -5,7 +5,8 @@ Writes tests/fuzz/corpus/{zone,conf,control,dnsprobe} next to this script,
 replacing their files. Names match the targets' built-in data: zones load
 for origin fuzz.test and may $INCLUDE inc.zone, configs may @include
 inc.conf, control lines address the pools p, b, c and plain of
-fuzz_control.c, and probe replies answer "www.fuzz.test" with ID 0x1234.
+fuzz_control.c, and probe replies start with the bytes that choose the probe
+(fuzz_dnsprobe.c), mostly "www.fuzz.test" with ID 0x1234.
 Seeds named bad-* are meant to fail to load; crash-* and hang-* reproduce
 bugs that were found by fuzzing. The files are committed, so this only needs
 to run when the seeds change. Standard library only.
@@ -177,6 +178,12 @@ def zone_seeds():
     # in ldns_bget_token. libldns is not instrumented: valgrind sees it,
     # ASan only when the corrupted heap is reused later.
     s["crash-ldns-overflow-class-first"] = "$ORIGIN fuzz.test.\n" + APEX + "\tIN 30 w(S ns\nns I A 192.0.2.53\n"
+    # An IPSECKEY with a token too many: ldns 1.8.3 returns an error
+    # without freeing the gateway and key strings it copied (suppressed in
+    # fuzz_zone.c: the leak is ldns's, the zone fails to load).
+    s["leak-ldns-ipseckey-extra-token"] = ("$ORIGIN fuzz.test.\n" + APEX +
+                                           "x IN IPSECKEY 10 1 2 192.0.2.1 "
+                                           "AQNRU3mG7TVTO2BkR47usntb102uFJtugbo6BSGvgqt4AQ== extra\n")
     # zone_load loops for ever on a file it cannot read: the directory
     # "." of the temp dir (src/zone.c read_file ends only at feof).
     s["hang-include-directory"] = "$ORIGIN fuzz.test.\n" + APEX + "$INCLUDE .\n"
@@ -363,41 +370,104 @@ A9 = bytes([192, 0, 2, 9])
 AAAA1 = bytes.fromhex("20010db8000000000000000000000001")
 
 
+# fuzz_dnsprobe's input: byte 0 chooses the probe (question name, type,
+# expect_answer) and the reply's shape, byte 1 expect_rcode, bytes 2-3 the
+# probe's ID; fuzz_dnsprobe.c says how the rest becomes the reply.
+ECHO, NOQ, CASE, RAW = 0, 1, 2, 3
+QN_WWW, QN_ROOT, QN_LONG, QN_X1 = 0, 1, 2, 3
+QT_A, QT_AAAA, QT_TXT, QT_MX = 0, 1, 2, 3
+ANS_NONE, ANS_V4, ANS_V6, ANS_MAPPED = 0, 1, 2, 3
+RC = {"NOERROR": 0, "FORMERR": 1, "SERVFAIL": 2, "NXDOMAIN": 3, "NOTIMP": 4, "REFUSED": 5}
+
+
+def probe(shape, qname=QN_WWW, qtype=QT_A, answer=ANS_V4, rcode="NOERROR", qid=0x1234,
+          case_bits=0):
+    ctl0 = qname | qtype << 2 | answer << 4 | shape << 6
+    ctl1 = (case_bits & 0xF8) | RC[rcode]   # mod 6: the low bits pick the rcode
+    while ctl1 % 6 != RC[rcode]:
+        ctl1 += 1
+    return bytes([ctl0, ctl1 & 0xFF]) + struct.pack("!H", qid)
+
+
+def spliced(shape, rest=b"", flags=0x8180, an=0, **kw):
+    return probe(shape, **kw) + struct.pack("!HH", flags, an) + rest
+
+
+MAPPED = bytes(10) + b"\xff\xff" + A1
+
+
 def dnsprobe_seeds():
     s = {}
-    s["a-match"] = header(an=1) + question() + rr(PTR, 1, A1)
-    s["a-nomatch"] = header(an=1) + question() + rr(PTR, 1, A9)
+    # Whole replies (RAW), as the old target judged them: a query for A
+    # expecting 192.0.2.1 (AAAA expecting 2001:db8::1 for the aaaa-* ones).
+    raw = {}
+    raw["a-match"] = header(an=1) + question() + rr(PTR, 1, A1)
+    raw["a-nomatch"] = header(an=1) + question() + rr(PTR, 1, A9)
     # A CNAME, an A for its target, then one for the target by pointer.
     m = header(an=3) + question() + rr(PTR, 5, name("x.fuzz.test"))
     target = len(m) - len(name("x.fuzz.test"))
-    s["a-second-answer"] = m + rr(name("x.fuzz.test"), 1, A9) + \
+    raw["a-second-answer"] = m + rr(name("x.fuzz.test"), 1, A9) + \
         rr(struct.pack("!H", 0xC000 | target), 1, A1)
-    s["aaaa-match"] = header(an=1) + question(qtype=28) + rr(PTR, 28, AAAA1)
-    s["aaaa-wrong-length"] = header(an=1) + question(qtype=28) + rr(PTR, 28, AAAA1[:15])
-    s["case-differs"] = header(an=1) + question("WWW.Fuzz.TEST") + rr(PTR, 1, A1)
-    s["other-question"] = header(an=1) + question("www.fuzz.tesu") + rr(PTR, 1, A1)
-    s["other-qtype"] = header() + question(qtype=16)
-    s["other-class"] = header() + name("www.fuzz.test") + struct.pack("!HH", 1, 3)
-    s["servfail"] = header(flags=0x8182) + question()
-    s["nxdomain"] = header(flags=0x8183) + question()
-    s["refused-no-question"] = header(flags=0x8185, qd=0)
-    s["no-question-answer"] = header(qd=0, an=1) + rr(name("www.fuzz.test"), 1, A1)
-    s["rcode-15"] = header(flags=0x818F) + question()
-    s["wrong-id"] = header(qid=0x1235, an=1) + question() + rr(PTR, 1, A1)
-    s["not-response"] = header(flags=0x0100, an=1) + question() + rr(PTR, 1, A1)
-    s["truncated-tc"] = header(flags=0x8380) + question()
-    s["short-header"] = header()[:11]
-    s["question-cut"] = header() + question()[:-2]
-    s["opcode-notify"] = header(flags=0xA180) + question()
-    s["qdcount-2"] = header(qd=2) + question() + question()
-    s["answer-count-overrun"] = header(an=5) + question() + rr(PTR, 1, A9)
-    s["rdlen-overrun"] = header(an=1) + question() + PTR + struct.pack("!HHIH", 1, 1, 60, 200) + A1
-    s["pointer-loop"] = header(an=1) + question() + b"\xc0\x1f" + struct.pack("!HHIH", 1, 1, 60, 4) + A1
-    s["pointer-past-end"] = header(an=1) + question() + b"\xff\xff" + struct.pack("!HHIH", 1, 1, 60, 4) + A1
-    s["owner-cut"] = header(an=1) + question() + b"\x3fabc"
-    s["label-0x40"] = header(an=1) + question() + b"\x40" + b"x" * 70
-    s["edns-opt"] = header(an=1, ar=1) + question() + rr(PTR, 1, A1) + \
+    raw["aaaa-match"] = header(an=1) + question(qtype=28) + rr(PTR, 28, AAAA1)
+    raw["aaaa-wrong-length"] = header(an=1) + question(qtype=28) + rr(PTR, 28, AAAA1[:15])
+    raw["case-differs"] = header(an=1) + question("WWW.Fuzz.TEST") + rr(PTR, 1, A1)
+    raw["other-question"] = header(an=1) + question("www.fuzz.tesu") + rr(PTR, 1, A1)
+    raw["other-qtype"] = header() + question(qtype=16)
+    raw["other-class"] = header() + name("www.fuzz.test") + struct.pack("!HH", 1, 3)
+    raw["servfail"] = header(flags=0x8182) + question()
+    raw["nxdomain"] = header(flags=0x8183) + question()
+    raw["refused-no-question"] = header(flags=0x8185, qd=0)
+    raw["no-question-answer"] = header(qd=0, an=1) + rr(name("www.fuzz.test"), 1, A1)
+    raw["rcode-15"] = header(flags=0x818F) + question()
+    raw["wrong-id"] = header(qid=0x1235, an=1) + question() + rr(PTR, 1, A1)
+    raw["not-response"] = header(flags=0x0100, an=1) + question() + rr(PTR, 1, A1)
+    raw["truncated-tc"] = header(flags=0x8380) + question()
+    raw["short-header"] = header()[:11]
+    raw["question-cut"] = header() + question()[:-2]
+    raw["opcode-notify"] = header(flags=0xA180) + question()
+    raw["qdcount-2"] = header(qd=2) + question() + question()
+    raw["answer-count-overrun"] = header(an=5) + question() + rr(PTR, 1, A9)
+    raw["rdlen-overrun"] = header(an=1) + question() + PTR + struct.pack("!HHIH", 1, 1, 60, 200) + A1
+    raw["pointer-loop"] = header(an=1) + question() + b"\xc0\x1f" + struct.pack("!HHIH", 1, 1, 60, 4) + A1
+    raw["pointer-past-end"] = header(an=1) + question() + b"\xff\xff" + struct.pack("!HHIH", 1, 1, 60, 4) + A1
+    raw["owner-cut"] = header(an=1) + question() + b"\x3fabc"
+    raw["label-0x40"] = header(an=1) + question() + b"\x40" + b"x" * 70
+    raw["edns-opt"] = header(an=1, ar=1) + question() + rr(PTR, 1, A1) + \
         b"\0" + struct.pack("!HHIH", 41, 1232, 0x01000000, 0)
+    for n, reply in raw.items():
+        v6 = n.startswith("aaaa")
+        s["raw-" + n] = probe(RAW, qtype=QT_AAAA if v6 else QT_A,
+                              answer=ANS_V6 if v6 else ANS_V4) + reply
+    # Spliced around the probe's own ID and question: the judging itself.
+    s["echo-a-match"] = spliced(ECHO, rr(PTR, 1, A1), an=1)
+    s["echo-a-second"] = spliced(ECHO, rr(PTR, 5, name("x.fuzz.test")) +
+                                 rr(name("x.fuzz.test"), 1, A1), an=2)
+    s["echo-a-nomatch"] = spliced(ECHO, rr(PTR, 1, A9), an=1)
+    s["echo-a-no-answer"] = spliced(ECHO)
+    s["echo-a-truncated"] = spliced(ECHO, flags=0x8380)
+    s["echo-aaaa-match"] = spliced(ECHO, rr(PTR, 28, AAAA1), an=1, qtype=QT_AAAA, answer=ANS_V6)
+    s["echo-aaaa-mapped"] = spliced(ECHO, rr(PTR, 28, MAPPED), an=1, qtype=QT_AAAA,
+                                    answer=ANS_MAPPED)
+    s["echo-aaaa-a-record"] = spliced(ECHO, rr(PTR, 1, A1), an=1, qtype=QT_AAAA, answer=ANS_V4)
+    s["echo-txt-rcode-only"] = spliced(ECHO, rr(PTR, 16, b"\x02ok"), an=1, qtype=QT_TXT,
+                                       answer=ANS_NONE)
+    s["echo-mx-nxdomain"] = spliced(ECHO, flags=0x8183, qtype=QT_MX, answer=ANS_NONE,
+                                    rcode="NXDOMAIN")
+    s["echo-servfail-wanted"] = spliced(ECHO, flags=0x8182, answer=ANS_NONE, rcode="SERVFAIL")
+    s["echo-rcode-11"] = spliced(ECHO, flags=0x818B, answer=ANS_NONE)
+    s["echo-opcode-update"] = spliced(ECHO, flags=0xA980)
+    s["echo-root"] = spliced(ECHO, rr(PTR, 1, A1), an=1, qname=QN_ROOT)
+    s["echo-long-name"] = spliced(ECHO, rr(PTR, 1, A1), an=1, qname=QN_LONG)
+    s["echo-x1"] = spliced(ECHO, rr(PTR, 1, A1), an=1, qname=QN_X1)
+    s["echo-answer-overrun"] = spliced(ECHO, rr(PTR, 1, A9), an=40)
+    s["echo-rdlen-overrun"] = spliced(ECHO, PTR + struct.pack("!HHIH", 1, 1, 60, 300) + A1, an=1)
+    s["echo-owner-uncompressed"] = spliced(ECHO, rr(name("www.fuzz.test"), 1, A1), an=1)
+    s["echo-owner-bad-label"] = spliced(ECHO, b"\x80" + bytes(12), an=1)
+    s["noq-refused"] = spliced(NOQ, flags=0x8185, answer=ANS_NONE, rcode="REFUSED")
+    s["noq-a-match"] = spliced(NOQ, rr(name("www.fuzz.test"), 1, A1), an=1)
+    s["noq-noerror"] = spliced(NOQ, answer=ANS_NONE)
+    s["case-a-match"] = spliced(CASE, rr(PTR, 1, A1), an=1, case_bits=0xA8)
+    s["case-long"] = spliced(CASE, rr(PTR, 1, A1), an=1, qname=QN_LONG, case_bits=0xF8)
     return s
 
 

@@ -55,15 +55,16 @@ class Cli(unittest.TestCase):
             self.assertTrue(srv.alive())
             srv.proc.send_signal(sig)
             try:
-                rc = srv.proc.wait(5)
+                rc = srv.proc.wait(harness.STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
-                self.fail("server did not stop within 5 s of %s" % sig.name)
+                self.fail("server did not stop within %g s of %s"
+                          % (harness.STOP_TIMEOUT, sig.name))
             self.assertIn(rc, (0, -sig), "exit status after %s: %s" % (sig.name, rc))
         finally:
             srv.stopped = True
             if srv.proc.poll() is None:
                 srv.proc.kill()
-                srv.proc.wait(5)
+                srv.proc.wait(harness.STOP_TIMEOUT)
             srv._reader.join(2.0)
             srv.proc.stdout.close()
             log = srv.log()

@@ -301,6 +301,87 @@ class Timing(B.HealthCase, unittest.TestCase):
                           "initially down member of the mixed pool comes up", t0=t0, srv=srv)
 
 
+class RiseIsNotFall(B.HealthCase, unittest.TestCase):
+    """Every other health test uses rise = fall = 2, so none of them could
+    tell the two apart. Here they differ, both ways round, and the backend
+    counts the probes it answers: the member must leave the answers after
+    exactly `fall` failed probes and come back after exactly `rise` good
+    ones (one more is allowed: a probe may land between the change and the
+    next poll), and the log lines must name those counts. With rise and fall
+    swapped, both cases fail on the counts. The times are measured too (in
+    the failure messages and on stderr), and checked against the bounds of
+    the other health tests, computed with this check's rise and fall."""
+
+    def flip(self, be, status):
+        """Set the backend's status; how many requests it had answered."""
+        with be.lock:
+            be.status = status
+            return be.requests
+
+    def probes_since(self, be, before):
+        with be.lock:
+            return be.requests - before
+
+    def run_cycle(self, rise, fall):
+        be = self.backend(B.HTTPBackend())
+        other = self.backend(B.HTTPBackend())
+        addrs = ["192.0.2.31", "192.0.2.32"]
+        srv = self.start(config(
+            [pool("web", WWW, [member(addrs[0], probe_address="127.0.0.1", port=be.port),
+                               member(addrs[1], probe_address="127.0.0.1", port=other.port)],
+                  check="h")],
+            [check("h", "http", rise=rise, fall=fall)]))
+        w = self.watch(srv)
+        # Both up, and probed long enough for every counter to settle.
+        for a in w.during(INTERVAL * (rise + fall) + TIMEOUT + 0.2):
+            self.assertAnswers(a, addrs, "rise %d, fall %d: healthy members stay up" % (rise, fall))
+        what = "rise %d, fall %d" % (rise, fall)
+
+        start = srv.nlines()
+        t0 = time.monotonic()
+        before = self.flip(be, 503)
+        gone, a, _ = self.assertWithin(
+            w, lambda a: addrs[0] not in a.addrs, INTERVAL * fall + TIMEOUT + SLACK,
+            "%s: the failing member leaves the answers" % what, t0=t0,
+            lower=(fall - 1) * INTERVAL * 0.5, srv=srv)
+        failed = self.probes_since(be, before)
+        self.assertTrue(fall <= failed <= fall + 1,
+                        "%s: the member left after %d failed probes (%.3f s): it must take "
+                        "fall = %d" % (what, failed, gone, fall))
+        _, line = B.find_line(srv, start, "DOWN after %d failure" % fall, be.target, timeout=1.0)
+        self.assertIsNotNone(line, "%s: no 'DOWN after %d failure(s)' line; log:\n%s"
+                             % (what, fall, srv.log(start)))
+        for a in w.during(INTERVAL * 2):
+            self.assertAnswers(a, addrs[1:], "%s: stays down while failing" % what)
+
+        start = srv.nlines()
+        t1 = time.monotonic()
+        before = self.flip(be, 200)
+        back, a, _ = self.assertWithin(
+            w, lambda a: addrs[0] in a.addrs, INTERVAL * rise + TIMEOUT + SLACK,
+            "%s: the repaired member comes back" % what, t0=t1,
+            lower=(rise - 1) * INTERVAL * 0.5, srv=srv)
+        good = self.probes_since(be, before)
+        self.assertTrue(rise <= good <= rise + 1,
+                        "%s: the member came back after %d good probes (%.3f s): it must take "
+                        "rise = %d" % (what, good, back, rise))
+        _, line = B.find_line(srv, start, "UP after %d success" % rise, be.target, timeout=1.0)
+        self.assertIsNotNone(line, "%s: no 'UP after %d success(es)' line; log:\n%s"
+                             % (what, rise, srv.log(start)))
+        print("\n%s, interval %.1f s: down after %d failed probes, %.3f s; up after %d good "
+              "probes, %.3f s" % (what, INTERVAL, failed, gone, good, back), file=sys.stderr)
+        return gone, back
+
+    def test_rise_3_fall_1(self):
+        gone, back = self.run_cycle(rise=3, fall=1)
+        # Three good probes are at least two intervals (less jitter) apart.
+        self.assertGreater(back, 2 * INTERVAL * 0.9 - 0.02, "rise 3 takes two intervals at least")
+
+    def test_rise_1_fall_3(self):
+        gone, back = self.run_cycle(rise=1, fall=3)
+        self.assertGreater(gone, 2 * INTERVAL * 0.9 - 0.02, "fall 3 takes two intervals at least")
+
+
 class DegradedTTL(B.HealthCase, unittest.TestCase):
 
     def test_ttl_degraded(self):

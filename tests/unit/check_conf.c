@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <check.h>
 
@@ -425,7 +427,8 @@ START_TEST(chaos_text_too_long)
 	memset(v, 'v', big);
 	v[big] = 0;
 	snprintf(text, big + 200, OK_HEAD OK_ZONES "chaos = { version = \"%s\"; };\n", v);
-	expect_error(text, 3, "chaos.version", "70000 bytes long; at most 255");
+	/* Longer than any token may be: refused before libconfig reads it. */
+	expect_error(text, 0, "string", "of more than 65536 bytes");
 	free(text);
 	free(v);
 }
@@ -1115,6 +1118,282 @@ START_TEST(net_forms)
 }
 END_TEST
 
+/* --- scale: names hashed, every file and token bounded ------------------ */
+
+/* A config of @n pools: each names check c<i % 16> (one hash probe per
+ * member, in cross_check and in the snapshot builder) and backs up to the
+ * next pool, so the backup chain is @n long. Freed by the caller. */
+static char *many_pools(size_t n)
+{
+	size_t size = 4096 + n * 160, len = 0;
+	char *t = malloc(size);
+
+	ck_assert_ptr_nonnull(t);
+	len += (size_t)snprintf(t + len, size - len, OK_HEAD OK_ZONES "checks = (\n");
+	for (size_t k = 0; k < 16; k++) {
+		len +=
+		    (size_t)snprintf(t + len, size - len, "%s{ name = \"c%zu\"; type = \"none\"; }",
+				     k ? ",\n" : "", k);
+	}
+	len += (size_t)snprintf(t + len, size - len, ");\npools = (\n");
+	for (size_t i = 0; i < n; i++) {
+		char backup[64] = "";
+		if (i + 1 < n) {
+			snprintf(backup, sizeof(backup), " backup = \"p%zu\";", i + 1);
+		}
+		len += (size_t)snprintf(
+		    t + len, size - len,
+		    "%s{ name = \"p%zu\"; check = \"c%zu\";%s members = ( { address "
+		    "= \"10.%zu.%zu.%zu\"; } ); }",
+		    i ? ",\n" : "", i, i % 16, backup, (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		ck_assert_uint_lt(len, size);
+	}
+	snprintf(t + len, size - len, "\n);\n");
+	return t;
+}
+
+/* CPU seconds conf_load takes on @text (which must load), the best of 3. */
+static double load_cpu_seconds(const char *text)
+{
+	char path[PATH_MAX];
+	double best = 1e9;
+
+	tu_write(path, "scale.conf", text);
+	for (int run = 0; run < 3; run++) {
+		struct timespec a, b;
+		struct conf *c;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+		c = conf_load(path);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+		ck_assert_msg(c != NULL, "the generated config loads");
+		conf_free(c);
+		double t = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+		best = t < best ? t : best;
+	}
+	return best;
+}
+
+/* Pool and check names are hashed: 8 times the pools take about 8 times as
+ * long (10 to 14 times here, plain and under ASan: caches, the allocator).
+ * The duplicate-name scan alone made it 84 times (gslbd -t, 5,000 and 40,000
+ * pools without backups, at 1315310), and the backup-cycle walk, per pool
+ * along its whole chain, never ended on a long chain. CPU time, best of
+ * three, so a busy machine blurs less; the bound is 30. */
+START_TEST(load_time_linear_in_pools)
+{
+	char *small = many_pools(5000), *large = many_pools(40000);
+	double t1 = load_cpu_seconds(small), t8 = load_cpu_seconds(large);
+
+	fprintf(stderr, "conf_load: 5,000 pools %.3f s, 40,000 pools %.3f s (CPU)\n", t1, t8);
+	ck_assert_msg(t8 < 30 * t1 + 0.05,
+		      "40,000 pools took %.3f s, 5,000 took %.3f s: not linear", t8, t1);
+	free(small);
+	free(large);
+}
+END_TEST
+
+/* The names found by hashing are the right ones. */
+START_TEST(find_by_name)
+{
+	char *text = many_pools(3000), path[PATH_MAX];
+	struct conf *c;
+
+	tu_write(path, "find.conf", text);
+	TU_CAPTURE_STDERR(errlog, sizeof(errlog), c = conf_load(path));
+	ck_assert_ptr_nonnull(c);
+	for (size_t i = 0; i < c->npools; i++) {
+		ck_assert_ptr_eq(conf_find_pool(c, c->pools[i].name), &c->pools[i]);
+	}
+	for (size_t i = 0; i < c->nchecks; i++) {
+		ck_assert_ptr_eq(conf_find_check(c, c->checks[i].name), &c->checks[i]);
+	}
+	ck_assert_ptr_eq(conf_find_pool(c, "p2999"), &c->pools[2999]);
+	ck_assert_ptr_null(conf_find_pool(c, "p3000"));
+	ck_assert_ptr_null(conf_find_pool(c, "p"));
+	ck_assert_ptr_null(conf_find_pool(c, ""));
+	ck_assert_ptr_null(conf_find_pool(c, NULL));
+	ck_assert_ptr_null(conf_find_check(c, "p1"));
+	ck_assert_ptr_eq(conf_find_check(c, "c15"), &c->checks[15]);
+	conf_free(c);
+	free(text);
+}
+END_TEST
+
+START_TEST(duplicate_check_name)
+{
+	expect_error(OK_HEAD OK_ZONES "checks = ( { name = \"k\"; type = \"none\"; },\n"
+				      "           { name = \"j\"; type = \"none\"; },\n"
+				      "           { name = \"k\"; type = \"none\"; } );\n",
+		     5, "checks[2].name", "check \"k\" is already declared at line 3");
+}
+END_TEST
+
+/* A backup chain that leads back: every pool on the cycle is named, not the
+ * pools that only lead into it (their chains never come back to them). */
+START_TEST(backup_cycle)
+{
+	char path[PATH_MAX], want[PATH_MAX + 128];
+	struct conf *c = load(
+	    path, NULL,
+	    OK_HEAD OK_ZONES
+	    "pools = (\n"
+	    "{ name = \"a\"; backup = \"b\"; members = ( { address = \"192.0.2.1\"; } ); },\n"
+	    "{ name = \"b\"; backup = \"c\"; members = ( { address = \"192.0.2.2\"; } ); },\n"
+	    "{ name = \"c\"; backup = \"b\"; members = ( { address = \"192.0.2.3\"; } ); },\n"
+	    "{ name = \"d\"; backup = \"a\"; members = ( { address = \"192.0.2.4\"; } ); },\n"
+	    "{ name = \"e\"; backup = \"e\"; members = ( { address = \"192.0.2.5\"; } ); },\n"
+	    "{ name = \"f\"; backup = \"d\"; members = ( { address = \"192.0.2.6\"; } ); } );\n");
+
+	ck_assert_ptr_null(c);
+	for (int i = 1; i <= 2; i++) {
+		snprintf(want, sizeof(want),
+			 "%s:%d: pools[%d].backup: the backup chain of \"%c\" leads back to it",
+			 path, 4 + i, i, 'a' + i);
+		ck_assert_msg(strstr(errlog, want), "expected \"%s\" in:\n%s", want, errlog);
+	}
+	ck_assert_ptr_nonnull(
+	    strstr(errlog, "pools[4].backup: the backup chain of \"e\" leads back"));
+	ck_assert_ptr_null(strstr(errlog, "pools[0].backup"));
+	ck_assert_ptr_null(strstr(errlog, "pools[3].backup"));
+	ck_assert_ptr_null(strstr(errlog, "pools[5].backup"));
+}
+END_TEST
+
+/* "P:LINE: MESSAGE" must be in the log of loading @text, which must fail. */
+static void expect_scan_error(const char *text, int line, const char *what)
+{
+	char path[PATH_MAX], want[PATH_MAX + 200];
+	struct conf *c = load(path, NULL, text);
+
+	ck_assert_ptr_null(c);
+	snprintf(want, sizeof(want), "%s:%d: %s", path, line, what);
+	ck_assert_msg(strstr(errlog, want), "expected \"%s\" in:\n%.2000s", want, errlog);
+	ck_assert_msg(!strstr(errlog, "syntax error"), "refused before libconfig:\n%.2000s",
+		      errlog);
+}
+
+/* @n copies of @c between @head and @tail. Freed by the caller. */
+static char *repeat(const char *head, char c, size_t n, const char *tail)
+{
+	size_t h = strlen(head), t = strlen(tail);
+	char *s = malloc(h + n + t + 1);
+
+	ck_assert_ptr_nonnull(s);
+	memcpy(s, head, h);
+	memset(s + h, c, n);
+	memcpy(s + h + n, tail, t + 1);
+	return s;
+}
+
+/* libconfig's scanner takes time quadratic in one token's length (4 MB: 9 s):
+ * a string, a comment line, a run of blanks or any other token over 65536
+ * bytes is refused, with its line, before libconfig sees it. */
+START_TEST(long_tokens_refused)
+{
+	const size_t over = CONF_TOKEN_MAX + 1;
+	char *t;
+
+	ck_assert_uint_eq(CONF_TOKEN_MAX, 65536);
+	t = repeat(OK_HEAD OK_ZONES "x = \"", 'a', over, "\";\n");
+	expect_scan_error(t, 3, "a string of more than 65536 bytes");
+	free(t);
+	/* Adjacent literals make one value: counted together, from its first line. */
+	t = repeat(OK_HEAD OK_ZONES "\nx = \"abc\"\n \"", 'a', over - 3, "\";\n");
+	expect_scan_error(t, 4, "a string of more than 65536 bytes");
+	free(t);
+	t = repeat(OK_HEAD OK_ZONES "# ", 'a', over, "\n");
+	expect_scan_error(t, 3, "a comment line of more than 65536 bytes");
+	free(t);
+	t = repeat(OK_HEAD OK_ZONES "threads = 1; // ", 'a', over, "\n");
+	expect_scan_error(t, 3, "a comment line of more than 65536 bytes");
+	free(t);
+	t = repeat(OK_HEAD OK_ZONES "threads = 1", '0', over, ";\n");
+	expect_scan_error(t, 3, "a token of more than 65536 bytes");
+	free(t);
+	t = repeat(OK_HEAD OK_ZONES "threads =", ' ', over, "1;\n");
+	expect_scan_error(t, 3, "a run of blanks of more than 65536 bytes");
+	free(t);
+}
+END_TEST
+
+/* What stays within the bounds is read as before. */
+START_TEST(long_tokens_within_bounds)
+{
+	char path[PATH_MAX];
+	struct conf *c;
+	char *t;
+
+	/* A string of exactly 65536 bytes passes the scan (and is an unknown setting). */
+	t = repeat(OK_HEAD OK_ZONES "x = \"", 'a', CONF_TOKEN_MAX, "\";\n");
+	expect_error(t, 3, "x", "unknown setting");
+	free(t);
+	/* Escapes count as written; quotes inside do not end the string. */
+	t = repeat(OK_HEAD OK_ZONES "x = \"\\\"", 'a', CONF_TOKEN_MAX - 2, "\";\n");
+	expect_error(t, 3, "x", "unknown setting");
+	free(t);
+	/* Comments up to the bound, block comments of any length, and long lines of short tokens.
+	 */
+	t = repeat(OK_HEAD OK_ZONES "#", 'a', CONF_TOKEN_MAX, "\n/* ");
+	{
+		size_t n = 4 * CONF_TOKEN_MAX, len = strlen(t);
+		size_t size = len + n + 40 * 20000 + 100;
+		t = realloc(t, size);
+		ck_assert_ptr_nonnull(t);
+		memset(t + len, 'b', n);
+		len += n;
+		len += (size_t)snprintf(t + len, size - len,
+					" */\npools = ( { name = \"p\"; owners = [ ");
+		for (int i = 0; i < 20000; i++) {
+			len += (size_t)snprintf(t + len, size - len, "%s\"h%d.lb.test\"",
+						i ? ", " : "", i);
+		}
+		snprintf(t + len, size - len,
+			 " ]; members = ( { address = \"192.0.2.1\"; } ); } );\n");
+	}
+	c = load(path, NULL, t);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->pools[0].nowners, 20000);
+	conf_free(c);
+	free(t);
+}
+END_TEST
+
+/* The config and its @includes are read to at most 64 MiB together, each
+ * counted as often as it is included; something that is not a regular file
+ * (a FIFO would block, a device never end) is refused at once. */
+START_TEST(config_size_bounded)
+{
+	char path[PATH_MAX], inc[PATH_MAX], fifo[PATH_MAX + 16];
+	size_t half = (CONF_FILES_MAX >> 1) + 4096;
+	struct conf *c;
+	char *t;
+
+	ck_assert_uint_eq(CONF_FILES_MAX, 64u << 20);
+	t = repeat("/*", ' ', half, "*/\n");
+	tu_write(inc, "half.conf", t);
+	free(t);
+	c = load(path, NULL, OK_HEAD OK_ZONES "@include \"half.conf\"\n");
+	ck_assert_ptr_nonnull(c);
+	conf_free(c);
+	c = load(path, NULL, OK_HEAD OK_ZONES "@include \"half.conf\"\n@include \"half.conf\"\n");
+	ck_assert_ptr_null(c);
+	ck_assert_msg(
+	    strstr(errlog, "half.conf:1: the config files are larger than 64 MiB together"),
+	    "expected the size bound in:\n%.2000s", errlog);
+	remove(inc);
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo.conf", tu_dir());
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	TU_CAPTURE_STDERR(errlog, sizeof(errlog), c = conf_load(fifo));
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_nonnull(strstr(errlog, "not a regular file"));
+	remove(fifo);
+	TU_CAPTURE_STDERR(errlog, sizeof(errlog), c = conf_load(tu_dir()));
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_nonnull(strstr(errlog, "not a regular file"));
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -1124,6 +1403,7 @@ static Suite *conf_suite(void)
 	TCase *tk = tcase_create("check kinds");
 	TCase *td = tcase_create("edns");
 	TCase *tr = tcase_create("rate_limit");
+	TCase *ts = tcase_create("scale");
 
 	tcase_add_test(tl, full_config);
 	tcase_add_test(tl, defaults);
@@ -1180,6 +1460,17 @@ static Suite *conf_suite(void)
 	tcase_add_test(tr, rate_limit_errors);
 	tcase_add_test(tr, net_forms);
 	suite_add_tcase(s, tr);
+
+	/* Sanitized builds are several times slower; the bound is a ratio. */
+	tcase_set_timeout(ts, 120);
+	tcase_add_test(ts, load_time_linear_in_pools);
+	tcase_add_test(ts, find_by_name);
+	tcase_add_test(ts, duplicate_check_name);
+	tcase_add_test(ts, backup_cycle);
+	tcase_add_test(ts, long_tokens_refused);
+	tcase_add_test(ts, long_tokens_within_bounds);
+	tcase_add_test(ts, config_size_bounded);
+	suite_add_tcase(s, ts);
 	return s;
 }
 
