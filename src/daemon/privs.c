@@ -102,8 +102,8 @@ int privs_check_exec(const struct conf *conf, bool as_root)
  * privilege the next one gives up. Returns 0 or -1 (logged). */
 static int become(const struct conf *conf)
 {
-	uid_t ruid, euid, suid;
-	gid_t rgid, egid, sgid;
+	uid_t ruid = 0, euid = 0, suid = 0; /* 0: unknown, if getresuid fails */
+	gid_t rgid = 0, egid = 0, sgid = 0;
 	const char *what;
 
 	if (getresuid(&ruid, &euid, &suid) == 0 && getresgid(&rgid, &egid, &sgid) == 0 &&
@@ -136,8 +136,8 @@ fail:
 int privs_drop(const struct conf *conf)
 {
 	char me[128];
-	uid_t ruid, euid, suid;
-	gid_t rgid, egid, sgid;
+	uid_t ruid = 0, euid = 0, suid = 0; /* 0: unknown, if getresuid fails */
+	gid_t rgid = 0, egid = 0, sgid = 0;
 
 	if (!conf->user && geteuid() == 0) {
 		log_warn("running as root: set 'user' (and 'group') so that gslbd gives up root "
