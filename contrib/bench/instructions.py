@@ -170,6 +170,11 @@ def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=F
         m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\S*:udp_main\b", text, re.M)
         if m:
             totals["udp"] += int(m.group(1).replace(",", ""))
+    if os.environ.get("INSTR_KEEP"):  # a directory to keep the callgrind profiles in
+        keep = tempfile.mkdtemp(prefix="profile-", dir=os.environ["INSTR_KEEP"])
+        for f in glob.glob(out + "*"):
+            shutil.copy(f, keep)
+        print("callgrind profiles kept in %s" % keep, file=sys.stderr)
     shutil.rmtree(d, ignore_errors=True)
     return len(lines), answered, totals
 

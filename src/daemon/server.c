@@ -301,20 +301,20 @@ static void *udp_main(void *arg)
 		u->smsg[i].msg_hdr.msg_iov = &u->siov[i];
 		u->smsg[i].msg_hdr.msg_iovlen = 1;
 	}
+	for (int i = 0; i < UDP_BATCH; i++) {
+		u->riov[i].iov_base = u->rbuf + (size_t)i * UDP_QUERY_MAX;
+		u->riov[i].iov_len = UDP_QUERY_MAX;
+		u->rmsg[i].msg_hdr.msg_iov = &u->riov[i];
+		u->rmsg[i].msg_hdr.msg_iovlen = 1;
+		u->rmsg[i].msg_hdr.msg_name = &u->addrs[i];
+		u->rmsg[i].msg_hdr.msg_namelen = sizeof(u->addrs[i]);
+		u->rmsg[i].msg_hdr.msg_control = ctllen ? u->rctl[i].buf : NULL;
+		u->rmsg[i].msg_hdr.msg_controllen = ctllen;
+		u->rmsg[i].msg_hdr.msg_flags = 0;
+	}
 	rcu_register_thread();
 	while (!atomic_load_explicit(&u->srv->stopping, memory_order_relaxed)) {
 		int n;
-		for (int i = 0; i < UDP_BATCH; i++) {
-			u->riov[i].iov_base = u->rbuf + (size_t)i * UDP_QUERY_MAX;
-			u->riov[i].iov_len = UDP_QUERY_MAX;
-			u->rmsg[i].msg_hdr.msg_iov = &u->riov[i];
-			u->rmsg[i].msg_hdr.msg_iovlen = 1;
-			u->rmsg[i].msg_hdr.msg_name = &u->addrs[i];
-			u->rmsg[i].msg_hdr.msg_namelen = sizeof(u->addrs[i]);
-			u->rmsg[i].msg_hdr.msg_control = ctllen ? u->rctl[i].buf : NULL;
-			u->rmsg[i].msg_hdr.msg_controllen = ctllen;
-			u->rmsg[i].msg_hdr.msg_flags = 0;
-		}
 		/* Offline while blocked: a reload never waits for an idle socket.
 		 * MSG_WAITFORONE: block for the first datagram, then take what
 		 * else is queued. SO_RCVTIMEO bounds the wait for a stop. */
@@ -324,6 +324,14 @@ static void *udp_main(void *arg)
 		rcu_thread_online();
 		if (n > 0) {
 			udp_answer(u, n);
+		}
+		/* recvmmsg writes the lengths and flags of the headers it
+		 * filled, the first n, and of none when it fails: the rest are
+		 * still as set above (the first is reset either way). */
+		for (int i = 0; i < (n > 0 ? n : 1); i++) {
+			u->rmsg[i].msg_hdr.msg_namelen = sizeof(u->addrs[i]);
+			u->rmsg[i].msg_hdr.msg_controllen = ctllen;
+			u->rmsg[i].msg_hdr.msg_flags = 0;
 		}
 	}
 	rcu_unregister_thread();

@@ -159,7 +159,8 @@ static void check_cookie(struct job *j)
 		return;
 	}
 	if (req->cookie == COOKIE_INVALID) {
-		switch (cookie_check(c->data, c->len, ip, iplen, j->ctx->now, &j->ctx->cookies)) {
+		switch (cookie_check_memo(&j->ctx->cookie_memo, c->data, c->len, ip, iplen,
+					  j->ctx->now, &j->ctx->cookies)) {
 		case COOKIE_CHECK_GOOD:
 			req->cookie = COOKIE_VALID;
 			req->cookie_valid = true;
@@ -174,7 +175,8 @@ static void check_cookie(struct job *j)
 			break;
 		}
 	}
-	cookie_make(j->ctx->fresh, c->data, ip, iplen, j->ctx->now, j->ctx->cookies.current);
+	cookie_make_memo(&j->ctx->cookie_memo, j->ctx->fresh, c->data, ip, iplen, j->ctx->now,
+			 j->ctx->cookies.current);
 	j->cookie = j->ctx->fresh;
 }
 

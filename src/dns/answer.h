@@ -26,6 +26,7 @@ struct answer_ctx {
 	uint16_t nsid_len;
 	uint32_t now; /* wall-clock seconds for cookie timestamps, read by answer_ctx_use */
 	uint8_t fresh[DNS_COOKIE_V1_LEN]; /* the server cookie made for the current response */
+	struct cookie_memo cookie_memo;   /* this thread's recent cookie hashes */
 	struct rrl rrl;              /* rate limiting: the snapshot's table and settings */
 };
 

@@ -131,6 +131,7 @@ void rrl_use(struct rrl *r, struct rrl_table *t, const struct conf_rate_limit *r
 	}
 	r->table = t;
 	r->conf = rl;
+	r->memo_n = 0; /* another table (key) or other prefixes: hash again */
 	r->slip = rl->log_only ? 0 : rl->slip; /* log_only: nothing to count */
 	r->nexempt = rl->nexempt;
 	rates[RRL_ANSWER] = rates[RRL_NODATA] = rates[RRL_NXDOMAIN] = rates[RRL_REFERRAL] =
@@ -201,6 +202,18 @@ static inline uint64_t keyed_hash(const uint64_t key[2], const uint64_t *m, int 
 	sipround(&v0, &v1, &v2, &v3);
 	sipround(&v0, &v1, &v2, &v3);
 	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* MurmurHash3's 64-bit finaliser: a bijection that spreads every input bit
+ * over the whole word. */
+static inline uint64_t fmix64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= UINT64_C(0xff51afd7ed558ccd);
+	k ^= k >> 33;
+	k *= UINT64_C(0xc4ceb9fe1a85ec53);
+	k ^= k >> 33;
+	return k;
 }
 
 static const int8_t class_of_kind[RESPONSE_KIND_COUNT] = {
@@ -281,6 +294,39 @@ static bool client_address(const struct sockaddr_storage *ss, int *family, const
 		return true;
 	}
 	return false;
+}
+
+/* A key's hash: the keyed SipHash of the client network (its family in the
+ * last word), xored with the name's hash and the class, through fmix64. The
+ * SipHash is what keeps the sets unpredictable: without the key nobody can
+ * tell which set another network's buckets are in, and within one network
+ * fmix64 gives distinct names distinct words. The network's SipHash is kept
+ * for the next response: queries come in runs from one resolver, and a run
+ * costs one SipHash, not one per response. */
+static inline uint64_t bucket_hash(struct rrl *r, int family, const uint8_t *a)
+{
+	uint64_t m[3];
+	int n;
+
+	if (family == AF_INET) {
+		m[0] = ((uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3]) &
+		       r->v4_mask;
+		m[1] = 4;
+		n = 2;
+	} else {
+		m[0] = rd64(a) & r->v6_mask[0];
+		m[1] = rd64(a + 8) & r->v6_mask[1];
+		m[2] = 6;
+		n = 3;
+	}
+	if (r->memo_n == n && r->memo_net[0] == m[0] && r->memo_net[1] == m[1]) {
+		return r->memo_hash;
+	}
+	r->memo_n = n;
+	r->memo_net[0] = m[0];
+	r->memo_net[1] = m[1];
+	r->memo_hash = keyed_hash(r->table->key, m, n);
+	return r->memo_hash;
 }
 
 static bool exempt(const struct conf_rate_limit *rl, int family, const uint8_t *a)
@@ -434,8 +480,8 @@ enum rate_limit rrl_check(struct rrl *r, struct request *req)
 {
 	int cls = class_of_kind[req->kind], family;
 	const uint8_t *a, *name;
-	uint64_t m[3], id, h;
-	int got, n;
+	uint64_t id, h;
+	int got;
 
 	if (!r->table || cls < 0 || !r->interval[cls] || req->transport != TRANSPORT_UDP ||
 	    req->cookie_valid || !req->client || !client_address(req->client, &family, &a)) {
@@ -445,20 +491,8 @@ enum rate_limit rrl_check(struct rrl *r, struct request *req)
 		return RATE_PASS;
 	}
 	name = limit_name(req, (enum rrl_class)cls, &id);
-	/* The network, then the name's hash with the class and the family in
-	 * its high bits (distinct keys for one name, one word less to hash); the
-	 * low half of an IPv6 network only when the prefix reaches into it. */
-	m[1] = id ^ ((uint64_t)(cls + 1) << 56) ^ ((uint64_t)(family == AF_INET6) << 55);
-	if (family == AF_INET) {
-		m[0] = ((uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3]) &
-		       r->v4_mask;
-		n = 2;
-	} else {
-		m[0] = rd64(a) & r->v6_mask[0];
-		m[2] = rd64(a + 8) & r->v6_mask[1];
-		n = r->v6_mask[1] ? 3 : 2;
-	}
-	h = keyed_hash(r->table->key, m, n);
+	h = bucket_hash(r, family, a) ^ id ^ ((uint64_t)(cls + 1) << 56);
+	h = fmix64(h);
 	got = take(r->table, h, r->now, r->interval[cls], r->slip);
 	if (got == TAKE_OK) {
 		return RATE_PASS;

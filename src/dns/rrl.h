@@ -76,6 +76,9 @@ struct rrl {
 	uint64_t v6_mask[2];
 	unsigned slip; /* the setting; 0 with log_only */
 	size_t nexempt;
+	int memo_n;	      /* the last client network hashed (0: none): words, */
+	uint64_t memo_net[2]; /* the masked network (IPv4: the family in [1]), */
+	uint64_t memo_hash;   /* its keyed hash */
 	uint64_t now; /* µs of the coarse monotonic clock, set by rrl_tick (tests set it) */
 	uint64_t log_second;
 	unsigned log_lines;  /* logged (or pending) in log_second */

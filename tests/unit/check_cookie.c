@@ -290,9 +290,59 @@ START_TEST(client_addresses)
 }
 END_TEST
 
+/* --- the memo --------------------------------------------------------------- */
+
+/* The memo gives what SipHash gives, whatever the order of clients, times
+ * and secrets: a sequence that returns to earlier inputs (hits), that lands
+ * many clients in one slot (misses), and that changes the secret in place
+ * (the slot must not answer for the old one). */
+START_TEST(memo_same_as_hash)
+{
+	static struct cookie_memo memo;
+	uint8_t secret[COOKIE_SECRET_LEN], old[COOKIE_SECRET_LEN];
+	struct cookie_secrets sec = { secret, NULL };
+	unsigned hits_possible = 0;
+	uint64_t x = 0x243F6A8885A308D3ULL;
+
+	cookie_memo_clear(&memo);
+	memset(secret, 0x5A, sizeof(secret));
+	for (int i = 0; i < 20000; i++) {
+		uint8_t cc[DNS_COOKIE_CLIENT_LEN], a[COOKIE_IP_MAX], plain[DNS_COOKIE_V1_LEN],
+		    memoed[DNS_COOKIE_V1_LEN], opt[DNS_COOKIE_CLIENT_LEN + DNS_COOKIE_V1_LEN];
+		size_t alen;
+		uint32_t now;
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		/* 24 clients (8 cookies x 3 addresses, one IPv6), 4 seconds */
+		memset(cc, (int)(x >> 60) & 7, sizeof(cc));
+		alen = cookie_client_ip(a, addr((x >> 40) % 3 == 0   ? "192.0.2.1"
+						: (x >> 40) % 3 == 1 ? "2001:db8::1"
+								     : "198.51.100.9"));
+		now = 1700000000u + (uint32_t)((x >> 20) & 3);
+		if (i % 5000 == 4999) {
+			memcpy(old, secret, sizeof(old));
+			secret[i % COOKIE_SECRET_LEN] ^= 0x01; /* same address, new secret */
+			sec.previous = old;
+		}
+		cookie_make(plain, cc, a, alen, now, secret);
+		cookie_make_memo(&memo, memoed, cc, a, alen, now, secret);
+		ck_assert_mem_eq(plain, memoed, sizeof(plain));
+		/* Check what was made, and a forgery of it, both ways. */
+		memcpy(opt, cc, sizeof(cc));
+		memcpy(opt + sizeof(cc), plain, sizeof(plain));
+		if (i & 1) {
+			opt[sizeof(opt) - 1] ^= (uint8_t)(1 + (x & 0x7F));
+		}
+		ck_assert_int_eq(cookie_check_memo(&memo, opt, sizeof(opt), a, alen, now, &sec),
+				 cookie_check(opt, sizeof(opt), a, alen, now, &sec));
+		hits_possible += !(i & 1);
+	}
+	ck_assert_uint_gt(hits_possible, 0);
+}
+END_TEST
+
 int main(void)
 {
-	Suite *s = suite_create("cookie");
+Suite *s = suite_create("cookie");
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
 	int failed;
@@ -309,6 +359,7 @@ int main(void)
 	tcase_add_test(tc, secret_rotation);
 	tcase_add_test(tc, foreign_cookies_rejected);
 	tcase_add_test(tc, client_addresses);
+	tcase_add_test(tc, memo_same_as_hash);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
