@@ -262,12 +262,12 @@ static struct dnstap *dnstap_apply(struct daemon *d, const struct conf *next, st
 		return dt;
 	}
 	if (d->dnstap) {
-		log_warn("%s: dnstap: %s; the writer to %s stays", c->where, why,
+		log_warn("%s: %s; the writer to %s stays", c->where, why,
 			 dnstap_destination(d->dnstap));
 		sb_printf(note(notes), "dnstap %s (%s; %s stays)", c->socket ? c->socket : c->file,
 			  why, dnstap_destination(d->dnstap));
 	} else {
-		log_warn("%s: dnstap: %s; dnstap stays off", c->where, why);
+		log_warn("%s: %s; dnstap stays off", c->where, why);
 		sb_printf(note(notes), "dnstap %s (%s; stays off)", c->socket ? c->socket : c->file,
 			  why);
 	}
@@ -645,7 +645,7 @@ int daemon_run(const char *path, bool detach, bool verbose)
 		char why[512];
 		d.dnstap = dnstap_new(live->dnstap, server_nthreads(d.srv), why, sizeof(why));
 		if (!d.dnstap) {
-			log_err("%s: dnstap: %s", live->dnstap->where, why);
+			log_err("%s: %s", live->dnstap->where, why);
 			log_err("%s: not starting", path);
 			goto out;
 		}

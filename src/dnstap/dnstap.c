@@ -47,6 +47,7 @@ struct stream {
 	char *path;
 	int fd;
 	bool accepted;   /* socket: the reader's ACCEPT came, since the last open */
+	bool broken;     /* a read or write failed since the last open: fail at once */
 	atomic_bool up;  /* a frame was written since the last open: workers read it */
 };
 
@@ -68,6 +69,7 @@ static fstrm_res stream_close(void *obj)
 
 	atomic_store_explicit(&s->up, false, memory_order_relaxed);
 	s->accepted = false;
+	s->broken = false;
 	if (s->fd >= 0) {
 		close(s->fd);
 		s->fd = -1;
@@ -109,13 +111,17 @@ static fstrm_res stream_read(void *obj, void *buf, size_t n)
 	struct stream *s = obj;
 	uint8_t *p = buf;
 
+	if (s->broken) {
+		return fstrm_res_failure;
+	}
 	while (n > 0) {
 		ssize_t k = read(s->fd, p, n);
 		if (k < 0 && errno == EINTR) {
 			continue;
 		}
 		if (k <= 0) {
-			return fstrm_res_failure; /* closed, or the timeout */
+			s->broken = true; /* closed, or the timeout */
+			return fstrm_res_failure;
 		}
 		p += k;
 		n -= (size_t)k;
@@ -132,6 +138,12 @@ static fstrm_res stream_write(void *obj, const struct iovec *iov_in, int iovcnt)
 	struct iovec iov[64];
 	struct iovec *v = iov;
 
+	/* After a write that timed out, the STOP frame fstrm's close sends
+	 * would wait as long again: fail at once, so that a stuck reader costs
+	 * one timeout, at a stop too. */
+	if (s->broken) {
+		return fstrm_res_failure;
+	}
 	/* fstrm hands at most FSTRM__WRITER_IOVEC_SIZE (128) vectors; copy
 	 * them in slices, since a partial write advances them. */
 	while (iovcnt > 0) {
@@ -147,7 +159,8 @@ static fstrm_res stream_write(void *obj, const struct iovec *iov_in, int iovcnt)
 				continue;
 			}
 			if (k < 0) {
-				return fstrm_res_failure; /* the timeout, or the reader left */
+				s->broken = true; /* the timeout, or the reader left */
+				return fstrm_res_failure;
 			}
 			while (n > 0 && (size_t)k >= v->iov_len) {
 				k -= (ssize_t)v->iov_len;
