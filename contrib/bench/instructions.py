@@ -175,8 +175,11 @@ def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=F
         m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\S*:udp_main\b", text, re.M)
         if m:
             totals["udp"] += int(m.group(1).replace(",", ""))
-        m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\S*:fstrm__iothr_thr\b", text, re.M)
-        if m:
+        # The dnstap I/O thread (libfstrm's; its thread function is not
+        # exported): the thread that writes frames and runs no gslbd loop.
+        m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+PROGRAM TOTALS", text, re.M)
+        if m and "fstrm_writer_writev" in text and not re.search(
+                r":(udp_main|worker_main|main)\b", text):
             totals["iothr"] += int(m.group(1).replace(",", ""))
     shutil.rmtree(d, ignore_errors=True)
     return len(lines), answered, totals
