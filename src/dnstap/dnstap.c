@@ -27,17 +27,15 @@
 #define DNSTAP_CONTENT_TYPE "protobuf:dnstap.Dnstap"
 
 /* A packed message goes from the worker that wrote it to the I/O thread that
- * writes and frees it through libfstrm's queue, whose memory barriers
- * ThreadSanitizer does not see (the library is not instrumented): tell it.
- * No code in other builds. */
+ * writes and frees it through libfstrm's single-producer queue, whose memory
+ * barriers ThreadSanitizer cannot see (the library is not instrumented): it
+ * would report the queue's slots and every message as races. Under
+ * ThreadSanitizer the queues are libfstrm's mutex-based ones instead (still
+ * one per thread), whose locks it sees. */
 #if defined(__SANITIZE_THREAD__)
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-#define TSAN_ACQUIRE(a) __tsan_acquire(a)
-#define TSAN_RELEASE(a) __tsan_release(a)
+#define DNSTAP_QUEUE_MODEL FSTRM_IOTHR_QUEUE_MODEL_MPSC
 #else
-#define TSAN_ACQUIRE(a) ((void)(a))
-#define TSAN_RELEASE(a) ((void)(a))
+#define DNSTAP_QUEUE_MODEL FSTRM_IOTHR_QUEUE_MODEL_SPSC
 #endif
 /* Entries per input queue: a burst of this many messages per thread rides
  * out a writer that is briefly behind (a disk flush, a reader's pause). */
@@ -280,7 +278,7 @@ struct dnstap *dnstap_new(const struct conf_dnstap *c, unsigned nqueues, char *w
 	iopt = fstrm_iothr_options_init();
 	fstrm_iothr_options_set_num_input_queues(iopt, nqueues ? nqueues : 1);
 	fstrm_iothr_options_set_input_queue_size(iopt, DNSTAP_QUEUE_SIZE);
-	fstrm_iothr_options_set_queue_model(iopt, FSTRM_IOTHR_QUEUE_MODEL_SPSC);
+	fstrm_iothr_options_set_queue_model(iopt, DNSTAP_QUEUE_MODEL);
 	fstrm_iothr_options_set_reopen_interval(iopt, 1);
 	/* Like every thread but the main one, the I/O thread leaves signals
 	 * to the main loop. */
@@ -425,14 +423,6 @@ size_t dnstap_pack(uint8_t **out, const struct conf_dnstap *c, enum dnstap_kind 
 	return dnstap__dnstap__pack(&d, *out);
 }
 
-/* fstrm's free callback, in the I/O thread. */
-static void free_frame(void *buf, void *arg)
-{
-	(void)arg;
-	TSAN_ACQUIRE(buf);
-	free(buf);
-}
-
 /* Pack and queue one message; false if it was dropped. */
 static bool submit(struct dnstap *dt, struct fstrm_iothr_queue *q, const struct conf_dnstap *c,
 		   enum dnstap_kind kind, const struct dnstap_event *ev)
@@ -444,8 +434,8 @@ static bool submit(struct dnstap *dt, struct fstrm_iothr_queue *q, const struct 
 		free(buf);
 		return false;
 	}
-	TSAN_RELEASE(buf);
-	if (fstrm_iothr_submit(dt->iothr, q, buf, len, free_frame, NULL) != fstrm_res_success) {
+	if (fstrm_iothr_submit(dt->iothr, q, buf, len, fstrm_free_wrapper, NULL) !=
+	    fstrm_res_success) {
 		free(buf); /* queue full: still ours */
 		return false;
 	}
