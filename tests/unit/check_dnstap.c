@@ -183,6 +183,39 @@ START_TEST(no_identity_no_version_no_addresses)
 }
 END_TEST
 
+/* The largest message gslbd can log packs within the buffer dnstap_pack
+ * sizes without a sizing pass (its assert), and decodes again. */
+START_TEST(pack_at_the_limits)
+{
+	static uint8_t big[65535];
+	static char identity[256], version[256];
+
+	memset(identity, 'i', 255);
+	memset(version, 'v', 255);
+	dc.identity = (uint8_t *)identity;
+	dc.identity_len = 255;
+	dc.version = version;
+	memset(big, 0xff, sizeof(big));
+	ev.transport = TRANSPORT_TCP;
+	ev.client = &client6;
+	ev.server = &server6;
+	ev.query = ev.response = big;
+	ev.query_len = ev.response_len = sizeof(big);
+	ev.query_time.tv_sec = ev.response_time.tv_sec = INT64_MAX;
+	ev.query_time.tv_nsec = ev.response_time.tv_nsec = 999999999;
+	for (int k = DNSTAP_AUTH_QUERY; k <= DNSTAP_AUTH_RESPONSE; k++) {
+		Dnstap__Dnstap *d = roundtrip((enum dnstap_kind)k);
+		const ProtobufCBinaryData *msg = k == DNSTAP_AUTH_QUERY
+							 ? &d->message->query_message
+							 : &d->message->response_message;
+		assert_bytes(msg, big, sizeof(big));
+		ck_assert_uint_eq(d->identity.len, 255);
+		ck_assert_uint_eq(d->version.len, 255);
+		dnstap__dnstap__free_unpacked(d, NULL);
+	}
+}
+END_TEST
+
 START_TEST(sample_countdown)
 {
 	struct dnstap_thread t = { 0, 1 };
@@ -401,6 +434,7 @@ static Suite *dnstap_suite(void)
 	tcase_add_test(tp, query_udp_ipv4);
 	tcase_add_test(tp, response_tcp_ipv6);
 	tcase_add_test(tp, no_identity_no_version_no_addresses);
+	tcase_add_test(tp, pack_at_the_limits);
 	tcase_add_test(tp, sample_countdown);
 	suite_add_tcase(s, tp);
 	tcase_add_checked_fixture(tw, setup, NULL);
