@@ -59,9 +59,9 @@ struct stream {
 	bool is_socket;
 	char *path;
 	int fd;
-	bool accepted;   /* socket: the reader's ACCEPT came, since the last open */
-	bool broken;     /* a read or write failed since the last open: fail at once */
-	atomic_bool up;  /* a frame was written since the last open: workers read it */
+	bool accepted;	/* socket: the reader's ACCEPT came, since the last open */
+	bool broken;	/* a read or write failed since the last open: fail at once */
+	atomic_bool up; /* a frame was written since the last open: workers read it */
 };
 
 struct dnstap {
@@ -99,8 +99,8 @@ static fstrm_res stream_open(void *obj)
 		s->fd = open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 		return s->fd >= 0 ? fstrm_res_success : fstrm_res_failure;
 	}
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { DNSTAP_SOCKET_TIMEOUT_SEC, 0 };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {DNSTAP_SOCKET_TIMEOUT_SEC, 0};
 	if (strlen(s->path) >= sizeof(sa.sun_path)) {
 		return fstrm_res_failure;
 	}
@@ -166,8 +166,9 @@ static fstrm_res stream_write(void *obj, const struct iovec *iov_in, int iovcnt)
 		iovcnt -= n;
 		v = iov;
 		while (n > 0) {
-			struct msghdr msg = { .msg_iov = v, .msg_iovlen = (size_t)n };
-			ssize_t k = s->is_socket ? sendmsg(s->fd, &msg, MSG_NOSIGNAL) : writev(s->fd, v, n);
+			struct msghdr msg = {.msg_iov = v, .msg_iovlen = (size_t)n};
+			ssize_t k =
+			    s->is_socket ? sendmsg(s->fd, &msg, MSG_NOSIGNAL) : writev(s->fd, v, n);
 			if (k < 0 && errno == EINTR) {
 				continue;
 			}
@@ -242,7 +243,8 @@ struct dnstap *dnstap_new(const struct conf_dnstap *c, unsigned nqueues, char *w
 	if (dt->is_socket) {
 		struct sockaddr_un sa;
 		if (strlen(path) >= sizeof(sa.sun_path)) {
-			snprintf(why, whylen, "socket path longer than %zu bytes", sizeof(sa.sun_path) - 1);
+			snprintf(why, whylen, "socket path longer than %zu bytes",
+				 sizeof(sa.sun_path) - 1);
 			goto fail_stream;
 		}
 	} else {
@@ -300,7 +302,7 @@ struct dnstap *dnstap_new(const struct conf_dnstap *c, unsigned nqueues, char *w
 	}
 	if (!dt->is_socket) {
 		for (int i = 0; i < DNSTAP_OPEN_WAIT_MS && !dnstap_connected(dt); i++) {
-			struct timespec ms = { 0, 1000000 };
+			struct timespec ms = {0, 1000000};
 			nanosleep(&ms, NULL);
 		}
 	}
@@ -397,7 +399,7 @@ size_t dnstap_pack(uint8_t **out, const struct conf_dnstap *c, enum dnstap_kind 
 	m.type = kind == DNSTAP_AUTH_QUERY ? DNSTAP__MESSAGE__TYPE__AUTH_QUERY
 					   : DNSTAP__MESSAGE__TYPE__AUTH_RESPONSE;
 	m.socket_protocol = ev->transport == TRANSPORT_TCP ? DNSTAP__SOCKET_PROTOCOL__TCP
-							  : DNSTAP__SOCKET_PROTOCOL__UDP;
+							   : DNSTAP__SOCKET_PROTOCOL__UDP;
 	m.has_socket_protocol = true;
 	/* The server's address first: the client's family wins if they differ
 	 * (they cannot: sockets are IPv6-only, so no v4-mapped clients). */
@@ -435,7 +437,7 @@ size_t dnstap_pack(uint8_t **out, const struct conf_dnstap *c, enum dnstap_kind 
 	}
 	len = dnstap__dnstap__pack(&d, *out);
 	assert(len <= PACK_SLACK + d.identity.len + d.version.len + m.query_message.len +
-			      m.response_message.len);
+			  m.response_message.len);
 	return len;
 }
 
@@ -461,7 +463,7 @@ static bool submit(struct dnstap *dt, struct fstrm_iothr_queue *q, const struct 
 struct dnstap_result dnstap_log(struct dnstap *dt, const struct conf_dnstap *c,
 				struct dnstap_thread *t, const struct dnstap_event *ev)
 {
-	struct dnstap_result r = { 0, 0 };
+	struct dnstap_result r = {0, 0};
 	bool query = c->log_queries, response = c->log_responses && ev->response;
 	struct fstrm_iothr_queue *q = t->queue < dt->nqueues ? dt->queues[t->queue] : NULL;
 

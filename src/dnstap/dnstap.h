@@ -50,7 +50,7 @@ struct dnstap_event {
 /* An answering thread's dnstap state: its input queue and its sampling
  * countdown. Embedded in the thread's struct; the thread is its only user. */
 struct dnstap_thread {
-	unsigned queue;     /* index of this thread's input queue in every writer */
+	unsigned queue;	    /* index of this thread's input queue in every writer */
 	uint32_t countdown; /* queries until the next one logged; starts at 1 */
 };
 

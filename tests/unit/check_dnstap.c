@@ -19,11 +19,11 @@
 #include "dnstap/dnstap.h"
 #include "src/dnstap/dnstap.pb-c.h"
 
-static const uint8_t QUERY[] = { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
-				 3, 'w', 'w', 'w', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1 };
-static const uint8_t RESPONSE[] = { 0x12, 0x34, 0x85, 0x00, 0, 1, 0, 1, 0, 0, 0, 0,
-				    3, 'w', 'w', 'w', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1,
-				    0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 192, 0, 2, 1 };
+static const uint8_t QUERY[] = {0x12, 0x34, 0x01, 0x00, 0,   1,	  0,   0,   0, 0, 0, 0, 3,
+				'w',  'w',  'w',  4,	't', 'e', 's', 't', 0, 0, 1, 0, 1};
+static const uint8_t RESPONSE[] = {
+    0x12, 0x34, 0x85, 0x00, 0, 1,    0,	 1, 0, 0, 0, 0, 3, 'w', 'w', 'w', 4, 't', 'e', 's', 't',
+    0,	  0,	1,    0,    1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0,	30,  0,	  4, 192, 0,   2,   1};
 
 static struct conf_dnstap dc;
 static struct sockaddr_storage client4, server4, client6, server6;
@@ -206,8 +206,8 @@ START_TEST(pack_at_the_limits)
 	for (int k = DNSTAP_AUTH_QUERY; k <= DNSTAP_AUTH_RESPONSE; k++) {
 		Dnstap__Dnstap *d = roundtrip((enum dnstap_kind)k);
 		const ProtobufCBinaryData *msg = k == DNSTAP_AUTH_QUERY
-							 ? &d->message->query_message
-							 : &d->message->response_message;
+						     ? &d->message->query_message
+						     : &d->message->response_message;
 		assert_bytes(msg, big, sizeof(big));
 		ck_assert_uint_eq(d->identity.len, 255);
 		ck_assert_uint_eq(d->version.len, 255);
@@ -218,7 +218,7 @@ END_TEST
 
 START_TEST(sample_countdown)
 {
-	struct dnstap_thread t = { 0, 1 };
+	struct dnstap_thread t = {0, 1};
 	unsigned logged = 0;
 
 	ck_assert(dnstap_sample(&t, 4)); /* the first one is logged */
@@ -279,8 +279,8 @@ START_TEST(writer_file)
 {
 	char path[PATH_MAX], why[256] = "";
 	struct dnstap *dt;
-	struct dnstap_thread t0 = { 0, 1 }, t1 = { 1, 1 };
-	unsigned kinds[3] = { 0, 0, 0 }, sent = 0;
+	struct dnstap_thread t0 = {0, 1}, t1 = {1, 1};
+	unsigned kinds[3] = {0, 0, 0}, sent = 0;
 
 	snprintf(path, sizeof(path), "%s/w.fstrm", tu_dir());
 	dc.file = path;
@@ -321,7 +321,7 @@ START_TEST(writer_socket_nobody_listening)
 {
 	char path[PATH_MAX], why[256] = "";
 	struct dnstap *dt;
-	struct dnstap_thread t = { 0, 1 };
+	struct dnstap_thread t = {0, 1};
 	struct dnstap_result r;
 
 	snprintf(path, sizeof(path), "%s/nobody.sock", tu_dir());
@@ -404,16 +404,16 @@ END_TEST
 START_TEST(conf_errors)
 {
 	static const char *const bad[] = {
-		"dnstap = { };",
-		"dnstap = { file = \"a\"; socket = \"b\"; };",
-		"dnstap = { file = \"a\"; sample = 0; };",
-		"dnstap = { file = \"a\"; rate = 2; };",
-		"dnstap = { file = \"a\"; log_queries = false; log_responses = false; };",
-		"dnstap = \"a\";",
-		"dnstap = { file = \"\"; };",
-		"dnstap = { socket = \"/"
-		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.sock\"; };",
+	    "dnstap = { };",
+	    "dnstap = { file = \"a\"; socket = \"b\"; };",
+	    "dnstap = { file = \"a\"; sample = 0; };",
+	    "dnstap = { file = \"a\"; rate = 2; };",
+	    "dnstap = { file = \"a\"; log_queries = false; log_responses = false; };",
+	    "dnstap = \"a\";",
+	    "dnstap = { file = \"\"; };",
+	    "dnstap = { socket = \"/"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.sock\"; };",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
