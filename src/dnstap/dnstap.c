@@ -61,6 +61,7 @@ struct stream {
 	int fd;
 	bool accepted;	/* socket: the reader's ACCEPT came, since the last open */
 	bool broken;	/* a read or write failed since the last open: fail at once */
+	bool reopened;	/* file: opened before (a write failed since): append, never truncate */
 	atomic_bool up; /* a frame was written since the last open: workers read it */
 };
 
@@ -96,7 +97,12 @@ static fstrm_res stream_open(void *obj)
 
 	stream_close(s); /* a handshake that failed leaves its socket open */
 	if (!s->is_socket) {
-		s->fd = open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+		/* Truncated when the writer starts; reopened after a failed
+		 * write (a full disk), what was written stays. */
+		s->fd = open(s->path,
+			     O_WRONLY | O_CREAT | O_CLOEXEC | (s->reopened ? O_APPEND : O_TRUNC),
+			     0640);
+		s->reopened = s->fd >= 0 || s->reopened;
 		return s->fd >= 0 ? fstrm_res_success : fstrm_res_failure;
 	}
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
