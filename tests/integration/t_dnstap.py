@@ -5,7 +5,8 @@ types, addresses and ports, transport, question, rcode, identity, version);
 sample = 4 logs exactly one query in four of one thread; a reload changes
 what is logged without reopening the file; `gslbctl stats` counts what was
 sent and dropped. A reader that never reads, and one that stops reading after
-the handshake: DNS answering goes on and the dropped counter rises. Config
+the handshake: DNS answering goes on and the dropped counter rises. On an
+any-address listener the server address logged is the one asked. Config
 errors name file, line and setting."""
 
 import json
@@ -28,6 +29,7 @@ import harness  # noqa: E402
 from harness import DATA, make_query  # noqa: E402
 
 import dns.message  # noqa: E402
+import dns.query  # noqa: E402
 import dns.rcode  # noqa: E402
 
 GSLBCTL = os.environ.get("GSLBCTL") or str(harness.REPO / "src" / "gslbctl")
@@ -336,6 +338,35 @@ class SocketCapture(unittest.TestCase):
             self.assertEqual(ids[i]["AUTH_QUERY"]["socket_protocol"], "TCP" if i >= 504 else "UDP")
             self.assertEqual(question(ids[i]["AUTH_RESPONSE"]["response_message"]),
                              STATIC if i % 2 else "www." + Z)
+
+
+class AnyAddress(unittest.TestCase):
+    """On an any-address listener (0.0.0.0) the server's address logged is
+    the one each query was sent to (IP_PKTINFO over UDP, the connection's
+    own address over TCP), not 0.0.0.0. 127.0.0.0/8 is all on lo."""
+
+    def test_response_address_is_where_the_query_went(self):
+        need(DNSTAP_LDNS, "dnstap-ldns")
+        tmp = Path(tempfile.mkdtemp(prefix="gslbd-tap-"))
+        self.addCleanup(shutil.rmtree, str(tmp), True)
+        path = tmp / "tap.fstrm"
+        text, files = scenario('dnstap = { file = "%s"; };\n' % path)
+        with harness.start(text, files=files, listen=["0.0.0.0:0"]) as srv:
+            port = srv.ports["0.0.0.0"]
+            q = make_query(STATIC, "A")
+            q.id = 7001
+            dns.query.udp(q, "127.0.0.2", port=port, timeout=2)
+            q = make_query(STATIC, "A")
+            q.id = 7002
+            dns.query.tcp(q, "127.0.0.3", port=port, timeout=2)
+            srv.stop()
+        ids = by_id(read_tap(path))
+        for qid, dest, proto in ((7001, "127.0.0.2", "UDP"), (7002, "127.0.0.3", "TCP")):
+            for kind in ("AUTH_QUERY", "AUTH_RESPONSE"):
+                m = ids[qid][kind]
+                self.assertEqual(m["socket_protocol"], proto)
+                self.assertEqual(m["response_address"], dest, (qid, kind))
+                self.assertEqual(int(m["response_port"]), port)
 
 
 def frame(ctype, fields=b""):
