@@ -31,6 +31,11 @@ high N measures what the limiter costs a query it lets through (the common
 case); a low one (say 5) the path of the queries over the limit, every one
 sent truncated (slip = 1, so that no query waits for a timeout).
 
+--dnstap runs each binary a second time with dnstap on, every query and its
+response logged to a file (`dnstap = { file = "dnstap.fstrm"; sample = N; }`,
+N from --dnstap-sample, default 1); a further row gives what the dnstap I/O
+thread (fstrm's, which writes the file) spends per query.
+
 Loopback only; each gslbd started here is stopped by its PID. Needs valgrind
 and dnspython (python3-dnspython). Takes about a minute per binary.
 """
@@ -159,7 +164,7 @@ def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=F
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    totals = {"answer_query": 0, "stats_count": 0, "udp": 0}
+    totals = {"answer_query": 0, "stats_count": 0, "udp": 0, "iothr": 0}
     for f in glob.glob(out + "*"):
         text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", f],
                               capture_output=True, text=True).stdout
@@ -170,6 +175,12 @@ def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=F
         m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\S*:udp_main\b", text, re.M)
         if m:
             totals["udp"] += int(m.group(1).replace(",", ""))
+        # The dnstap I/O thread (libfstrm's; its thread function is not
+        # exported): the thread that writes frames and runs no gslbd loop.
+        m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+PROGRAM TOTALS", text, re.M)
+        if m and "fstrm_writer_writev" in text and not re.search(
+                r":(udp_main|worker_main|main)\b", text):
+            totals["iothr"] += int(m.group(1).replace(",", ""))
     if os.environ.get("INSTR_KEEP"):  # a directory to keep the callgrind profiles in
         keep = tempfile.mkdtemp(prefix="profile-", dir=os.environ["INSTR_KEEP"])
         for f in glob.glob(out + "*"):
@@ -194,6 +205,10 @@ def main():
     ap.add_argument("--rate-limit", type=int, metavar="N",
                     help="run each binary also with rate_limit = "
                     "{ responses_per_second = N; slip = 1; } in its config")
+    ap.add_argument("--dnstap", action="store_true",
+                    help="run each binary also with dnstap logging every query to a file")
+    ap.add_argument("--dnstap-sample", type=int, default=1, metavar="N",
+                    help="with --dnstap: log one query in N (default 1)")
     args = ap.parse_args()
     if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
         raise SystemExit("needs valgrind (apt-get install valgrind)")
@@ -215,6 +230,11 @@ def main():
             (b, "", ", rate_limit off"),
             (b, "rate_limit = { responses_per_second = %d; slip = 1; };\n" % args.rate_limit,
              ", rate_limit %d/s" % args.rate_limit))]
+    if args.dnstap:
+        runs = [r for b in args.binaries for r in (
+            (b, "", ", dnstap off"),
+            (b, 'dnstap = { file = "dnstap.fstrm"; sample = %d; };\n' % args.dnstap_sample,
+             ", dnstap sample %d to a file" % args.dnstap_sample))]
     for b, extra, label in runs:
         got = run_one(os.path.abspath(b), args.queries, args.tcp_every, workdir,
                      args.cookie, args.nsid, args.edns, extra)
@@ -226,6 +246,8 @@ def main():
             else n
         row = (t["answer_query"] / n, t["stats_count"] / n, t["udp"] / max(udp_q, 1))
         print("| %s%s | %d/%d | %.0f | %.0f | %.0f |" % (describe(b), label, ok, n, *row))
+        if "dnstap =" in extra:
+            print("|  + dnstap I/O thread | | | | %.0f |" % (t["iothr"] / n))
         if base is None:
             base = row
         else:

@@ -11,6 +11,8 @@
 
 #include "ctl/status.h"
 #include "daemon/stats.h"
+#include "data/conf.h"
+#include "dnstap/dnstap.h"
 #include "dns/wire.h"
 #include "util/mem.h"
 
@@ -292,6 +294,37 @@ static json_t *json_member(const struct member_view *mv, const char *family)
 	return m;
 }
 
+/* dnstap: where it writes, whether that is open, and what it logs. */
+static const char *dnstap_logs(const struct conf_dnstap *c)
+{
+	return c->log_queries && c->log_responses ? "queries and responses"
+	       : c->log_queries			  ? "queries"
+						  : "responses";
+}
+
+static json_t *json_dnstap(const struct snapshot *s)
+{
+	const struct conf_dnstap *c = s->conf->dnstap;
+
+	if (!c || !s->dnstap) {
+		return json_null();
+	}
+	return json_pack("{s:s, s:b, s:i, s:b, s:b}", "destination", dnstap_destination(s->dnstap),
+			 "connected", dnstap_connected(s->dnstap), "sample", (int)c->sample,
+			 "log_queries", c->log_queries, "log_responses", c->log_responses);
+}
+
+static void text_dnstap(struct sbuf *out, const struct snapshot *s)
+{
+	const struct conf_dnstap *c = s->conf->dnstap;
+
+	if (!c || !s->dnstap) {
+		return;
+	}
+	sb_printf(out, "dnstap: %s (%s), %s, one query in %u\n", dnstap_destination(s->dnstap),
+		  dnstap_connected(s->dnstap) ? "open" : "not open", dnstap_logs(c), c->sample);
+}
+
 void status_render(struct sbuf *out, const struct snapshot *s, struct health_table *t, bool json)
 {
 	json_t *pools = json ? json_array() : NULL;
@@ -334,9 +367,14 @@ void status_render(struct sbuf *out, const struct snapshot *s, struct health_tab
 		}
 	}
 	if (json) {
-		dump_json(out, json_pack("{s:o}", "pools", pools));
-	} else if (s->npools == 0) {
-		sb_printf(out, "no pools configured\n");
+		json_t *root = json_pack("{s:o}", "pools", pools);
+		json_object_set_new(root, "dnstap", json_dnstap(s));
+		dump_json(out, root);
+	} else {
+		if (s->npools == 0) {
+			sb_printf(out, "no pools configured\n");
+		}
+		text_dnstap(out, s);
 	}
 }
 
@@ -484,6 +522,9 @@ void status_render_stats(struct sbuf *out, const struct stats *st, struct health
 				    "workers", (json_int_t)tot.workers);
 		json_object_set_new(o, "cookies",
 				    json_counts(tot.cookie, COOKIE_STATUS_COUNT, cookie_name));
+		json_object_set_new(o, "dnstap",
+				    json_pack("{s:I, s:I}", "sent", (json_int_t)tot.dnstap_sent,
+					      "dropped", (json_int_t)tot.dnstap_dropped));
 		dump_json(out, o);
 	} else {
 		text_counts(out, "queries", tot.transport, TRANSPORT_COUNT, transport_name, false);
@@ -495,6 +536,8 @@ void status_render_stats(struct sbuf *out, const struct stats *st, struct health
 		sb_printf(out, "rate limit: limited %llu, slipped %llu, dropped %llu\n",
 			  (unsigned long long)tot.limited, (unsigned long long)tot.slipped,
 			  (unsigned long long)tot.limit_dropped);
+		sb_printf(out, "dnstap: sent %llu, dropped %llu\n",
+			  (unsigned long long)tot.dnstap_sent, (unsigned long long)tot.dnstap_dropped);
 		for (size_t i = 0; i < tot.npools; i++) {
 			sb_printf(out, "pool %s: primary %llu, backup %llu, last_resort %llu\n",
 				  tot.pools[i].name,

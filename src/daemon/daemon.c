@@ -22,6 +22,7 @@
 #include "data/conf.h"
 #include "data/snapshot.h"
 #include "dns/rrl.h"
+#include "dnstap/dnstap.h"
 #include "health/health.h"
 #include "health/probe.h"
 #include "util/log.h"
@@ -75,6 +76,7 @@ struct daemon {
 	struct control *control;
 	struct boot boot;
 	struct rrl_table *rrl; /* rate limiting's buckets, kept across reloads; or NULL */
+	struct dnstap *dnstap; /* the dnstap writer, kept while its destination is; or NULL */
 	bool serving;          /* start-up went through: only then is the state saved at exit */
 	struct reload_job job;
 	ev_signal sighup, sigterm, sigint;
@@ -235,6 +237,43 @@ static void apply_restart_only(struct daemon *d, const struct conf *next, struct
 	}
 }
 
+/* The dnstap writer for the config @next: the live one if it writes where
+ * @next says, a new one if @next names another destination, none if @next
+ * has no dnstap. A new destination that cannot be opened keeps the live
+ * writer (or none), said in the log and, short, in @notes. Main thread. */
+static struct dnstap *dnstap_apply(struct daemon *d, const struct conf *next, struct sbuf *notes)
+{
+	const struct conf_dnstap *c = next->dnstap;
+	struct dnstap *dt;
+	char why[512];
+
+	if (!c) {
+		if (d->dnstap) {
+			log_info("reload: dnstap off (was %s)", dnstap_destination(d->dnstap));
+		}
+		return NULL;
+	}
+	if (dnstap_same_destination(d->dnstap, c)) {
+		return d->dnstap;
+	}
+	dt = dnstap_new(c, server_nthreads(d->srv), why, sizeof(why));
+	if (dt) {
+		log_info("dnstap: logging to %s, one query in %u", dnstap_destination(dt), c->sample);
+		return dt;
+	}
+	if (d->dnstap) {
+		log_warn("%s: %s; the writer to %s stays", c->where, why,
+			 dnstap_destination(d->dnstap));
+		sb_printf(note(notes), "dnstap %s (%s; %s stays)", c->socket ? c->socket : c->file,
+			  why, dnstap_destination(d->dnstap));
+	} else {
+		log_warn("%s: %s; dnstap stays off", c->where, why);
+		sb_printf(note(notes), "dnstap %s (%s; stays off)", c->socket ? c->socket : c->file,
+			  why);
+	}
+	return d->dnstap;
+}
+
 /* The build thread: everything of a reload that reads files and makes the
  * new snapshot, touching nothing live. Health entries it needs come from the
  * health table, which takes its own lock; only one build runs at a time. */
@@ -320,6 +359,7 @@ static int reload_finish(struct daemon *d, struct sbuf *msg)
 	struct snapshot *snap = j->snap;
 	struct sbuf notes;
 	struct rrl_table *old_rrl;
+	struct dnstap *old_dnstap;
 
 	j->snap = NULL;
 	/* The errors and warnings of the build go to the control client too. */
@@ -339,9 +379,14 @@ static int reload_finish(struct daemon *d, struct sbuf *msg)
 	stats_bind_pools(d->stats, snap->pools, snap->npools);
 	old_rrl = d->rrl;
 	snap->rrl = d->rrl = rrl_table_for(d->rrl, snap->conf->rate_limit);
+	old_dnstap = d->dnstap;
+	snap->dnstap = d->dnstap = dnstap_apply(d, snap->conf, &notes);
 	server_swap(d->srv, snap);
 	if (old_rrl != d->rrl) {
 		rrl_table_free(old_rrl); /* no worker holds a snapshot naming it any more */
+	}
+	if (old_dnstap != d->dnstap) {
+		dnstap_free(old_dnstap); /* likewise: flushed and closed now */
 	}
 	health_follow(d);
 	stats_reload(d->stats, true, wall_now());
@@ -509,6 +554,7 @@ static void daemon_free(struct daemon *d)
 	}
 	server_free(d->srv);
 	rrl_table_free(d->rrl);
+	dnstap_free(d->dnstap); /* after the workers: it flushes what they queued */
 	health_table_free(d->health);
 	stats_free(d->stats);
 	if (d->loop) {
@@ -591,6 +637,21 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	 * thread, then check what the user must still reach. */
 	if (privs_drop(live) != 0 || privs_audit(server_snapshot(d.srv)) != 0) {
 		goto out;
+	}
+	/* dnstap's file is opened as the user we run as, like the state file;
+	 * its I/O thread starts after the drop. The workers have not started:
+	 * the live snapshot is still ours to complete. */
+	if (live->dnstap) {
+		char why[512];
+		d.dnstap = dnstap_new(live->dnstap, server_nthreads(d.srv), why, sizeof(why));
+		if (!d.dnstap) {
+			log_err("%s: %s", live->dnstap->where, why);
+			log_err("%s: not starting", path);
+			goto out;
+		}
+		snap->dnstap = d.dnstap;
+		log_info("dnstap: logging to %s, one query in %u", dnstap_destination(d.dnstap),
+			 live->dnstap->sample);
 	}
 	if (server_start(d.srv) != 0) {
 		goto out;

@@ -37,7 +37,9 @@
 #include "daemon/server.h"
 #include "daemon/stats.h"
 #include "daemon/tcp_clients.h"
+#include "data/conf.h"
 #include "dns/answer.h"
+#include "dnstap/dnstap.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -117,6 +119,12 @@ struct udp_thread {
 	size_t sstride;
 	uint8_t *rbuf;
 	uint8_t *sbuf;
+	/* dnstap: the socket's own address, this thread's queue and sampling
+	 * countdown, and the batch's sampled queries (slot, reply slot or -1). */
+	struct sockaddr_storage local;
+	struct dnstap_thread tap;
+	uint8_t tap_slot[UDP_BATCH];
+	int16_t tap_reply[UDP_BATCH];
 };
 
 /* A worker: its UDP threads, and one libev loop for its TCP sockets. */
@@ -141,6 +149,7 @@ struct worker {
 	struct answer_ctx actx;
 	struct request req;
 	struct stats_worker *stats; /* the TCP loop's counters */
+	struct dnstap_thread tap;   /* the TCP loop's dnstap queue and countdown */
 	uint8_t resp[2 + TCP_MSG_MAX];
 };
 
@@ -151,6 +160,7 @@ struct server {
 	_Atomic(struct snapshot *) snap;
 	char rcu_sync; /* ThreadSanitizer's stand-in for the quiescent states */
 	unsigned nworkers;
+	unsigned nthreads; /* answering threads: a UDP thread per listener and a TCP loop, per worker */
 	struct worker **workers;
 	size_t nlisten;
 	unsigned tcp_timeout;
@@ -243,12 +253,71 @@ static void set_reply_source(struct msghdr *tx, union udp_cmsg *ctl, struct msgh
 	}
 }
 
-/* Answer the @n datagrams just received and send the replies in one call. */
-static void udp_answer(struct udp_thread *u, int n)
+/* Where datagram @rx was sent to, from its IP_PKTINFO / IPV6_PKTINFO, with
+ * the port of @local, into @dst; false if it brought none. */
+static bool pktinfo_destination(struct msghdr *rx, const struct sockaddr_storage *local,
+				struct sockaddr_storage *dst)
 {
-	const struct snapshot *snap = live_snapshot(u->srv);
-	int out = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(rx); c; c = CMSG_NXTHDR(rx, c)) {
+		*dst = *local;
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in *)dst)->sin_addr = pi.ipi_addr;
+			return true;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in6 *)dst)->sin6_addr = pi.ipi6_addr;
+			return true;
+		}
+	}
+	return false;
+}
 
+/* Log the @ntap queries of the batch that were sampled, and their replies,
+ * after the replies went out (sendmmsg): the log never delays an answer. */
+static void udp_dnstap(struct udp_thread *u, const struct snapshot *snap, int ntap,
+		       const struct timespec *received)
+{
+	struct dnstap_event ev = { .transport = TRANSPORT_UDP, .query_time = *received };
+	unsigned sent = 0, dropped = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ev.response_time);
+	for (int k = 0; k < ntap; k++) {
+		int i = u->tap_slot[k], o = u->tap_reply[k];
+		struct sockaddr_storage dst;
+		struct dnstap_result r;
+		ev.client = &u->addrs[i];
+		ev.server = u->pktinfo && pktinfo_destination(&u->rmsg[i].msg_hdr, &u->local, &dst)
+				    ? &dst
+				    : &u->local;
+		ev.query = u->rbuf + (size_t)i * UDP_QUERY_MAX;
+		ev.query_len = u->rmsg[i].msg_len;
+		ev.response = o >= 0 ? u->siov[o].iov_base : NULL;
+		ev.response_len = o >= 0 ? u->siov[o].iov_len : 0;
+		r = dnstap_log(snap->dnstap, snap->conf->dnstap, &u->tap, &ev);
+		sent += r.sent;
+		dropped += r.dropped;
+	}
+	stats_count_dnstap(u->stats, sent, dropped);
+}
+
+/* Answer the @n datagrams just received from snapshot @snap and send the
+ * replies in one call; with @tapping (a constant: the compiler makes one copy
+ * of this with dnstap and one without), log the sampled ones to dnstap. */
+static inline __attribute__((always_inline)) void
+udp_answer_batch(struct udp_thread *u, int n, const struct snapshot *snap, const bool tapping)
+{
+	struct timespec received;
+	int out = 0, ntap = 0;
+
+	if (tapping) {
+		clock_gettime(CLOCK_REALTIME, &received);
+	}
 	answer_ctx_use(&u->actx, snap);
 	for (int i = 0; i < n; i++) {
 		size_t len;
@@ -260,6 +329,13 @@ static void udp_answer(struct udp_thread *u, int n)
 		len = answer_query(&u->actx, snap, &u->req, u->rbuf + (size_t)i * UDP_QUERY_MAX,
 				   u->rmsg[i].msg_len, u->sbuf + (size_t)out * u->sstride, u->sstride);
 		stats_count(u->stats, &u->req);
+		/* (An empty datagram is no query: the shutdown that stops us
+		 * makes recvmmsg return one.) */
+		if (tapping && u->rmsg[i].msg_len &&
+		    dnstap_sample(&u->tap, snap->conf->dnstap->sample)) {
+			u->tap_slot[ntap] = (uint8_t)i;
+			u->tap_reply[ntap++] = (int16_t)(len ? out : -1);
+		}
 		if (len == 0) {
 			continue;
 		}
@@ -288,7 +364,32 @@ static void udp_answer(struct udp_thread *u, int n)
 			break;
 		}
 	}
+	if (tapping && ntap) {
+		udp_dnstap(u, snap, ntap, &received);
+	}
 	answer_ctx_log(&u->actx); /* after sending: the log may block, answers should not wait */
+}
+
+/* With dnstap on: the copy that logs, a function of its own. */
+static __attribute__((noinline)) void udp_answer_tapped(struct udp_thread *u, int n,
+							const struct snapshot *snap)
+{
+	udp_answer_batch(u, n, snap, true);
+}
+
+/* Answer a batch. dnstap off costs one load and one branch per batch here,
+ * nothing per query: the copy without dnstap is inlined into udp_main as the
+ * only one was, the copy with it is called (together they would grow
+ * udp_main past what the compiler inlines stats_count into). */
+static inline __attribute__((always_inline)) void udp_answer(struct udp_thread *u, int n)
+{
+	const struct snapshot *snap = live_snapshot(u->srv);
+
+	if (snap->dnstap) {
+		udp_answer_tapped(u, n, snap);
+	} else {
+		udp_answer_batch(u, n, snap, false);
+	}
 }
 
 static void *udp_main(void *arg)
@@ -485,6 +586,28 @@ static void tcp_queue(struct tcp_conn *c, const uint8_t *p, size_t n)
 	c->outlen += n;
 }
 
+/* Log a sampled query that came over @c and its response (NULL: none). */
+static void tcp_dnstap(struct tcp_conn *c, const struct snapshot *snap,
+		       const struct timespec *received, const uint8_t *q, size_t qlen,
+		       const uint8_t *resp, size_t rlen)
+{
+	struct dnstap_event ev = { .transport = TRANSPORT_TCP, .query_time = *received };
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	struct dnstap_result r;
+
+	ev.client = &c->peer;
+	/* The listener may be an any-address: ask the connection. */
+	ev.server = getsockname(c->fd, (struct sockaddr *)&local, &llen) == 0 ? &local : NULL;
+	ev.query = q;
+	ev.query_len = qlen;
+	ev.response = resp;
+	ev.response_len = rlen;
+	clock_gettime(CLOCK_REALTIME, &ev.response_time);
+	r = dnstap_log(snap->dnstap, snap->conf->dnstap, &c->w->tap, &ev);
+	stats_count_dnstap(c->w->stats, r.sent, r.dropped);
+}
+
 static void tcp_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct tcp_conn *c = (struct tcp_conn *)io;
@@ -498,7 +621,12 @@ static void tcp_cb(struct ev_loop *loop, ev_io *io, int revents)
 		}
 		if (k > 0) {
 			const struct snapshot *snap = live_snapshot(w->srv);
+			struct dnstap *tap = snap->dnstap;
+			struct timespec received;
 			size_t off = 0;
+			if (tap) {
+				clock_gettime(CLOCK_REALTIME, &received);
+			}
 			c->inlen += (size_t)k;
 			answer_ctx_use(&w->actx, snap);
 			/* Every complete message, in order (pipelining). */
@@ -512,6 +640,10 @@ static void tcp_cb(struct ev_loop *loop, ev_io *io, int revents)
 				rlen = answer_query(&w->actx, snap, &w->req, c->in + off + 2, mlen,
 						    w->resp + 2, TCP_MSG_MAX);
 				stats_count(w->stats, &w->req);
+				if (tap && dnstap_sample(&w->tap, snap->conf->dnstap->sample)) {
+					tcp_dnstap(c, snap, &received, c->in + off + 2, mlen,
+						   rlen ? w->resp + 2 : NULL, rlen);
+				}
 				off += 2 + mlen;
 				if (rlen == 0) {
 					continue;
@@ -852,6 +984,7 @@ static int open_listener(struct server *srv, size_t li, const struct conf_listen
 			}
 			w->udp[li].fd = u;
 			w->udp[li].pktinfo = is_any_address(&addr);
+			w->udp[li].local = addr;
 			w->tcp[li].fd = t;
 			opened++;
 		}
@@ -904,6 +1037,7 @@ struct server *server_new(struct snapshot *snap, struct stats *stats)
 	srv->tcp_max = conf->tcp_max_clients;
 	srv->tcp_per_client = conf->tcp_max_per_client;
 	srv->workers = xcalloc(srv->nworkers, sizeof(*srv->workers));
+	srv->nthreads = srv->nworkers * (unsigned)(srv->nlisten + 1);
 	for (unsigned i = 0; i < srv->nworkers; i++) {
 		struct worker *w = xcalloc(1, sizeof(*w));
 		w->srv = srv;
@@ -920,6 +1054,8 @@ struct server *server_new(struct snapshot *snap, struct stats *stats)
 			u->sbuf = xmalloc((size_t)UDP_BATCH * u->sstride);
 			u->req.transport = TRANSPORT_UDP;
 			u->stats = stats_worker_new(stats);
+			u->tap.queue = i * (unsigned)(srv->nlisten + 1) + (unsigned)j;
+			u->tap.countdown = 1; /* the first query is logged */
 			answer_ctx_init(&u->actx, (uint64_t)time(NULL) * 2654435761u +
 							  (i * 16 + j + 1) * 0x9E3779B97F4A7C15ULL +
 							  (uint64_t)getpid());
@@ -930,6 +1066,8 @@ struct server *server_new(struct snapshot *snap, struct stats *stats)
 		}
 		w->req.transport = TRANSPORT_TCP;
 		w->stats = stats_worker_new(stats);
+		w->tap.queue = i * (unsigned)(srv->nlisten + 1) + (unsigned)srv->nlisten;
+		w->tap.countdown = 1;
 		w->clients = tcp_clients_new(srv->tcp_max, srv->tcp_per_client, client_seed(i));
 		answer_ctx_init(&w->actx, (uint64_t)time(NULL) * 2654435761u + i * 0x9E3779B97F4A7C15ULL + (uint64_t)getpid());
 		srv->workers[i] = w;
@@ -978,6 +1116,11 @@ const struct snapshot *server_snapshot(const struct server *srv)
 unsigned server_nworkers(const struct server *srv)
 {
 	return srv->nworkers;
+}
+
+unsigned server_nthreads(const struct server *srv)
+{
+	return srv->nthreads;
 }
 
 int server_start(struct server *srv)

@@ -29,6 +29,10 @@ const struct snapshot *server_snapshot(const struct server *srv);
 
 unsigned server_nworkers(const struct server *srv);
 
+/* Threads that answer queries (each has its own dnstap queue, numbered from
+ * 0 below this): per worker, one UDP thread per listener and a TCP loop. */
+unsigned server_nthreads(const struct server *srv);
+
 /* Stop and join every thread; in-flight TCP connections are closed. Main
  * thread. No-op if not started. */
 void server_stop(struct server *srv);

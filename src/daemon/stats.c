@@ -217,6 +217,8 @@ void stats_sum(const struct stats *st, struct stats_totals *out)
 		out->slipped += atomic_load_explicit(&w->limit[RATE_SLIPPED], memory_order_relaxed);
 		out->limit_dropped +=
 			atomic_load_explicit(&w->limit[RATE_DROPPED], memory_order_relaxed);
+		ADD(dnstap_sent);
+		ADD(dnstap_dropped);
 		for (size_t s = 0; s < st->nslots; s++) {
 			const struct stats_pool_ctr *b = atomic_load_explicit(
 			    &((struct stats_worker *)w)->pools[s >> STATS_POOL_BLOCK_BITS],

@@ -75,6 +75,9 @@ struct stats_worker {
 	 * main thread before a snapshot naming the slot is published. */
 	_Atomic(struct stats_pool_ctr *) pools[STATS_MAX_POOL_BLOCKS];
 	struct stats_worker *next; /* the list in struct stats (main thread) */
+	/* dnstap messages queued to the writer, and dropped (queue full,
+	 * nobody to write to): dnstap_log's result. */
+	_Atomic uint64_t dnstap_sent, dnstap_dropped;
 } __attribute__((aligned(64)));
 
 struct stats;
@@ -154,6 +157,22 @@ static inline void stats_count_dropped(struct stats_worker *w, enum transport t)
 	stats_inc(&w->kind[RESPONSE_DROPPED]);
 }
 
+/* Count what one dnstap_log call did. The owning thread. */
+static inline void stats_count_dnstap(struct stats_worker *w, unsigned sent, unsigned dropped)
+{
+	if (sent) {
+		atomic_store_explicit(&w->dnstap_sent,
+				      atomic_load_explicit(&w->dnstap_sent, memory_order_relaxed) + sent,
+				      memory_order_relaxed);
+	}
+	if (dropped) {
+		atomic_store_explicit(
+		    &w->dnstap_dropped,
+		    atomic_load_explicit(&w->dnstap_dropped, memory_order_relaxed) + dropped,
+		    memory_order_relaxed);
+	}
+}
+
 /* --- reading ---------------------------------------------------------------- */
 
 struct stats_pool_total {
@@ -174,6 +193,7 @@ struct stats_totals {
 	uint64_t reloads_ok, reloads_failed;
 	double last_reload_ok; /* wall clock, 0 = never */
 	double started;        /* wall clock of stats_new */
+	uint64_t dnstap_sent, dnstap_dropped; /* dnstap messages queued, dropped */
 	struct stats_pool_total *pools; /* every pool name ever bound; owned */
 	size_t npools;
 	unsigned workers;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <libconfig.h>
@@ -790,6 +791,107 @@ static void parse_rate_limit(struct conf_ctx *c, struct conf *conf, const config
 	}
 }
 
+/* dnstap = { file = "PATH"; } or { socket = "PATH"; }, exactly one; present
+ * means on. Both messages of every query by default, as Knot and BIND log
+ * them unless told otherwise; sample thins them out. */
+static void parse_dnstap(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
+{
+	static const char *const known[] = { "socket", "file", "sample", "log_queries",
+					     "log_responses", "identity", "version", NULL };
+	const config_setting_t *s = config_setting_get_member(root, "dnstap"), *e;
+	struct conf_dnstap *dt;
+	const char *str;
+	long long v;
+
+	if (!s) {
+		return;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+		err(c, s, "expected a group { file = \"PATH\"; } or { socket = \"PATH\"; }, got %s",
+		    type_name(config_setting_type(s)));
+		return;
+	}
+	check_known(c, s, known);
+	dt = conf->dnstap = xcalloc(1, sizeof(*dt));
+	dt->line = config_setting_source_line(s);
+	dt->sample = 1;
+	dt->log_queries = dt->log_responses = true;
+	if ((str = get_str(c, s, "socket"))) {
+		if (!*str) {
+			err(c, config_setting_get_member(s, "socket"), "expected a socket path, got \"\"");
+		} else {
+			dt->socket = resolve_path(conf->path, str);
+			if (strlen(dt->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+				err(c, config_setting_get_member(s, "socket"),
+				    "socket path \"%s\" longer than %zu bytes", dt->socket,
+				    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+			}
+		}
+	}
+	if ((str = get_str(c, s, "file"))) {
+		if (!*str) {
+			err(c, config_setting_get_member(s, "file"), "expected a file path, got \"\"");
+		} else {
+			dt->file = resolve_path(conf->path, str);
+		}
+	}
+	if (config_setting_get_member(s, "socket") && config_setting_get_member(s, "file")) {
+		err(c, config_setting_get_member(s, "file"),
+		    "either socket or file, not both: one destination per server");
+	} else if (!config_setting_get_member(s, "socket") && !config_setting_get_member(s, "file")) {
+		err(c, s, "missing its destination: socket = \"PATH\"; (a reader such as "
+			  "fstrm_capture) or file = \"PATH\";");
+	}
+	if ((e = config_setting_get_member(s, dt->socket ? "socket" : "file"))) {
+		char path[512], buf[1024];
+		const char *file = config_setting_source_file(e);
+		setting_path(path, sizeof(path), e);
+		snprintf(buf, sizeof(buf), "%s:%d: %s", file ? file : c->path,
+			 config_setting_source_line(e), path);
+		dt->where = xstrdup(buf);
+	}
+	if (get_int(c, s, "sample", 1, 1000000000, &v)) {
+		dt->sample = (unsigned)v;
+	}
+	get_bool(c, s, "log_queries", &dt->log_queries);
+	get_bool(c, s, "log_responses", &dt->log_responses);
+	if (!dt->log_queries && !dt->log_responses && (e = config_setting_get_member(s, "log_queries"))) {
+		err(c, e, "log_queries and log_responses are both false: nothing to log "
+			  "(remove the dnstap group to turn it off)");
+	}
+	if ((e = config_setting_get_member(s, "identity"))) {
+		if ((str = conf_string(c, e))) {
+			if (strlen(str) > CONF_DNSTAP_TEXT_MAX) {
+				err(c, e, "%zu bytes long; at most %d", strlen(str), CONF_DNSTAP_TEXT_MAX);
+			} else {
+				dt->identity_len = strlen(str);
+				dt->identity = (uint8_t *)xstrdup(str);
+			}
+		}
+	} else if (conf->nsid_len) {
+		dt->identity = xmalloc(conf->nsid_len);
+		memcpy(dt->identity, conf->nsid, conf->nsid_len);
+		dt->identity_len = conf->nsid_len;
+	} else {
+		char host[256] = "";
+		if (gethostname(host, sizeof(host) - 1) == 0 && host[0]) {
+			dt->identity_len = strlen(host);
+			dt->identity = (uint8_t *)xstrdup(host);
+		}
+	}
+	if ((e = config_setting_get_member(s, "version"))) {
+		if ((str = conf_string(c, e))) {
+			if (strlen(str) > CONF_DNSTAP_TEXT_MAX) {
+				err(c, e, "%zu bytes long; at most %d", strlen(str), CONF_DNSTAP_TEXT_MAX);
+			} else if (*str) {
+				dt->version = xstrdup(str);
+			}
+		}
+	} else {
+		dt->version = xstrdup(PACKAGE_NAME " " PACKAGE_VERSION);
+	}
+}
+
 static void parse_top(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
 {
 	static const char *const known[] = { "listen", "threads", "udp_size", "tcp_idle_timeout",
@@ -797,7 +899,7 @@ static void parse_top(struct conf_ctx *c, struct conf *conf, const config_settin
 					     "zones", "pools", "checks", "state_file", "control",
 					     "user", "group", "nsid", "cookie_secret",
 					     "cookie_secret_previous", "cookie_require", "rate_limit",
-					     NULL };
+					     "dnstap", NULL };
 	const config_setting_t *s;
 	long long v;
 
@@ -890,6 +992,7 @@ static void parse_top(struct conf_ctx *c, struct conf *conf, const config_settin
 		}
 	}
 	parse_rate_limit(c, conf, root);
+	parse_dnstap(c, conf, root);
 }
 
 static void parse_zones(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
@@ -1860,6 +1963,14 @@ void conf_free(struct conf *conf)
 	if (conf->rate_limit) {
 		free(conf->rate_limit->exempt);
 		free(conf->rate_limit);
+	}
+	if (conf->dnstap) {
+		free(conf->dnstap->socket);
+		free(conf->dnstap->file);
+		free(conf->dnstap->identity);
+		free(conf->dnstap->version);
+		free(conf->dnstap->where);
+		free(conf->dnstap);
 	}
 	free(conf->path);
 	free(conf);

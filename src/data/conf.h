@@ -104,6 +104,21 @@ struct conf_rate_limit {
 	int line;
 };
 
+/* dnstap query logging (dnstap/dnstap.h): present means on. */
+#define CONF_DNSTAP_TEXT_MAX 255 /* octets of identity and version */
+struct conf_dnstap {
+	char *socket;          /* a reader's unix socket, or NULL; */
+	char *file;            /* or a file; both resolved against the config's directory */
+	unsigned sample;       /* log one query in @sample (1: every one) */
+	bool log_queries;      /* AUTH_QUERY messages */
+	bool log_responses;    /* AUTH_RESPONSE messages */
+	uint8_t *identity;     /* default: the NSID, or the host name; length 0: none */
+	size_t identity_len;
+	char *version;         /* default "gslbd VERSION"; NULL: none */
+	int line;
+	char *where;           /* "FILE:LINE: dnstap.file" (or .socket), for later messages */
+};
+
 /* The longest chaos version or id: one TXT character-string (RFC 1035 3.3:
  * a length octet, then up to 255). The answer then always fits in 512 bytes:
  * 12 of header, at most 20 of question (version.server), 16 + 10 + 256 of
@@ -150,6 +165,7 @@ struct conf {
 	char **files;     /* the config file and every @include, in reading order */
 	size_t nfiles;
 	struct conf_rate_limit *rate_limit; /* NULL: no rate limiting */
+	struct conf_dnstap *dnstap;         /* NULL: no dnstap logging */
 	/* Pool and check names -> positions, for conf_find_* (conf.c). */
 	struct conf_index *pool_index;
 	struct conf_index *check_index;

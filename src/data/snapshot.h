@@ -25,6 +25,7 @@ struct rrset {
 
 struct snap_zone;
 struct rrl_table;
+struct dnstap;
 
 struct node_img {
 	uint16_t type;
@@ -112,6 +113,7 @@ struct snapshot {
 	const struct image *chaos_version, *chaos_id, *chaos_nodata;
 	struct health_table *health; /* not owned; NULL: every member is up */
 	struct rrl_table *rrl;       /* not owned (the daemon's); NULL: no rate limiting */
+	struct dnstap *dnstap;       /* not owned (the daemon's); NULL: no dnstap logging */
 	struct probe_spec **specs;   /* one per probed (address, port, check); owned */
 	size_t nspecs;
 	struct arena *arena;         /* nodes, images and their arrays */
