@@ -27,6 +27,7 @@ struct answer_ctx {
 	uint32_t now; /* wall-clock seconds for cookie timestamps, read by answer_ctx_use */
 	uint8_t fresh[DNS_COOKIE_V1_LEN]; /* the server cookie made for the current response */
 	struct rrl rrl;              /* rate limiting: the snapshot's table and settings */
+	bool ecs_enabled;            /* edns_client_subnet: the option decides location */
 };
 
 void answer_ctx_init(struct answer_ctx *ctx, uint64_t seed);

@@ -200,14 +200,16 @@ static const uint16_t all_members[POOL_MAX_MEMBERS] = {
 enum source { SRC_POOL, SRC_BACKUP, SRC_FAIL_OPEN, SRC_NODATA, SRC_SERVFAIL };
 
 /* The one decision pool_write and pool_explain share: the pool itself while
- * min_healthy of its members are up, else the first backup that has enough,
+ * min_healthy of its members are up (a policy with narrow(): the part of it
+ * that the policy picks for @req), else the first backup that has enough,
  * else the pool's last resort. Sets *@src to the pool answered (NULL for
  * NODATA/SERVFAIL), *@cand and *@ncand to its candidate members (@buf holds them
- * when filtered) and *@nup to the members up in @p. @p's family is not empty. */
+ * when filtered), *@nup to the members up in @p and, for SRC_POOL, *@degraded
+ * when the answer takes ttl_degraded. @p's family is not empty. */
 static enum source pick_source(const struct pool *p, uint16_t qtype,
 			       const struct health_table *health, uint16_t *buf,
 			       const struct pool **src, const uint16_t **cand, unsigned *ncand,
-			       unsigned *nup)
+			       unsigned *nup, bool *degraded, struct request *req)
 {
 	const struct pool_family *f = family_of(p, qtype);
 
@@ -215,18 +217,31 @@ static enum source pick_source(const struct pool *p, uint16_t qtype,
 	if (!p->checked || !health) {
 		*cand = all_members;
 		*ncand = *nup = f->n;
-		return SRC_POOL;
+		*degraded = false;
+		if (!p->policy->narrow) {
+			return SRC_POOL;
+		}
+	} else {
+		*cand = buf;
+		*ncand = *nup = members_up(buf, p, f, health);
+		*degraded = *nup < f->n;
+		if (!p->policy->narrow && *nup >= p->min_healthy) {
+			return SRC_POOL;
+		}
 	}
-	*cand = buf;
-	*ncand = *nup = members_up(buf, p, f, health);
-	if (*nup >= p->min_healthy) {
-		return SRC_POOL;
+	if (p->policy->narrow) {
+		*ncand = p->policy->narrow(buf, p, f, *cand, *ncand, degraded, req);
+		*cand = buf;
+		if (*ncand > 0) {
+			return SRC_POOL;
+		}
 	}
 	for (const struct pool *b = p->backup; b; b = b->backup) {
 		const struct pool_family *bf = family_of(b, qtype);
 		unsigned bup = bf->n ? members_up(buf, b, bf, health) : 0;
 		if (bup > 0 && bup >= b->min_healthy) {
 			*src = b;
+			*cand = buf;
 			*ncand = bup;
 			return SRC_BACKUP;
 		}
@@ -255,6 +270,7 @@ int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p,
 	const uint16_t *cand;
 	uint16_t buf[POOL_MAX_MEMBERS];
 	unsigned n, nup;
+	bool degraded;
 	int k;
 
 	*written = 0;
@@ -263,7 +279,7 @@ int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p,
 	if (f->n == 0) {
 		return 0;
 	}
-	switch (pick_source(p, qtype, health, buf, &src, &cand, &n, &nup)) {
+	switch (pick_source(p, qtype, health, buf, &src, &cand, &n, &nup, &degraded, req)) {
 	case SRC_NODATA:
 		req->source = POOL_SOURCE_LAST_RESORT;
 		return POOL_NODATA;
@@ -273,7 +289,7 @@ int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p,
 	case SRC_POOL:
 		/* Shorter TTL while degraded, so resolvers come back soon. */
 		k = choose(out, room, written, p, f, cand, n, owner_ptr, st, req,
-			   n < f->n ? p->ttl_degraded : p->ttl, n < f->n);
+			   degraded ? p->ttl_degraded : p->ttl, degraded);
 		break;
 	case SRC_BACKUP:
 		req->source = POOL_SOURCE_BACKUP;
@@ -315,21 +331,31 @@ int pool_write_additional(uint8_t *out, size_t room, size_t *written, const stru
 void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
 		  const struct health_table *health)
 {
+	struct request req;
+
+	memset(&req, 0, sizeof(req));
+	pool_explain_client(ex, p, qtype, health, &req);
+}
+
+void pool_explain_client(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
+			 const struct health_table *health, struct request *req)
+{
 	const struct pool_family *f = family_of(p, qtype);
 	const uint16_t *cand;
 	uint16_t buf[POOL_MAX_MEMBERS];
 	unsigned n, nup;
+	bool degraded;
 	enum source s;
 
 	memset(ex, 0, sizeof(*ex));
 	if (f->n == 0) {
 		return;
 	}
-	s = pick_source(p, qtype, health, buf, &ex->answered, &cand, &n, &nup);
+	s = pick_source(p, qtype, health, buf, &ex->answered, &cand, &n, &nup, &degraded, req);
 	ex->from_backup = s == SRC_BACKUP;
 	ex->last_resort = s >= SRC_FAIL_OPEN;
 	ex->up = s == SRC_BACKUP ? n : nup;
-	ex->ttl = s == SRC_POOL && nup == f->n ? p->ttl : p->ttl_degraded;
+	ex->ttl = s == SRC_POOL && !degraded ? p->ttl : p->ttl_degraded;
 }
 
 const char *pool_policy_name(const struct pool *p)

@@ -126,6 +126,12 @@ struct pool_explain {
 void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
 		  const struct health_table *health);
 
+/* The same for the client of @req (client address, ECS option, ecs_apply
+ * set by the caller), for policies that answer by client: fills in what
+ * the policy records in @req (request.h: ecs_scope, dc, geo). */
+void pool_explain_client(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
+			 const struct health_table *health, struct request *req);
+
 /* The policy's name, as the config spells it. */
 const char *pool_policy_name(const struct pool *p);
 
