@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "daemon/stats.h"
+#include "lb/policy_geo.h"
 #include "util/mem.h"
 
 /* Bucket + 1 by type number; 0 (every type not named) is "other". */
@@ -35,6 +36,7 @@ struct stats {
 	/* Pool slots by name (main thread): names[slot], and an open-addressing
 	 * index of slots + 1 (0 = empty). */
 	char **names;
+	char *(*dc_names)[STATS_POOL_DCS]; /* per slot: datacenter names of its geo pool */
 	size_t nslots, capslots;
 	uint32_t *index;
 	size_t index_mask;
@@ -74,8 +76,12 @@ void stats_free(struct stats *st)
 	}
 	for (size_t i = 0; i < st->nslots; i++) {
 		free(st->names[i]);
+		for (unsigned d = 0; d < STATS_POOL_DCS; d++) {
+			free(st->dc_names[i][d]);
+		}
 	}
 	free(st->names);
+	free(st->dc_names);
 	free(st->index);
 	free(st);
 }
@@ -143,7 +149,9 @@ static uint32_t slot_of(struct stats *st, const char *name)
 	if (st->nslots == st->capslots) {
 		st->capslots = st->capslots ? st->capslots * 2 : 64;
 		st->names = xrealloc(st->names, st->capslots * sizeof(*st->names));
+		st->dc_names = xrealloc(st->dc_names, st->capslots * sizeof(*st->dc_names));
 	}
+	memset(st->dc_names[st->nslots], 0, sizeof(st->dc_names[st->nslots]));
 	st->names[st->nslots] = xstrdup(name);
 	st->nslots++;
 	if (st->nslots * 2 > (st->index ? st->index_mask + 1 : 0)) {
@@ -163,7 +171,15 @@ static uint32_t slot_of(struct stats *st, const char *name)
 void stats_bind_pools(struct stats *st, struct pool *pools, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		char **dn;
 		pools[i].stat_slot = slot_of(st, pools[i].name);
+		/* Datacenters are counted by position in the pool's geo map. */
+		dn = st->dc_names[pools[i].stat_slot];
+		for (unsigned d = 0; d < STATS_POOL_DCS; d++) {
+			const char *name = geo_dc_name(&pools[i], d + 1);
+			free(dn[d]);
+			dn[d] = name ? xstrdup(name) : NULL;
+		}
 	}
 	if (st->nslots > (size_t)STATS_MAX_POOL_BLOCKS * STATS_POOL_BLOCK) {
 		abort(); /* a million distinct pool names in one process */
@@ -192,6 +208,7 @@ void stats_sum(const struct stats *st, struct stats_totals *out)
 	out->pools = xcalloc(st->nslots ? st->nslots : 1, sizeof(*out->pools));
 	for (size_t i = 0; i < st->nslots; i++) {
 		out->pools[i].name = st->names[i];
+		out->pools[i].dc_names = (const char *const *)st->dc_names[i];
 	}
 	for (const struct stats_worker *w = st->workers; w; w = w->next) {
 		out->workers++;
@@ -224,6 +241,10 @@ void stats_sum(const struct stats *st, struct stats_totals *out)
 			for (int k = 0; k < POOL_SOURCE_COUNT; k++) {
 				out->pools[s].source[k] += atomic_load_explicit(
 				    &b[s & (STATS_POOL_BLOCK - 1)].source[k], memory_order_relaxed);
+			}
+			for (int k = 0; k < STATS_POOL_DCS; k++) {
+				out->pools[s].dc[k] += atomic_load_explicit(
+				    &b[s & (STATS_POOL_BLOCK - 1)].dc[k], memory_order_relaxed);
 			}
 		}
 	}

@@ -58,8 +58,12 @@ enum stats_rcode {
 #define STATS_POOL_BLOCK (1u << STATS_POOL_BLOCK_BITS)
 #define STATS_MAX_POOL_BLOCKS 4096 /* a million pools */
 
+/* Datacenters of a geo pool counted apart (geo/geomap.h GEO_MAX_DC). */
+#define STATS_POOL_DCS 32
+
 struct stats_pool_ctr {
 	_Atomic uint64_t source[POOL_SOURCE_COUNT]; /* [POOL_SOURCE_NONE] unused */
+	_Atomic uint64_t dc[STATS_POOL_DCS];        /* answers by datacenter (request.dc - 1) */
 };
 
 /* One answering thread's counters. Cache-line aligned: no false sharing. */
@@ -143,6 +147,9 @@ static inline void stats_count(struct stats_worker *w, const struct request *r)
 		struct stats_pool_ctr *b = atomic_load_explicit(
 		    &w->pools[slot >> STATS_POOL_BLOCK_BITS], memory_order_acquire);
 		stats_inc(&b[slot & (STATS_POOL_BLOCK - 1)].source[r->source]);
+		if (r->dc) {
+			stats_inc(&b[slot & (STATS_POOL_BLOCK - 1)].dc[r->dc - 1]);
+		}
 	}
 }
 
@@ -159,6 +166,8 @@ static inline void stats_count_dropped(struct stats_worker *w, enum transport t)
 struct stats_pool_total {
 	const char *name; /* owned by the stats object */
 	uint64_t source[POOL_SOURCE_COUNT];
+	uint64_t dc[STATS_POOL_DCS];
+	const char *const *dc_names; /* as of the last bind (NULL entries: none); owned by it */
 };
 
 struct stats_totals {

@@ -448,8 +448,4 @@ void geo_explain(struct sbuf *out, const struct pool *p, uint16_t qtype,
 		sb_printf(out, "  no listed datacenter has enough members up: the backup chain and "
 			       "last resort apply\n");
 	}
-	if (req->q.ecs.present) {
-		sb_printf(out, "  ECS scope /%u in the response%s\n", req->ecs_scope,
-			  req->ecs_apply ? "" : " (edns_client_subnet is off: the source address decides)");
-	}
 }

@@ -354,7 +354,8 @@ void pool_explain_client(struct pool_explain *ex, const struct pool *p, uint16_t
 	s = pick_source(p, qtype, health, buf, &ex->answered, &cand, &n, &nup, &degraded, req);
 	ex->from_backup = s == SRC_BACKUP;
 	ex->last_resort = s >= SRC_FAIL_OPEN;
-	ex->up = s == SRC_BACKUP ? n : nup;
+	/* By client (narrow): the part of the pool that answers. */
+	ex->up = s == SRC_BACKUP || (s == SRC_POOL && p->policy->narrow) ? n : nup;
 	ex->ttl = s == SRC_POOL && !degraded ? p->ttl : p->ttl_degraded;
 }
 
