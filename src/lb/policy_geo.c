@@ -21,6 +21,8 @@
 
 static const char *const settings[] = { "geo_map", "datacenters", "inner", NULL };
 
+extern const struct policy_ops policy_round_robin;
+
 /* One family of a pool, per datacenter of the map: its members there. */
 struct geo_family {
 	const struct geo_map *map;
@@ -349,6 +351,11 @@ static void choose(uint16_t *out, const struct pool *p, const struct pool_family
 {
 	const struct geo_family *g = f->policy_data;
 
+	if (!g) {
+		/* Not prepared (no geo map: never in a snapshot that serves). */
+		policy_round_robin.choose(out, p, f, cand, n, k, st, req);
+		return;
+	}
 	g->inner->choose(out, p, g->use_shadow ? &g->shadow : f, cand, n, k, st, req);
 }
 
