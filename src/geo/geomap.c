@@ -350,14 +350,21 @@ static int32_t record_result(struct db_walk *w, MMDB_entry_s *e)
 	static const char *const subdivision[] = { "subdivisions", "0", "iso_code", NULL };
 	static const char *const latitude[] = { "location", "latitude", NULL };
 	static const char *const longitude[] = { "location", "longitude", NULL };
+	/* The flat layout of the ip-location-db databases (country_code,
+	 * state1 a name, latitude, longitude; no continent). */
+	static const char *const flat_country[] = { "country_code", NULL };
+	static const char *const flat_state[] = { "state1", NULL };
+	static const char *const flat_latitude[] = { "latitude", NULL };
+	static const char *const flat_longitude[] = { "longitude", NULL };
+	bool flat = false;
 	char cc[8] = "", sub[16] = "", key[32];
 	const struct geo_region *g;
 	double lat, lon;
 
-	if (!get_str(e, cc, sizeof(cc), country)) {
-		get_str(e, cc, sizeof(cc), registered);
+	if (!get_str(e, cc, sizeof(cc), country) && !get_str(e, cc, sizeof(cc), registered)) {
+		flat = get_str(e, cc, sizeof(cc), flat_country);
 	}
-	if (cc[0] && get_str(e, sub, sizeof(sub), subdivision)) {
+	if (cc[0] && get_str(e, sub, sizeof(sub), flat ? flat_state : subdivision)) {
 		snprintf(key, sizeof(key), "%s/%s", cc, sub);
 		if ((g = region_find(w->m, key))) {
 			return region_result(w->rs, g, GEO_FROM_SUBDIVISION);
@@ -366,8 +373,8 @@ static int32_t record_result(struct db_walk *w, MMDB_entry_s *e)
 	if (cc[0] && (g = region_find(w->m, cc))) {
 		return region_result(w->rs, g, GEO_FROM_COUNTRY);
 	}
-	if (w->m->mode == GEO_MODE_NEAREST && get_double(e, &lat, latitude) &&
-	    get_double(e, &lon, longitude)) {
+	if (w->m->mode == GEO_MODE_NEAREST && get_double(e, &lat, flat ? flat_latitude : latitude) &&
+	    get_double(e, &lon, flat ? flat_longitude : longitude)) {
 		return nearest_result(w->rs, lat, lon);
 	}
 	if (get_str(e, key, sizeof(key), continent) && (g = region_find(w->m, key))) {
@@ -522,6 +529,10 @@ int geo_map_compile(struct geo_map *m, char *err, size_t size)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	m->compile_seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	log_info("geo map %s: %zu networks of the nets file, %zu database records, %zu "
+		 "datacenter orders, %zu tree nodes (%.1f MiB) in %.2f s", m->name, m->nets_networks,
+		 m->db_records, m->nresults, m->tree.n, nettree_memory(&m->tree) / 1048576.0,
+		 m->compile_seconds);
 	rc = 0;
 out:
 	if (bp) {
