@@ -58,12 +58,20 @@ enum stats_rcode {
 #define STATS_POOL_BLOCK (1u << STATS_POOL_BLOCK_BITS)
 #define STATS_MAX_POOL_BLOCKS 4096 /* a million pools */
 
-/* Datacenters of a geo pool counted apart (geo/geomap.h GEO_MAX_DC). */
-#define STATS_POOL_DCS 32
-
 struct stats_pool_ctr {
 	_Atomic uint64_t source[POOL_SOURCE_COUNT]; /* [POOL_SOURCE_NONE] unused */
-	_Atomic uint64_t dc[STATS_POOL_DCS];        /* answers by datacenter (request.dc - 1) */
+};
+
+/* Answers of a geo pool by datacenter (request.dc - 1; geo/geomap.h
+ * GEO_MAX_DC), in blocks apart from the other pool counters so that only
+ * geo pools take their room: a pool gets a datacenter slot when it is first
+ * bound as a geo pool, by name as its stat slot. */
+#define STATS_POOL_DCS 32
+#define STATS_DC_BLOCK 64
+#define STATS_MAX_DC_BLOCKS 1024 /* 65536 geo pools */
+
+struct stats_dc_ctr {
+	_Atomic uint64_t dc[STATS_POOL_DCS];
 };
 
 /* One answering thread's counters. Cache-line aligned: no false sharing. */
@@ -78,6 +86,7 @@ struct stats_worker {
 	/* Blocks of per-pool counters, indexed by stat slot; allocated by the
 	 * main thread before a snapshot naming the slot is published. */
 	_Atomic(struct stats_pool_ctr *) pools[STATS_MAX_POOL_BLOCKS];
+	_Atomic(struct stats_dc_ctr *) dcs[STATS_MAX_DC_BLOCKS]; /* by datacenter slot */
 	struct stats_worker *next; /* the list in struct stats (main thread) */
 } __attribute__((aligned(64)));
 
@@ -147,8 +156,13 @@ static inline void stats_count(struct stats_worker *w, const struct request *r)
 		struct stats_pool_ctr *b = atomic_load_explicit(
 		    &w->pools[slot >> STATS_POOL_BLOCK_BITS], memory_order_acquire);
 		stats_inc(&b[slot & (STATS_POOL_BLOCK - 1)].source[r->source]);
-		if (r->dc) {
-			stats_inc(&b[slot & (STATS_POOL_BLOCK - 1)].dc[r->dc - 1]);
+		/* dc is only set (and only reset) by a policy that answers by
+		 * client: read it for its pool answers with records. */
+		if (r->dc && r->pool_records && r->pool->narrow) {
+			uint32_t ds = r->pool->dc_slot;
+			struct stats_dc_ctr *d = atomic_load_explicit(&w->dcs[ds / STATS_DC_BLOCK],
+								      memory_order_acquire);
+			stats_inc(&d[ds % STATS_DC_BLOCK].dc[r->dc - 1]);
 		}
 	}
 }

@@ -228,6 +228,7 @@ static enum step_result step_parse(struct job *j)
 			j->opt += DNS_EDNS_OPTION_HDR + DNS_ECS_FIXED_LEN +
 				  (q->ecs.source_prefix + 7u) / 8u;
 			j->req->ecs_apply = j->ctx->ecs_enabled;
+			j->req->ecs_scope = 0;
 		}
 	}
 	return STEP_NEXT;

@@ -246,11 +246,22 @@ struct nets_load {
 	int errors;
 };
 
+/* The first errors of a file are worth reading; a wrong file gives thousands. */
+#define NETS_ERRORS_LOGGED 20
+
+static void nets_log(struct nets_load *l, unsigned line, const char *msg)
+{
+	if (++l->errors <= NETS_ERRORS_LOGGED) {
+		log_err("%s:%u: %s", l->path, line, msg);
+	} else if (l->errors == NETS_ERRORS_LOGGED + 1) {
+		log_err("%s: more errors follow; only the first %d are shown", l->path,
+			NETS_ERRORS_LOGGED);
+	}
+}
+
 static void nets_err(void *arg, unsigned line, const char *msg)
 {
-	struct nets_load *l = arg;
-
-	log_err("%s:%u: %s", l->path, line, msg);
+	nets_log(arg, line, msg);
 }
 
 static int nets_add(void *arg, const uint8_t addr[16], unsigned bits, const char *name,
@@ -259,14 +270,17 @@ static int nets_add(void *arg, const uint8_t addr[16], unsigned bits, const char
 	struct nets_load *l = arg;
 	const struct geo_region *g = region_find(l->m, name);
 
+	char msg[160];
+
 	if (!g) {
-		log_err("%s:%u: \"%s\" is no region of geo map \"%s\" (regions list it with its "
-			"datacenters)", l->path, line, name, l->m->name);
+		snprintf(msg, sizeof(msg), "\"%s\" is no region of geo map \"%s\" (regions list it "
+			 "with its datacenters)", name, l->m->name);
+		nets_log(l, line, msg);
 		return -1;
 	}
 	if (nettree_build_insert(l->b, addr, bits, region_result(l->rs, g, GEO_FROM_NETS)) !=
 	    NETTREE_NONE) {
-		log_err("%s:%u: this network is listed twice", l->path, line);
+		nets_log(l, line, "this network is listed twice");
 		return -1;
 	}
 	l->m->nets_networks++;

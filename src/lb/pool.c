@@ -70,6 +70,7 @@ void pool_init(struct pool *p, const struct conf_pool *cp, uint32_t index)
 	p->index = index;
 	p->stat_slot = index;
 	p->policy = cp->policy ? cp->policy : policy_default();
+	p->narrow = p->policy->narrow != NULL;
 	p->ttl = cp->ttl;
 	p->ttl_degraded = cp->ttl_degraded;
 	p->min_healthy = cp->min_healthy ? cp->min_healthy : 1;
@@ -196,46 +197,26 @@ static const uint16_t all_members[POOL_MAX_MEMBERS] = {
 #undef R8
 };
 
-/* Where an answer for @qtype comes from. */
-enum source { SRC_POOL, SRC_BACKUP, SRC_FAIL_OPEN, SRC_NODATA, SRC_SERVFAIL };
+/* Where an answer for @qtype comes from. SRC_PART*: the part of the pool a
+ * narrow() policy chose for the client (whole and first choice, or not). */
+enum source {
+	SRC_POOL,
+	SRC_PART,
+	SRC_PART_DEGRADED,
+	SRC_BACKUP,
+	SRC_FAIL_OPEN,
+	SRC_NODATA,
+	SRC_SERVFAIL
+};
 
-/* The one decision pool_write and pool_explain share: the pool itself while
- * min_healthy of its members are up (a policy with narrow(): the part of it
- * that the policy picks for @req), else the first backup that has enough,
- * else the pool's last resort. Sets *@src to the pool answered (NULL for
- * NODATA/SERVFAIL), *@cand and *@ncand to its candidate members (@buf holds them
- * when filtered), *@nup to the members up in @p and, for SRC_POOL, *@degraded
- * when the answer takes ttl_degraded. @p's family is not empty. */
-static enum source pick_source(const struct pool *p, uint16_t qtype,
-			       const struct health_table *health, uint16_t *buf,
-			       const struct pool **src, const uint16_t **cand, unsigned *ncand,
-			       unsigned *nup, bool *degraded, struct request *req)
+/* When the pool itself cannot answer: the first backup with enough members
+ * up, else the pool's last resort. */
+static inline enum source fall_back(const struct pool *p, uint16_t qtype,
+				    const struct health_table *health, uint16_t *buf,
+				    const struct pool **src, const uint16_t **cand, unsigned *ncand)
 {
 	const struct pool_family *f = family_of(p, qtype);
 
-	*src = p;
-	if (!p->checked || !health) {
-		*cand = all_members;
-		*ncand = *nup = f->n;
-		*degraded = false;
-		if (!p->policy->narrow) {
-			return SRC_POOL;
-		}
-	} else {
-		*cand = buf;
-		*ncand = *nup = members_up(buf, p, f, health);
-		*degraded = *nup < f->n;
-		if (!p->policy->narrow && *nup >= p->min_healthy) {
-			return SRC_POOL;
-		}
-	}
-	if (p->policy->narrow) {
-		*ncand = p->policy->narrow(buf, p, f, *cand, *ncand, degraded, req);
-		*cand = buf;
-		if (*ncand > 0) {
-			return SRC_POOL;
-		}
-	}
 	for (const struct pool *b = p->backup; b; b = b->backup) {
 		const struct pool_family *bf = family_of(b, qtype);
 		unsigned bup = bf->n ? members_up(buf, b, bf, health) : 0;
@@ -261,6 +242,60 @@ static enum source pick_source(const struct pool *p, uint16_t qtype,
 	}
 }
 
+/* The one decision pool_write and pool_explain share: the pool itself while
+ * min_healthy of its members are up, else the first backup that has enough,
+ * else the pool's last resort. Sets *@src to the pool answered (NULL for
+ * NODATA/SERVFAIL), *@cand and *@ncand to its candidate members (@buf holds them
+ * when filtered) and *@nup to the members up in @p. @p's family is not empty. */
+static enum source pick_source(const struct pool *p, uint16_t qtype,
+			       const struct health_table *health, uint16_t *buf,
+			       const struct pool **src, const uint16_t **cand, unsigned *ncand,
+			       unsigned *nup)
+{
+	const struct pool_family *f = family_of(p, qtype);
+
+	*src = p;
+	if (!p->checked || !health) {
+		*cand = all_members;
+		*ncand = *nup = f->n;
+		return SRC_POOL;
+	}
+	*cand = buf;
+	*ncand = *nup = members_up(buf, p, f, health);
+	if (*nup >= p->min_healthy) {
+		return SRC_POOL;
+	}
+	return fall_back(p, qtype, health, buf, src, cand, ncand);
+}
+
+/* The same for a pool whose policy answers by client (narrow()): the part
+ * the policy picks for @req from the members up, else the backups and the
+ * last resort; the pool's own min_healthy is the parts' business. Out of
+ * line: the other pools pay one test for it. */
+__attribute__((noinline)) static enum source
+pick_narrow(const struct pool *p, uint16_t qtype, const struct health_table *health, uint16_t *buf,
+	    const struct pool **src, const uint16_t **cand, unsigned *ncand, unsigned *nup,
+	    struct request *req)
+{
+	const struct pool_family *f = family_of(p, qtype);
+	bool degraded = false;
+
+	*src = p;
+	if (!p->checked || !health) {
+		*cand = all_members;
+		*ncand = *nup = f->n;
+	} else {
+		*cand = buf;
+		*ncand = *nup = members_up(buf, p, f, health);
+	}
+	*ncand = p->policy->narrow(buf, p, f, *cand, *ncand, &degraded, req);
+	*cand = buf;
+	if (*ncand > 0) {
+		return degraded ? SRC_PART_DEGRADED : SRC_PART;
+	}
+	return fall_back(p, qtype, health, buf, src, cand, ncand);
+}
+
 int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p, uint16_t qtype,
 	       uint16_t owner_ptr, struct pool_state *st, const struct health_table *health,
 	       struct request *req)
@@ -270,7 +305,6 @@ int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p,
 	const uint16_t *cand;
 	uint16_t buf[POOL_MAX_MEMBERS];
 	unsigned n, nup;
-	bool degraded;
 	int k;
 
 	*written = 0;
@@ -279,7 +313,8 @@ int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p,
 	if (f->n == 0) {
 		return 0;
 	}
-	switch (pick_source(p, qtype, health, buf, &src, &cand, &n, &nup, &degraded, req)) {
+	switch (p->narrow ? pick_narrow(p, qtype, health, buf, &src, &cand, &n, &nup, req)
+			  : pick_source(p, qtype, health, buf, &src, &cand, &n, &nup)) {
 	case SRC_NODATA:
 		req->source = POOL_SOURCE_LAST_RESORT;
 		return POOL_NODATA;
@@ -289,7 +324,14 @@ int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p,
 	case SRC_POOL:
 		/* Shorter TTL while degraded, so resolvers come back soon. */
 		k = choose(out, room, written, p, f, cand, n, owner_ptr, st, req,
-			   degraded ? p->ttl_degraded : p->ttl, degraded);
+			   n < f->n ? p->ttl_degraded : p->ttl, n < f->n);
+		break;
+	case SRC_PART:
+		k = choose(out, room, written, p, f, cand, n, owner_ptr, st, req, p->ttl, false);
+		break;
+	case SRC_PART_DEGRADED:
+		k = choose(out, room, written, p, f, cand, n, owner_ptr, st, req, p->ttl_degraded,
+			   true);
 		break;
 	case SRC_BACKUP:
 		req->source = POOL_SOURCE_BACKUP;
@@ -318,11 +360,13 @@ int pool_write_additional(uint8_t *out, size_t room, size_t *written, const stru
 	const struct pool *pool = req->pool;
 	enum pool_source source = req->source;
 	uint16_t records = req->pool_records;
+	uint8_t dc = req->dc;
 	int k = pool_write(out, room, written, p, qtype, owner_ptr, st, health, req);
 
 	req->pool = pool;
 	req->source = source;
 	req->pool_records = records;
+	req->dc = dc;
 	/* The last resort's NODATA or SERVFAIL speaks for the pool's own name;
 	 * here it only means that there is nothing to add. */
 	return k == POOL_NODATA || k == POOL_SERVFAIL ? 0 : k;
@@ -344,19 +388,19 @@ void pool_explain_client(struct pool_explain *ex, const struct pool *p, uint16_t
 	const uint16_t *cand;
 	uint16_t buf[POOL_MAX_MEMBERS];
 	unsigned n, nup;
-	bool degraded;
 	enum source s;
 
 	memset(ex, 0, sizeof(*ex));
 	if (f->n == 0) {
 		return;
 	}
-	s = pick_source(p, qtype, health, buf, &ex->answered, &cand, &n, &nup, &degraded, req);
+	s = p->narrow ? pick_narrow(p, qtype, health, buf, &ex->answered, &cand, &n, &nup, req)
+		      : pick_source(p, qtype, health, buf, &ex->answered, &cand, &n, &nup);
 	ex->from_backup = s == SRC_BACKUP;
 	ex->last_resort = s >= SRC_FAIL_OPEN;
 	/* By client (narrow): the part of the pool that answers. */
-	ex->up = s == SRC_BACKUP || (s == SRC_POOL && p->policy->narrow) ? n : nup;
-	ex->ttl = s == SRC_POOL && !degraded ? p->ttl : p->ttl_degraded;
+	ex->up = s == SRC_BACKUP || s == SRC_PART || s == SRC_PART_DEGRADED ? n : nup;
+	ex->ttl = (s == SRC_POOL && nup == f->n) || s == SRC_PART ? p->ttl : p->ttl_degraded;
 }
 
 const char *pool_policy_name(const struct pool *p)

@@ -34,12 +34,14 @@ struct pool {
 	char *name;
 	uint32_t index;       /* position in the snapshot's pool array */
 	uint32_t stat_slot;   /* its counters, by name across reloads (stats_bind_pools) */
+	uint32_t dc_slot;     /* a geo pool's counters by datacenter (stats_bind_pools) */
 	const struct policy_ops *policy;
 	uint32_t ttl;
 	uint32_t ttl_degraded;
 	unsigned min_healthy;
 	enum last_resort last_resort;
 	bool checked;         /* some member has a probe or an admin word: read health */
+	bool narrow;          /* its policy answers a part of it by client (policy.h narrow) */
 	const struct pool *backup;
 	struct pool_family v4, v6;
 };

@@ -83,7 +83,15 @@ def config(extra="", geo_map=GEO_MAP, pools=POOLS):
 
 def states(down=()):
     return "".join("%s %s\n" % (a, "down" if a in down else "up")
-                   for a in AMS + FRA + IAD + ["2001:db8::1"])
+                   for a in AMS + FRA + IAD + ["2001:db8::1", "192.0.2.21"])
+
+
+def write_states(path, down=()):
+    """Rewrite the file check's file atomically (a probe never reads half of it)."""
+    tmp = str(path) + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(states(down))
+    os.replace(tmp, str(path))
 
 
 def dig(srv, name, *args, source=None):
@@ -255,11 +263,7 @@ class ClientSubnet(GeoCase):
 class FallThrough(GeoCase):
 
     def set_down(self, *down):
-        p = self.srv.path("states")
-        tmp = str(p) + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(states(down))
-        os.replace(tmp, str(p))
+        write_states(self.srv.path("states"), down)
 
     def tearDown(self):
         self.set_down()
@@ -452,13 +456,16 @@ class MaxMindNearest(MaxMindOrder):
     def test_nearest_falls_through_in_distance_order(self):
         p = self.srv.path("states")
         try:
-            p.write_text(states(("192.0.2.11",)))
+            write_states(p, ("192.0.2.11",))
             deadline = time.monotonic() + 3
             while self.client("10.7.1.0/24")[0] != AMS and time.monotonic() < deadline:
                 time.sleep(0.05)
             self.assertEqual(self.client("10.7.1.0/24")[0], AMS, "Frankfurt down: Amsterdam next")
         finally:
-            p.write_text(states())
+            write_states(p)
+            deadline = time.monotonic() + 3
+            while self.client("10.7.1.0/24")[0] != FRA and time.monotonic() < deadline:
+                time.sleep(0.05)
 
 
 class MaxMindIPv4Only(GeoCase):
