@@ -89,7 +89,7 @@ void geo_watch_set(struct geo_watch *w, const struct conf *conf)
 	stop_all(w);
 	w->files = xcalloc(2 * conf->ngeo_maps + 1, sizeof(*w->files));
 	for (size_t i = 0; i < conf->ngeo_maps; i++) {
-		const char *paths[2] = { conf->geo_maps[i].nets, conf->geo_maps[i].geoip2 };
+		const char *paths[2] = {conf->geo_maps[i].nets, conf->geo_maps[i].geoip2};
 		for (int k = 0; k < 2; k++) {
 			struct watched *f = &w->files[n];
 			bool seen = false;

@@ -30,8 +30,9 @@ static bool name_ok(const char *s, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '-' || ch == '_' || ch == '.' || ch == '/')) {
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' ||
+		      ch == '/')) {
 			return false;
 		}
 	}
@@ -83,7 +84,8 @@ int geo_nets_parse(const char *text, size_t len, geo_nets_add_fn add, geo_nets_e
 			continue;
 		}
 		if (ntok != 2) {
-			err(arg, line, "expected \"NETWORK NAME\", such as \"192.0.2.0/24 office\"");
+			err(arg, line,
+			    "expected \"NETWORK NAME\", such as \"192.0.2.0/24 office\"");
 			errors++;
 			continue;
 		}
@@ -95,12 +97,14 @@ int geo_nets_parse(const char *text, size_t len, geo_nets_add_fn add, geo_nets_e
 			errors++;
 			continue;
 		default:
-			err(arg, line, "expected a network such as \"192.0.2.0/24\" or \"2001:db8::/32\"");
+			err(arg, line,
+			    "expected a network such as \"192.0.2.0/24\" or \"2001:db8::/32\"");
 			errors++;
 			continue;
 		}
 		if (!name_ok(tok[1], strlen(tok[1]))) {
-			err(arg, line, "expected a name of 1 to 63 letters, digits, '-', '_', '.' or '/'");
+			err(arg, line,
+			    "expected a name of 1 to 63 letters, digits, '-', '_', '.' or '/'");
 			errors++;
 			continue;
 		}
@@ -273,8 +277,10 @@ static int nets_add(void *arg, const uint8_t addr[16], unsigned bits, const char
 	char msg[160];
 
 	if (!g) {
-		snprintf(msg, sizeof(msg), "\"%s\" is no region of geo map \"%s\" (regions list it "
-			 "with its datacenters)", name, l->m->name);
+		snprintf(msg, sizeof(msg),
+			 "\"%s\" is no region of geo map \"%s\" (regions list it "
+			 "with its datacenters)",
+			 name, l->m->name);
 		nets_log(l, line, msg);
 		return -1;
 	}
@@ -358,18 +364,18 @@ static bool get_double(MMDB_entry_s *e, double *out, const char *const *path)
  * country, (nearest mode: coordinates,) continent, the default. */
 static int32_t record_result(struct db_walk *w, MMDB_entry_s *e)
 {
-	static const char *const country[] = { "country", "iso_code", NULL };
-	static const char *const registered[] = { "registered_country", "iso_code", NULL };
-	static const char *const continent[] = { "continent", "code", NULL };
-	static const char *const subdivision[] = { "subdivisions", "0", "iso_code", NULL };
-	static const char *const latitude[] = { "location", "latitude", NULL };
-	static const char *const longitude[] = { "location", "longitude", NULL };
+	static const char *const country[] = {"country", "iso_code", NULL};
+	static const char *const registered[] = {"registered_country", "iso_code", NULL};
+	static const char *const continent[] = {"continent", "code", NULL};
+	static const char *const subdivision[] = {"subdivisions", "0", "iso_code", NULL};
+	static const char *const latitude[] = {"location", "latitude", NULL};
+	static const char *const longitude[] = {"location", "longitude", NULL};
 	/* The flat layout of the ip-location-db databases (country_code,
 	 * state1 a name, latitude, longitude; no continent). */
-	static const char *const flat_country[] = { "country_code", NULL };
-	static const char *const flat_state[] = { "state1", NULL };
-	static const char *const flat_latitude[] = { "latitude", NULL };
-	static const char *const flat_longitude[] = { "longitude", NULL };
+	static const char *const flat_country[] = {"country_code", NULL};
+	static const char *const flat_state[] = {"state1", NULL};
+	static const char *const flat_latitude[] = {"latitude", NULL};
+	static const char *const flat_longitude[] = {"longitude", NULL};
 	bool flat = false;
 	char cc[8] = "", sub[16] = "", key[32];
 	const struct geo_region *g;
@@ -387,7 +393,8 @@ static int32_t record_result(struct db_walk *w, MMDB_entry_s *e)
 	if (cc[0] && (g = region_find(w->m, cc))) {
 		return region_result(w->rs, g, GEO_FROM_COUNTRY);
 	}
-	if (w->m->mode == GEO_MODE_NEAREST && get_double(e, &lat, flat ? flat_latitude : latitude) &&
+	if (w->m->mode == GEO_MODE_NEAREST &&
+	    get_double(e, &lat, flat ? flat_latitude : latitude) &&
 	    get_double(e, &lon, flat ? flat_longitude : longitude)) {
 		return nearest_result(w->rs, lat, lon);
 	}
@@ -404,10 +411,12 @@ static int32_t cached_result(struct db_walk *w, MMDB_entry_s *e)
 
 	if ((w->used + 1) * 2 > w->mask + 1) {
 		size_t nmask = w->mask ? w->mask * 2 + 1 : 4095;
-		uint32_t *nk = xcalloc(nmask + 1, sizeof(*nk)), *nv = xcalloc(nmask + 1, sizeof(*nv));
+		uint32_t *nk = xcalloc(nmask + 1, sizeof(*nk)),
+			 *nv = xcalloc(nmask + 1, sizeof(*nv));
 		for (size_t k = 0; k <= w->mask && w->vals; k++) {
 			if (w->vals[k]) {
-				for (i = (w->keys[k] * 2654435761u) & nmask; nv[i]; i = (i + 1) & nmask) {
+				for (i = (w->keys[k] * 2654435761u) & nmask; nv[i];
+				     i = (i + 1) & nmask) {
 				}
 				nk[i] = w->keys[k];
 				nv[i] = w->vals[k];
@@ -469,7 +478,7 @@ static int db_node(void *db, uint32_t number, unsigned bit, int *kind, uint32_t 
 
 int geo_map_compile(struct geo_map *m, char *err, size_t size)
 {
-	struct results rs = { m, 0, NULL, 0 };
+	struct results rs = {m, 0, NULL, 0};
 	struct nettree_build b, *bp = NULL;
 	struct db_walk *w = NULL;
 	struct nettree_db db, *dbp = NULL;
@@ -484,7 +493,7 @@ int geo_map_compile(struct geo_map *m, char *err, size_t size)
 	if (m->nets) {
 		size_t len = 0;
 		char *text = read_all(m->nets, &len, err, size);
-		struct nets_load l = { m, &rs, &b, m->nets, NULL, 0 };
+		struct nets_load l = {m, &rs, &b, m->nets, NULL, 0};
 		int errors;
 		if (!text) {
 			goto out;
@@ -544,9 +553,9 @@ int geo_map_compile(struct geo_map *m, char *err, size_t size)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	m->compile_seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	log_info("geo map %s: %zu networks of the nets file, %zu database records, %zu "
-		 "datacenter orders, %zu tree nodes (%.1f MiB) in %.2f s", m->name, m->nets_networks,
-		 m->db_records, m->nresults, m->tree.n, nettree_memory(&m->tree) / 1048576.0,
-		 m->compile_seconds);
+		 "datacenter orders, %zu tree nodes (%.1f MiB) in %.2f s",
+		 m->name, m->nets_networks, m->db_records, m->nresults, m->tree.n,
+		 nettree_memory(&m->tree) / 1048576.0, m->compile_seconds);
 	rc = 0;
 out:
 	if (bp) {
@@ -586,8 +595,10 @@ static bool parse_dc_list(struct conf_ctx *c, const struct geo_map *m, struct ge
 	int n = config_setting_length(s);
 
 	if (!config_setting_is_aggregate(s) || n == 0 || n > GEO_MAX_DC) {
-		conf_error(c, s, "expected a list of 1 to %d datacenter names such as [ \"ams\", \"iad\" ]",
-			   GEO_MAX_DC);
+		conf_error(
+		    c, s,
+		    "expected a list of 1 to %d datacenter names such as [ \"ams\", \"iad\" ]",
+		    GEO_MAX_DC);
 		return false;
 	}
 	g->n = 0;
@@ -616,8 +627,8 @@ static bool parse_dc_list(struct conf_ctx *c, const struct geo_map *m, struct ge
 
 static void parse_map(struct conf_ctx *c, struct geo_map *m, const config_setting_t *s)
 {
-	static const char *const known[] = { "name", "nets", "geoip2", "mode", "datacenters",
-					     "regions", "default", NULL };
+	static const char *const known[] = {"name",	   "nets",    "geoip2",	 "mode",
+					    "datacenters", "regions", "default", NULL};
 	const config_setting_t *v, *dcs, *regions;
 	const char *str;
 	char err[512];
@@ -630,8 +641,9 @@ static void parse_map(struct conf_ctx *c, struct geo_map *m, const config_settin
 			ok = ok || (name && strcmp(name, *k) == 0);
 		}
 		if (!ok) {
-			conf_error(c, v, "unknown setting; a geo map takes name, nets, geoip2, mode, "
-					 "datacenters, regions and default");
+			conf_error(c, v,
+				   "unknown setting; a geo map takes name, nets, geoip2, mode, "
+				   "datacenters, regions and default");
 		}
 	}
 	v = config_setting_get_member(s, "name");
@@ -657,14 +669,16 @@ static void parse_map(struct conf_ctx *c, struct geo_map *m, const config_settin
 	}
 	if (!m->nets && !m->geoip2 && !config_setting_get_member(s, "nets") &&
 	    !config_setting_get_member(s, "geoip2")) {
-		conf_error(c, s, "a geo map needs 'nets' (a file of networks), 'geoip2' (a MaxMind "
-				 "database) or both");
+		conf_error(c, s,
+			   "a geo map needs 'nets' (a file of networks), 'geoip2' (a MaxMind "
+			   "database) or both");
 	}
 	dcs = config_setting_get_member(s, "datacenters");
 	if (!dcs || !config_setting_is_aggregate(dcs) || config_setting_length(dcs) == 0 ||
 	    config_setting_length(dcs) > GEO_MAX_DC) {
-		conf_error(c, dcs ? dcs : s, "expected 'datacenters', a list of 1 to %d names or "
-					     "groups { name = \"ams\"; coordinates = [ 52.37, 4.89 ]; }",
+		conf_error(c, dcs ? dcs : s,
+			   "expected 'datacenters', a list of 1 to %d names or "
+			   "groups { name = \"ams\"; coordinates = [ 52.37, 4.89 ]; }",
 			   GEO_MAX_DC);
 		return;
 	}
@@ -687,8 +701,10 @@ static void parse_map(struct conf_ctx *c, struct geo_map *m, const config_settin
 			continue;
 		}
 		if (!name_ok(name, strlen(name))) {
-			conf_error(c, e, "expected a datacenter name of 1 to 63 letters, digits, '-', "
-					 "'_' or '.', got \"%s\"", name);
+			conf_error(c, e,
+				   "expected a datacenter name of 1 to 63 letters, digits, '-', "
+				   "'_' or '.', got \"%s\"",
+				   name);
 			continue;
 		}
 		if (dc_index(m, name) >= 0) {
@@ -699,22 +715,26 @@ static void parse_map(struct conf_ctx *c, struct geo_map *m, const config_settin
 			double ll[2];
 			bool ok = config_setting_is_aggregate(co) && config_setting_length(co) == 2;
 			for (int k = 0; ok && k < 2; k++) {
-				const config_setting_t *x = config_setting_get_elem(co, (unsigned)k);
+				const config_setting_t *x =
+				    config_setting_get_elem(co, (unsigned)k);
 				int t = config_setting_type(x);
 				ll[k] = t == CONFIG_TYPE_FLOAT ? config_setting_get_float(x)
-				      : t == CONFIG_TYPE_INT ? config_setting_get_int(x) : 1000;
+					: t == CONFIG_TYPE_INT ? config_setting_get_int(x)
+							       : 1000;
 				ok = fabs(ll[k]) <= (k == 0 ? 90 : 180);
 			}
 			if (!ok) {
-				conf_error(c, co, "expected [ LATITUDE, LONGITUDE ] in degrees, such as "
-						  "[ 52.37, 4.89 ]");
+				conf_error(c, co,
+					   "expected [ LATITUDE, LONGITUDE ] in degrees, such as "
+					   "[ 52.37, 4.89 ]");
 				continue;
 			}
 			d->has_coordinates = true;
 			d->lat = ll[0];
 			d->lon = ll[1];
 		} else if (m->mode == GEO_MODE_NEAREST) {
-			conf_error(c, e, "mode \"nearest\" needs the coordinates of every datacenter");
+			conf_error(c, e,
+				   "mode \"nearest\" needs the coordinates of every datacenter");
 		}
 		d->name = xstrdup(name);
 		m->ndcs++;
@@ -723,8 +743,9 @@ static void parse_map(struct conf_ctx *c, struct geo_map *m, const config_settin
 	if (regions) {
 		int n = config_setting_length(regions);
 		if (config_setting_type(regions) != CONFIG_TYPE_LIST) {
-			conf_error(c, regions, "expected a list of groups { region = \"EU\"; "
-					       "datacenters = [ \"ams\" ]; }");
+			conf_error(c, regions,
+				   "expected a list of groups { region = \"EU\"; "
+				   "datacenters = [ \"ams\" ]; }");
 			n = 0;
 		}
 		m->regions = xcalloc(n ? (size_t)n : 1, sizeof(*m->regions));
@@ -735,8 +756,9 @@ static void parse_map(struct conf_ctx *c, struct geo_map *m, const config_settin
 			struct geo_region *g = &m->regions[m->nregions];
 			const char *key;
 			if (config_setting_type(e) != CONFIG_TYPE_GROUP || !r || !l) {
-				conf_error(c, e, "expected a group { region = \"EU\"; datacenters = "
-						 "[ \"ams\" ]; }");
+				conf_error(c, e,
+					   "expected a group { region = \"EU\"; datacenters = "
+					   "[ \"ams\" ]; }");
 				continue;
 			}
 			if (config_setting_length(e) != 2) {
@@ -747,9 +769,12 @@ static void parse_map(struct conf_ctx *c, struct geo_map *m, const config_settin
 				continue;
 			}
 			if (!name_ok(key, strlen(key)) || strcmp(key, "default") == 0) {
-				conf_error(c, r, "expected a region: a name of the nets file, a continent "
-						 "(\"EU\"), a country (\"US\") or \"COUNTRY/SUBDIVISION\" "
-						 "(\"US/CA\"), got \"%s\"", key);
+				conf_error(
+				    c, r,
+				    "expected a region: a name of the nets file, a continent "
+				    "(\"EU\"), a country (\"US\") or \"COUNTRY/SUBDIVISION\" "
+				    "(\"US/CA\"), got \"%s\"",
+				    key);
 				continue;
 			}
 			if (region_find(m, key)) {
@@ -779,8 +804,11 @@ static void parse_map(struct conf_ctx *c, struct geo_map *m, const config_settin
 		return; /* an error was reported: nothing to compile */
 	}
 	if (geo_map_compile(m, err, sizeof(err)) != 0) {
-		conf_error(c, config_setting_get_member(s, m->geoip2 && strstr(err, m->geoip2) == err
-							       ? "geoip2" : m->nets ? "nets" : "geoip2"),
+		conf_error(c,
+			   config_setting_get_member(s, m->geoip2 && strstr(err, m->geoip2) == err
+							    ? "geoip2"
+							: m->nets ? "nets"
+								  : "geoip2"),
 			   "%s", err);
 	}
 }
@@ -810,8 +838,8 @@ void geo_conf_parse(struct conf_ctx *c, struct conf *conf, const config_setting_
 		parse_map(c, m, e);
 		for (int j = 0; j < i; j++) {
 			if (strcmp(conf->geo_maps[j].name, m->name) == 0 && m->name[0]) {
-				conf_error(c, e, "geo map \"%s\" is already declared at line %d", m->name,
-					   conf->geo_maps[j].line);
+				conf_error(c, e, "geo map \"%s\" is already declared at line %d",
+					   m->name, conf->geo_maps[j].line);
 			}
 		}
 	}
@@ -840,16 +868,16 @@ int geo_conf_check(struct conf *conf)
 		}
 		m = geo_map_find(conf, g->map);
 		if (!m) {
-			log_err("%s:%d: pools[%zu].geo_map: no geo map \"%s\" in geo_maps", conf->path,
-				g->map_line, i, g->map);
+			log_err("%s:%d: pools[%zu].geo_map: no geo map \"%s\" in geo_maps",
+				conf->path, g->map_line, i, g->map);
 			errors++;
 			continue;
 		}
 		for (size_t j = 0; j < g->ndcs; j++) {
 			if (dc_index(m, g->dcs[j].name) < 0) {
 				log_err("%s:%d: pools[%zu].datacenters[%zu].name: \"%s\" is not a "
-					"datacenter of geo map \"%s\"", conf->path, g->dcs[j].line, i,
-					j, g->dcs[j].name, m->name);
+					"datacenter of geo map \"%s\"",
+					conf->path, g->dcs[j].line, i, j, g->dcs[j].name, m->name);
 				errors++;
 			}
 		}

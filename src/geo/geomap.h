@@ -15,15 +15,15 @@
 
 #include "geo/nettree.h"
 
-#define GEO_MAX_DC 32      /* datacenters per map */
-#define GEO_NAME_MAX 63    /* a region or nets name */
+#define GEO_MAX_DC 32	/* datacenters per map */
+#define GEO_NAME_MAX 63 /* a region or nets name */
 
 enum geo_mode { GEO_MODE_ORDER = 0, GEO_MODE_NEAREST };
 
 /* What decided a client's datacenter list. */
 enum geo_source {
 	GEO_FROM_DEFAULT = 0, /* nothing matched: the map's default */
-	GEO_FROM_NETS,        /* a network of the nets file */
+	GEO_FROM_NETS,	      /* a network of the nets file */
 	GEO_FROM_SUBDIVISION, /* the database's country/subdivision ("US/CA") */
 	GEO_FROM_COUNTRY,     /* the database's country ("US") */
 	GEO_FROM_CONTINENT,   /* the database's continent ("NA") */
@@ -33,20 +33,20 @@ enum geo_source {
 /* A leaf of the compiled tree: a ready-made datacenter order. */
 struct geo_result {
 	enum geo_source source;
-	const char *key;          /* the region key that matched (owned by the map), or NULL */
-	double lat, lon;          /* GEO_FROM_COORDINATES: the first network's location */
+	const char *key; /* the region key that matched (owned by the map), or NULL */
+	double lat, lon; /* GEO_FROM_COORDINATES: the first network's location */
 	uint8_t n;
-	uint8_t dc[GEO_MAX_DC];   /* datacenter indexes, most preferred first */
+	uint8_t dc[GEO_MAX_DC]; /* datacenter indexes, most preferred first */
 };
 
 struct geo_dc {
 	char *name;
 	bool has_coordinates;
-	double lat, lon;          /* degrees */
+	double lat, lon; /* degrees */
 };
 
 struct geo_region {
-	char *key;                /* nets name, continent, country or "CC/SUBDIVISION" */
+	char *key; /* nets name, continent, country or "CC/SUBDIVISION" */
 	uint8_t n;
 	uint8_t dc[GEO_MAX_DC];
 	int line;
@@ -55,20 +55,20 @@ struct geo_region {
 struct geo_map {
 	char *name;
 	int line;
-	char *nets;               /* resolved path, or NULL */
-	char *geoip2;             /* resolved path, or NULL */
+	char *nets;   /* resolved path, or NULL */
+	char *geoip2; /* resolved path, or NULL */
 	enum geo_mode mode;
 	struct geo_dc *dcs;
 	size_t ndcs;
 	struct geo_region *regions;
 	size_t nregions;
-	struct geo_region deflt;  /* key "default" */
+	struct geo_region deflt; /* key "default" */
 	/* Compiled: */
 	struct nettree tree;
 	struct geo_result *results;
 	size_t nresults;
-	size_t nets_networks;     /* lines of the nets file */
-	size_t db_records;        /* distinct database records read */
+	size_t nets_networks; /* lines of the nets file */
+	size_t db_records;    /* distinct database records read */
 	double compile_seconds;
 };
 

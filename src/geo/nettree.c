@@ -73,11 +73,11 @@ struct compile {
  * and 2002::/16 (6to4, aliased to IPv4 in most databases: not copied)? */
 static bool above_special(const uint8_t *path, unsigned d)
 {
-	static const uint8_t mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	static const uint8_t zero[16] = { 0 };
-	static const uint8_t sixtofour[16] = { 0x20, 0x02 };
-	const uint8_t *specials[] = { mapped, zero, sixtofour };
-	const unsigned lens[] = { 96, 96, 16 };
+	static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const uint8_t zero[16] = {0};
+	static const uint8_t sixtofour[16] = {0x20, 0x02};
+	const uint8_t *specials[] = {mapped, zero, sixtofour};
+	const unsigned lens[] = {96, 96, 16};
 
 	for (unsigned s = 0; s < 3; s++) {
 		unsigned k;
@@ -96,8 +96,8 @@ static bool above_special(const uint8_t *path, unsigned d)
 /* At exactly one of the special positions: the database cursor there. */
 static bool special_cursor(const struct compile *c, unsigned d, int *kind, uint32_t *val)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	static const uint8_t zero[12] = { 0 };
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const uint8_t zero[12] = {0};
 
 	if (d == 96 && memcmp(c->path, mapped, 12) == 0) {
 		*kind = c->db->ipv4_only ? DB_NODE : c->db->ipv4_kind;
@@ -158,7 +158,8 @@ static uint32_t combine(struct compile *c, uint32_t m, int kind, uint32_t dbv, i
 		return NETTREE_LEAF | (uint32_t)v;
 	}
 	for (unsigned bit = 0; bit < 2; bit++) {
-		uint32_t mc = mkids && c->b->nodes[m].child[bit] ? c->b->nodes[m].child[bit] : NO_NODE;
+		uint32_t mc =
+		    mkids && c->b->nodes[m].child[bit] ? c->b->nodes[m].child[bit] : NO_NODE;
 		int ck = DB_EMPTY;
 		uint32_t cv = 0;
 		if (c->db && kind == DB_NODE && c->db->node(c->db->db, dbv, bit, &ck, &cv) != 0) {
@@ -173,7 +174,7 @@ static uint32_t combine(struct compile *c, uint32_t m, int kind, uint32_t dbv, i
 			c->path[d >> 3] |= (uint8_t)(0x80 >> (d & 7));
 		}
 		ref[bit] = combine(c, mc, ck, cv, mv, dv, d + 1);
-		c->path[d >> 3] &= (uint8_t)~(0x80 >> (d & 7));
+		c->path[d >> 3] &= (uint8_t) ~(0x80 >> (d & 7));
 		if (c->corrupt) {
 			return NETTREE_LEAF;
 		}
@@ -199,7 +200,7 @@ int nettree_compile(struct nettree *t, const struct nettree_build *b, const stru
 		    int32_t deflt)
 {
 	struct compile c;
-	uint8_t addr[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	uint8_t addr[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	unsigned d4 = 0;
 	uint32_t r4;
 
@@ -228,7 +229,7 @@ int nettree_compile(struct nettree *t, const struct nettree_build *b, const stru
 	t->dep4 = xcalloc(65536, 1);
 	r4 = walk(t, t->root, &d4, addr, 96);
 	for (unsigned top = 0; top < 65536; top++) {
-		uint8_t a[16] = { (uint8_t)(top >> 8), (uint8_t)top };
+		uint8_t a[16] = {(uint8_t)(top >> 8), (uint8_t)top};
 		unsigned d = 0;
 		t->tab6[top] = walk(t, t->root, &d, a, 16);
 		t->dep6[top] = (uint8_t)d;

@@ -17,15 +17,15 @@
 #include <stdint.h>
 
 #define NETTREE_LEAF 0x80000000u /* a child reference with this bit is a result number */
-#define NETTREE_NONE (-1)        /* no result: the default applies */
+#define NETTREE_NONE (-1)	 /* no result: the default applies */
 
 /* --- build side (load time, one thread) ------------------------------------------ */
 
 struct nettree_build {
 	struct bnode {
 		uint32_t child[2]; /* 0: none (the root is node 0, never a child) */
-		int32_t val;       /* result set at this exact prefix, or NETTREE_NONE */
-	} *nodes;
+		int32_t val;	   /* result set at this exact prefix, or NETTREE_NONE */
+	} * nodes;
 	size_t n, cap;
 };
 
@@ -46,9 +46,9 @@ struct nettree_db {
 	void *db;
 	uint32_t root;
 	uint32_t ipv4;
-	int ipv4_kind;  /* what is at ::/96: 0 node @ipv4, 1 empty, 2 result @ipv4 */
+	int ipv4_kind; /* what is at ::/96: 0 node @ipv4, 1 empty, 2 result @ipv4 */
 	bool ipv4_only;
-	size_t nodes;   /* nodes in its tree: bounds the walk */
+	size_t nodes; /* nodes in its tree: bounds the walk */
 	/* Returns 0, or -1 on a corrupt database. */
 	int (*node)(void *db, uint32_t number, unsigned bit, int *kind, uint32_t *out);
 };
@@ -56,9 +56,9 @@ struct nettree_db {
 /* --- the compiled tree (immutable; any thread) ------------------------------------ */
 
 struct nettree {
-	uint32_t (*nodes)[2];  /* child references: node index, or NETTREE_LEAF | result */
+	uint32_t (*nodes)[2]; /* child references: node index, or NETTREE_LEAF | result */
 	size_t n;
-	uint32_t root;         /* a reference */
+	uint32_t root; /* a reference */
 	/* Shortcuts past the first 16 bits of IPv6 and the first 96 + 16 of
 	 * IPv4-mapped: the reference reached there and its depth (less when a
 	 * leaf was reached before). */

@@ -19,7 +19,7 @@
 #include "util/mem.h"
 #include "util/sbuf.h"
 
-static const char *const settings[] = { "geo_map", "datacenters", "inner", NULL };
+static const char *const settings[] = {"geo_map", "datacenters", "inner", NULL};
 
 extern const struct policy_ops policy_round_robin;
 
@@ -62,7 +62,7 @@ static int fail(const config_setting_t **at, const config_setting_t *s, char *er
 /* The member of @cp whose address is @text, or -1. */
 static long member_of(const struct conf_pool *cp, const char *text)
 {
-	uint8_t a[16] = { 0 };
+	uint8_t a[16] = {0};
 	int family = AF_INET6;
 
 	if (inet_pton(AF_INET, text, a) == 1) {
@@ -79,8 +79,8 @@ static long member_of(const struct conf_pool *cp, const char *text)
 	return -1;
 }
 
-static int parse(struct conf_pool *cp, const config_setting_t *group,
-		 const config_setting_t **at, char *err, size_t size)
+static int parse(struct conf_pool *cp, const config_setting_t *group, const config_setting_t **at,
+		 char *err, size_t size)
 {
 	const config_setting_t *s = config_setting_get_member(group, "geo_map");
 	const config_setting_t *dcs = config_setting_get_member(group, "datacenters");
@@ -109,8 +109,8 @@ static int parse(struct conf_pool *cp, const config_setting_t *group,
 		char msg[8];
 		g->inner->parse(cp, group, &ignored, msg, sizeof(msg));
 	}
-	if (!dcs || config_setting_type(dcs) != CONFIG_TYPE_LIST || config_setting_length(dcs) == 0 ||
-	    config_setting_length(dcs) > GEO_MAX_DC) {
+	if (!dcs || config_setting_type(dcs) != CONFIG_TYPE_LIST ||
+	    config_setting_length(dcs) == 0 || config_setting_length(dcs) > GEO_MAX_DC) {
 		return fail(at, dcs ? dcs : group, err, size,
 			    "policy \"geo\" needs datacenters = ( { name = \"ams\"; members = "
 			    "[ \"192.0.2.1\" ]; min_healthy = 1; }, ... ), at most 32");
@@ -132,8 +132,10 @@ static int parse(struct conf_pool *cp, const config_setting_t *group,
 				    "min_healthy = 1; }");
 		}
 		for (int k = 0; k < config_setting_length(e); k++) {
-			const char *nm = config_setting_name(config_setting_get_elem(e, (unsigned)k));
-			if (!nm || (strcmp(nm, "name") && strcmp(nm, "members") && strcmp(nm, "min_healthy"))) {
+			const char *nm =
+			    config_setting_name(config_setting_get_elem(e, (unsigned)k));
+			if (!nm || (strcmp(nm, "name") && strcmp(nm, "members") &&
+				    strcmp(nm, "min_healthy"))) {
 				free(in_dc);
 				return fail(at, config_setting_get_elem(e, (unsigned)k), err, size,
 					    "unknown setting; a datacenter takes name, members and "
@@ -165,15 +167,18 @@ static int parse(struct conf_pool *cp, const config_setting_t *group,
 			long m = text ? member_of(cp, text) : -1;
 			if (m < 0) {
 				free(in_dc);
-				snprintf(err, size, "expected the address of one of this pool's members, "
-						    "got %s%s%s", text ? "\"" : "a non-string",
-					 text ? text : "", text ? "\"" : "");
+				snprintf(err, size,
+					 "expected the address of one of this pool's members, "
+					 "got %s%s%s",
+					 text ? "\"" : "a non-string", text ? text : "",
+					 text ? "\"" : "");
 				*at = a;
 				return -1;
 			}
 			if (in_dc[m]) {
 				free(in_dc);
-				return fail(at, a, err, size, "this member is already in a datacenter");
+				return fail(at, a, err, size,
+					    "this member is already in a datacenter");
 			}
 			in_dc[m] = 1;
 			d->members[d->nmembers++] = (size_t)m;
@@ -182,7 +187,8 @@ static int parse(struct conf_pool *cp, const config_setting_t *group,
 	for (size_t m = 0; m < cp->nmembers; m++) {
 		if (!in_dc[m]) {
 			free(in_dc);
-			snprintf(err, size, "member at line %d is in no datacenter", cp->members[m].line);
+			snprintf(err, size, "member at line %d is in no datacenter",
+				 cp->members[m].line);
 			*at = dcs;
 			return -1;
 		}
@@ -249,8 +255,8 @@ static void prepare(struct pool_family *f, const struct pool *p, const struct co
 		}
 		used += g->dc[m].n;
 		g->dc[m].idx = start;
-		g->dc[m].min_healthy = (uint16_t)(d->min_healthy < g->dc[m].n ? d->min_healthy
-									    : g->dc[m].n);
+		g->dc[m].min_healthy =
+		    (uint16_t)(d->min_healthy < g->dc[m].n ? d->min_healthy : g->dc[m].n);
 	}
 	free(fam_index);
 	f->policy_data = g;
@@ -360,13 +366,13 @@ static void choose(uint16_t *out, const struct pool *p, const struct pool_family
 }
 
 const struct policy_ops policy_geo = {
-	.name = "geo",
-	.settings = settings,
-	.parse = parse,
-	.prepare = prepare,
-	.clear = clear,
-	.narrow = narrow,
-	.choose = choose,
+    .name = "geo",
+    .settings = settings,
+    .parse = parse,
+    .prepare = prepare,
+    .clear = clear,
+    .narrow = narrow,
+    .choose = choose,
 };
 
 /* --- explain and status ------------------------------------------------------------- */
@@ -418,9 +424,8 @@ void geo_explain(struct sbuf *out, const struct pool *p, uint16_t qtype,
 	if (p->policy != &policy_geo || !g || !r) {
 		return;
 	}
-	sb_printf(out, "  geo map \"%s\": region %s%s%s (%s)\n", g->map->name,
-		  r->key ? "\"" : "", r->key ? r->key : "by coordinates", r->key ? "\"" : "",
-		  source_text(r->source));
+	sb_printf(out, "  geo map \"%s\": region %s%s%s (%s)\n", g->map->name, r->key ? "\"" : "",
+		  r->key ? r->key : "by coordinates", r->key ? "\"" : "", source_text(r->source));
 	sb_printf(out, "  datacenters in order:");
 	for (unsigned i = 0; i < r->n; i++) {
 		sb_printf(out, "%s%s", i ? ", " : " ", g->map->dcs[r->dc[i]].name);
@@ -430,7 +435,8 @@ void geo_explain(struct sbuf *out, const struct pool *p, uint16_t qtype,
 		unsigned dc = r->dc[i], up = 0;
 		for (unsigned j = 0; j < g->dc[dc].n; j++) {
 			unsigned m = g->dc[dc].idx[j];
-			if (!p->checked || !health || health_member_up(health, f->hword[m], f->aword[m])) {
+			if (!p->checked || !health ||
+			    health_member_up(health, f->hword[m], f->aword[m])) {
 				up++;
 			}
 		}
@@ -447,8 +453,8 @@ void geo_explain(struct sbuf *out, const struct pool *p, uint16_t qtype,
 				  i == 0 ? "" : " (not the first choice: ttl_degraded)");
 			decided = true;
 		} else {
-			sb_printf(out, "%u of %u up, below min_healthy %u: skipped\n", up, g->dc[dc].n,
-				  g->dc[dc].min_healthy);
+			sb_printf(out, "%u of %u up, below min_healthy %u: skipped\n", up,
+				  g->dc[dc].n, g->dc[dc].min_healthy);
 		}
 	}
 	if (!decided) {

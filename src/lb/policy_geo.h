@@ -24,9 +24,9 @@ struct geo_pool_dc_conf {
 
 /* What a pool of policy "geo" adds to its config (conf_pool.geo). */
 struct geo_pool_conf {
-	char *map;                    /* geo map name */
+	char *map; /* geo map name */
 	int map_line;
-	const struct geo_map *geo;    /* set by geo_conf_check */
+	const struct geo_map *geo;	/* set by geo_conf_check */
 	const struct policy_ops *inner; /* the choice inside a datacenter */
 	struct geo_pool_dc_conf *dcs;
 	size_t ndcs;

@@ -32,7 +32,8 @@ static int add(void *arg, const uint8_t addr[16], unsigned bits, const char *nam
 		l->first_bits = bits;
 	}
 	/* Results by order of appearance, a few distinct ones so that merges happen. */
-	if (nettree_build_insert(&l->b, addr, bits, 1 + l->next % 4) == NETTREE_NONE && l->next == 0) {
+	if (nettree_build_insert(&l->b, addr, bits, 1 + l->next % 4) == NETTREE_NONE &&
+	    l->next == 0) {
 		l->first_val = 1;
 	}
 	l->next++;

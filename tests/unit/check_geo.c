@@ -74,7 +74,7 @@ START_TEST(tree_longest_prefix_wins)
 	ck_assert_uint_eq(d, 15); /* 10.2.0.0/15: the widest network of 10/8 without 10.1/16 */
 	ck_assert_uint_eq(look(&t, "10.200.0.1", &d), 1);
 	ck_assert_uint_eq(d, 9);
-	ck_assert_uint_eq(look(&t, "11.0.0.1", &d), 0);  /* the default */
+	ck_assert_uint_eq(look(&t, "11.0.0.1", &d), 0); /* the default */
 	ck_assert_uint_eq(d, 8); /* 11.0.0.0/8 is the widest default network beside 10/8 */
 	ck_assert_uint_eq(look(&t, "2001:db8:1::1", &d), 5);
 	ck_assert_uint_eq(d, 48);
@@ -186,11 +186,11 @@ static int fake_node(void *db, uint32_t number, unsigned bit, int *kind, uint32_
 START_TEST(tree_database_under_the_map)
 {
 	struct fake_db f;
-	struct nettree_db db = { &f, 0, 1, 0, false, 64, fake_node };
+	struct nettree_db db = {&f, 0, 1, 0, false, 64, fake_node};
 	struct nettree_build b;
 	struct nettree t;
 	unsigned d;
-	uint8_t a[16] = { 0 };
+	uint8_t a[16] = {0};
 
 	/* An IPv4-only database: node 0 splits 0/1 (node 1) and 128/1 (result
 	 * 7); node 1 splits 0/2 (result 8) and 64/2 (empty). */
@@ -257,8 +257,7 @@ struct parsed {
 	char names[8][64];
 };
 
-static int add_cb(void *arg, const uint8_t addr[16], unsigned bits, const char *name,
-		  unsigned line)
+static int add_cb(void *arg, const uint8_t addr[16], unsigned bits, const char *name, unsigned line)
 {
 	struct parsed *p = arg;
 
@@ -291,13 +290,13 @@ START_TEST(nets_parser)
 				   "\t2001:db8::/32\teurope\r\n"
 				   "198.51.100.7 host.one\n"
 				   "203.0.113.0/24 US/CA"; /* no final newline */
-	static const char bad[] = "192.0.2.0/24\n"                /* 1: no name */
-				  "192.0.2.1/24 x\n"              /* 2: bits past the prefix */
-				  "300.0.0.0/8 x\n"               /* 3: no network */
-				  "10.0.0.0/8 a b\n"              /* 4: one token too many */
-				  "10.0.0.0/8 bad!name\n"         /* 5: name */
-				  "10.0.0.0/33 x\n"               /* 6: prefix too long */
-				  "10.0.0.0/8 ok\n";              /* 7: fine */
+	static const char bad[] = "192.0.2.0/24\n"	   /* 1: no name */
+				  "192.0.2.1/24 x\n"	   /* 2: bits past the prefix */
+				  "300.0.0.0/8 x\n"	   /* 3: no network */
+				  "10.0.0.0/8 a b\n"	   /* 4: one token too many */
+				  "10.0.0.0/8 bad!name\n"  /* 5: name */
+				  "10.0.0.0/33 x\n"	   /* 6: prefix too long */
+				  "10.0.0.0/8 ok\n";	   /* 7: fine */
 	struct parsed p;
 	char longline[2100];
 
@@ -352,21 +351,23 @@ static struct snapshot *geo_snapshot(const char *extra)
 	tu_write(path, name, zone);
 	snprintf(name, sizeof(name), "%s/nets.txt", dir);
 	tu_write(path, name, nets);
-	snprintf(text, sizeof(text),
-		 "listen = \"127.0.0.1:5353\";\n%s"
-		 "zones = ( { origin = \"lb.test\"; file = \"lb.test.zone\"; } );\n"
-		 "geo_maps = ( { name = \"world\"; nets = \"nets.txt\"; datacenters = ( \"ams\", \"iad\" );\n"
-		 "  regions = ( { region = \"europe\"; datacenters = [ \"ams\", \"iad\" ]; },\n"
-		 "              { region = \"america\"; datacenters = [ \"iad\", \"ams\" ]; } );\n"
-		 "  default = [ \"iad\" ]; } );\n"
-		 "pools = ( { name = \"web\"; owners = [ \"www.lb.test\" ]; policy = \"geo\";\n"
-		 "  geo_map = \"world\"; ttl = 30; ttl_degraded = 5;\n"
-		 "  members = ( { address = \"192.0.2.10\"; }, { address = \"198.51.100.10\"; } );\n"
-		 "  datacenters = ( { name = \"ams\"; members = [ \"192.0.2.10\" ]; },\n"
-		 "                  { name = \"iad\"; members = [ \"198.51.100.10\" ]; } ); },\n"
-		 "  { name = \"plain\"; owners = [ \"plain.lb.test\" ];\n"
-		 "    members = ( { address = \"203.0.113.1\"; } ); } );\n",
-		 extra);
+	snprintf(
+	    text, sizeof(text),
+	    "listen = \"127.0.0.1:5353\";\n%s"
+	    "zones = ( { origin = \"lb.test\"; file = \"lb.test.zone\"; } );\n"
+	    "geo_maps = ( { name = \"world\"; nets = \"nets.txt\"; datacenters = ( \"ams\", "
+	    "\"iad\" );\n"
+	    "  regions = ( { region = \"europe\"; datacenters = [ \"ams\", \"iad\" ]; },\n"
+	    "              { region = \"america\"; datacenters = [ \"iad\", \"ams\" ]; } );\n"
+	    "  default = [ \"iad\" ]; } );\n"
+	    "pools = ( { name = \"web\"; owners = [ \"www.lb.test\" ]; policy = \"geo\";\n"
+	    "  geo_map = \"world\"; ttl = 30; ttl_degraded = 5;\n"
+	    "  members = ( { address = \"192.0.2.10\"; }, { address = \"198.51.100.10\"; } );\n"
+	    "  datacenters = ( { name = \"ams\"; members = [ \"192.0.2.10\" ]; },\n"
+	    "                  { name = \"iad\"; members = [ \"198.51.100.10\" ]; } ); },\n"
+	    "  { name = \"plain\"; owners = [ \"plain.lb.test\" ];\n"
+	    "    members = ( { address = \"203.0.113.1\"; } ); } );\n",
+	    extra);
 	snprintf(name, sizeof(name), "%s/gslbd.conf", dir);
 	tu_write(path, name, text);
 	TU_CAPTURE_STDERR(errlog, sizeof(errlog), c = conf_load(path));
@@ -450,9 +451,9 @@ START_TEST(ecs_echo_and_scope)
 {
 	struct snapshot *s = geo_snapshot("");
 	struct answer_ctx ctx;
-	static const uint8_t eu[] = { 10, 1, 7 }, us[] = { 10, 2, 0 }, euin[] = { 10, 2, 5 };
-	static const uint8_t other[] = { 8, 8, 8 };
-	static const uint8_t v6[] = { 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00 };
+	static const uint8_t eu[] = {10, 1, 7}, us[] = {10, 2, 0}, euin[] = {10, 2, 5};
+	static const uint8_t other[] = {8, 8, 8};
+	static const uint8_t v6[] = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00};
 	struct echo e;
 
 	answer_ctx_init(&ctx, 1);
@@ -508,7 +509,7 @@ START_TEST(ecs_echo_and_scope)
 	ck_assert_uint_eq(e.scope, 0);
 	/* A malformed option (bits past the prefix): FORMERR, no OPT at all. */
 	{
-		static const uint8_t past[] = { 10, 1, 7 };
+		static const uint8_t past[] = {10, 1, 7};
 		e = ask(&ctx, s, "www.lb.test", "127.0.0.9", DNS_ECS_FAMILY_IP4, 23, past);
 		ck_assert_int_eq(e.rcode, DNS_RCODE_FORMERR);
 		ck_assert(!e.has_opt);
@@ -522,7 +523,7 @@ START_TEST(ecs_switched_off)
 {
 	struct snapshot *s = geo_snapshot("edns_client_subnet = false;\n");
 	struct answer_ctx ctx;
-	static const uint8_t us[] = { 10, 2, 0 };
+	static const uint8_t us[] = {10, 2, 0};
 	struct echo e;
 
 	answer_ctx_init(&ctx, 1);
@@ -542,19 +543,20 @@ END_TEST
 START_TEST(geo_config_errors)
 {
 	static const char *const bad[] = {
-		/* a region's datacenter that the map does not have */
-		"geo_maps = ( { name = \"m\"; nets = \"nets.txt\"; datacenters = ( \"a\" );"
-		" regions = ( { region = \"europe\"; datacenters = [ \"b\" ]; } ); } );\n",
-		/* a nets name with no region */
-		"geo_maps = ( { name = \"m\"; nets = \"nets.txt\"; datacenters = ( \"a\" ); } );\n",
-		/* nearest without coordinates */
-		"geo_maps = ( { name = \"m\"; nets = \"nets.txt\"; mode = \"nearest\"; datacenters = ( \"a\" );"
-		" regions = ( { region = \"europe\"; datacenters = [ \"a\" ]; },"
-		" { region = \"america\"; datacenters = [ \"a\" ]; } ); } );\n",
-		/* a missing file */
-		"geo_maps = ( { name = \"m\"; nets = \"nope.txt\"; datacenters = ( \"a\" ); } );\n",
-		/* no source at all */
-		"geo_maps = ( { name = \"m\"; datacenters = ( \"a\" ); } );\n",
+	    /* a region's datacenter that the map does not have */
+	    "geo_maps = ( { name = \"m\"; nets = \"nets.txt\"; datacenters = ( \"a\" );"
+	    " regions = ( { region = \"europe\"; datacenters = [ \"b\" ]; } ); } );\n",
+	    /* a nets name with no region */
+	    "geo_maps = ( { name = \"m\"; nets = \"nets.txt\"; datacenters = ( \"a\" ); } );\n",
+	    /* nearest without coordinates */
+	    "geo_maps = ( { name = \"m\"; nets = \"nets.txt\"; mode = \"nearest\"; datacenters = ( "
+	    "\"a\" );"
+	    " regions = ( { region = \"europe\"; datacenters = [ \"a\" ]; },"
+	    " { region = \"america\"; datacenters = [ \"a\" ]; } ); } );\n",
+	    /* a missing file */
+	    "geo_maps = ( { name = \"m\"; nets = \"nope.txt\"; datacenters = ( \"a\" ); } );\n",
+	    /* no source at all */
+	    "geo_maps = ( { name = \"m\"; datacenters = ( \"a\" ); } );\n",
 	};
 	char path[PATH_MAX], text[2048];
 	struct conf *c;
@@ -567,7 +569,8 @@ START_TEST(geo_config_errors)
 		tu_write(path, "bad/gslbd.conf", text);
 		TU_CAPTURE_STDERR(errlog, sizeof(errlog), c = conf_load(path));
 		ck_assert_msg(c == NULL, "config %zu accepted", i);
-		ck_assert_msg(strstr(errlog, "gslbd.conf:2:") != NULL, "no file:line in: %s", errlog);
+		ck_assert_msg(strstr(errlog, "gslbd.conf:2:") != NULL, "no file:line in: %s",
+			      errlog);
 	}
 }
 END_TEST
