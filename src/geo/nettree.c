@@ -70,16 +70,18 @@ struct compile {
 /* Does the prefix path/@d lie above a position where the database is
  * replaced: ::ffff:0:0/96 (IPv4, from the database's IPv4 subtree), ::/96
  * (IPv4-compatible, deprecated: the IPv4 data lives at ::ffff:0:0/96 here)
- * and 2002::/16 (6to4, aliased to IPv4 in most databases: not copied)? */
+ * 2002::/16 (6to4) and 2001::/32 (Teredo), both aliased to IPv4 in MaxMind's
+ * databases: not copied? */
 static bool above_special(const uint8_t *path, unsigned d)
 {
 	static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	static const uint8_t zero[16] = {0};
 	static const uint8_t sixtofour[16] = {0x20, 0x02};
-	const uint8_t *specials[] = {mapped, zero, sixtofour};
-	const unsigned lens[] = {96, 96, 16};
+	static const uint8_t teredo[16] = {0x20, 0x01};
+	const uint8_t *specials[] = {mapped, zero, sixtofour, teredo};
+	const unsigned lens[] = {96, 96, 16, 32};
 
-	for (unsigned s = 0; s < 3; s++) {
+	for (unsigned s = 0; s < 4; s++) {
 		unsigned k;
 		if (d >= lens[s]) {
 			continue;
@@ -105,7 +107,9 @@ static bool special_cursor(const struct compile *c, unsigned d, int *kind, uint3
 		return true;
 	}
 	if ((d == 96 && memcmp(c->path, zero, 12) == 0) ||
-	    (d == 16 && c->path[0] == 0x20 && c->path[1] == 0x02)) {
+	    (d == 16 && c->path[0] == 0x20 && c->path[1] == 0x02) ||
+	    (d == 32 && c->path[0] == 0x20 && c->path[1] == 0x01 && c->path[2] == 0 &&
+	     c->path[3] == 0)) {
 		*kind = DB_EMPTY;
 		return true;
 	}

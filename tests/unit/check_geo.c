@@ -236,6 +236,10 @@ START_TEST(tree_database_under_the_map)
 	ck_assert_uint_eq(d, 1);
 	a[0] = 0x20, a[1] = 0x02;
 	ck_assert_uint_eq(nettree_lookup6(&t, a, &d), 0); /* 6to4: not copied */
+	a[1] = 0x01;
+	ck_assert_uint_eq(nettree_lookup6(&t, a, &d), 0); /* Teredo 2001::/32: not copied */
+	a[2] = 0x01;
+	ck_assert_uint_eq(nettree_lookup6(&t, a, &d), 6); /* 2001:100::/24 is not Teredo */
 	nettree_clear(&t);
 
 	/* Every node pointing at node 0 from both sides: exponential as a
