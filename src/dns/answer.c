@@ -507,13 +507,16 @@ static enum step_result step_edns(struct job *j)
 		if (q->ecs.present) {
 			/* RFC 7871 7.2.1: family, source prefix and address copied;
 			 * the scope is the prefix that decided a location answer
-			 * (lb/policy_geo.c), 0 for any other answer. */
+			 * (lb/policy_geo.c), 0 for any other response: negative
+			 * ones too, even a last resort's NODATA that only some
+			 * clients get, as resolvers cache those for everyone
+			 * anyway (RFC 7871 7.4). */
 			unsigned alen = (q->ecs.source_prefix + 7u) / 8u;
 			dns_wr16(p + o, DNS_EDNS_CLIENT_SUBNET);
 			dns_wr16(p + o + 2, (uint16_t)(DNS_ECS_FIXED_LEN + alen));
 			dns_wr16(p + o + 4, q->ecs.family);
 			p[o + 6] = q->ecs.source_prefix;
-			p[o + 7] = j->req->ecs_scope;
+			p[o + 7] = j->req->kind == RESPONSE_ANSWER ? j->req->ecs_scope : 0;
 			memcpy(p + o + DNS_EDNS_OPTION_HDR + DNS_ECS_FIXED_LEN, q->ecs.addr, alen);
 			o += DNS_EDNS_OPTION_HDR + DNS_ECS_FIXED_LEN + alen;
 		}

@@ -370,7 +370,11 @@ static struct snapshot *geo_snapshot(const char *extra)
 	    "  datacenters = ( { name = \"ams\"; members = [ \"192.0.2.10\" ]; },\n"
 	    "                  { name = \"iad\"; members = [ \"198.51.100.10\" ]; } ); },\n"
 	    "  { name = \"plain\"; owners = [ \"plain.lb.test\" ];\n"
-	    "    members = ( { address = \"203.0.113.1\"; } ); } );\n",
+	    "    members = ( { address = \"203.0.113.1\"; } ); },\n"
+	    "  { name = \"nd\"; owners = [ \"nd.lb.test\" ]; policy = \"geo\";\n"
+	    "    geo_map = \"world\"; last_resort = \"nodata\";\n"
+	    "    members = ( { address = \"192.0.2.20\"; } );\n"
+	    "    datacenters = ( { name = \"ams\"; members = [ \"192.0.2.20\" ]; } ); } );\n",
 	    extra);
 	snprintf(name, sizeof(name), "%s/gslbd.conf", dir);
 	tu_write(path, name, text);
@@ -511,6 +515,16 @@ START_TEST(ecs_echo_and_scope)
 	ck_assert_int_eq(e.rcode, DNS_RCODE_NXDOMAIN);
 	ck_assert(e.has_ecs);
 	ck_assert_uint_eq(e.scope, 0);
+	/* A negative answer by location (the default region lists iad only, where
+	 * pool nd has no member: its last resort, NODATA): scope 0. */
+	e = ask(&ctx, s, "nd.lb.test", "127.0.0.9", DNS_ECS_FAMILY_IP4, 24, other);
+	ck_assert_int_eq(e.rcode, DNS_RCODE_NOERROR);
+	ck_assert(!e.first[0]);
+	ck_assert(e.has_ecs);
+	ck_assert_uint_eq(e.scope, 0);
+	e = ask(&ctx, s, "nd.lb.test", "127.0.0.9", DNS_ECS_FAMILY_IP4, 24, eu);
+	ck_assert_str_eq(e.first, "192.0.2.20");
+	ck_assert_uint_eq(e.scope, 16);
 	/* A malformed option (bits past the prefix): FORMERR, no OPT at all. */
 	{
 		static const uint8_t past[] = {10, 1, 7};
