@@ -356,8 +356,8 @@ MMDB_NETS = """# NETWORK CONTINENT COUNTRY SUBDIVISION LAT LON
 """
 
 
-def make_mmdb(path, family=None):
-    nets = MMDB_NETS
+def make_mmdb(path, family=None, nets=None):
+    nets = nets or MMDB_NETS
     if family == "ipv4":
         nets = "".join(line for line in nets.splitlines(True) if ":" not in line)
     p = subprocess.run(["perl", str(HERE / "make_mmdb.pl"), str(path)] + ([family] if family else []),
@@ -419,6 +419,29 @@ class MaxMindOrder(GeoCase):
 
     def test_ipv4_mapped_ipv6_subnet(self):
         self.assertEqual(self.client("::ffff:10.5.1.0/120")[0], ["192.0.2.21"])
+
+    def test_replaced_database_swapped(self):
+        """A new database file (renamed over the old, as updaters do) is
+        compiled and swapped in by itself: Texas becomes California."""
+        self.assertEqual(self.client("10.6.1.0/24")[0], IAD)
+        db = self.srv.path("city.mmdb")
+        tmp = Path(str(db) + ".new")
+        make_mmdb(tmp, nets=MMDB_NETS.replace("NA US TX 30.3 -97.7", "NA US CA 37.4 -122.1"))
+        start = self.srv.nlines()
+        os.replace(str(tmp), str(db))
+        try:
+            deadline = time.monotonic() + 10
+            while self.client("10.6.1.0/24")[0] != ["192.0.2.21"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(self.client("10.6.1.0/24")[0], ["192.0.2.21"])
+            self.assertIn("city.mmdb changed", self.srv.log(start))
+        finally:
+            # The other tests of the class expect the first database.
+            make_mmdb(tmp)
+            os.replace(str(tmp), str(db))
+            deadline = time.monotonic() + 10
+            while self.client("10.6.1.0/24")[0] != IAD and time.monotonic() < deadline:
+                time.sleep(0.1)
 
     def test_explain_names_the_source(self):
         out = self.ctl("explain", "www.lb.example.test", "A", "--ecs", "10.5.1.0/24")

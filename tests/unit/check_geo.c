@@ -558,6 +558,56 @@ START_TEST(ecs_switched_off)
 }
 END_TEST
 
+/* inner = "weighted": one member per answer, drawn in proportion to weight,
+ * only from the client's datacenter. */
+START_TEST(inner_weighted)
+{
+	static const char pools[] =
+	    "pools = ( { name = \"w\"; owners = [ \"w.lb.test\" ]; policy = \"geo\";\n"
+	    "  geo_map = \"world\"; inner = \"weighted\";\n"
+	    "  members = ( { address = \"192.0.2.1\"; weight = 1; },\n"
+	    "              { address = \"192.0.2.2\"; weight = 9; },\n"
+	    "              { address = \"198.51.100.1\"; weight = 100; } );\n"
+	    "  datacenters = ( { name = \"ams\"; members = [ \"192.0.2.1\", \"192.0.2.2\" ]; },\n"
+	    "                  { name = \"iad\"; members = [ \"198.51.100.1\" ]; } ); } );\n";
+	char path[PATH_MAX], text[4096];
+	static const uint8_t eu[] = {10, 1, 7};
+	struct answer_ctx ctx;
+	struct snapshot *s;
+	struct conf *c;
+	unsigned heavy = 0, n = 2000;
+
+	tu_mkdir("w");
+	tu_write(path, "w/lb.test.zone", zone);
+	tu_write(path, "w/nets.txt", nets);
+	snprintf(text, sizeof(text),
+		 "listen = \"127.0.0.1:5353\";\n"
+		 "zones = ( { origin = \"lb.test\"; file = \"lb.test.zone\"; } );\n"
+		 "geo_maps = ( { name = \"world\"; nets = \"nets.txt\"; datacenters = ( \"ams\", "
+		 "\"iad\" );\n"
+		 "  regions = ( { region = \"europe\"; datacenters = [ \"ams\", \"iad\" ]; },\n"
+		 "              { region = \"america\"; datacenters = [ \"iad\" ]; } ); } );\n%s",
+		 pools);
+	tu_write(path, "w/gslbd.conf", text);
+	TU_CAPTURE_STDERR(errlog, sizeof(errlog), c = conf_load(path));
+	ck_assert_msg(c != NULL, "config rejected:\n%s", errlog);
+	TU_CAPTURE_STDERR(errlog, sizeof(errlog), s = snapshot_build(c));
+	ck_assert_msg(s != NULL, "%s", errlog);
+	answer_ctx_init(&ctx, 7);
+	answer_ctx_use(&ctx, s);
+	for (unsigned i = 0; i < n; i++) {
+		struct echo e = ask(&ctx, s, "w.lb.test", "127.0.0.9", DNS_ECS_FAMILY_IP4, 24, eu);
+		ck_assert_msg(strcmp(e.first, "192.0.2.1") == 0 || strcmp(e.first, "192.0.2.2") == 0,
+			      "%s is not of ams", e.first);
+		heavy += strcmp(e.first, "192.0.2.2") == 0;
+	}
+	/* 90 % expected; sd 0.67 %: 85..95 % is over 7 sd either way. */
+	ck_assert_msg(heavy > n * 85 / 100 && heavy < n * 95 / 100, "%u of %u", heavy, n);
+	answer_ctx_clear(&ctx);
+	snapshot_free(s);
+}
+END_TEST
+
 START_TEST(geo_config_errors)
 {
 	static const char *const bad[] = {
@@ -614,6 +664,7 @@ static Suite *geo_suite(void)
 	tcase_add_test(tc, nets_parser);
 	tcase_add_test(tc, ecs_echo_and_scope);
 	tcase_add_test(tc, ecs_switched_off);
+	tcase_add_test(tc, inner_weighted);
 	tcase_add_test(tc, geo_config_errors);
 	tcase_add_test(tc, geo_distance_km);
 	suite_add_tcase(s, tc);
