@@ -220,6 +220,17 @@ void stats_bind_pools(struct stats *st, struct pool *pools, size_t n)
 	}
 }
 
+void stats_count_dc(struct stats_worker *w, const struct request *r)
+{
+	/* Read dc only for a pool answer with records of a pool that sets it. */
+	if (r->pool_records && r->pool->narrow) {
+		uint32_t ds = r->pool->dc_slot;
+		struct stats_dc_ctr *d =
+		    atomic_load_explicit(&w->dcs[ds / STATS_DC_BLOCK], memory_order_acquire);
+		stats_inc(&d[ds % STATS_DC_BLOCK].dc[r->dc - 1]);
+	}
+}
+
 void stats_reload(struct stats *st, bool ok, double now)
 {
 	if (ok) {

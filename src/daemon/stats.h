@@ -132,6 +132,9 @@ static inline enum stats_rcode stats_rcode_of(uint16_t rcode)
 	return rcode < 32 ? (enum stats_rcode)stats_rcode_bucket[rcode] : STATS_RCODE_OTHER;
 }
 
+/* A geo pool's answer by datacenter (stats_count's slow part). */
+void stats_count_dc(struct stats_worker *w, const struct request *r);
+
 /* Count one answered (or dropped) request. Hot path: the owning thread only. */
 static inline void stats_count(struct stats_worker *w, const struct request *r)
 {
@@ -157,12 +160,9 @@ static inline void stats_count(struct stats_worker *w, const struct request *r)
 		    &w->pools[slot >> STATS_POOL_BLOCK_BITS], memory_order_acquire);
 		stats_inc(&b[slot & (STATS_POOL_BLOCK - 1)].source[r->source]);
 		/* dc is only set (and only reset) by a policy that answers by
-		 * client: read it for its pool answers with records. */
-		if (r->dc && r->pool_records && r->pool->narrow) {
-			uint32_t ds = r->pool->dc_slot;
-			struct stats_dc_ctr *d = atomic_load_explicit(&w->dcs[ds / STATS_DC_BLOCK],
-								      memory_order_acquire);
-			stats_inc(&d[ds % STATS_DC_BLOCK].dc[r->dc - 1]);
+		 * client: out of line, so that this stays small enough to inline. */
+		if (__builtin_expect(r->dc != 0, 0)) {
+			stats_count_dc(w, r);
 		}
 	}
 }
