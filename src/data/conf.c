@@ -197,6 +197,11 @@ static void err(struct conf_ctx *c, const config_setting_t *s, const char *fmt, 
 	va_end(ap);
 }
 
+int conf_errors(const struct conf_ctx *c)
+{
+	return c->errors;
+}
+
 void conf_error(struct conf_ctx *c, const config_setting_t *s, const char *fmt, ...)
 {
 	va_list ap;

@@ -194,6 +194,9 @@ struct conf_ctx;
 __attribute__((format(printf, 3, 4)))
 void conf_error(struct conf_ctx *c, const struct config_setting_t *s, const char *fmt, ...);
 
+/* Errors reported so far in the load @c. */
+int conf_errors(const struct conf_ctx *c);
+
 /* @s as a string (owned by the config being read: copy it), or NULL after
  * an error if it is something else. */
 const char *conf_string(struct conf_ctx *c, const struct config_setting_t *s);

@@ -633,6 +633,8 @@ static void parse_map(struct conf_ctx *c, struct geo_map *m, const config_settin
 	const char *str;
 	char err[512];
 
+	int errors = conf_errors(c);
+
 	m->line = config_setting_source_line(s);
 	for (int i = 0; (v = config_setting_get_elem(s, (unsigned)i)); i++) {
 		const char *name = config_setting_name(v);
@@ -798,9 +800,7 @@ static void parse_map(struct conf_ctx *c, struct geo_map *m, const config_settin
 			m->deflt.dc[m->deflt.n++] = (uint8_t)i;
 		}
 	}
-	if (m->deflt.n == 0 || (m->nets && !config_setting_get_member(s, "nets")) ||
-	    (!m->nets && config_setting_get_member(s, "nets")) ||
-	    (!m->geoip2 && config_setting_get_member(s, "geoip2"))) {
+	if (conf_errors(c) != errors || m->deflt.n == 0) {
 		return; /* an error was reported: nothing to compile */
 	}
 	if (geo_map_compile(m, err, sizeof(err)) != 0) {
