@@ -639,6 +639,11 @@ START_TEST(geo_config_errors)
 		ck_assert_msg(c == NULL, "config %zu accepted", i);
 		ck_assert_msg(strstr(errlog, "gslbd.conf:2:") != NULL, "no file:line in: %s",
 			      errlog);
+		if (i == 0) {
+			/* The map is not compiled after an error of its own: no
+			 * cascade of "no region" errors from its nets file. */
+			ck_assert_msg(strstr(errlog, "nets.txt:") == NULL, "%s", errlog);
+		}
 	}
 }
 END_TEST
