@@ -9,7 +9,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
       libldns-dev libev-dev libconfig-dev liburcu-dev libcurl4-openssl-dev libjansson-dev
       libsodium-dev check openssl util-linux
       bind9-dnsutils knot-dnsutils python3 python3-dnspython
-      libfstrm-dev libprotobuf-c-dev protobuf-c-compiler fstrm-bin dnstap-ldns"
+      libfstrm-dev libprotobuf-c-dev protobuf-c-compiler fstrm-bin dnstap-ldns
+      libmaxminddb-dev libmaxmind-db-writer-perl unbound"
 if [ "$1" = "--fuzz" ]; then
 	PKGS="$PKGS clang libclang-rt-14-dev"
 fi

@@ -53,6 +53,9 @@ static int cmd_status(struct sbuf *out, const struct control_ops *ops, const str
 		return -1;
 	}
 	status_render(out, s, ops->health, json);
+	if (!json) {
+		status_render_datacenters(out, ops->stats);
+	}
 	return 0;
 }
 
@@ -75,9 +78,17 @@ static int cmd_explain(struct sbuf *out, const struct control_ops *ops, const st
 	struct sbuf tmp;
 	int rc;
 
-	(void)argc;
+	const char *client = NULL, *ecs = NULL;
+
+	for (int i = 2; i < argc; i += 2) {
+		if (i + 1 >= argc || (strcmp(argv[i], "--client") && strcmp(argv[i], "--ecs"))) {
+			sb_printf(err, "expected NAME TYPE [--client ADDRESS] [--ecs PREFIX]");
+			return -1;
+		}
+		*(strcmp(argv[i], "--client") == 0 ? &client : &ecs) = argv[i + 1];
+	}
 	sb_init(&tmp);
-	rc = explain_run(&tmp, s, ops->health, argv[0], argv[1]);
+	rc = explain_run_client(&tmp, s, ops->health, argv[0], argv[1], client, ecs);
 	if (rc != 0) {
 		/* explain_run wrote "ERR message\n" */
 		const char *msg = tmp.p + strlen(CONTROL_REPLY_ERR " ");
@@ -217,7 +228,7 @@ void commands_reload_reply(int rc, const char *msg, char **out, size_t *outlen)
 static const struct command commands[] = {
 	{ "status", 0, 1, true, COMMAND_READ, cmd_status },
 	{ "stats", 0, 1, false, COMMAND_READ, cmd_stats },
-	{ "explain", 2, 2, true, COMMAND_READ, cmd_explain },
+	{ "explain", 2, 6, true, COMMAND_READ, cmd_explain },
 	{ "drain", 2, 2, true, COMMAND_ADMIN, cmd_drain },
 	{ "undrain", 2, 2, true, COMMAND_ADMIN, cmd_undrain },
 	{ "reload", 0, 0, false, COMMAND_RELOAD, cmd_reload },

@@ -25,7 +25,10 @@
 
 #include <ldns/ldns.h>
 
+#include <arpa/inet.h>
+
 #include "ctl/explain.h"
+#include "lb/policy_geo.h"
 #include "ctl/protocol.h"
 #include "ctl/status.h"
 #include "daemon/stats.h"
@@ -37,6 +40,7 @@ struct ctl {
 	const struct snapshot *s;
 	struct health_table *t;
 	struct sbuf out;
+	struct request *req; /* the client asked about (--client, --ecs) */
 };
 
 static const struct pool_family *family_of(const struct pool *p, uint16_t qtype)
@@ -124,13 +128,26 @@ static void explain_pool(struct ctl *x, const struct pool *p, uint16_t qtype)
 	unsigned up = status_family_up(x->t, p, f);
 	unsigned records;
 
-	pool_explain(&ex, p, qtype, x->t);
+	pool_explain_client(&ex, p, qtype, x->t, x->req);
 	sb_printf(b, "pool %s (%s, %u %s per answer), %s members:\n", p->name,
 		  pool_policy_name(p), f->answers,
 		  f->answers == 1 ? "record" : "records", fam);
 	explain_members(x, p, f);
-	sb_printf(b, "min_healthy %u: %s (%u of %u up)\n", p->min_healthy,
-		  up >= p->min_healthy ? "met" : "not met", up, f->n);
+	if (p->policy->narrow) {
+		/* By client: the policy's own narration of the same decision. */
+		geo_explain(b, p, qtype, x->t, x->req);
+		if (!ex.from_backup && !ex.last_resort) {
+			records = ex.up < f->answers ? ex.up : f->answers;
+			sb_printf(b, "answer: %u %s record%s from pool %s, datacenter %s, ttl %u%s\n",
+				  records, fam, records == 1 ? "" : "s", p->name,
+				  geo_dc_name(p, x->req->dc), ex.ttl,
+				  ex.ttl != p->ttl ? " (ttl_degraded)" : "");
+			return;
+		}
+	} else {
+		sb_printf(b, "min_healthy %u: %s (%u of %u up)\n", p->min_healthy,
+			  up >= p->min_healthy ? "met" : "not met", up, f->n);
+	}
 	if (!ex.from_backup && !ex.last_resort) {
 		records = up < f->answers ? up : f->answers;
 		sb_printf(b, "answer: %u %s record%s from pool %s, ttl %u%s\n", records, fam,
@@ -178,12 +195,13 @@ static void explain_pool(struct ctl *x, const struct pool *p, uint16_t qtype)
 
 /* Records pool_write() gives for @qtype now: the choice pool_explain()
  * reports (an empty family, NODATA and SERVFAIL give none). */
-static unsigned pool_records_now(const struct pool *p, uint16_t qtype, const struct health_table *t)
+static unsigned pool_records_now(const struct pool *p, uint16_t qtype, const struct health_table *t,
+				 struct request *req)
 {
 	const struct pool_family *f;
 	struct pool_explain ex;
 
-	pool_explain(&ex, p, qtype, t);
+	pool_explain_client(&ex, p, qtype, t, req);
 	if (!ex.answered) {
 		return 0;
 	}
@@ -221,8 +239,8 @@ static void explain_targets(struct ctl *x, const struct resolution *r)
 			break;
 		case RESOLVE_EXTRA_POOL:
 			sb_printf(b, "%u A, %u AAAA from pool %s (as its A and AAAA answers now)\n",
-				  pool_records_now(t.pool, DNS_TYPE_A, x->t),
-				  pool_records_now(t.pool, DNS_TYPE_AAAA, x->t), t.pool->name);
+				  pool_records_now(t.pool, DNS_TYPE_A, x->t, x->req),
+				  pool_records_now(t.pool, DNS_TYPE_AAAA, x->t, x->req), t.pool->name);
 			break;
 		case RESOLVE_EXTRA_NO_TARGET:
 			sb_printf(b, "none (the root: no service)\n");
@@ -263,7 +281,7 @@ static void explain_summary(struct ctl *x, const struct resolution *r, const str
 		soa = NULL;
 	} else if (r->end == RESOLVE_POOL) {
 		struct pool_explain ex;
-		pool_explain(&ex, r->pool, r->type, x->t);
+		pool_explain_client(&ex, r->pool, r->type, x->t, x->req);
 		if (ex.last_resort && r->pool->last_resort == LAST_RESORT_NODATA) {
 			soa = r->nodata_soa;
 		} else if (ex.last_resort && r->pool->last_resort == LAST_RESORT_SERVFAIL) {
@@ -388,6 +406,57 @@ static void explain_hop(struct ctl *x, const struct resolution *r, unsigned i)
 int explain_run(struct sbuf *out, const struct snapshot *s, struct health_table *t,
 		const char *namestr, const char *typestr)
 {
+	return explain_run_client(out, s, t, namestr, typestr, NULL, NULL);
+}
+
+/* The request a query from @client (an address, or NULL) with ECS option
+ * @ecs (a prefix, or NULL) would be: what the policies read. */
+static int client_request(struct sbuf *out, struct request *req, struct sockaddr_storage *ss,
+			  const struct snapshot *s, const char *client, const char *ecs)
+{
+	char pbuf[CONTROL_MAX_LINE];
+	struct conf_net n;
+
+	memset(req, 0, sizeof(*req));
+	if (client) {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+		memset(ss, 0, sizeof(*ss));
+		if (inet_pton(AF_INET, client, &a4->sin_addr) == 1) {
+			a4->sin_family = AF_INET;
+		} else if (inet_pton(AF_INET6, client, &a6->sin6_addr) == 1) {
+			a6->sin6_family = AF_INET6;
+		} else {
+			sb_printf(out, "ERR --client: not an address: %s\n",
+				  sb_printable(pbuf, sizeof(pbuf), client));
+			return -1;
+		}
+		req->client = ss;
+	}
+	if (ecs) {
+		int rc = conf_parse_net(&n, ecs);
+		if (rc != 0) {
+			sb_printf(out, "ERR --ecs: %s: %s\n",
+				  rc == -2 ? "bits are set past the prefix length (FORMERR)"
+					   : "not a prefix such as 192.0.2.0/24",
+				  sb_printable(pbuf, sizeof(pbuf), ecs));
+			return -1;
+		}
+		req->q.ecs.present = true;
+		req->q.ecs.family = n.family == AF_INET ? DNS_ECS_FAMILY_IP4 : DNS_ECS_FAMILY_IP6;
+		req->q.ecs.source_prefix = (uint8_t)n.bits;
+		memcpy(req->q.ecs.addr, n.addr, sizeof(req->q.ecs.addr));
+		req->ecs_apply = s->conf->edns_client_subnet;
+	}
+	return 0;
+}
+
+int explain_run_client(struct sbuf *out, const struct snapshot *s, struct health_table *t,
+		       const char *namestr, const char *typestr, const char *client,
+		       const char *ecs)
+{
+	struct request req;
+	struct sockaddr_storage ss;
 	struct query q;
 	struct resolution r;
 	const struct image *img;
@@ -395,10 +464,13 @@ int explain_run(struct sbuf *out, const struct snapshot *s, struct health_table 
 	enum match_kind kind;
 	char nbuf[1024], tbuf[32], pbuf[CONTROL_MAX_LINE];
 	uint16_t qtype = parse_type(typestr);
-	struct ctl c = { s, t, *out }, *x = &c;
+	struct ctl c = { s, t, *out, &req }, *x = &c;
 	int len;
 	uint8_t rcode;
 
+	if (client_request(out, &req, &ss, s, client, ecs) != 0) {
+		return -1;
+	}
 	memset(&q, 0, sizeof(q));
 	len = dname_from_str(q.qname, namestr);
 	if (len < 0) {
@@ -431,6 +503,22 @@ int explain_run(struct sbuf *out, const struct snapshot *s, struct health_table 
 	explain_summary(x, &r, img);
 	for (unsigned i = 0; i < r.nhops; i++) {
 		explain_hop(x, &r, i);
+	}
+	if (client || ecs) {
+		char abuf[INET6_ADDRSTRLEN];
+		sb_printf(&x->out, "client %s", client ? client : "unknown");
+		if (ecs) {
+			inet_ntop(req.q.ecs.family == DNS_ECS_FAMILY_IP4 ? AF_INET : AF_INET6,
+				  req.q.ecs.addr, abuf, sizeof(abuf));
+			sb_printf(&x->out, ", client subnet %s/%u: echoed with scope /%u%s", abuf,
+				  req.q.ecs.source_prefix, req.ecs_scope,
+				  !req.ecs_apply ? " (edns_client_subnet is off: the source address "
+						   "decides)"
+				  : req.ecs_scope ? " (the prefix that decided the datacenter)"
+				  : req.geo ? " (the source prefix is 0, or the whole space decided)"
+					    : " (the answer does not depend on the client)");
+		}
+		sb_printf(&x->out, "\n");
 	}
 	if (!img && r.end != RESOLVE_REFUSED) {
 		sb_printf(&x->out, "no image was built for this answer: SERVFAIL\n");

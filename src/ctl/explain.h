@@ -12,4 +12,12 @@
 int explain_run(struct sbuf *out, const struct snapshot *s, struct health_table *t,
 		const char *namestr, const char *typestr);
 
+/* The same for a query from address @client (NULL: none known) with an EDNS
+ * Client Subnet option of prefix @ecs (NULL: none), as `explain NAME TYPE
+ * --client ADDRESS --ecs PREFIX` asks: pools that answer by location say
+ * which region and datacenter, and why. */
+int explain_run_client(struct sbuf *out, const struct snapshot *s, struct health_table *t,
+		       const char *namestr, const char *typestr, const char *client,
+		       const char *ecs);
+
 #endif

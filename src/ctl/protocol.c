@@ -10,7 +10,9 @@ const struct control_doc control_docs[] = {
 	  "every pool and member: state, last probe, latency, last change, admin override" },
 	{ "stats", "[--json]",
 	  "counters: queries by transport, type and rcode, answers per pool, probes, reloads" },
-	{ "explain", "NAME TYPE", "why NAME TYPE is answered the way it is now" },
+	{ "explain", "NAME TYPE [--client ADDRESS] [--ecs PREFIX]",
+	  "why NAME TYPE is answered the way it is now (for a client at ADDRESS whose "
+	  "resolver sends the client subnet PREFIX: region and datacenter of a geo pool)" },
 	{ "drain", "POOL ADDRESS", "take a member out whatever its probes say" },
 	{ "undrain", "POOL ADDRESS", "remove the override" },
 	{ "reload", "",

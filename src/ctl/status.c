@@ -469,6 +469,36 @@ static const char *cookie_name(int i)
 	return stats_cookie_name((enum cookie_status)i);
 }
 
+/* "  datacenters: ams 12, iad 3" for a geo pool's answers. */
+static void text_datacenters(struct sbuf *out, const struct stats_pool_total *p)
+{
+	if (!p->dc_names || !p->dc_names[0]) {
+		return;
+	}
+	sb_printf(out, "  datacenters:");
+	for (unsigned d = 0; d < STATS_POOL_DCS && p->dc_names[d]; d++) {
+		sb_printf(out, "%s %s %llu", d ? "," : "", p->dc_names[d], (unsigned long long)p->dc[d]);
+	}
+	sb_printf(out, "\n");
+}
+
+void status_render_datacenters(struct sbuf *out, const struct stats *st)
+{
+	struct stats_totals tot;
+
+	if (!st) {
+		return;
+	}
+	stats_sum(st, &tot);
+	for (size_t i = 0; i < tot.npools; i++) {
+		if (tot.pools[i].dc_names && tot.pools[i].dc_names[0]) {
+			sb_printf(out, "answers of pool %s by datacenter:\n", tot.pools[i].name);
+			text_datacenters(out, &tot.pools[i]);
+		}
+	}
+	stats_totals_clear(&tot);
+}
+
 void status_render_stats(struct sbuf *out, const struct stats *st, struct health_table *t,
 			 bool json)
 {
@@ -487,13 +517,21 @@ void status_render_stats(struct sbuf *out, const struct stats *st, struct health
 	if (json) {
 		json_t *pools = json_object(), *checks = json_object();
 		for (size_t i = 0; i < tot.npools; i++) {
-			json_object_set_new(pools, tot.pools[i].name,
-					    json_pack("{s:I, s:I, s:I}", "primary",
+			json_t *jp = json_pack("{s:I, s:I, s:I}", "primary",
 						      (json_int_t)tot.pools[i].source[POOL_SOURCE_PRIMARY],
 						      "backup",
 						      (json_int_t)tot.pools[i].source[POOL_SOURCE_BACKUP],
 						      "last_resort",
-						      (json_int_t)tot.pools[i].source[POOL_SOURCE_LAST_RESORT]));
+						      (json_int_t)tot.pools[i].source[POOL_SOURCE_LAST_RESORT]);
+			if (tot.pools[i].dc_names && tot.pools[i].dc_names[0]) {
+				json_t *dcs = json_object();
+				for (unsigned d = 0; d < STATS_POOL_DCS && tot.pools[i].dc_names[d]; d++) {
+					json_object_set_new(dcs, tot.pools[i].dc_names[d],
+							    json_integer((json_int_t)tot.pools[i].dc[d]));
+				}
+				json_object_set_new(jp, "datacenters", dcs);
+			}
+			json_object_set_new(pools, tot.pools[i].name, jp);
 		}
 		for (size_t i = 0; i < ct.n; i++) {
 			json_object_set_new(checks, ct.v[i].name,
@@ -544,6 +582,7 @@ void status_render_stats(struct sbuf *out, const struct stats *st, struct health
 				  (unsigned long long)tot.pools[i].source[POOL_SOURCE_PRIMARY],
 				  (unsigned long long)tot.pools[i].source[POOL_SOURCE_BACKUP],
 				  (unsigned long long)tot.pools[i].source[POOL_SOURCE_LAST_RESORT]);
+			text_datacenters(out, &tot.pools[i]);
 		}
 		for (size_t i = 0; i < ct.n; i++) {
 			sb_printf(out,

@@ -42,6 +42,9 @@ const char *status_last_resort_name(enum last_resort r);
 /* `status`: every pool, its families and members. */
 void status_render(struct sbuf *out, const struct snapshot *s, struct health_table *t, bool json);
 
+/* Answers of each geo pool by datacenter, as text lines (`status`). Main thread. */
+void status_render_datacenters(struct sbuf *out, const struct stats *st);
+
 /* `stats`: the counters (@st may be NULL: none kept), probes and health
  * changes per check from @t (may be NULL). */
 void status_render_stats(struct sbuf *out, const struct stats *st, struct health_table *t,

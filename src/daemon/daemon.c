@@ -16,6 +16,7 @@
 
 #include "ctl/control.h"
 #include "daemon/daemon.h"
+#include "geo/geo_watch.h"
 #include "daemon/privs.h"
 #include "daemon/server.h"
 #include "daemon/stats.h"
@@ -81,6 +82,7 @@ struct daemon {
 	struct reload_job job;
 	ev_signal sighup, sigterm, sigint;
 	ev_timer save_timer;
+	struct geo_watch *geo; /* the geo maps' files: a change reloads */
 };
 
 static double wall_now(void)
@@ -382,6 +384,7 @@ static int reload_finish(struct daemon *d, struct sbuf *msg)
 	old_dnstap = d->dnstap;
 	snap->dnstap = d->dnstap = dnstap_apply(d, snap->conf, &notes);
 	server_swap(d->srv, snap);
+	geo_watch_set(d->geo, snap->conf);
 	if (old_rrl != d->rrl) {
 		rrl_table_free(old_rrl); /* no worker holds a snapshot naming it any more */
 	}
@@ -434,6 +437,14 @@ static void reload_done_cb(struct ev_loop *loop, ev_async *a, int revents)
 		d->job.again = false;
 		reload_start(d, NULL);
 	}
+}
+
+/* A geo map's file changed: reload, which compiles the maps anew beside the
+ * live ones (a broken file fails the reload and the live map stays). */
+static void geo_changed(void *arg, const char *path)
+{
+	log_info("geo map file %s changed", path);
+	reload_start(arg, NULL);
 }
 
 static void save_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -543,6 +554,7 @@ static void daemon_free(struct daemon *d)
 		sb_clear(&d->job.logged);
 	}
 	control_free(d->control);
+	geo_watch_free(d->geo);
 	if (d->srv) {
 		server_stop(d->srv);
 	}
@@ -686,6 +698,8 @@ int daemon_run(const char *path, bool detach, bool verbose)
 		ev_timer_start(d.loop, &d.save_timer);
 	}
 	health_follow(&d);
+	d.geo = geo_watch_new(d.loop, geo_changed, &d);
+	geo_watch_set(d.geo, server_snapshot(d.srv)->conf);
 	d.serving = true;
 	log_info("ready: %u workers, %zu zones, %zu pools, %zu names", server_nworkers(d.srv),
 		 server_snapshot(d.srv)->nzones, server_snapshot(d.srv)->npools,

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "daemon/stats.h"
+#include "lb/policy_geo.h"
 #include "util/mem.h"
 
 /* Bucket + 1 by type number; 0 (every type not named) is "other". */
@@ -35,7 +36,12 @@ struct stats {
 	/* Pool slots by name (main thread): names[slot], and an open-addressing
 	 * index of slots + 1 (0 = empty). */
 	char **names;
+	uint32_t *dc_slot_of; /* per slot: its datacenter slot + 1, or 0 */
 	size_t nslots, capslots;
+	/* Datacenter slots (geo pools): the names of each slot's datacenters as
+	 * of its last bind. */
+	char *(*dc_names)[STATS_POOL_DCS];
+	size_t ndcslots, capdcslots;
 	uint32_t *index;
 	size_t index_mask;
 	_Atomic uint64_t reloads_ok, reloads_failed;
@@ -70,12 +76,22 @@ void stats_free(struct stats *st)
 		for (size_t b = 0; b < STATS_MAX_POOL_BLOCKS; b++) {
 			free(atomic_load(&w->pools[b]));
 		}
+		for (size_t b = 0; b < STATS_MAX_DC_BLOCKS; b++) {
+			free(atomic_load(&w->dcs[b]));
+		}
 		free(w);
 	}
 	for (size_t i = 0; i < st->nslots; i++) {
 		free(st->names[i]);
 	}
+	for (size_t i = 0; i < st->ndcslots; i++) {
+		for (unsigned d = 0; d < STATS_POOL_DCS; d++) {
+			free(st->dc_names[i][d]);
+		}
+	}
 	free(st->names);
+	free(st->dc_slot_of);
+	free(st->dc_names);
 	free(st->index);
 	free(st);
 }
@@ -91,6 +107,12 @@ static void cover(const struct stats *st, struct stats_worker *w)
 			/* Release: a worker that sees the slot in a snapshot
 			 * sees the block (the snapshot is published after). */
 			atomic_store_explicit(&w->pools[b], c, memory_order_release);
+		}
+	}
+	for (size_t b = 0; b < (st->ndcslots + STATS_DC_BLOCK - 1) / STATS_DC_BLOCK; b++) {
+		if (!atomic_load_explicit(&w->dcs[b], memory_order_relaxed)) {
+			struct stats_dc_ctr *c = xcalloc(STATS_DC_BLOCK, sizeof(*c));
+			atomic_store_explicit(&w->dcs[b], c, memory_order_release);
 		}
 	}
 }
@@ -143,7 +165,9 @@ static uint32_t slot_of(struct stats *st, const char *name)
 	if (st->nslots == st->capslots) {
 		st->capslots = st->capslots ? st->capslots * 2 : 64;
 		st->names = xrealloc(st->names, st->capslots * sizeof(*st->names));
+		st->dc_slot_of = xrealloc(st->dc_slot_of, st->capslots * sizeof(*st->dc_slot_of));
 	}
+	st->dc_slot_of[st->nslots] = 0;
 	st->names[st->nslots] = xstrdup(name);
 	st->nslots++;
 	if (st->nslots * 2 > (st->index ? st->index_mask + 1 : 0)) {
@@ -163,13 +187,47 @@ static uint32_t slot_of(struct stats *st, const char *name)
 void stats_bind_pools(struct stats *st, struct pool *pools, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		pools[i].stat_slot = slot_of(st, pools[i].name);
+		uint32_t slot = slot_of(st, pools[i].name);
+		char **dn;
+		pools[i].stat_slot = slot;
+		if (!geo_pool_dcs(&pools[i])) {
+			continue;
+		}
+		if (!st->dc_slot_of[slot]) {
+			if (st->ndcslots == st->capdcslots) {
+				st->capdcslots = st->capdcslots ? st->capdcslots * 2 : 16;
+				st->dc_names = xrealloc(st->dc_names,
+							st->capdcslots * sizeof(*st->dc_names));
+			}
+			memset(st->dc_names[st->ndcslots], 0, sizeof(st->dc_names[0]));
+			st->dc_slot_of[slot] = (uint32_t)++st->ndcslots;
+		}
+		pools[i].dc_slot = st->dc_slot_of[slot] - 1;
+		/* Datacenters are counted by position in the pool's geo map. */
+		dn = st->dc_names[pools[i].dc_slot];
+		for (unsigned d = 0; d < STATS_POOL_DCS; d++) {
+			const char *name = geo_dc_name(&pools[i], d + 1);
+			free(dn[d]);
+			dn[d] = name ? xstrdup(name) : NULL;
+		}
 	}
-	if (st->nslots > (size_t)STATS_MAX_POOL_BLOCKS * STATS_POOL_BLOCK) {
-		abort(); /* a million distinct pool names in one process */
+	if (st->nslots > (size_t)STATS_MAX_POOL_BLOCKS * STATS_POOL_BLOCK ||
+	    st->ndcslots > (size_t)STATS_MAX_DC_BLOCKS * STATS_DC_BLOCK) {
+		abort(); /* a million distinct pool names, 65536 geo pools in one process */
 	}
 	for (struct stats_worker *w = st->workers; w; w = w->next) {
 		cover(st, w);
+	}
+}
+
+void stats_count_dc(struct stats_worker *w, const struct request *r)
+{
+	/* Read dc only for a pool answer with records of a pool that sets it. */
+	if (r->pool_records && r->pool->narrow) {
+		uint32_t ds = r->pool->dc_slot;
+		struct stats_dc_ctr *d =
+		    atomic_load_explicit(&w->dcs[ds / STATS_DC_BLOCK], memory_order_acquire);
+		stats_inc(&d[ds % STATS_DC_BLOCK].dc[r->dc - 1]);
 	}
 }
 
@@ -192,6 +250,8 @@ void stats_sum(const struct stats *st, struct stats_totals *out)
 	out->pools = xcalloc(st->nslots ? st->nslots : 1, sizeof(*out->pools));
 	for (size_t i = 0; i < st->nslots; i++) {
 		out->pools[i].name = st->names[i];
+		out->pools[i].dc_names = st->dc_slot_of[i]
+			? (const char *const *)st->dc_names[st->dc_slot_of[i] - 1] : NULL;
 	}
 	for (const struct stats_worker *w = st->workers; w; w = w->next) {
 		out->workers++;
@@ -226,6 +286,16 @@ void stats_sum(const struct stats *st, struct stats_totals *out)
 			for (int k = 0; k < POOL_SOURCE_COUNT; k++) {
 				out->pools[s].source[k] += atomic_load_explicit(
 				    &b[s & (STATS_POOL_BLOCK - 1)].source[k], memory_order_relaxed);
+			}
+			if (st->dc_slot_of[s]) {
+				uint32_t ds = st->dc_slot_of[s] - 1;
+				const struct stats_dc_ctr *d = atomic_load_explicit(
+				    &((struct stats_worker *)w)->dcs[ds / STATS_DC_BLOCK],
+				    memory_order_acquire);
+				for (int k = 0; k < STATS_POOL_DCS; k++) {
+					out->pools[s].dc[k] += atomic_load_explicit(
+					    &d[ds % STATS_DC_BLOCK].dc[k], memory_order_relaxed);
+				}
 			}
 		}
 	}

@@ -62,6 +62,18 @@ struct stats_pool_ctr {
 	_Atomic uint64_t source[POOL_SOURCE_COUNT]; /* [POOL_SOURCE_NONE] unused */
 };
 
+/* Answers of a geo pool by datacenter (request.dc - 1; geo/geomap.h
+ * GEO_MAX_DC), in blocks apart from the other pool counters so that only
+ * geo pools take their room: a pool gets a datacenter slot when it is first
+ * bound as a geo pool, by name as its stat slot. */
+#define STATS_POOL_DCS 32
+#define STATS_DC_BLOCK 64
+#define STATS_MAX_DC_BLOCKS 1024 /* 65536 geo pools */
+
+struct stats_dc_ctr {
+	_Atomic uint64_t dc[STATS_POOL_DCS];
+};
+
 /* One answering thread's counters. Cache-line aligned: no false sharing. */
 struct stats_worker {
 	_Atomic uint64_t transport[TRANSPORT_COUNT]; /* every message received */
@@ -74,6 +86,7 @@ struct stats_worker {
 	/* Blocks of per-pool counters, indexed by stat slot; allocated by the
 	 * main thread before a snapshot naming the slot is published. */
 	_Atomic(struct stats_pool_ctr *) pools[STATS_MAX_POOL_BLOCKS];
+	_Atomic(struct stats_dc_ctr *) dcs[STATS_MAX_DC_BLOCKS]; /* by datacenter slot */
 	struct stats_worker *next; /* the list in struct stats (main thread) */
 	/* dnstap messages queued to the writer, and dropped (queue full,
 	 * nobody to write to): dnstap_log's result. */
@@ -122,6 +135,9 @@ static inline enum stats_rcode stats_rcode_of(uint16_t rcode)
 	return rcode < 32 ? (enum stats_rcode)stats_rcode_bucket[rcode] : STATS_RCODE_OTHER;
 }
 
+/* A geo pool's answer by datacenter (stats_count's slow part). */
+void stats_count_dc(struct stats_worker *w, const struct request *r);
+
 /* Count one answered (or dropped) request. Hot path: the owning thread only. */
 static inline void stats_count(struct stats_worker *w, const struct request *r)
 {
@@ -146,6 +162,11 @@ static inline void stats_count(struct stats_worker *w, const struct request *r)
 		struct stats_pool_ctr *b = atomic_load_explicit(
 		    &w->pools[slot >> STATS_POOL_BLOCK_BITS], memory_order_acquire);
 		stats_inc(&b[slot & (STATS_POOL_BLOCK - 1)].source[r->source]);
+		/* dc is only set (and only reset) by a policy that answers by
+		 * client: out of line, so that this stays small enough to inline. */
+		if (__builtin_expect(r->dc != 0, 0)) {
+			stats_count_dc(w, r);
+		}
 	}
 }
 
@@ -178,6 +199,8 @@ static inline void stats_count_dnstap(struct stats_worker *w, unsigned sent, uns
 struct stats_pool_total {
 	const char *name; /* owned by the stats object */
 	uint64_t source[POOL_SOURCE_COUNT];
+	uint64_t dc[STATS_POOL_DCS];
+	const char *const *dc_names; /* as of the last bind (NULL entries: none); owned by it */
 };
 
 struct stats_totals {

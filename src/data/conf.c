@@ -33,6 +33,8 @@
 #include "health/check_kinds.h"
 #include "health/probe.h"
 #include "lb/policy.h"
+#include "lb/policy_geo.h"
+#include "geo/geomap.h"
 
 /* The load in progress; the check kinds' parsers get it opaque (conf.h). */
 struct conf_ctx {
@@ -194,6 +196,11 @@ static void err(struct conf_ctx *c, const config_setting_t *s, const char *fmt, 
 	va_start(ap, fmt);
 	verr(c, s, fmt, ap);
 	va_end(ap);
+}
+
+int conf_errors(const struct conf_ctx *c)
+{
+	return c->errors;
 }
 
 void conf_error(struct conf_ctx *c, const config_setting_t *s, const char *fmt, ...)
@@ -899,7 +906,7 @@ static void parse_top(struct conf_ctx *c, struct conf *conf, const config_settin
 					     "zones", "pools", "checks", "state_file", "control",
 					     "user", "group", "nsid", "cookie_secret",
 					     "cookie_secret_previous", "cookie_require", "rate_limit",
-					     "dnstap", NULL };
+					     "dnstap", "geo_maps", "edns_client_subnet", NULL };
 	const config_setting_t *s;
 	long long v;
 
@@ -993,6 +1000,12 @@ static void parse_top(struct conf_ctx *c, struct conf *conf, const config_settin
 	}
 	parse_rate_limit(c, conf, root);
 	parse_dnstap(c, conf, root);
+	conf->edns_client_subnet = true;
+	if (config_setting_get_member(root, "edns_client_subnet")) {
+		conf_bool(c, config_setting_get_member(root, "edns_client_subnet"),
+			  &conf->edns_client_subnet);
+	}
+	geo_conf_parse(c, conf, root);
 }
 
 static void parse_zones(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
@@ -1886,6 +1899,7 @@ struct conf *conf_load(const char *path)
 	parse_zones(&c, conf, config_root_setting(&cfg));
 	parse_checks(&c, conf, config_root_setting(&cfg));
 	parse_pools(&c, conf, config_root_setting(&cfg));
+	c.errors += geo_conf_check(conf);
 	if (c.errors == 0) {
 		cross_check(&c, conf);
 	}
@@ -1935,8 +1949,10 @@ void conf_free(struct conf *conf)
 		free(p->name);
 		free(p->check);
 		free(p->backup);
+		geo_pool_conf_free(p->geo);
 	}
 	free(conf->pools);
+	geo_maps_free(conf->geo_maps, conf->ngeo_maps);
 	for (size_t i = 0; i < conf->nchecks; i++) {
 		struct conf_check *k = &conf->checks[i];
 		free(k->name);

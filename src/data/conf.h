@@ -9,6 +9,8 @@
 #include <sys/types.h>
 
 struct policy_ops;
+struct geo_map;
+struct geo_pool_conf;
 
 #define CONF_COOKIE_SECRET_LEN 16 /* SipHash-2-4's key (RFC 9018) */
 #define CONF_NSID_MAX 128	  /* octets of `nsid` */
@@ -80,6 +82,7 @@ struct conf_pool {
 	int backup_line;
 	enum last_resort last_resort;
 	uint32_t ttl_degraded;
+	struct geo_pool_conf *geo; /* policy "geo": its settings (lb/policy_geo.h), or NULL */
 };
 
 /* An address prefix: "192.0.2.0/24", "2001:db8::/32", or one address. */
@@ -166,6 +169,12 @@ struct conf {
 	size_t nfiles;
 	struct conf_rate_limit *rate_limit; /* NULL: no rate limiting */
 	struct conf_dnstap *dnstap;         /* NULL: no dnstap logging */
+	/* Location (geo/geomap.h): the compiled geo maps, and whether an EDNS
+	 * Client Subnet option decides the client's location (else the
+	 * packet's source address does, and the option is echoed with scope 0). */
+	struct geo_map *geo_maps;
+	size_t ngeo_maps;
+	bool edns_client_subnet;
 	/* Pool and check names -> positions, for conf_find_* (conf.c). */
 	struct conf_index *pool_index;
 	struct conf_index *check_index;
@@ -200,6 +209,9 @@ struct conf_ctx;
 
 __attribute__((format(printf, 3, 4)))
 void conf_error(struct conf_ctx *c, const struct config_setting_t *s, const char *fmt, ...);
+
+/* Errors reported so far in the load @c. */
+int conf_errors(const struct conf_ctx *c);
 
 /* @s as a string (owned by the config being read: copy it), or NULL after
  * an error if it is something else. */

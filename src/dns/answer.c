@@ -82,6 +82,7 @@ void answer_ctx_use(struct answer_ctx *ctx, const struct snapshot *s)
 		ctx->nsid = c->nsid_len ? c->nsid : NULL;
 		ctx->nsid_len = (uint16_t)c->nsid_len;
 		rrl_use(&ctx->rrl, s->rrl, c->rate_limit);
+		ctx->ecs_enabled = c->edns_client_subnet;
 		ctx->seen = s;
 		ctx->seen_serial = s->serial;
 	}
@@ -223,6 +224,13 @@ static enum step_result step_parse(struct job *j)
 		}
 		if (q->cookie.present) {
 			j->opt += COOKIE_OPTION_LEN;
+		}
+		if (q->ecs.present) {
+			/* RFC 7871 7.2.1: echoed, with the address as sent. */
+			j->opt += DNS_EDNS_OPTION_HDR + DNS_ECS_FIXED_LEN +
+				  (q->ecs.source_prefix + 7u) / 8u;
+			j->req->ecs_apply = j->ctx->ecs_enabled;
+			j->req->ecs_scope = 0;
 		}
 	}
 	return STEP_NEXT;
@@ -465,8 +473,8 @@ static enum step_result step_write(struct job *j)
 
 /* RFC 6891 6.1: our OPT, when the query had one: our UDP size, the upper bits
  * of the rcode, the DO bit echoed (RFC 3225), and the options the query asked
- * for, in every kind of response: NSID (RFC 5001 2.3) and COOKIE (RFC 7873
- * 5.2). Their room was reserved in step_parse. A BADVERS response carries
+ * for, in every kind of response: NSID (RFC 5001 2.3), COOKIE (RFC 7873
+ * 5.2) and CLIENT-SUBNET (RFC 7871 7.2.1). Their room was reserved in step_parse. A BADVERS response carries
  * none: the query's options were meant for a version we do not speak. */
 static enum step_result step_edns(struct job *j)
 {
@@ -497,6 +505,22 @@ static enum step_result step_edns(struct job *j)
 			memcpy(p + o + DNS_EDNS_OPTION_HDR + DNS_COOKIE_CLIENT_LEN, j->cookie,
 			       DNS_COOKIE_V1_LEN);
 			o += COOKIE_OPTION_LEN;
+		}
+		if (q->ecs.present) {
+			/* RFC 7871 7.2.1: family, source prefix and address copied;
+			 * the scope is the prefix that decided a location answer
+			 * (lb/policy_geo.c), 0 for any other response: negative
+			 * ones too, even a last resort's NODATA that only some
+			 * clients get, as resolvers cache those for everyone
+			 * anyway (RFC 7871 7.4). */
+			unsigned alen = (q->ecs.source_prefix + 7u) / 8u;
+			dns_wr16(p + o, DNS_EDNS_CLIENT_SUBNET);
+			dns_wr16(p + o + 2, (uint16_t)(DNS_ECS_FIXED_LEN + alen));
+			dns_wr16(p + o + 4, q->ecs.family);
+			p[o + 6] = q->ecs.source_prefix;
+			p[o + 7] = j->req->kind == RESPONSE_ANSWER ? j->req->ecs_scope : 0;
+			memcpy(p + o + DNS_EDNS_OPTION_HDR + DNS_ECS_FIXED_LEN, q->ecs.addr, alen);
+			o += DNS_EDNS_OPTION_HDR + DNS_ECS_FIXED_LEN + alen;
 		}
 	}
 	assert(j->n + o <= j->size);

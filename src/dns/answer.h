@@ -28,6 +28,7 @@ struct answer_ctx {
 	uint8_t fresh[DNS_COOKIE_V1_LEN]; /* the server cookie made for the current response */
 	struct cookie_memo cookie_memo;   /* this thread's recent cookie hashes */
 	struct rrl rrl;              /* rate limiting: the snapshot's table and settings */
+	bool ecs_enabled;            /* edns_client_subnet: the option decides location */
 };
 
 void answer_ctx_init(struct answer_ctx *ctx, uint64_t seed);

@@ -77,6 +77,16 @@ struct request {
 	uint16_t pool_records;      /* A/AAAA records the pool contributed */
 	const struct node *node;    /* what the lookup matched (data/snapshot.h), or NULL */
 	enum rate_limit limit;      /* what rate limiting did */
+	/* Location (lb/policy_geo.c): whether the client subnet option decides
+	 * (sent, and edns_client_subnet on), the scope the response echoes (the
+	 * widest prefix that decided a location answer; 0: none did), the
+	 * datacenter answered (1-based in the pool's geo map; 0: none; valid
+	 * only after pool_write() of a pool whose policy has narrow()) and the
+	 * client's region (struct geo_result), for explain. */
+	bool ecs_apply;
+	uint8_t ecs_scope;
+	uint8_t dc;
+	const void *geo;
 };
 
 /* Reset the outcome fields for a new query on the same transport. Hot path. */
@@ -92,6 +102,8 @@ static inline void request_reset(struct request *req)
 	req->pool_records = 0;
 	req->node = 0;
 	req->limit = RATE_PASS;
+	/* ecs_scope is reset when the query has the option (answer.c), dc by
+	 * the policy that sets it: answers without either pay nothing. */
 }
 
 #endif

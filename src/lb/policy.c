@@ -8,10 +8,12 @@
 
 extern const struct policy_ops policy_round_robin;
 extern const struct policy_ops policy_weighted;
+extern const struct policy_ops policy_geo;
 
 const struct policy_ops *const policy_list[] = {
 	&policy_round_robin,
 	&policy_weighted,
+	&policy_geo,
 	NULL,
 };
 

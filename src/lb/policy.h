@@ -9,6 +9,7 @@
 #ifndef GSLBD_POLICY_H
 #define GSLBD_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,20 @@ struct policy_ops {
 	void (*choose)(uint16_t *out, const struct pool *p, const struct pool_family *f,
 		       const uint16_t *cand, unsigned n, unsigned k, struct pool_state *st,
 		       const struct request *req);
+
+	/* Per query, worker thread; may be NULL. For a policy that answers from
+	 * a part of the pool chosen by client (geo): of the @n members @cand of
+	 * family @f of @p that are up (ascending; every member when the pool
+	 * is not checked), writes to @out (room for f->n; it may be the buffer
+	 * @cand points into) the candidates choose() then gets, and returns
+	 * their number; 0 when no part qualifies, and then the backup chain and
+	 * last resort apply as when fewer than min_healthy members are up (the
+	 * pool's own min_healthy is not used). Sets *@degraded when the part
+	 * is not the client's first choice or not whole (ttl_degraded). Records
+	 * in @req what decided (request.h: ecs_scope, dc, geo). Hot path rules
+	 * as choose(). */
+	unsigned (*narrow)(uint16_t *out, const struct pool *p, const struct pool_family *f,
+			   const uint16_t *cand, unsigned n, bool *degraded, struct request *req);
 };
 
 /* The registered policies, NULL-terminated, in the order the config's error

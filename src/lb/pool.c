@@ -70,6 +70,7 @@ void pool_init(struct pool *p, const struct conf_pool *cp, uint32_t index)
 	p->index = index;
 	p->stat_slot = index;
 	p->policy = cp->policy ? cp->policy : policy_default();
+	p->narrow = p->policy->narrow != NULL;
 	p->ttl = cp->ttl;
 	p->ttl_degraded = cp->ttl_degraded;
 	p->min_healthy = cp->min_healthy ? cp->min_healthy : 1;
@@ -196,8 +197,50 @@ static const uint16_t all_members[POOL_MAX_MEMBERS] = {
 #undef R8
 };
 
-/* Where an answer for @qtype comes from. */
-enum source { SRC_POOL, SRC_BACKUP, SRC_FAIL_OPEN, SRC_NODATA, SRC_SERVFAIL };
+/* Where an answer for @qtype comes from. SRC_PART*: the part of the pool a
+ * narrow() policy chose for the client (whole and first choice, or not). */
+enum source {
+	SRC_POOL,
+	SRC_PART,
+	SRC_PART_DEGRADED,
+	SRC_BACKUP,
+	SRC_FAIL_OPEN,
+	SRC_NODATA,
+	SRC_SERVFAIL
+};
+
+/* When the pool itself cannot answer: the first backup with enough members
+ * up, else the pool's last resort. */
+static inline enum source fall_back(const struct pool *p, uint16_t qtype,
+				    const struct health_table *health, uint16_t *buf,
+				    const struct pool **src, const uint16_t **cand, unsigned *ncand)
+{
+	const struct pool_family *f = family_of(p, qtype);
+
+	for (const struct pool *b = p->backup; b; b = b->backup) {
+		const struct pool_family *bf = family_of(b, qtype);
+		unsigned bup = bf->n ? members_up(buf, b, bf, health) : 0;
+		if (bup > 0 && bup >= b->min_healthy) {
+			*src = b;
+			*cand = buf;
+			*ncand = bup;
+			return SRC_BACKUP;
+		}
+	}
+	switch (p->last_resort) {
+	case LAST_RESORT_NODATA:
+		*src = NULL;
+		return SRC_NODATA;
+	case LAST_RESORT_SERVFAIL:
+		*src = NULL;
+		return SRC_SERVFAIL;
+	case LAST_RESORT_FAIL_OPEN:
+	default:
+		*cand = all_members;
+		*ncand = f->n;
+		return SRC_FAIL_OPEN;
+	}
+}
 
 /* The one decision pool_write and pool_explain share: the pool itself while
  * min_healthy of its members are up, else the first backup that has enough,
@@ -222,28 +265,35 @@ static enum source pick_source(const struct pool *p, uint16_t qtype,
 	if (*nup >= p->min_healthy) {
 		return SRC_POOL;
 	}
-	for (const struct pool *b = p->backup; b; b = b->backup) {
-		const struct pool_family *bf = family_of(b, qtype);
-		unsigned bup = bf->n ? members_up(buf, b, bf, health) : 0;
-		if (bup > 0 && bup >= b->min_healthy) {
-			*src = b;
-			*ncand = bup;
-			return SRC_BACKUP;
-		}
-	}
-	switch (p->last_resort) {
-	case LAST_RESORT_NODATA:
-		*src = NULL;
-		return SRC_NODATA;
-	case LAST_RESORT_SERVFAIL:
-		*src = NULL;
-		return SRC_SERVFAIL;
-	case LAST_RESORT_FAIL_OPEN:
-	default:
+	return fall_back(p, qtype, health, buf, src, cand, ncand);
+}
+
+/* The same for a pool whose policy answers by client (narrow()): the part
+ * the policy picks for @req from the members up, else the backups and the
+ * last resort; the pool's own min_healthy is the parts' business. Out of
+ * line: the other pools pay one test for it. */
+__attribute__((noinline)) static enum source
+pick_narrow(const struct pool *p, uint16_t qtype, const struct health_table *health, uint16_t *buf,
+	    const struct pool **src, const uint16_t **cand, unsigned *ncand, unsigned *nup,
+	    struct request *req)
+{
+	const struct pool_family *f = family_of(p, qtype);
+	bool degraded = false;
+
+	*src = p;
+	if (!p->checked || !health) {
 		*cand = all_members;
-		*ncand = f->n;
-		return SRC_FAIL_OPEN;
+		*ncand = *nup = f->n;
+	} else {
+		*cand = buf;
+		*ncand = *nup = members_up(buf, p, f, health);
 	}
+	*ncand = p->policy->narrow(buf, p, f, *cand, *ncand, &degraded, req);
+	*cand = buf;
+	if (*ncand > 0) {
+		return degraded ? SRC_PART_DEGRADED : SRC_PART;
+	}
+	return fall_back(p, qtype, health, buf, src, cand, ncand);
 }
 
 int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p, uint16_t qtype,
@@ -263,7 +313,8 @@ int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p,
 	if (f->n == 0) {
 		return 0;
 	}
-	switch (pick_source(p, qtype, health, buf, &src, &cand, &n, &nup)) {
+	switch (p->narrow ? pick_narrow(p, qtype, health, buf, &src, &cand, &n, &nup, req)
+			  : pick_source(p, qtype, health, buf, &src, &cand, &n, &nup)) {
 	case SRC_NODATA:
 		req->source = POOL_SOURCE_LAST_RESORT;
 		return POOL_NODATA;
@@ -274,6 +325,13 @@ int pool_write(uint8_t *out, size_t room, size_t *written, const struct pool *p,
 		/* Shorter TTL while degraded, so resolvers come back soon. */
 		k = choose(out, room, written, p, f, cand, n, owner_ptr, st, req,
 			   n < f->n ? p->ttl_degraded : p->ttl, n < f->n);
+		break;
+	case SRC_PART:
+		k = choose(out, room, written, p, f, cand, n, owner_ptr, st, req, p->ttl, false);
+		break;
+	case SRC_PART_DEGRADED:
+		k = choose(out, room, written, p, f, cand, n, owner_ptr, st, req, p->ttl_degraded,
+			   true);
 		break;
 	case SRC_BACKUP:
 		req->source = POOL_SOURCE_BACKUP;
@@ -302,11 +360,13 @@ int pool_write_additional(uint8_t *out, size_t room, size_t *written, const stru
 	const struct pool *pool = req->pool;
 	enum pool_source source = req->source;
 	uint16_t records = req->pool_records;
+	uint8_t dc = req->dc;
 	int k = pool_write(out, room, written, p, qtype, owner_ptr, st, health, req);
 
 	req->pool = pool;
 	req->source = source;
 	req->pool_records = records;
+	req->dc = dc;
 	/* The last resort's NODATA or SERVFAIL speaks for the pool's own name;
 	 * here it only means that there is nothing to add. */
 	return k == POOL_NODATA || k == POOL_SERVFAIL ? 0 : k;
@@ -314,6 +374,15 @@ int pool_write_additional(uint8_t *out, size_t room, size_t *written, const stru
 
 void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
 		  const struct health_table *health)
+{
+	struct request req;
+
+	memset(&req, 0, sizeof(req));
+	pool_explain_client(ex, p, qtype, health, &req);
+}
+
+void pool_explain_client(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
+			 const struct health_table *health, struct request *req)
 {
 	const struct pool_family *f = family_of(p, qtype);
 	const uint16_t *cand;
@@ -325,11 +394,13 @@ void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
 	if (f->n == 0) {
 		return;
 	}
-	s = pick_source(p, qtype, health, buf, &ex->answered, &cand, &n, &nup);
+	s = p->narrow ? pick_narrow(p, qtype, health, buf, &ex->answered, &cand, &n, &nup, req)
+		      : pick_source(p, qtype, health, buf, &ex->answered, &cand, &n, &nup);
 	ex->from_backup = s == SRC_BACKUP;
 	ex->last_resort = s >= SRC_FAIL_OPEN;
-	ex->up = s == SRC_BACKUP ? n : nup;
-	ex->ttl = s == SRC_POOL && nup == f->n ? p->ttl : p->ttl_degraded;
+	/* By client (narrow): the part of the pool that answers. */
+	ex->up = s == SRC_BACKUP || s == SRC_PART || s == SRC_PART_DEGRADED ? n : nup;
+	ex->ttl = (s == SRC_POOL && nup == f->n) || s == SRC_PART ? p->ttl : p->ttl_degraded;
 }
 
 const char *pool_policy_name(const struct pool *p)

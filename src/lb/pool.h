@@ -34,12 +34,14 @@ struct pool {
 	char *name;
 	uint32_t index;       /* position in the snapshot's pool array */
 	uint32_t stat_slot;   /* its counters, by name across reloads (stats_bind_pools) */
+	uint32_t dc_slot;     /* a geo pool's counters by datacenter (stats_bind_pools) */
 	const struct policy_ops *policy;
 	uint32_t ttl;
 	uint32_t ttl_degraded;
 	unsigned min_healthy;
 	enum last_resort last_resort;
 	bool checked;         /* some member has a probe or an admin word: read health */
+	bool narrow;          /* its policy answers a part of it by client (policy.h narrow) */
 	const struct pool *backup;
 	struct pool_family v4, v6;
 };
@@ -125,6 +127,12 @@ struct pool_explain {
 };
 void pool_explain(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
 		  const struct health_table *health);
+
+/* The same for the client of @req (client address, ECS option, ecs_apply
+ * set by the caller), for policies that answer by client: fills in what
+ * the policy records in @req (request.h: ecs_scope, dc, geo). */
+void pool_explain_client(struct pool_explain *ex, const struct pool *p, uint16_t qtype,
+			 const struct health_table *health, struct request *req);
 
 /* The policy's name, as the config spells it. */
 const char *pool_policy_name(const struct pool *p);

@@ -379,7 +379,7 @@ START_TEST(bad_policy)
 		snprintf(want, sizeof(want), "\"%s\"", (*o)->name);
 		ck_assert_msg(strstr(errlog, want), "expected %s in the log:\n%s", want, errlog);
 	}
-	ck_assert_ptr_nonnull(strstr(errlog, "expected \"round-robin\" or \"weighted\", got"));
+	ck_assert_ptr_nonnull(strstr(errlog, "expected \"round-robin\", \"weighted\" or \"geo\", got"));
 	/* Names are matched exactly. */
 	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\"; policy = \"Weighted\";\n"
 				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",

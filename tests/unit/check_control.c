@@ -611,7 +611,7 @@ END_TEST
 START_TEST(explain_bad_arguments)
 {
 	ck_assert_int_eq(run("explain a.lb.test"), -1);
-	ck_has(reply, "ERR usage: explain NAME TYPE\n");
+	ck_has(reply, "ERR usage: explain NAME TYPE [--client ADDRESS] [--ecs PREFIX]\n");
 	ck_assert_int_eq(run("explain a.lb.test BOGUS"), -1);
 	ck_has(reply, "ERR unknown type BOGUS");
 	ck_assert_int_eq(run("explain a..lb.test A"), -1);

@@ -401,7 +401,7 @@ START_TEST(conf_settings)
 }
 END_TEST
 
-START_TEST(conf_errors)
+START_TEST(conf_error_cases)
 {
 	static const char *const bad[] = {
 	    "dnstap = { };",
@@ -445,7 +445,7 @@ static Suite *dnstap_suite(void)
 	suite_add_tcase(s, tw);
 	tcase_add_test(tc, conf_defaults);
 	tcase_add_test(tc, conf_settings);
-	tcase_add_test(tc, conf_errors);
+	tcase_add_test(tc, conf_error_cases);
 	suite_add_tcase(s, tc);
 	return s;
 }
