@@ -14,10 +14,10 @@
 #include "lb/pool.h"
 #include "util/log.h"
 
-/* How often the status line is recomputed. A pool's state changes at most
- * once per probe interval of its members; a second's delay in `systemctl
- * status` is nothing, and a walk over the pools once a second costs a few
- * microseconds per thousand members, on the main thread. */
+/* How often the status timer looks. It walks the pools only when the
+ * health table counts a change since the last walk (a probe result that
+ * changed a state, a drain), so an idle timer costs one atomic load a
+ * second; a second's delay in `systemctl status` is nothing. */
 #define STATUS_INTERVAL 1.0
 
 #define STATUS_MAX 256
@@ -29,14 +29,14 @@ struct notify {
 	ev_timer watchdog;
 	bool ready;
 	bool reload_failed; /* the last reload kept the old configuration */
+	uint64_t seen;      /* health_changes() at the last walk */
 	char status[STATUS_MAX]; /* the last line sent */
 };
 
 static void send_msg(const char *msg)
 {
-	/* 0: no manager listens (it went away); <0: say it once per call site
-	 * is not worth it either: the service manager's own log shows a
-	 * missing READY=1 or watchdog ping. */
+	/* Not worth stopping or shouting for: the service manager logs a
+	 * missing READY=1 or watchdog ping itself. */
 	int rc = sd_notify(0, msg);
 	if (rc < 0) {
 		log_debug("sd_notify: %s", strerror(-rc));
@@ -86,7 +86,12 @@ static void update_status(struct notify *n, const char *prefix)
 {
 	char line[STATUS_MAX], msg[STATUS_MAX + 64];
 	size_t len;
+	uint64_t changes = health_changes(n->src.health);
 
+	if (!prefix && changes == n->seen) {
+		return;
+	}
+	n->seen = changes;
 	notify_status_text(line, sizeof(line), n->src.current(n->src.arg), n->src.health);
 	if (n->reload_failed) {
 		len = strlen(line);
