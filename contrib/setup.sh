@@ -9,7 +9,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
       libldns-dev libev-dev libconfig-dev liburcu-dev libcurl4-openssl-dev libjansson-dev
       libsodium-dev check openssl util-linux
       bind9-dnsutils knot-dnsutils python3 python3-dnspython
-      libsystemd-dev systemd mandoc debhelper dpkg-dev git"
+      libsystemd-dev systemd mandoc man-db debhelper dpkg-dev git"
 if [ "$1" = "--fuzz" ]; then
 	PKGS="$PKGS clang libclang-rt-14-dev"
 fi

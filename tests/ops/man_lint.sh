@@ -2,8 +2,8 @@
 # The manual pages lint clean (mandoc -Tlint, warnings and worse), and
 # gslbctl(8) has an entry for every command `gslbctl --help` lists.
 set -u
-srcdir=${TOP_SRCDIR:-$(dirname "$0")/../..}
-builddir=${TOP_BUILDDIR:-$srcdir}
+srcdir=$(cd "${TOP_SRCDIR:-$(dirname "$0")/../..}" && pwd)
+builddir=$(cd "${TOP_BUILDDIR:-$srcdir}" && pwd)
 GSLBCTL=${GSLBCTL:-$builddir/src/gslbctl}
 if ! command -v mandoc >/dev/null 2>&1; then
 	echo "SKIP: man_lint.sh: mandoc is not installed (Debian: mandoc)"
