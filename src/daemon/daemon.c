@@ -639,7 +639,7 @@ int daemon_run(const char *path, bool detach, bool verbose)
 		 server_snapshot(d.srv)->nnodes);
 	{
 		/* Every listener is open and the workers run: tell systemd. */
-		struct notify_source src = { ctl_current, d.health, &d };
+		struct notify_source src = {ctl_current, d.health, &d};
 		d.notify = notify_new(d.loop, &src);
 		notify_ready(d.notify);
 	}

@@ -28,8 +28,8 @@ struct notify {
 	ev_timer status_timer;
 	ev_timer watchdog;
 	bool ready;
-	bool reload_failed; /* the last reload kept the old configuration */
-	uint64_t seen;      /* health_changes() at the last walk */
+	bool reload_failed;	 /* the last reload kept the old configuration */
+	uint64_t seen;		 /* health_changes() at the last walk */
 	char status[STATUS_MAX]; /* the last line sent */
 };
 
@@ -47,7 +47,7 @@ static void send_msg(const char *msg)
  * backup or last resort). Families without members do not count. */
 static int pool_worst(const struct pool *p, struct health_table *health)
 {
-	static const uint16_t qtypes[] = { DNS_TYPE_A, DNS_TYPE_AAAA };
+	static const uint16_t qtypes[] = {DNS_TYPE_A, DNS_TYPE_AAAA};
 	int worst = 0;
 
 	for (size_t i = 0; i < sizeof(qtypes) / sizeof(qtypes[0]); i++) {
@@ -71,7 +71,7 @@ static int pool_worst(const struct pool *p, struct health_table *health)
 void notify_status_text(char *buf, size_t size, const struct snapshot *s,
 			struct health_table *health)
 {
-	size_t n[3] = { 0, 0, 0 };
+	size_t n[3] = {0, 0, 0};
 
 	for (size_t i = 0; i < s->npools; i++) {
 		n[pool_worst(&s->pools[i], health)]++;
@@ -95,7 +95,8 @@ static void update_status(struct notify *n, const char *prefix)
 	notify_status_text(line, sizeof(line), n->src.current(n->src.arg), n->src.health);
 	if (n->reload_failed) {
 		len = strlen(line);
-		snprintf(line + len, sizeof(line) - len, "; last reload failed, old configuration serving");
+		snprintf(line + len, sizeof(line) - len,
+			 "; last reload failed, old configuration serving");
 	}
 	if (!prefix && strcmp(line, n->status) == 0) {
 		return;
@@ -183,7 +184,8 @@ void notify_reloading(struct notify *n)
 	 * CLOCK_MONOTONIC, read now, in microseconds. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(msg, sizeof(msg), "RELOADING=1\nSTATUS=reloading\nMONOTONIC_USEC=%llu",
-		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+		 (unsigned long long)ts.tv_sec * 1000000ULL +
+		     (unsigned long long)ts.tv_nsec / 1000);
 	snprintf(n->status, sizeof(n->status), "reloading");
 	send_msg(msg);
 }
