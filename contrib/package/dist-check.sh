@@ -25,4 +25,5 @@ fi
 echo "dist-check.sh: every tracked file is in gslbd-$version.tar.gz"
 if [ "${1:-}" != "--quick" ]; then
 	make -s distcheck
+	rm -f "gslbd-$version.tar.gz"
 fi
