@@ -17,6 +17,7 @@
 #include "ctl/control.h"
 #include "daemon/daemon.h"
 #include "geo/geo_watch.h"
+#include "daemon/notify.h"
 #include "daemon/privs.h"
 #include "daemon/server.h"
 #include "daemon/stats.h"
@@ -83,6 +84,7 @@ struct daemon {
 	ev_signal sighup, sigterm, sigint;
 	ev_timer save_timer;
 	struct geo_watch *geo; /* the geo maps' files: a change reloads */
+	struct notify *notify; /* the service manager's, or NULL */
 };
 
 static double wall_now(void)
@@ -348,6 +350,7 @@ static int reload_start(struct daemon *d, struct sbuf *why)
 		return -1;
 	}
 	j->running = true;
+	notify_reloading(d->notify);
 	return 0;
 }
 
@@ -429,6 +432,7 @@ static void reload_done_cb(struct ev_loop *loop, ev_async *a, int revents)
 	reload_join(&d->job); /* it has sent us this: it is about to return */
 	sb_init(&msg);
 	rc = reload_finish(d, &msg);
+	notify_reloaded(d->notify, rc == 0);
 	if (d->control) {
 		control_reload_done(d->control, rc, msg.p);
 	}
@@ -469,6 +473,7 @@ static void sigterm_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
 	(void)revents;
 	log_info("signal %d: stopping", s->signum);
+	notify_stopping(((struct daemon *)s->data)->notify);
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -553,6 +558,7 @@ static void daemon_free(struct daemon *d)
 		snapshot_free(d->job.snap);
 		sb_clear(&d->job.logged);
 	}
+	notify_free(d->notify);
 	control_free(d->control);
 	geo_watch_free(d->geo);
 	if (d->srv) {
@@ -689,8 +695,10 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	d.sighup.data = &d;
 	ev_signal_start(d.loop, &d.sighup);
 	ev_signal_init(&d.sigterm, sigterm_cb, SIGTERM);
+	d.sigterm.data = &d;
 	ev_signal_start(d.loop, &d.sigterm);
 	ev_signal_init(&d.sigint, sigterm_cb, SIGINT);
+	d.sigint.data = &d;
 	ev_signal_start(d.loop, &d.sigint);
 	ev_timer_init(&d.save_timer, save_cb, STATE_SAVE_INTERVAL, STATE_SAVE_INTERVAL);
 	d.save_timer.data = &d;
@@ -704,6 +712,12 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	log_info("ready: %u workers, %zu zones, %zu pools, %zu names", server_nworkers(d.srv),
 		 server_snapshot(d.srv)->nzones, server_snapshot(d.srv)->npools,
 		 server_snapshot(d.srv)->nnodes);
+	{
+		/* Every listener is open and the workers run: tell systemd. */
+		struct notify_source src = {ctl_current, d.health, &d};
+		d.notify = notify_new(d.loop, &src);
+		notify_ready(d.notify);
+	}
 	ev_run(d.loop, 0);
 	rc = 0;
 out:

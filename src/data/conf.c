@@ -267,7 +267,7 @@ static void check_settings(struct conf_ctx *c, const config_setting_t *group, co
 		const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
 		const char *name = config_setting_name(s);
 		const struct policy_ops *other;
-		char list[512] = "";
+		char list[1024] = "";
 		if (name && (listed(known, name) || listed(own, name))) {
 			continue;
 		}
@@ -1390,7 +1390,7 @@ static void check_check_settings(struct conf_ctx *c, const config_setting_t *s,
 		const config_setting_t *x = config_setting_get_elem(s, (unsigned)i);
 		const char *name = config_setting_name(x);
 		bool elsewhere = false;
-		char list[512];
+		char list[1024];
 		if (name && (in_list(check_common, name) || (kind && kind_takes(kind, name)))) {
 			continue;
 		}

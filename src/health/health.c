@@ -54,6 +54,7 @@ struct health_table {
 	uint32_t nwords;
 	unsigned build_gen;   /* snapshot builds so far (main thread) */
 	atomic_bool dirty;    /* state changed since the last save */
+	_Atomic uint64_t changes; /* health or admin changes so far (health_changes) */
 	/* The state file (main thread): NULL/-1 without persistence. */
 	char *state_file;     /* as configured, for messages */
 	char *state_name;     /* its name inside state_dir */
@@ -435,6 +436,8 @@ bool health_record(struct health_table *t, struct health_entry *e, bool ok, cons
 		atomic_store(&t->dirty, true);
 		atomic_store_explicit(word_ptr(t, e->word), e->sm.state == HEALTH_UP,
 				      memory_order_release);
+		/* After the word: who sees the new count reads the new word. */
+		atomic_fetch_add(&t->changes, 1);
 		if (e->sm.state == HEALTH_UP) {
 			log_info("%s %s UP after %u success%s: %s", e->target ? e->target : e->key,
 				 e->kind ? e->kind : "", run, run == 1 ? "" : "es", e->reason);
@@ -454,6 +457,7 @@ static void set_admin(struct health_table *t, struct health_entry *e, enum healt
 		e->admin = admin;
 		atomic_store(&t->dirty, true);
 		atomic_store_explicit(word_ptr(t, e->word), (uint8_t)admin, memory_order_release);
+		atomic_fetch_add(&t->changes, 1);
 	}
 }
 
@@ -539,6 +543,11 @@ void health_foreach(struct health_table *t, void (*fn)(const struct health_info 
 		pthread_mutex_unlock(&t->lock);
 		fn(&info, arg);
 	}
+}
+
+uint64_t health_changes(struct health_table *t)
+{
+	return atomic_load(&t->changes);
 }
 
 bool health_take_dirty(struct health_table *t)

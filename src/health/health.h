@@ -213,4 +213,9 @@ int health_save_state(struct health_table *t);
  * the flag. Main thread (set from any thread). */
 bool health_take_dirty(struct health_table *t);
 
+/* How many state changes (health and admin overrides) there have been so
+ * far: what changed since a reader last looked is a different number. Any
+ * thread. */
+uint64_t health_changes(struct health_table *t);
+
 #endif

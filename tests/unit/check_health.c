@@ -194,6 +194,33 @@ START_TEST(test_dirty_flag)
 }
 END_TEST
 
+/* health_changes counts what changes a state (a member up or down, an admin
+ * override), not probe results that agree with it, nor reads: the systemd
+ * status timer walks the pools only when it moved. */
+START_TEST(test_changes_counter)
+{
+	struct health_table *t = health_table_new();
+	struct health_entry *e = health_get(t, "192.0.2.1:80", "web", "http", true);
+	struct health_entry *a = health_get_admin(t, "www", "192.0.2.1");
+	uint64_t c0 = health_changes(t);
+
+	health_record(t, e, true, "ok", 1, 1, 1, 1.0);
+	ck_assert_uint_eq(health_changes(t), c0);
+	health_record(t, e, false, "refused", 1, 1, 2, 2.0); /* one failure of two */
+	ck_assert_uint_eq(health_changes(t), c0);
+	health_record(t, e, false, "refused", 1, 1, 2, 3.0); /* down */
+	ck_assert_uint_eq(health_changes(t), c0 + 1);
+	ck_assert(!health_member_up(t, health_entry_word(e), health_entry_word(a)));
+	health_set_admin(t, a, ADMIN_FORCED_UP);
+	ck_assert_uint_eq(health_changes(t), c0 + 2);
+	health_set_admin(t, a, ADMIN_FORCED_UP); /* the same again */
+	ck_assert_uint_eq(health_changes(t), c0 + 2);
+	(void)health_take_dirty(t); /* the state file's flag is its own */
+	ck_assert_uint_eq(health_changes(t), c0 + 2);
+	health_table_free(t);
+}
+END_TEST
+
 START_TEST(test_state_file_roundtrip)
 {
 	char path[PATH_MAX], buf[4096];
@@ -753,6 +780,7 @@ static Suite *health_suite(void)
 	tcase_add_test(tc, test_foreach_and_always_up);
 	tcase_add_test(tc, test_first_use_per_build);
 	tcase_add_test(tc, test_dirty_flag);
+	tcase_add_test(tc, test_changes_counter);
 	tcase_add_test(tc, test_state_file_roundtrip);
 	tcase_add_test(tc, test_state_file_malformed_lines_ignored);
 	tcase_add_test(tc, test_state_dir_must_be_trusted);
