@@ -16,6 +16,7 @@
 
 #include "ctl/control.h"
 #include "daemon/daemon.h"
+#include "daemon/http.h"
 #include "daemon/privs.h"
 #include "daemon/server.h"
 #include "daemon/stats.h"
@@ -77,6 +78,7 @@ struct daemon {
 	struct rrl_table *rrl; /* rate limiting's buckets, kept across reloads; or NULL */
 	bool serving;          /* start-up went through: only then is the state saved at exit */
 	struct reload_job job;
+	struct http *http; /* the operators' HTTP listener, or NULL */
 	ev_signal sighup, sigterm, sigint;
 	ev_timer save_timer;
 };
@@ -344,6 +346,7 @@ static int reload_finish(struct daemon *d, struct sbuf *msg)
 		rrl_table_free(old_rrl); /* no worker holds a snapshot naming it any more */
 	}
 	health_follow(d);
+	http_apply(&d->http, snap->conf->http, d->srv, d->health, d->stats, &notes);
 	stats_reload(d->stats, true, wall_now());
 	log_info("reload done: %zu zones, %zu pools, %zu names, %.1f MiB%s%s", snap->nzones,
 		 snap->npools, snap->nnodes, snapshot_memory(snap) / 1048576.0,
@@ -498,6 +501,7 @@ static void daemon_free(struct daemon *d)
 		sb_clear(&d->job.logged);
 	}
 	control_free(d->control);
+	http_free(d->http); /* before the server whose snapshots it reads */
 	if (d->srv) {
 		server_stop(d->srv);
 	}
@@ -587,6 +591,13 @@ int daemon_run(const char *path, bool detach, bool verbose)
 			goto out;
 		}
 	}
+	/* HTTP sockets too may need root (a port below 1024). */
+	if (live->http) {
+		d.http = http_new(live->http, d.srv, d.health, d.stats);
+		if (!d.http) {
+			goto out;
+		}
+	}
 	/* Everything that needs root is open: give it up before the first
 	 * thread, then check what the user must still reach. */
 	if (privs_drop(live) != 0 || privs_audit(server_snapshot(d.srv)) != 0) {
@@ -625,6 +636,10 @@ int daemon_run(const char *path, bool detach, bool verbose)
 		ev_timer_start(d.loop, &d.save_timer);
 	}
 	health_follow(&d);
+	if (d.http && http_start(d.http) != 0) {
+		goto out;
+	}
+	http_set_ready(d.http);
 	d.serving = true;
 	log_info("ready: %u workers, %zu zones, %zu pools, %zu names", server_nworkers(d.srv),
 		 server_snapshot(d.srv)->nzones, server_snapshot(d.srv)->npools,
