@@ -41,8 +41,8 @@ struct http {
 	struct server *srv;
 	struct health_table *health;
 	const struct stats *stats;
-	struct page_history history; /* the HTTP thread's */
-	double next_sample;
+	pthread_mutex_t lock;        /* the history: the sampler writes, pages read */
+	struct page_history history;
 	atomic_bool ready;
 	atomic_bool stop;
 	int wake; /* eventfd: stop */
@@ -55,14 +55,6 @@ static double wall_now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -154,7 +146,33 @@ bool http_allowed(const struct conf_http *c, const struct sockaddr *sa)
 	return false;
 }
 
-/* --- libmicrohttpd callbacks (the HTTP thread) --------------------------------------- */
+/* --- libmicrohttpd callbacks (its threads) ------------------------------------------ */
+
+/* libmicrohttpd's threads read snapshots, so each one registers with RCU
+ * before its first request and unregisters as it ends (a thread-specific
+ * key's destructor runs in the ending thread). */
+static pthread_key_t reader_key;
+static pthread_once_t reader_once = PTHREAD_ONCE_INIT;
+
+static void reader_exit(void *arg)
+{
+	(void)arg;
+	server_reader_unregister();
+}
+
+static void reader_key_make(void)
+{
+	pthread_key_create(&reader_key, reader_exit);
+}
+
+static void reader_enter(void)
+{
+	pthread_once(&reader_once, reader_key_make);
+	if (!pthread_getspecific(reader_key)) {
+		server_reader_register();
+		pthread_setspecific(reader_key, &reader_key);
+	}
+}
 
 static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
@@ -180,15 +198,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)upload_data;
 	(void)upload_data_size;
 	(void)req_cls;
+	reader_enter();
 	memset(&v, 0, sizeof(v));
 	v.health = h->health;
 	v.stats = h->stats;
 	v.history = &h->history;
 	v.ready = atomic_load(&h->ready);
 	v.now = wall_now();
+	pthread_mutex_lock(&h->lock);
 	v.snap = server_read_begin(h->srv);
 	http_route(&r, &v, method, url);
 	server_read_end(h->srv);
+	pthread_mutex_unlock(&h->lock);
 	body = sb_take(&r.body, &len);
 	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
@@ -210,55 +231,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return ret;
 }
 
-/* --- the thread ---------------------------------------------------------------------- */
+/* --- the sampler thread ------------------------------------------------------------- */
 
-static void sample(struct http *h)
-{
-	const struct snapshot *snap = server_read_begin(h->srv);
-
-	page_history_sample(&h->history, snap, h->health, h->stats, wall_now());
-	server_read_end(h->srv);
-}
-
-static void *http_main(void *arg)
+static void *sampler_main(void *arg)
 {
 	struct http *h = arg;
-	struct pollfd *pfd = xcalloc(h->n + 1, sizeof(*pfd));
+	struct pollfd pfd = { h->wake, POLLIN, 0 };
 
 	pthread_setname_np(pthread_self(), "gslbd-http");
 	server_reader_register();
-	for (size_t i = 0; i < h->n; i++) {
-		const union MHD_DaemonInfo *di =
-		    MHD_get_daemon_info(h->daemons[i], MHD_DAEMON_INFO_EPOLL_FD);
-		pfd[i].fd = di ? di->epoll_fd : -1;
-		pfd[i].events = POLLIN;
-	}
-	pfd[h->n].fd = h->wake;
-	pfd[h->n].events = POLLIN;
 	while (!atomic_load(&h->stop)) {
-		double now = mono_now();
-		int timeout;
-		if (now >= h->next_sample) {
-			sample(h);
-			h->next_sample = now + PAGE_SAMPLE_INTERVAL;
-		}
-		timeout = (int)((h->next_sample - now) * 1000) + 1;
-		for (size_t i = 0; i < h->n; i++) {
-			MHD_UNSIGNED_LONG_LONG t;
-			if (MHD_get_timeout(h->daemons[i], &t) == MHD_YES && t < (unsigned)timeout) {
-				timeout = (int)t;
-			}
-		}
-		if (poll(pfd, h->n + 1, timeout) < 0 && errno != EINTR) {
+		const struct snapshot *snap;
+		pthread_mutex_lock(&h->lock);
+		snap = server_read_begin(h->srv);
+		page_history_sample(&h->history, snap, h->health, h->stats, wall_now());
+		server_read_end(h->srv);
+		pthread_mutex_unlock(&h->lock);
+		if (poll(&pfd, 1, (int)(PAGE_SAMPLE_INTERVAL * 1000)) < 0 && errno != EINTR) {
 			log_err("http: poll: %s", strerror(errno));
 			break;
 		}
-		for (size_t i = 0; i < h->n; i++) {
-			MHD_run(h->daemons[i]);
-		}
 	}
 	server_reader_unregister();
-	free(pfd);
 	return NULL;
 }
 
@@ -360,6 +354,7 @@ static struct http *make(const struct conf_http *c, const struct http *prev, str
 	h->stats = stats;
 	h->wake = -1;
 	page_history_init(&h->history);
+	pthread_mutex_init(&h->lock, NULL);
 	h->fds = xcalloc(c->nlistens ? c->nlistens : 1, sizeof(*h->fds));
 	h->daemons = xcalloc(c->nlistens ? c->nlistens : 1, sizeof(*h->daemons));
 	for (size_t i = 0; i < c->nlistens; i++) {
@@ -400,9 +395,13 @@ static int start_daemons(struct http *h)
 			log_err("http: cannot duplicate a listening socket: %s", strerror(errno));
 			return -1;
 		}
-		/* External polling (our thread), epoll; the socket is ours. */
+		/* Its own thread per listener, level-triggered poll(): edge-triggered
+		 * epoll misses a client's close that came with its last bytes, and
+		 * such connections would wait for the timeout. An inter-thread
+		 * channel to stop it: without one, libmicrohttpd would shut the
+		 * listening socket down, which a reload may hand on. */
 		h->daemons[i] = MHD_start_daemon(
-		    MHD_USE_EPOLL, 0, on_accept, h, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
+		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC, 0, on_accept, h, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->conf.max_clients,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)h->conf.timeout,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT, MHD_OPTION_END);
@@ -420,13 +419,8 @@ struct http *http_new(const struct conf_http *c, struct server *srv, struct heal
 		      const struct stats *stats)
 {
 	char why[256];
-	struct http *h = make(c, NULL, srv, health, stats, why, sizeof(why));
 
-	if (h && start_daemons(h) != 0) {
-		http_free(h);
-		return NULL;
-	}
-	return h;
+	return make(c, NULL, srv, health, stats, why, sizeof(why));
 }
 
 int http_start(struct http *h)
@@ -439,11 +433,14 @@ int http_start(struct http *h)
 		log_err("http: eventfd: %s", strerror(errno));
 		return -1;
 	}
-	h->next_sample = 0;
+	/* Every thread, ours and libmicrohttpd's, leaves signals to the main loop. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	e = pthread_create(&h->thread, NULL, http_main, h);
+	e = start_daemons(h) != 0 ? -1 : pthread_create(&h->thread, NULL, sampler_main, h);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e == -1) {
+		return -1;
+	}
 	if (e != 0) {
 		log_err("http: cannot start its thread: %s", strerror(e));
 		return -1;
@@ -463,6 +460,10 @@ static void stop(struct http *h)
 {
 	uint64_t one = 1;
 
+	for (size_t i = 0; i < h->n; i++) {
+		MHD_stop_daemon(h->daemons[i]); /* joins its thread; closes its socket dup */
+	}
+	h->n = 0;
 	if (!h->running) {
 		return;
 	}
@@ -480,9 +481,6 @@ void http_free(struct http *h)
 		return;
 	}
 	stop(h);
-	for (size_t i = 0; i < h->n; i++) {
-		MHD_stop_daemon(h->daemons[i]);
-	}
 	for (size_t i = 0; i < h->conf.nlistens; i++) {
 		if (h->fds[i] >= 0) {
 			close(h->fds[i]);
@@ -494,6 +492,7 @@ void http_free(struct http *h)
 	free(h->fds);
 	free(h->daemons);
 	page_history_clear(&h->history);
+	pthread_mutex_destroy(&h->lock);
 	conf_clear(&h->conf);
 	free(h);
 }
@@ -530,7 +529,7 @@ void http_apply(struct http **hp, const struct conf_http *next, struct server *s
 		http_free(old);
 	}
 	*hp = NULL;
-	if (start_daemons(h) != 0 || http_start(h) != 0) {
+	if (http_start(h) != 0) {
 		log_err("http: the listener could not be restarted; no http listener");
 		sb_printf(notes, "%shttp (could not be restarted, see the log)",
 			  notes->len ? "; " : "");

@@ -1,13 +1,13 @@
 /* http.h -- the operators' HTTP listener (libmicrohttpd): GET /metrics,
  * /status.json, / (the status page) and /healthz, read-only.
  *
- * One thread of its own runs every listening socket's libmicrohttpd daemon
- * in one poll loop and takes the status page's samples on a timer. It
- * answers no query and touches nothing a worker writes: counters are summed
- * on read (daemon/stats.h), health is read through the health table's
- * functions, and the live snapshot is held as an RCU reader between
- * server_read_begin and server_read_end (daemon/server.h), so a reload waits
- * for at most one page being rendered.
+ * Each listening socket has a libmicrohttpd daemon with a thread of its own
+ * (poll); one more thread takes the status page's samples every
+ * PAGE_SAMPLE_INTERVAL. They answer no query and touch nothing a worker
+ * writes: counters are summed on read (daemon/stats.h), health is read
+ * through the health table's functions, and the live snapshot is held as an
+ * RCU reader between server_read_begin and server_read_end
+ * (daemon/server.h), so a reload waits for at most one page being rendered.
  *
  * Limits come from the config (data/conf.h struct conf_http): clients
  * outside `allow` are refused at accept; at most `max_clients` connections
