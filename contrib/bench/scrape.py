@@ -5,7 +5,7 @@ One gslbd (threads = 1, on core 0 when taskset exists) with the HTTP
 listener on and a pool of 50 probed members (so /metrics has something to
 render), dnsperf on core 1. Each round runs dnsperf twice on the same
 settings, once plain and once while a client fetches /metrics every 100 ms,
-in alternating order; gslbd's CPU (user + system, read from /proc before and
+in alternating order; gslbd's CPU (run time of its threads, from /proc/PID/task/*/schedstat, before and
 after each run) is divided by the queries dnsperf completed. The report
 gives the median CPU per query of each mode, their ratio (scraping/plain),
 the paired median of the per-round ratios and their range, the number of
@@ -35,7 +35,7 @@ import urllib.request
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parent.parent.parent
-TICK = os.sysconf("SC_CLK_TCK")
+TICK = 1e9  # cpu_ticks() counts nanoseconds
 DP = {k: re.compile(v) for k, v in {
     "completed": r"Queries completed:\s+(\d+)",
     "qps": r"Queries per second:\s+([\d.]+)",
@@ -59,9 +59,16 @@ def taskset(core):
 
 
 def cpu_ticks(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+    """CPU nanoseconds of every thread of @pid (schedstat: run time, to the
+    nanosecond; /proc/PID/stat's ticks are 10 ms, too coarse for a 3 s run)."""
+    total = 0
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass  # a thread that just ended
+    return total
 
 
 class Backend:
@@ -166,6 +173,22 @@ class Scraper:
         self.thread.join(5)
 
 
+def scrape_cost(g, n=300):
+    """gslbd's CPU seconds per GET /metrics, with no DNS load: n scrapes back
+    to back, and the same time idle subtracted."""
+    url = "http://127.0.0.1:%d/metrics" % g.http
+    t0, w0 = cpu_ticks(g.pid), time.monotonic()
+    size = 0
+    for _ in range(n):
+        with urllib.request.urlopen(url, timeout=5) as r:
+            size = len(r.read())
+    busy, wall = (cpu_ticks(g.pid) - t0) / TICK, time.monotonic() - w0
+    t1 = cpu_ticks(g.pid)
+    time.sleep(wall)
+    idle = (cpu_ticks(g.pid) - t1) / TICK
+    return max(busy - idle, 0) / n, size
+
+
 def run_once(g, qfile, seconds, scrape_ms):
     """One dnsperf run; returns a dict, with "failed" set to why it cannot count."""
     scraper = Scraper(g.http, scrape_ms / 1000.0) if scrape_ms else None
@@ -224,6 +247,7 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="gslbd-scrape-"))
     backend = Backend()
     g = None
+    per_scrape = (float("nan"), 0)
     results = {"plain": [], "scraping": []}
     failures = []
     try:
@@ -231,6 +255,11 @@ def main():
         Path(qfile).write_text("www.bench.test A\nstatic.bench.test A\nnx.bench.test A\n" * 100)
         g = Gslbd(a.gslbd, tmp, backend.port)
         time.sleep(1.5)  # every member probed once
+        # The scraper (a thread of this process) stays off gslbd's core,
+        # as a Prometheus server would be on another machine.
+        if taskset(1):
+            os.sched_setaffinity(0, {1})
+        per_scrape = scrape_cost(g)
         run_once(g, qfile, 1, 0)  # warm-up, not counted
         for i in range(rounds):
             order = ["plain", "scraping"] if i % 2 == 0 else ["scraping", "plain"]
@@ -268,6 +297,12 @@ def main():
               ratio, statistics.median(pairs) if pairs else float("nan"), len(pairs),
               min(pairs) if pairs else float("nan"), max(pairs) if pairs else float("nan"),
               "met" if pairs and statistics.median(pairs) <= 1.02 else "NOT met"))
+    cost, size = per_scrape
+    plain_cpu_s = med("plain", "cpu_q") * med("plain", "qps")
+    print("one scrape (%d bytes) costs gslbd %.0f us of CPU (%d back to back, idle time "
+          "subtracted): every %g ms, %.2f %% of gslbd's CPU at the plain runs' rate" % (
+              size, cost * 1e6, 300, a.interval, 100 * cost * 1000 / a.interval / plain_cpu_s
+              if plain_cpu_s == plain_cpu_s and plain_cpu_s > 0 else float("nan")))
     for f in failures:
         print("failed: %s" % f)
     if not failures:

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -16,9 +17,38 @@
 #include "dns/wire.h"
 #include "util/mem.h"
 
+/* Plain appends: a scrape writes thousands of short pieces, and printf's
+ * machinery costs more than the rest of the work. */
+static void put(struct sbuf *out, const char *s)
+{
+	sb_append(out, s, strlen(s));
+}
+
+static void put_u(struct sbuf *out, unsigned long long v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	sb_append(out, p, (size_t)(buf + sizeof(buf) - p));
+}
+
 void metrics_label(struct sbuf *out, const char *v)
 {
-	for (const char *c = v; *c; c++) {
+	const char *run = v;
+
+	/* Runs of ordinary bytes in one append. */
+	for (const char *c = v;; c++) {
+		if (*c && *c != '\\' && *c != '"' && *c != '\n') {
+			continue;
+		}
+		sb_append(out, run, (size_t)(c - run));
+		run = c + 1;
+		if (!*c) {
+			return;
+		}
 		switch (*c) {
 		case '\\':
 			sb_append(out, "\\\\", 2);
@@ -26,11 +56,9 @@ void metrics_label(struct sbuf *out, const char *v)
 		case '"':
 			sb_append(out, "\\\"", 2);
 			break;
-		case '\n':
+		default:
 			sb_append(out, "\\n", 2);
 			break;
-		default:
-			sb_append(out, c, 1);
 		}
 	}
 }
@@ -44,9 +72,14 @@ static void family(struct sbuf *out, const char *name, const char *type, const c
 static void sample1(struct sbuf *out, const char *name, const char *key, const char *value,
 		    unsigned long long v)
 {
-	sb_printf(out, "%s{%s=\"", name, key);
+	put(out, name);
+	put(out, "{");
+	put(out, key);
+	put(out, "=\"");
 	metrics_label(out, value);
-	sb_printf(out, "\"} %llu\n", v);
+	put(out, "\"} ");
+	put_u(out, v);
+	put(out, "\n");
 }
 
 static void gauge(struct sbuf *out, const char *name, const char *help, double v)
@@ -59,64 +92,91 @@ static void gauge(struct sbuf *out, const char *name, const char *help, double v
 
 static void member_labels(struct sbuf *out, const struct pool *p, const struct member_view *mv)
 {
-	sb_printf(out, "{pool=\"");
+	put(out, "{pool=\"");
 	metrics_label(out, p->name);
-	sb_printf(out, "\",member=\"");
+	put(out, "\",member=\"");
 	metrics_label(out, mv->address);
-	sb_printf(out, "\",check=\"");
+	put(out, "\",check=\"");
 	metrics_label(out, mv->known && !mv->always ? mv->h.check : "");
-	sb_printf(out, "\"");
+	put(out, "\"");
 }
 
 enum member_metric { MEMBER_UP, MEMBER_HEALTH, MEMBER_ADMIN, MEMBER_CHANGES, MEMBER_LATENCY };
 
-static void members(struct sbuf *out, const struct snapshot *snap, struct health_table *t,
-		    enum member_metric m, const char *name)
+/* Every member of every pool, read once from the health table for all the
+ * member families (a scrape every few seconds of thousands of members). */
+struct member_row {
+	const struct pool *pool;
+	struct member_view mv;
+};
+
+static struct member_row *member_rows(const struct snapshot *snap, struct health_table *t,
+				      size_t *n)
 {
+	struct member_row *rows;
+	size_t total = 0, k = 0;
+
+	for (size_t i = 0; i < snap->npools; i++) {
+		total += snap->pools[i].v4.n + snap->pools[i].v6.n;
+	}
+	rows = xcalloc(total ? total : 1, sizeof(*rows));
 	for (size_t i = 0; i < snap->npools; i++) {
 		const struct pool *p = &snap->pools[i];
 		for (int fi = 0; fi < 2; fi++) {
 			const struct pool_family *f = fi == 0 ? &p->v4 : &p->v6;
-			for (unsigned k = 0; k < f->n; k++) {
-				struct member_view mv;
-				status_member_view(&mv, t, p, f, k);
-				switch (m) {
-				case MEMBER_UP:
-					sb_printf(out, "%s", name);
-					member_labels(out, p, &mv);
-					sb_printf(out, "} %d\n", mv.up);
-					break;
-				case MEMBER_HEALTH:
-					sb_printf(out, "%s", name);
-					member_labels(out, p, &mv);
-					sb_printf(out, "} %d\n", !mv.known || mv.h.state == HEALTH_UP);
-					break;
-				case MEMBER_ADMIN:
-					for (int a = ADMIN_NONE; a <= ADMIN_FORCED_UP; a++) {
-						sb_printf(out, "%s", name);
-						member_labels(out, p, &mv);
-						sb_printf(out, ",state=\"%s\"} %d\n",
-							  status_admin_name((enum health_admin)a),
-							  mv.admin == (enum health_admin)a);
-					}
-					break;
-				case MEMBER_CHANGES:
-					if (mv.known && !mv.always) {
-						sb_printf(out, "%s", name);
-						member_labels(out, p, &mv);
-						sb_printf(out, "} %llu\n",
-							  (unsigned long long)mv.h.changes);
-					}
-					break;
-				case MEMBER_LATENCY:
-					if (mv.known && !mv.always && mv.h.probed) {
-						sb_printf(out, "%s", name);
-						member_labels(out, p, &mv);
-						sb_printf(out, "} %.6f\n", mv.h.latency_ms / 1000.0);
-					}
-					break;
-				}
+			for (unsigned j = 0; j < f->n; j++, k++) {
+				rows[k].pool = p;
+				status_member_view(&rows[k].mv, t, p, f, j);
 			}
+		}
+	}
+	*n = total;
+	return rows;
+}
+
+static void members(struct sbuf *out, const struct member_row *rows, size_t n,
+		    enum member_metric m, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct pool *p = rows[i].pool;
+		const struct member_view *mv = &rows[i].mv;
+		bool checked = mv->known && !mv->always;
+		switch (m) {
+		case MEMBER_UP:
+			put(out, name);
+			member_labels(out, p, mv);
+			put(out, mv->up ? "} 1\n" : "} 0\n");
+			break;
+		case MEMBER_HEALTH:
+			put(out, name);
+			member_labels(out, p, mv);
+			put(out, !mv->known || mv->h.state == HEALTH_UP ? "} 1\n" : "} 0\n");
+			break;
+		case MEMBER_ADMIN:
+			for (int a = ADMIN_NONE; a <= ADMIN_FORCED_UP; a++) {
+				put(out, name);
+				member_labels(out, p, mv);
+				put(out, ",state=\"");
+				put(out, status_admin_name((enum health_admin)a));
+				put(out, mv->admin == (enum health_admin)a ? "\"} 1\n" : "\"} 0\n");
+			}
+			break;
+		case MEMBER_CHANGES:
+			if (checked) {
+				put(out, name);
+				member_labels(out, p, mv);
+				put(out, "} ");
+				put_u(out, mv->h.changes);
+				put(out, "\n");
+			}
+			break;
+		case MEMBER_LATENCY:
+			if (checked && mv->h.probed) {
+				put(out, name);
+				member_labels(out, p, mv);
+				sb_printf(out, "} %.6f\n", mv->h.latency_ms / 1000.0);
+			}
+			break;
 		}
 	}
 }
@@ -236,8 +296,11 @@ void metrics_process(struct process_figures *out)
 		char *p;
 		buf[n] = 0;
 		p = strrchr(buf, ')');
-		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-				"%*d %*d %*d %*d %llu", &start) == 1) {
+		/* Skip 19 fields (state .. itrealvalue) to starttime. */
+		for (int skip = 0; p && skip < 20; skip++) {
+			p = strchr(p + 1, ' ');
+		}
+		if (p && (start = strtoull(p + 1, NULL, 10)) > 0) {
 			struct timespec up, wall;
 			clock_gettime(CLOCK_BOOTTIME, &up);
 			clock_gettime(CLOCK_REALTIME, &wall);
@@ -295,12 +358,15 @@ void metrics_render(struct sbuf *out, const struct snapshot *snap, struct health
 		    const struct stats *st)
 {
 	struct stats_totals tot;
+	struct member_row *rows;
+	size_t nrows;
 
 	if (st) {
 		stats_sum(st, &tot);
 	} else {
 		memset(&tot, 0, sizeof(tot));
 	}
+	rows = member_rows(snap, t, &nrows);
 	family(out, "gslbd_build_info", "gauge", "The version of gslbd running, always 1.");
 	sample1(out, "gslbd_build_info", "version", PACKAGE_VERSION, 1);
 	family(out, "gslbd_config_info", "gauge",
@@ -349,11 +415,13 @@ void metrics_render(struct sbuf *out, const struct snapshot *snap, struct health
 	       "backup chain, or its last resort.");
 	for (size_t i = 0; i < tot.npools; i++) {
 		for (int s = POOL_SOURCE_PRIMARY; s < POOL_SOURCE_COUNT; s++) {
-			sb_printf(out, "gslbd_pool_answers_total{pool=\"");
+			put(out, "gslbd_pool_answers_total{pool=\"");
 			metrics_label(out, tot.pools[i].name);
-			sb_printf(out, "\",source=\"%s\"} %llu\n",
-				  stats_source_name((enum pool_source)s),
-				  (unsigned long long)tot.pools[i].source[s]);
+			put(out, "\",source=\"");
+			put(out, stats_source_name((enum pool_source)s));
+			put(out, "\"} ");
+			put_u(out, tot.pools[i].source[s]);
+			put(out, "\n");
 		}
 	}
 	family(out, "gslbd_pool_members_up", "gauge",
@@ -374,19 +442,19 @@ void metrics_render(struct sbuf *out, const struct snapshot *snap, struct health
 
 	family(out, "gslbd_member_up", "gauge",
 	       "1 if answers use the member now (health and admin override together), else 0.");
-	members(out, snap, t, MEMBER_UP, "gslbd_member_up");
+	members(out, rows, nrows, MEMBER_UP, "gslbd_member_up");
 	family(out, "gslbd_member_health_up", "gauge",
 	       "1 if the member's probes say up (before any admin override), else 0.");
-	members(out, snap, t, MEMBER_HEALTH, "gslbd_member_health_up");
+	members(out, rows, nrows, MEMBER_HEALTH, "gslbd_member_health_up");
 	family(out, "gslbd_member_admin_state", "gauge",
 	       "The member's admin override: 1 for the one in force (none, drained, forced-up).");
-	members(out, snap, t, MEMBER_ADMIN, "gslbd_member_admin_state");
+	members(out, rows, nrows, MEMBER_ADMIN, "gslbd_member_admin_state");
 	family(out, "gslbd_member_health_changes_total", "counter",
 	       "Times the member's probed state changed (up to down or back) since start-up.");
-	members(out, snap, t, MEMBER_CHANGES, "gslbd_member_health_changes_total");
+	members(out, rows, nrows, MEMBER_CHANGES, "gslbd_member_health_changes_total");
 	family(out, "gslbd_member_probe_duration_seconds", "gauge",
 	       "How long the member's last probe took.");
-	members(out, snap, t, MEMBER_LATENCY, "gslbd_member_probe_duration_seconds");
+	members(out, rows, nrows, MEMBER_LATENCY, "gslbd_member_probe_duration_seconds");
 	checks(out, t);
 
 	family(out, "gslbd_reloads_total", "counter", "Configuration reloads, by result.");
@@ -397,5 +465,6 @@ void metrics_render(struct sbuf *out, const struct snapshot *snap, struct health
 	      tot.last_reload_ok > 0 ? tot.last_reload_ok : tot.started);
 	gauge(out, "gslbd_answering_threads", "Threads answering queries.", tot.workers);
 	process(out);
+	free(rows);
 	stats_totals_clear(&tot);
 }
