@@ -1937,7 +1937,7 @@ static void parse_http(struct conf_ctx *c, struct conf *conf, const config_setti
 				err(c, e, "expected \"ADDRESS:PORT\" or \"[IPV6]:PORT\", got \"%s\"", text);
 				continue;
 			}
-			h->listens[h->nlistens++].text = xstrdup(text);
+			h->nlistens++;
 		}
 	}
 	list = get_strlist(c, s, "allow");

@@ -201,9 +201,12 @@ END_TEST
 static bool allowed(const char *text)
 {
 	struct conf_listen l;
+	bool ok;
 
 	ck_assert_int_eq(conf_parse_listen(&l, text), 0);
-	return http_allowed(snap->conf->http, (const struct sockaddr *)&l.addr);
+	ok = http_allowed(snap->conf->http, (const struct sockaddr *)&l.addr);
+	free(l.text);
+	return ok;
 }
 
 START_TEST(allow_list)
