@@ -9,7 +9,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
       libldns-dev libev-dev libconfig-dev liburcu-dev libcurl4-openssl-dev libjansson-dev
       libsodium-dev check openssl util-linux
       bind9-dnsutils knot-dnsutils python3 python3-dnspython
-      libmicrohttpd-dev prometheus chromium"
+      libmicrohttpd-dev prometheus chromium dnsperf"
 if [ "$1" = "--fuzz" ]; then
 	PKGS="$PKGS clang libclang-rt-14-dev"
 fi

@@ -253,7 +253,11 @@ def main():
     try:
         qfile = str(tmp / "queries")
         Path(qfile).write_text("www.bench.test A\nstatic.bench.test A\nnx.bench.test A\n" * 100)
-        g = Gslbd(a.gslbd, tmp, backend.port)
+        try:
+            g = Gslbd(a.gslbd, tmp, backend.port)
+        except (OSError, RuntimeError) as e:
+            print("failed: gslbd %s did not start: %s" % (a.gslbd, str(e).strip()[:2000]))
+            return 1
         time.sleep(1.5)  # every member probed once
         # The scraper (a thread of this process) stays off gslbd's core,
         # as a Prometheus server would be on another machine.
