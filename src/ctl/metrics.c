@@ -134,8 +134,8 @@ static struct member_row *member_rows(const struct snapshot *snap, struct health
 	return rows;
 }
 
-static void members(struct sbuf *out, const struct member_row *rows, size_t n,
-		    enum member_metric m, const char *name)
+static void members(struct sbuf *out, const struct member_row *rows, size_t n, enum member_metric m,
+		    const char *name)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct pool *p = rows[i].pool;
@@ -227,7 +227,7 @@ static void add_check(const struct health_info *h, void *arg)
 
 static void checks(struct sbuf *out, struct health_table *t)
 {
-	struct check_sums cs = { NULL, 0, 0 };
+	struct check_sums cs = {NULL, 0, 0};
 
 	if (t) {
 		health_foreach(t, add_check, &cs);
@@ -404,7 +404,8 @@ void metrics_render(struct sbuf *out, const struct snapshot *snap, struct health
 		tot.limited - tot.slipped - tot.limit_dropped);
 	sample1(out, "gslbd_rate_limited_responses_total", "action", "slipped", tot.slipped);
 	sample1(out, "gslbd_rate_limited_responses_total", "action", "dropped", tot.limit_dropped);
-	family(out, "gslbd_cookies_total", "counter", "Queries by what their DNS COOKIE was worth.");
+	family(out, "gslbd_cookies_total", "counter",
+	       "Queries by what their DNS COOKIE was worth.");
 	for (int i = 0; i < COOKIE_STATUS_COUNT; i++) {
 		sample1(out, "gslbd_cookies_total", "status",
 			stats_cookie_name((enum cookie_status)i), tot.cookie[i]);

@@ -195,31 +195,31 @@ static double answer_rate(const struct page_history *h, const struct page_series
 /* --- rendering -------------------------------------------------------------------- */
 
 static const char style[] =
-	"body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;"
-	"background:#f4f5f7;color:#1d2330}"
-	"header{background:#1d2330;color:#fff;padding:10px 16px}"
-	"header h1{font-size:18px;margin:0}header p{margin:2px 0 0;color:#b8c0d0;font-size:12px}"
-	"main{padding:10px;max-width:1200px;margin:auto}"
-	".pool{background:#fff;border:1px solid #d8dce3;border-radius:6px;margin:0 0 12px;"
-	"padding:10px 12px}"
-	".head{display:flex;flex-wrap:wrap;gap:6px 14px;align-items:center}"
-	".head h2{font-size:16px;margin:0;word-break:break-all}"
-	".meta{color:#5a6478;font-size:12px}"
-	".badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;"
-	"font-weight:600;color:#fff}"
-	".healthy,.up{background:#2e8540}.degraded{background:#d98b00}"
-	".backup{background:#6f42c1}.last-resort,.down{background:#c62828}"
-	".empty,.none{background:#8a93a6}"
-	".scroll{overflow-x:auto}"
-	"table{border-collapse:collapse;width:100%;margin-top:8px;font-size:13px}"
-	"th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eceef2;"
-	"white-space:nowrap}"
-	"th{color:#5a6478;font-weight:600;font-size:12px}"
-	"td.reason{white-space:normal;min-width:12em}"
-	".chart{margin-top:6px}.chart svg{width:100%;max-width:480px;height:60px;"
-	"background:#fafbfc;border:1px solid #eceef2}"
-	".legend{font-size:11px;color:#5a6478}.la{color:#1f6feb}.ll{color:#d98b00}"
-	"footer{color:#8a93a6;font-size:11px;text-align:center;padding:8px}";
+    "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;"
+    "background:#f4f5f7;color:#1d2330}"
+    "header{background:#1d2330;color:#fff;padding:10px 16px}"
+    "header h1{font-size:18px;margin:0}header p{margin:2px 0 0;color:#b8c0d0;font-size:12px}"
+    "main{padding:10px;max-width:1200px;margin:auto}"
+    ".pool{background:#fff;border:1px solid #d8dce3;border-radius:6px;margin:0 0 12px;"
+    "padding:10px 12px}"
+    ".head{display:flex;flex-wrap:wrap;gap:6px 14px;align-items:center}"
+    ".head h2{font-size:16px;margin:0;word-break:break-all}"
+    ".meta{color:#5a6478;font-size:12px}"
+    ".badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;"
+    "font-weight:600;color:#fff}"
+    ".healthy,.up{background:#2e8540}.degraded{background:#d98b00}"
+    ".backup{background:#6f42c1}.last-resort,.down{background:#c62828}"
+    ".empty,.none{background:#8a93a6}"
+    ".scroll{overflow-x:auto}"
+    "table{border-collapse:collapse;width:100%;margin-top:8px;font-size:13px}"
+    "th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eceef2;"
+    "white-space:nowrap}"
+    "th{color:#5a6478;font-weight:600;font-size:12px}"
+    "td.reason{white-space:normal;min-width:12em}"
+    ".chart{margin-top:6px}.chart svg{width:100%;max-width:480px;height:60px;"
+    "background:#fafbfc;border:1px solid #eceef2}"
+    ".legend{font-size:11px;color:#5a6478}.la{color:#1f6feb}.ll{color:#d98b00}"
+    "footer{color:#8a93a6;font-size:11px;text-align:center;padding:8px}";
 
 static const char *family_name(int fi)
 {
@@ -229,8 +229,8 @@ static const char *family_name(int fi)
 /* Worst first: the state a pool shows is that of its worst family. */
 static int state_rank(const char *state)
 {
-	static const char *const order[] = { "last-resort", "backup", "degraded", "healthy",
-					     "empty" };
+	static const char *const order[] = {"last-resort", "backup", "degraded", "healthy",
+					    "empty"};
 	for (int i = 0; i < 5; i++) {
 		if (strcmp(order[i], state) == 0) {
 			return i;
@@ -281,8 +281,10 @@ static void polyline(struct sbuf *out, const double *v, unsigned n, double max, 
 			continue;
 		}
 		if (!open) {
-			sb_printf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
-				       "vector-effect=\"non-scaling-stroke\" points=\"", color);
+			sb_printf(out,
+				  "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
+				  "vector-effect=\"non-scaling-stroke\" points=\"",
+				  color);
 			open = true;
 		}
 		sb_printf(out, "%u,%.1f ", i, 58.0 - (max > 0 ? v[i] / max * 56.0 : 0));
@@ -312,15 +314,17 @@ static void chart(struct sbuf *out, const struct page_history *h, const struct p
 		rmax = rate[i] > rmax ? rate[i] : rmax;
 		lmax = lat[i] > lmax ? lat[i] : lmax;
 	}
-	sb_printf(out, "<div class=\"chart\"><svg viewBox=\"0 0 %u 60\" preserveAspectRatio=\"none\" "
-		       "role=\"img\" aria-label=\"answers per second and probe latency, last %.0f "
-		       "minutes\">",
+	sb_printf(out,
+		  "<div class=\"chart\"><svg viewBox=\"0 0 %u 60\" preserveAspectRatio=\"none\" "
+		  "role=\"img\" aria-label=\"answers per second and probe latency, last %.0f "
+		  "minutes\">",
 		  PAGE_SAMPLES - 1, PAGE_SAMPLES * PAGE_SAMPLE_INTERVAL / 60);
 	polyline(out, rate, PAGE_SAMPLES, rmax, "#1f6feb");
 	polyline(out, lat, PAGE_SAMPLES, lmax, "#d98b00");
-	sb_printf(out, "</svg><div class=\"legend\"><span class=\"la\">&#9644; answers/s "
-		       "(max %.1f)</span> &nbsp; <span class=\"ll\">&#9644; probe latency (max %.1f "
-		       "ms)</span> &nbsp; last %.0f minutes</div></div>",
+	sb_printf(out,
+		  "</svg><div class=\"legend\"><span class=\"la\">&#9644; answers/s "
+		  "(max %.1f)</span> &nbsp; <span class=\"ll\">&#9644; probe latency (max %.1f "
+		  "ms)</span> &nbsp; last %.0f minutes</div></div>",
 		  rmax, lmax, PAGE_SAMPLES * PAGE_SAMPLE_INTERVAL / 60);
 }
 
@@ -385,8 +389,9 @@ static void pool_card(struct sbuf *out, const struct pool *p, struct health_tabl
 	page_escape(out, p->name);
 	sb_printf(out, "</h2><span class=\"badge pool-state %s\">%s</span>", worst,
 		  state_text(worst));
-	sb_printf(out, "<span class=\"meta\">policy %s &middot; ttl %u (degraded %u) &middot; "
-		       "min_healthy %u &middot; backup ",
+	sb_printf(out,
+		  "<span class=\"meta\">policy %s &middot; ttl %u (degraded %u) &middot; "
+		  "min_healthy %u &middot; backup ",
 		  pool_policy_name(p), p->ttl, p->ttl_degraded, p->min_healthy);
 	if (p->backup) {
 		page_escape(out, p->backup->name);
@@ -434,7 +439,7 @@ static void pool_card(struct sbuf *out, const struct pool *p, struct health_tabl
 void page_render(struct sbuf *out, const struct snapshot *snap, struct health_table *t,
 		 const struct page_history *h, double now)
 {
-	unsigned count[6] = { 0 };
+	unsigned count[6] = {0};
 	char tbuf[40];
 
 	for (size_t i = 0; i < snap->npools; i++) {
@@ -453,14 +458,16 @@ void page_render(struct sbuf *out, const struct snapshot *snap, struct health_ta
 		}
 		count[worst]++;
 	}
-	sb_printf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-		       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-		       "<meta http-equiv=\"refresh\" content=\"%.0f\">"
-		       "<title>gslbd status</title><style>%s</style></head><body>",
+	sb_printf(out,
+		  "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+		  "<meta http-equiv=\"refresh\" content=\"%.0f\">"
+		  "<title>gslbd status</title><style>%s</style></head><body>",
 		  PAGE_SAMPLE_INTERVAL, style);
-	sb_printf(out, "<header><h1>gslbd status</h1><p>gslbd %s &middot; %s &middot; %zu pools: "
-		       "%u healthy, %u degraded, %u on backup, %u last resort &middot; refreshes "
-		       "every %.0f s</p></header><main>",
+	sb_printf(out,
+		  "<header><h1>gslbd status</h1><p>gslbd %s &middot; %s &middot; %zu pools: "
+		  "%u healthy, %u degraded, %u on backup, %u last resort &middot; refreshes "
+		  "every %.0f s</p></header><main>",
 		  PACKAGE_VERSION, sb_iso_time(tbuf, sizeof(tbuf), now), snap->npools, count[3],
 		  count[2], count[1], count[0], PAGE_SAMPLE_INTERVAL);
 	if (snap->npools == 0) {

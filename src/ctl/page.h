@@ -17,23 +17,23 @@
 
 struct stats;
 
-#define PAGE_SAMPLES 60          /* kept per pool */
+#define PAGE_SAMPLES 60		 /* kept per pool */
 #define PAGE_SAMPLE_INTERVAL 5.0 /* seconds between samples: five minutes shown */
-#define PAGE_MAX_SERIES 1000     /* pools charted; those past it get no chart */
+#define PAGE_MAX_SERIES 1000	 /* pools charted; those past it get no chart */
 
 /* One pool's samples, by pool name (kept across reloads). */
 struct page_series {
 	char *name;
-	uint64_t answers[PAGE_SAMPLES]; /* the pool's answers counter */
+	uint64_t answers[PAGE_SAMPLES];	 /* the pool's answers counter */
 	double latency_ms[PAGE_SAMPLES]; /* mean last-probe latency of its members; <0: none */
-	double at[PAGE_SAMPLES];        /* wall clock; 0: no sample */
-	unsigned seen;                  /* sample round that last saw the pool */
+	double at[PAGE_SAMPLES];	 /* wall clock; 0: no sample */
+	unsigned seen;			 /* sample round that last saw the pool */
 };
 
 struct page_history {
 	struct page_series *series;
 	size_t n, cap;
-	unsigned head;   /* the slot the next sample goes to */
+	unsigned head;	 /* the slot the next sample goes to */
 	unsigned rounds; /* samples taken */
 };
 

@@ -35,13 +35,13 @@
 
 struct http {
 	struct conf_http conf; /* a deep copy: reloads compare against it */
-	int *fds;              /* ours; each daemon has a dup of its own */
+	int *fds;	       /* ours; each daemon has a dup of its own */
 	struct MHD_Daemon **daemons;
 	size_t n;
 	struct server *srv;
 	struct health_table *health;
 	const struct stats *stats;
-	pthread_mutex_t lock;        /* the history: the sampler writes, pages read */
+	pthread_mutex_t lock; /* the history: the sampler writes, pages read */
 	struct page_history history;
 	atomic_bool ready;
 	atomic_bool stop;
@@ -183,8 +183,8 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **req_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
 {
 	struct http *h = cls;
 	struct http_view v;
@@ -236,7 +236,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void *sampler_main(void *arg)
 {
 	struct http *h = arg;
-	struct pollfd pfd = { h->wake, POLLIN, 0 };
+	struct pollfd pfd = {h->wake, POLLIN, 0};
 
 	pthread_setname_np(pthread_self(), "gslbd-http");
 	server_reader_register();
@@ -332,7 +332,8 @@ static bool same_conf(const struct conf_http *a, const struct conf_http *b)
 		}
 	}
 	for (size_t i = 0; i < a->nallow; i++) {
-		if (a->allow[i].family != b->allow[i].family || a->allow[i].bits != b->allow[i].bits ||
+		if (a->allow[i].family != b->allow[i].family ||
+		    a->allow[i].bits != b->allow[i].bits ||
 		    memcmp(a->allow[i].addr, b->allow[i].addr, sizeof(a->allow[i].addr)) != 0) {
 			return false;
 		}
@@ -401,10 +402,11 @@ static int start_daemons(struct http *h)
 		 * channel to stop it: without one, libmicrohttpd would shut the
 		 * listening socket down, which a reload may hand on. */
 		h->daemons[i] = MHD_start_daemon(
-		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC, 0, on_accept, h, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->conf.max_clients,
-		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)h->conf.timeout,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT, MHD_OPTION_END);
+		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC, 0, on_accept, h,
+		    on_request, h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+		    (unsigned)h->conf.max_clients, MHD_OPTION_CONNECTION_TIMEOUT,
+		    (unsigned)h->conf.timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		    (size_t)HTTP_MEMORY_LIMIT, MHD_OPTION_END);
 		if (!h->daemons[i]) {
 			close(fd);
 			log_err("http: cannot start libmicrohttpd on %s", h->conf.listens[i].text);

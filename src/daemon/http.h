@@ -30,12 +30,12 @@ struct page_history;
 
 /* What a request reads. */
 struct http_view {
-	const struct snapshot *snap; /* held by the caller */
-	struct health_table *health; /* or NULL */
-	const struct stats *stats;   /* or NULL */
+	const struct snapshot *snap;	    /* held by the caller */
+	struct health_table *health;	    /* or NULL */
+	const struct stats *stats;	    /* or NULL */
 	const struct page_history *history; /* or NULL */
-	bool ready;                  /* the first snapshot serves */
-	double now;                  /* wall clock */
+	bool ready;			    /* the first snapshot serves */
+	double now;			    /* wall clock */
 };
 
 struct http_reply {

@@ -81,7 +81,7 @@ static struct health_entry *entry_of(const char *target)
 static struct http_reply route(bool ready, const struct snapshot *s, const char *method,
 			       const char *path, const struct page_history *h)
 {
-	struct http_view v = { s, health, stats, h, ready, 1e9 };
+	struct http_view v = {s, health, stats, h, ready, 1e9};
 	struct http_reply r;
 
 	http_route(&r, &v, method, path);
@@ -109,8 +109,8 @@ START_TEST(conf_defaults_and_errors)
 	struct conf *c;
 
 	tu_write(p, "lb.test.zone", zone_text);
-	tu_write(p, "d.conf", "listen = [ \"127.0.0.1:0\" ];\n" ZONES
-		 "http = { listen = \"127.0.0.1:0\"; };\n");
+	tu_write(p, "d.conf",
+		 "listen = [ \"127.0.0.1:0\" ];\n" ZONES "http = { listen = \"127.0.0.1:0\"; };\n");
 	c = conf_load(p);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_uint_eq(c->http->nallow, 2); /* loopback only */
@@ -124,15 +124,15 @@ START_TEST(conf_defaults_and_errors)
 	ck_assert_ptr_null(c->http);
 	conf_free(c);
 	static const char *const bad[] = {
-		"http = { allow = [ \"127.0.0.1\" ]; };\n",          /* no listen */
-		"http = { listen = [ \"127.0.0.1\" ]; };\n",         /* no port */
-		"http = { listen = [ \"::1\" ]; };\n",               /* no port */
-		"http = { listen = [ \"127.0.0.1:0\" ]; allow = [ \"10.0.0.1/8\" ]; };\n",
-		"http = { listen = [ \"127.0.0.1:0\" ]; allow = [ \"nonsense\" ]; };\n",
-		"http = { listen = [ \"127.0.0.1:0\" ]; timeout = 0; };\n",
-		"http = { listen = [ \"127.0.0.1:0\" ]; max_clients = \"many\"; };\n",
-		"http = { listen = [ \"127.0.0.1:0\" ]; colour = \"blue\"; };\n",
-		"http = \"127.0.0.1:8053\";\n",
+	    "http = { allow = [ \"127.0.0.1\" ]; };\n",	 /* no listen */
+	    "http = { listen = [ \"127.0.0.1\" ]; };\n", /* no port */
+	    "http = { listen = [ \"::1\" ]; };\n",	 /* no port */
+	    "http = { listen = [ \"127.0.0.1:0\" ]; allow = [ \"10.0.0.1/8\" ]; };\n",
+	    "http = { listen = [ \"127.0.0.1:0\" ]; allow = [ \"nonsense\" ]; };\n",
+	    "http = { listen = [ \"127.0.0.1:0\" ]; timeout = 0; };\n",
+	    "http = { listen = [ \"127.0.0.1:0\" ]; max_clients = \"many\"; };\n",
+	    "http = { listen = [ \"127.0.0.1:0\" ]; colour = \"blue\"; };\n",
+	    "http = \"127.0.0.1:8053\";\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char text[512];
@@ -244,32 +244,32 @@ START_TEST(metrics_content)
 	sb_init(&b);
 	metrics_render(&b, snap, health, stats);
 	static const char *const want[] = {
-		"gslbd_member_up{pool=\"www.lb.test\",member=\"192.0.2.1\",check=\"web\"} 1\n",
-		"gslbd_member_up{pool=\"www.lb.test\",member=\"192.0.2.2\",check=\"web\"} 0\n",
-		"gslbd_member_up{pool=\"plain\",member=\"192.0.2.100\",check=\"\"} 1\n",
-		"gslbd_member_admin_state{pool=\"www.lb.test\",member=\"192.0.2.2\",check=\"web\","
-		"state=\"none\"} 1\n",
-		"gslbd_member_admin_state{pool=\"www.lb.test\",member=\"192.0.2.2\",check=\"web\","
-		"state=\"drained\"} 0\n",
-		"gslbd_member_health_changes_total{pool=\"www.lb.test\",member=\"192.0.2.2\","
-		"check=\"web\"} 1\n",
-		"gslbd_probes_total{check=\"web\",result=\"ok\"} 1\n",
-		"gslbd_probes_total{check=\"web\",result=\"failed\"} 2\n",
-		"gslbd_probe_duration_seconds_bucket{check=\"web\",le=\"0.001\"} 1\n",
-		"gslbd_probe_duration_seconds_bucket{check=\"web\",le=\"0.05\"} 2\n",
-		"gslbd_probe_duration_seconds_bucket{check=\"web\",le=\"2.5\"} 2\n",
-		"gslbd_probe_duration_seconds_bucket{check=\"web\",le=\"5\"} 3\n",
-		"gslbd_probe_duration_seconds_bucket{check=\"web\",le=\"+Inf\"} 3\n",
-		"gslbd_probe_duration_seconds_count{check=\"web\"} 3\n",
-		"gslbd_pool_answers_total{pool=\"www.lb.test\",source=\"backup\"} 0\n",
-		"gslbd_pool_members_up{pool=\"www.lb.test\",family=\"A\"} 1\n",
-		"gslbd_reloads_total{result=\"ok\"} 0\n",
-		"gslbd_queries_total{transport=\"udp\"} 0\n",
-		"gslbd_build_info{version=\"" PACKAGE_VERSION "\"} 1\n",
-		"# TYPE gslbd_probe_duration_seconds histogram\n",
-		"# TYPE process_cpu_seconds_total counter\n",
-		"process_open_fds ",
-		"process_resident_memory_bytes ",
+	    "gslbd_member_up{pool=\"www.lb.test\",member=\"192.0.2.1\",check=\"web\"} 1\n",
+	    "gslbd_member_up{pool=\"www.lb.test\",member=\"192.0.2.2\",check=\"web\"} 0\n",
+	    "gslbd_member_up{pool=\"plain\",member=\"192.0.2.100\",check=\"\"} 1\n",
+	    "gslbd_member_admin_state{pool=\"www.lb.test\",member=\"192.0.2.2\",check=\"web\","
+	    "state=\"none\"} 1\n",
+	    "gslbd_member_admin_state{pool=\"www.lb.test\",member=\"192.0.2.2\",check=\"web\","
+	    "state=\"drained\"} 0\n",
+	    "gslbd_member_health_changes_total{pool=\"www.lb.test\",member=\"192.0.2.2\","
+	    "check=\"web\"} 1\n",
+	    "gslbd_probes_total{check=\"web\",result=\"ok\"} 1\n",
+	    "gslbd_probes_total{check=\"web\",result=\"failed\"} 2\n",
+	    "gslbd_probe_duration_seconds_bucket{check=\"web\",le=\"0.001\"} 1\n",
+	    "gslbd_probe_duration_seconds_bucket{check=\"web\",le=\"0.05\"} 2\n",
+	    "gslbd_probe_duration_seconds_bucket{check=\"web\",le=\"2.5\"} 2\n",
+	    "gslbd_probe_duration_seconds_bucket{check=\"web\",le=\"5\"} 3\n",
+	    "gslbd_probe_duration_seconds_bucket{check=\"web\",le=\"+Inf\"} 3\n",
+	    "gslbd_probe_duration_seconds_count{check=\"web\"} 3\n",
+	    "gslbd_pool_answers_total{pool=\"www.lb.test\",source=\"backup\"} 0\n",
+	    "gslbd_pool_members_up{pool=\"www.lb.test\",family=\"A\"} 1\n",
+	    "gslbd_reloads_total{result=\"ok\"} 0\n",
+	    "gslbd_queries_total{transport=\"udp\"} 0\n",
+	    "gslbd_build_info{version=\"" PACKAGE_VERSION "\"} 1\n",
+	    "# TYPE gslbd_probe_duration_seconds histogram\n",
+	    "# TYPE process_cpu_seconds_total counter\n",
+	    "process_open_fds ",
+	    "process_resident_memory_bytes ",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		ck_assert_msg(strstr(b.p, want[i]), "missing: %s", want[i]);
@@ -293,13 +293,14 @@ START_TEST(page_shows_state_and_escapes)
 	ck_assert_ptr_nonnull(strstr(b.p, "data-member=\"192.0.2.1\"><td>192.0.2.1</td><td>A</td>"
 					  "<td><span class=\"badge state up\">up</span>"));
 	ck_assert_ptr_null(strstr(b.p, "<script>"));
-	ck_assert_ptr_nonnull(strstr(b.p, "failed: &lt;script&gt;alert(1)&lt;/script&gt; \xEF\xBF\xBD"));
+	ck_assert_ptr_nonnull(
+	    strstr(b.p, "failed: &lt;script&gt;alert(1)&lt;/script&gt; \xEF\xBF\xBD"));
 	ck_assert_ptr_nonnull(strstr(b.p, "12.5 ms"));
 	ck_assert_ptr_nonnull(strstr(b.p, "1m 30s ago"));
 	ck_assert_ptr_nonnull(strstr(b.p, "badge pool-state degraded"));
 	ck_assert_ptr_nonnull(strstr(b.p, "policy round-robin"));
 	ck_assert_ptr_nonnull(strstr(b.p, "http-equiv=\"refresh\""));
-	ck_assert_ptr_null(strstr(b.p, "src="));  /* nothing loaded from elsewhere */
+	ck_assert_ptr_null(strstr(b.p, "src=")); /* nothing loaded from elsewhere */
 	ck_assert_ptr_null(strstr(b.p, "<script"));
 	sb_clear(&b);
 }
