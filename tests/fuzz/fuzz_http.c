@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "ctl/page.h"
 #include "daemon/http.h"
 #include "daemon/stats.h"
 #include "data/conf.h"
@@ -130,13 +131,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	sb_clear(&r.body);
 
-	/* What the backend said never escapes the page's escaping. */
+	/* What the backend said is on the page, escaped, and never raw. */
 	http_route(&r, &v, "GET", "/");
 	if (strstr(r.body.p, "<script") || strstr(r.body.p, "<SCRIPT")) {
 		fu_fail("fuzz_http", "no script element on the page");
 	}
-	if (strpbrk(reason, "<>&\"'") && strstr(r.body.p, reason)) {
-		fu_fail("fuzz_http", "a reason with markup characters appears only escaped");
+	{
+		struct health_info hi;
+		struct sbuf want, raw;
+		if (!health_info_by_word(health, health_entry_word(entry), &hi)) {
+			fu_fail("fuzz_http", "the probed entry is there");
+		}
+		sb_init(&want);
+		sb_init(&raw);
+		sb_printf(&want, "%s: ", hi.last_ok ? "ok" : "failed");
+		sb_printf(&raw, "%s: %s<", hi.last_ok ? "ok" : "failed", hi.reason);
+		page_escape(&want, hi.reason);
+		sb_printf(&want, "<");
+		if (!strstr(r.body.p, want.p)) {
+			fu_fail("fuzz_http", "the reason is on the page, escaped");
+		}
+		if (strpbrk(hi.reason, "<>&\"'") && strstr(r.body.p, raw.p)) {
+			fu_fail("fuzz_http",
+				"a reason with markup characters appears only escaped");
+		}
+		sb_clear(&want);
+		sb_clear(&raw);
 	}
 	sb_clear(&r.body);
 
