@@ -11,7 +11,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
       bind9-dnsutils knot-dnsutils python3 python3-dnspython
       libfstrm-dev libprotobuf-c-dev protobuf-c-compiler fstrm-bin dnstap-ldns
       libmaxminddb-dev libmaxmind-db-writer-perl unbound
-      libsystemd-dev systemd mandoc man-db debhelper dpkg-dev git"
+      libsystemd-dev systemd mandoc man-db debhelper dpkg-dev git
+      libmicrohttpd-dev prometheus chromium dnsperf"
 if [ "$1" = "--fuzz" ]; then
 	PKGS="$PKGS clang libclang-rt-14-dev"
 fi

@@ -18,6 +18,7 @@
 #include "daemon/daemon.h"
 #include "geo/geo_watch.h"
 #include "daemon/notify.h"
+#include "daemon/http.h"
 #include "daemon/privs.h"
 #include "daemon/server.h"
 #include "daemon/stats.h"
@@ -81,6 +82,7 @@ struct daemon {
 	struct dnstap *dnstap; /* the dnstap writer, kept while its destination is; or NULL */
 	bool serving;          /* start-up went through: only then is the state saved at exit */
 	struct reload_job job;
+	struct http *http; /* the operators' HTTP listener, or NULL */
 	ev_signal sighup, sigterm, sigint;
 	ev_timer save_timer;
 	struct geo_watch *geo; /* the geo maps' files: a change reloads */
@@ -395,6 +397,7 @@ static int reload_finish(struct daemon *d, struct sbuf *msg)
 		dnstap_free(old_dnstap); /* likewise: flushed and closed now */
 	}
 	health_follow(d);
+	http_apply(&d->http, snap->conf->http, d->srv, d->health, d->stats, &notes);
 	stats_reload(d->stats, true, wall_now());
 	log_info("reload done: %zu zones, %zu pools, %zu names, %.1f MiB%s%s", snap->nzones,
 		 snap->npools, snap->nnodes, snapshot_memory(snap) / 1048576.0,
@@ -561,6 +564,7 @@ static void daemon_free(struct daemon *d)
 	notify_free(d->notify);
 	control_free(d->control);
 	geo_watch_free(d->geo);
+	http_free(d->http); /* before the server whose snapshots it reads */
 	if (d->srv) {
 		server_stop(d->srv);
 	}
@@ -651,6 +655,13 @@ int daemon_run(const char *path, bool detach, bool verbose)
 			goto out;
 		}
 	}
+	/* HTTP sockets too may need root (a port below 1024). */
+	if (live->http) {
+		d.http = http_new(live->http, d.srv, d.health, d.stats);
+		if (!d.http) {
+			goto out;
+		}
+	}
 	/* Everything that needs root is open: give it up before the first
 	 * thread, then check what the user must still reach. */
 	if (privs_drop(live) != 0 || privs_audit(server_snapshot(d.srv)) != 0) {
@@ -708,6 +719,10 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	health_follow(&d);
 	d.geo = geo_watch_new(d.loop, geo_changed, &d);
 	geo_watch_set(d.geo, server_snapshot(d.srv)->conf);
+	if (d.http && http_start(d.http) != 0) {
+		goto out;
+	}
+	http_set_ready(d.http);
 	d.serving = true;
 	log_info("ready: %u workers, %zu zones, %zu pools, %zu names", server_nworkers(d.srv),
 		 server_snapshot(d.srv)->nzones, server_snapshot(d.srv)->npools,

@@ -1235,3 +1235,29 @@ void server_free(struct server *srv)
 	snapshot_free(atomic_load(&srv->snap));
 	free(srv);
 }
+
+/* --- readers that answer no queries ---------------------------------------- */
+
+void server_reader_register(void)
+{
+	rcu_register_thread();
+	rcu_thread_offline();
+}
+
+void server_reader_unregister(void)
+{
+	rcu_thread_online();
+	rcu_unregister_thread();
+}
+
+const struct snapshot *server_read_begin(struct server *srv)
+{
+	rcu_thread_online();
+	return live_snapshot(srv);
+}
+
+void server_read_end(struct server *srv)
+{
+	quiescent(srv);
+	rcu_thread_offline();
+}

@@ -32,6 +32,16 @@ unsigned server_nworkers(const struct server *srv);
 /* Threads that answer queries (each has its own dnstap queue, numbered from
  * 0 below this): per worker, one UDP thread per listener and a TCP loop. */
 unsigned server_nthreads(const struct server *srv);
+/* Reading the live snapshot from a thread of its own that answers no
+ * queries (the HTTP listener). The thread registers once before its first
+ * read and unregisters before it ends; each read is bracketed by
+ * server_read_begin and server_read_end, which return it to the offline
+ * state, so that a reload never waits for it between reads. The snapshot
+ * returned is valid until server_read_end. That thread only. */
+void server_reader_register(void);
+void server_reader_unregister(void);
+const struct snapshot *server_read_begin(struct server *srv);
+void server_read_end(struct server *srv);
 
 /* Stop and join every thread; in-flight TCP connections are closed. Main
  * thread. No-op if not started. */

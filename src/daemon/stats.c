@@ -1,6 +1,7 @@
 /* stats.c -- counters with one writer each, summed only when read. */
 #include "config.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -47,6 +48,9 @@ struct stats {
 	_Atomic uint64_t reloads_ok, reloads_failed;
 	_Atomic int64_t last_reload_ok_ms;
 	double started;
+	/* The registry (workers, names, index) for readers on other threads than
+	 * the main one (the HTTP listener); the main thread takes it to change it. */
+	pthread_mutex_t lock;
 };
 
 static double wall_now(void)
@@ -62,6 +66,7 @@ struct stats *stats_new(void)
 	struct stats *st = xcalloc(1, sizeof(*st));
 
 	st->started = wall_now();
+	pthread_mutex_init(&st->lock, NULL);
 	return st;
 }
 
@@ -93,6 +98,7 @@ void stats_free(struct stats *st)
 	free(st->dc_slot_of);
 	free(st->dc_names);
 	free(st->index);
+	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
 
@@ -125,10 +131,12 @@ struct stats_worker *stats_worker_new(struct stats *st)
 		abort();
 	}
 	memset(w, 0, sizeof(*w));
+	pthread_mutex_lock(&st->lock);
 	cover(st, w);
 	w->next = st->workers;
 	st->workers = w;
 	st->nworkers++;
+	pthread_mutex_unlock(&st->lock);
 	return w;
 }
 
@@ -186,6 +194,7 @@ static uint32_t slot_of(struct stats *st, const char *name)
 
 void stats_bind_pools(struct stats *st, struct pool *pools, size_t n)
 {
+	pthread_mutex_lock(&st->lock);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t slot = slot_of(st, pools[i].name);
 		char **dn;
@@ -218,6 +227,7 @@ void stats_bind_pools(struct stats *st, struct pool *pools, size_t n)
 	for (struct stats_worker *w = st->workers; w; w = w->next) {
 		cover(st, w);
 	}
+	pthread_mutex_unlock(&st->lock);
 }
 
 void stats_count_dc(struct stats_worker *w, const struct request *r)
@@ -246,6 +256,7 @@ void stats_reload(struct stats *st, bool ok, double now)
 void stats_sum(const struct stats *st, struct stats_totals *out)
 {
 	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&((struct stats *)st)->lock);
 	out->npools = st->nslots;
 	out->pools = xcalloc(st->nslots ? st->nslots : 1, sizeof(*out->pools));
 	for (size_t i = 0; i < st->nslots; i++) {
@@ -303,6 +314,7 @@ void stats_sum(const struct stats *st, struct stats_totals *out)
 	out->reloads_failed = atomic_load(&((struct stats *)st)->reloads_failed);
 	out->last_reload_ok = atomic_load(&((struct stats *)st)->last_reload_ok_ms) / 1000.0;
 	out->started = st->started;
+	pthread_mutex_unlock(&((struct stats *)st)->lock);
 }
 
 #undef ADD

@@ -222,8 +222,8 @@ struct stats_totals {
 	unsigned workers;
 };
 
-/* Add every worker up into @out (free with stats_totals_clear). Any thread
- * that may read the stats object's registry: the main thread. */
+/* Add every worker up into @out (free with stats_totals_clear). Any thread:
+ * the registry is read under the stats object's lock. */
 void stats_sum(const struct stats *st, struct stats_totals *out);
 void stats_totals_clear(struct stats_totals *t);
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <libconfig.h>
+#include <sodium.h>
 
 #include "dns/wire.h"
 #include "data/conf.h"
@@ -898,6 +899,7 @@ static void parse_dnstap(struct conf_ctx *c, struct conf *conf, const config_set
 		dt->version = xstrdup(PACKAGE_NAME " " PACKAGE_VERSION);
 	}
 }
+static void parse_http(struct conf_ctx *c, struct conf *conf, const config_setting_t *root);
 
 static void parse_top(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
 {
@@ -906,7 +908,7 @@ static void parse_top(struct conf_ctx *c, struct conf *conf, const config_settin
 					     "zones", "pools", "checks", "state_file", "control",
 					     "user", "group", "nsid", "cookie_secret",
 					     "cookie_secret_previous", "cookie_require", "rate_limit",
-					     "dnstap", "geo_maps", "edns_client_subnet", NULL };
+					     "dnstap", "geo_maps", "edns_client_subnet", "http", NULL };
 	const config_setting_t *s;
 	long long v;
 
@@ -1006,6 +1008,7 @@ static void parse_top(struct conf_ctx *c, struct conf *conf, const config_settin
 			  &conf->edns_client_subnet);
 	}
 	geo_conf_parse(c, conf, root);
+	parse_http(c, conf, root);
 }
 
 static void parse_zones(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
@@ -1830,6 +1833,8 @@ static int scan_file(const char *path, size_t *budget)
 	return 0;
 }
 
+static void hash_files(struct conf *conf);
+
 struct conf *conf_load(const char *path)
 {
 	config_t cfg;
@@ -1890,6 +1895,7 @@ struct conf *conf_load(const char *path)
 	conf->path = xstrdup(path);
 	conf->files = files.names;
 	conf->nfiles = files.n;
+	hash_files(conf);
 	conf->udp_size = 1232;
 	conf->tcp_idle_timeout = 10;
 	conf->tcp_max_clients = 1024;
@@ -1988,6 +1994,135 @@ void conf_free(struct conf *conf)
 		free(conf->dnstap->where);
 		free(conf->dnstap);
 	}
+	conf_http_free(conf->http);
 	free(conf->path);
 	free(conf);
+}
+
+/* --- the HTTP listener ------------------------------------------------------- */
+
+void conf_http_free(struct conf_http *h)
+{
+	if (!h) {
+		return;
+	}
+	for (size_t i = 0; i < h->nlistens; i++) {
+		free(h->listens[i].text);
+	}
+	free(h->listens);
+	free(h->allow);
+	free(h);
+}
+
+/* A listener address with its port written out: port 53 is no default here. */
+static bool has_port(const char *text)
+{
+	const char *colon = strrchr(text, ':');
+
+	if (text[0] == '[') {
+		return strstr(text, "]:") != NULL;
+	}
+	return colon && colon == strchr(text, ':');
+}
+
+/* http = { listen = [ "127.0.0.1:8053" ]; allow = [ ... ]; ... }: present
+ * means on. Only loopback is let in unless `allow` says otherwise. */
+static void parse_http(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
+{
+	static const char *const known[] = { "listen", "allow", "timeout", "max_clients", NULL };
+	const config_setting_t *s = config_setting_get_member(root, "http"), *list;
+	struct conf_http *h;
+	long long v;
+
+	if (!s) {
+		return;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+		err(c, s, "expected a group { listen = [ \"127.0.0.1:8053\" ]; ... }, got %s",
+		    type_name(config_setting_type(s)));
+		return;
+	}
+	check_known(c, s, known);
+	h = conf->http = xcalloc(1, sizeof(*h));
+	h->line = config_setting_source_line(s);
+	h->timeout = 10;
+	h->max_clients = 64;
+	list = get_strlist(c, s, "listen");
+	if (!config_setting_get_member(s, "listen")) {
+		err(c, s, "missing required setting 'listen' (e.g. listen = [ \"127.0.0.1:8053\" ];)");
+	} else if (list) {
+		int n = strlist_len(list);
+		if (n == 0) {
+			err(c, list, "expected at least one address");
+		}
+		h->listens = xcalloc(n ? (size_t)n : 1, sizeof(*h->listens));
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e;
+			const char *text = strlist_elem(list, i, &e);
+			if (!has_port(text) || conf_parse_listen(&h->listens[h->nlistens], text) != 0) {
+				err(c, e, "expected \"ADDRESS:PORT\" or \"[IPV6]:PORT\", got \"%s\"", text);
+				continue;
+			}
+			h->nlistens++;
+		}
+	}
+	list = get_strlist(c, s, "allow");
+	if (list) {
+		int n = strlist_len(list);
+		h->allow = xcalloc(n ? (size_t)n : 1, sizeof(*h->allow));
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e;
+			const char *text = strlist_elem(list, i, &e);
+			int rc = conf_parse_net(&h->allow[h->nallow], text);
+			if (rc == -2) {
+				err(c, e, "expected a network, got \"%s\": bits are set past the prefix",
+				    text);
+			} else if (rc != 0) {
+				err(c, e, "expected a network such as \"127.0.0.0/8\", \"::1/128\" "
+					  "or an address, got \"%s\"", text);
+			} else {
+				h->nallow++;
+			}
+		}
+	} else if (!config_setting_get_member(s, "allow")) {
+		h->allow = xcalloc(2, sizeof(*h->allow));
+		conf_parse_net(&h->allow[0], "127.0.0.0/8");
+		conf_parse_net(&h->allow[1], "::1/128");
+		h->nallow = 2;
+	}
+	if (get_int(c, s, "timeout", 1, 3600, &v)) {
+		h->timeout = (unsigned)v;
+	}
+	if (get_int(c, s, "max_clients", 1, 100000, &v)) {
+		h->max_clients = (unsigned)v;
+	}
+}
+
+/* What was read, as a short fingerprint: two servers with the same hash were
+ * given the same files. A file that cannot be read now is left out (the load
+ * reports it). */
+static void hash_files(struct conf *conf)
+{
+	crypto_generichash_state st;
+	uint8_t out[16], buf[8192];
+
+	if (sodium_init() < 0) {
+		return; /* no hash: the metric says "" */
+	}
+	crypto_generichash_init(&st, NULL, 0, sizeof(out));
+	for (size_t i = 0; i < conf->nfiles; i++) {
+		FILE *f = fopen(conf->files[i], "re");
+		size_t n;
+		if (!f) {
+			continue;
+		}
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+			crypto_generichash_update(&st, buf, n);
+		}
+		fclose(f);
+	}
+	crypto_generichash_final(&st, out, sizeof(out));
+	for (size_t i = 0; i < sizeof(out); i++) {
+		snprintf(conf->hash + 2 * i, 3, "%02x", out[i]);
+	}
 }

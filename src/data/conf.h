@@ -122,6 +122,17 @@ struct conf_dnstap {
 	char *where;           /* "FILE:LINE: dnstap.file" (or .socket), for later messages */
 };
 
+/* The operators' HTTP listener (daemon/http.h): metrics, status page. */
+struct conf_http {
+	struct conf_listen *listens; /* "ADDR:PORT" or "[V6]:PORT"; port 0: the kernel's */
+	size_t nlistens;
+	struct conf_net *allow; /* clients let in; default 127.0.0.0/8 and ::1/128 */
+	size_t nallow;
+	unsigned timeout;     /* seconds a connection may idle or dawdle; default 10 */
+	unsigned max_clients; /* connections at once; default 64 */
+	int line;
+};
+
 /* The longest chaos version or id: one TXT character-string (RFC 1035 3.3:
  * a length octet, then up to 255). The answer then always fits in 512 bytes:
  * 12 of header, at most 20 of question (version.server), 16 + 10 + 256 of
@@ -175,6 +186,8 @@ struct conf {
 	struct geo_map *geo_maps;
 	size_t ngeo_maps;
 	bool edns_client_subnet;
+	struct conf_http *http; /* NULL: no HTTP listener */
+	char hash[33];          /* BLAKE2b-128 of the files read, in hex (metrics) */
 	/* Pool and check names -> positions, for conf_find_* (conf.c). */
 	struct conf_index *pool_index;
 	struct conf_index *check_index;
@@ -192,6 +205,7 @@ const struct conf_pool *conf_find_pool(const struct conf *conf, const char *name
 struct conf *conf_load(const char *path);
 
 void conf_free(struct conf *conf);
+void conf_http_free(struct conf_http *h); /* NULL: no-op */
 
 /* A reload keeps what the process drew rather than configured: when neither
  * @conf (just loaded) nor @live (serving) configures a cookie secret, @conf

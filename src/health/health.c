@@ -40,6 +40,8 @@ struct health_entry {
 	double last_probe;  /* wall clock, 0 = never */
 	double changed;     /* wall clock of the last state change, 0 = never */
 	uint64_t probes_ok, probes_failed, changes;
+	uint64_t duration_le[HEALTH_DURATION_BUCKETS]; /* probes that took <= bound[i] */
+	double duration_sum;                          /* seconds, every probe */
 };
 
 struct health_table {
@@ -425,6 +427,10 @@ bool health_record(struct health_table *t, struct health_entry *e, bool ok, cons
 	}
 	e->latency_ms = latency_ms;
 	e->last_probe = now;
+	for (int i = 0; i < HEALTH_DURATION_BUCKETS; i++) {
+		e->duration_le[i] += latency_ms / 1000.0 <= health_duration_bounds[i];
+	}
+	e->duration_sum += latency_ms / 1000.0;
 	if (ok) {
 		e->probes_ok++;
 	} else {
@@ -513,7 +519,13 @@ static void info_of(struct health_info *out, const struct health_entry *e)
 	out->probes_ok = e->probes_ok;
 	out->probes_failed = e->probes_failed;
 	out->changes = e->changes;
+	memcpy(out->duration_le, e->duration_le, sizeof(out->duration_le));
+	out->duration_sum = e->duration_sum;
 }
+
+const double health_duration_bounds[HEALTH_DURATION_BUCKETS] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
 
 bool health_info_by_word(struct health_table *t, uint32_t word, struct health_info *out)
 {

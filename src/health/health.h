@@ -114,6 +114,11 @@ int health_set_admin(struct health_table *t, struct health_entry *e, enum health
 
 #define HEALTH_REASON_MAX 160
 
+/* Probe durations are counted in buckets (a histogram for metrics): bucket i
+ * holds the probes that took at most health_duration_bounds[i] seconds. */
+#define HEALTH_DURATION_BUCKETS 14
+extern const double health_duration_bounds[HEALTH_DURATION_BUCKETS];
+
 /* A consistent copy of one entry's metadata. */
 struct health_info {
 	char key[600];
@@ -132,6 +137,8 @@ struct health_info {
 	double last_probe;         /* wall clock, 0 = never */
 	double changed;            /* wall clock of the last change, 0 = never */
 	uint64_t probes_ok, probes_failed, changes;
+	uint64_t duration_le[HEALTH_DURATION_BUCKETS]; /* cumulative: probes <= bound */
+	double duration_sum;                          /* seconds */
 };
 
 /* Copy the entry that owns word @word into @out; false if none. Any thread. */

@@ -47,7 +47,8 @@ START_TIMEOUT = 10.0 * SLOW
 STOP_TIMEOUT = 5.0 * SLOW
 RELOAD_TIMEOUT = 10.0 * SLOW
 
-LISTEN_RE = re.compile(r"listening on (\S+) port (\d+)")
+LISTEN_RE = re.compile(r"(?<!http )listening on (\S+) port (\d+)")
+HTTP_LISTEN_RE = re.compile(r"http listening on (\S+) port (\d+)")
 LISTEN_SETTING_RE = re.compile(r"^[ \t]*listen[ \t]*=[ \t]*\[[^\]]*\][ \t]*;", re.M)
 READY_RE = re.compile(r"\bready\b")   # not "already"
 SANITIZER_RE = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:")
@@ -248,6 +249,7 @@ class Server:
         self._cv = threading.Condition()
         self._reader = None
         self.ports = {}
+        self.http_ports = {}   # the HTTP listener's, from "http listening on ADDR port N"
         self.stopped = False
 
     # -- process management
@@ -294,6 +296,9 @@ class Server:
             if m:
                 addr = m.group(1).strip("[]")
                 self.ports[addr] = int(m.group(2))
+            m = HTTP_LISTEN_RE.search(l)
+            if m:
+                self.http_ports[m.group(1).strip("[]")] = int(m.group(2))
 
     def wait_for(self, pred, start, timeout):
         """Index of the first log line >= start satisfying pred, or None."""

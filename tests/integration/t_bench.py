@@ -85,5 +85,35 @@ class LargeZone(unittest.TestCase):
         self.assertRegex(out, re.escape("`gslbd -t` (load, build the snapshot, free it)"))
 
 
+
+class ScrapeReport(unittest.TestCase):
+    """scrape.py (short: one round of 1 s) prints both modes, the ratio, the
+    cost of one scrape, and says when a run cannot count."""
+
+    def run_scrape(self, *args):
+        p = subprocess.run([sys.executable, str(BENCH / "scrape.py")] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+        return p.returncode, p.stdout.decode(errors="replace")
+
+    def test_report(self):
+        import shutil
+        if not shutil.which("dnsperf"):
+            self.skipTest("dnsperf not installed")
+        rc, out = self.run_scrape("--rounds", "1", "--seconds", "1", "--gslbd", harness.GSLBD)
+        for want in (r"^plain +1 +[\d.]+ +\d+ +-$", r"^scraping +1 +[\d.]+ +\d+ +\d+/run$",
+                     r"^scraping/plain CPU per query: [\d.]+ \(medians\), paired median [\d.]+ "
+                     r"over 1 rounds", r"^one scrape \(\d+ bytes\) costs gslbd \d+ us of CPU",
+                     r"^# .*scrape\.py --rounds 1"):
+            self.assertRegex(out, re.compile(want, re.M))
+        self.assertEqual(rc, 0 if "every run counted" in out else 1, out)
+
+    def test_failure_is_reported(self):
+        import shutil
+        if not shutil.which("dnsperf"):
+            self.skipTest("dnsperf not installed")
+        rc, out = self.run_scrape("--rounds", "1", "--seconds", "1", "--gslbd", "/nonexistent/gslbd")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("failed: gslbd /nonexistent/gslbd did not start", out)
+
 if __name__ == "__main__":
     unittest.main()
