@@ -644,8 +644,8 @@ static void parse_map(struct conf_ctx *c, struct geo_map *m, const config_settin
 		}
 		if (!ok) {
 			conf_error(c, v,
-				   "unknown setting; a geo map takes name, nets, geoip2, mode, "
-				   "datacenters, regions and default");
+				   "unknown setting (expected one of: name, nets, geoip2, mode, "
+				   "datacenters, regions, default)");
 		}
 	}
 	v = config_setting_get_member(s, "name");

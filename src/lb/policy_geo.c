@@ -138,8 +138,8 @@ static int parse(struct conf_pool *cp, const config_setting_t *group, const conf
 				    strcmp(nm, "min_healthy"))) {
 				free(in_dc);
 				return fail(at, config_setting_get_elem(e, (unsigned)k), err, size,
-					    "unknown setting; a datacenter takes name, members and "
-					    "min_healthy");
+					    "unknown setting (expected one of: name, members, "
+					    "min_healthy)");
 			}
 		}
 		d->name = xstrdup(config_setting_get_string(n));
