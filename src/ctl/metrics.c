@@ -425,6 +425,27 @@ void metrics_render(struct sbuf *out, const struct snapshot *snap, struct health
 			put(out, "\n");
 		}
 	}
+	family(out, "gslbd_datacenter_answers_total", "counter",
+	       "Answers of a geo pool by the datacenter that answered.");
+	for (size_t i = 0; i < tot.npools; i++) {
+		const struct stats_pool_total *p = &tot.pools[i];
+		for (int d = 0; p->dc_names && d < STATS_POOL_DCS; d++) {
+			if (!p->dc_names[d]) {
+				continue;
+			}
+			put(out, "gslbd_datacenter_answers_total{pool=\"");
+			metrics_label(out, p->name);
+			put(out, "\",datacenter=\"");
+			metrics_label(out, p->dc_names[d]);
+			put(out, "\"} ");
+			put_u(out, p->dc[d]);
+			put(out, "\n");
+		}
+	}
+	family(out, "gslbd_dnstap_messages_total", "counter",
+	       "dnstap messages queued to the writer (sent) or dropped (queue full, no reader).");
+	sample1(out, "gslbd_dnstap_messages_total", "result", "sent", tot.dnstap_sent);
+	sample1(out, "gslbd_dnstap_messages_total", "result", "dropped", tot.dnstap_dropped);
 	family(out, "gslbd_pool_members_up", "gauge",
 	       "Members of a pool's address family that answers would use now.");
 	for (size_t i = 0; i < snap->npools; i++) {

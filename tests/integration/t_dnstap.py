@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -436,11 +437,19 @@ class SlowReader(unittest.TestCase):
         """Connects (the backlog takes it) but never accepts or reads: the
         handshake times out, nothing is ever open; every message is dropped
         without being packed."""
-        text, files = scenario('dnstap = { socket = "%s"; };\n' % self.path)
+        text, files = scenario('dnstap = { socket = "%s"; };\n'
+                               'http = { listen = [ "127.0.0.1:0" ]; };\n' % self.path)
         with harness.start(text, files=files) as srv:
             n = self.flood(srv, lambda: True, rounds=3)
             sent, dropped = tap_counters(srv)
             self.assertEqual((sent, dropped), (0, 2 * n))
+            # The same counters in /metrics.
+            url = "http://127.0.0.1:%d/metrics" % srv.http_ports["127.0.0.1"]
+            with urllib.request.urlopen(url, timeout=5) as r:
+                metrics = r.read().decode()
+            self.assertIn('gslbd_dnstap_messages_total{result="sent"} 0\n', metrics)
+            self.assertIn('gslbd_dnstap_messages_total{result="dropped"} %d\n' % (2 * n),
+                          metrics)
             n2 = self.flood(srv, lambda: True, batch=100)
             self.assertEqual(tap_counters(srv), (0, 2 * (n + n2)))
             self.assertFalse(ctl_json(srv, "status")["dnstap"]["connected"])

@@ -9,6 +9,7 @@ rejected) without a lost query. Queries with dig +subnet and dnspython."""
 
 import os
 import re
+import urllib.request
 import shutil
 import subprocess
 import sys
@@ -258,6 +259,27 @@ class ClientSubnet(GeoCase):
         self.assertEqual(int(m2.group(3)) - int(m.group(3)), 3)
         self.assertEqual(m2.group(1), m.group(1))
         self.assertIn('"datacenters"', self.ctl("stats", "--json"))
+
+
+class Metrics(GeoCase):
+    """Answers per datacenter reach /metrics too."""
+    extra = 'http = { listen = [ "127.0.0.1:0" ]; };'
+
+    def metric(self, dc):
+        port = self.srv.http_ports["127.0.0.1"]
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+            text = r.read().decode()
+        m = re.search(r'^gslbd_datacenter_answers_total\{pool="([^"]+)",datacenter="%s"\} (\d+)$'
+                      % dc, text, re.M)
+        self.assertIsNotNone(m, text[:3000])
+        return int(m.group(2))
+
+    def test_metrics_count_datacenters(self):
+        iad, ams = self.metric("iad"), self.metric("ams")
+        for _ in range(3):
+            ask(self.srv, "www.lb.example.test", source="127.0.0.3")
+        self.assertEqual(self.metric("iad") - iad, 3)
+        self.assertEqual(self.metric("ams"), ams)
 
 
 class FallThrough(GeoCase):
