@@ -22,6 +22,7 @@
 #include "data/conf.h"
 #include "data/snapshot.h"
 #include "dns/rrl.h"
+#include "dnssec/dnssec.h"
 #include "health/health.h"
 #include "health/probe.h"
 #include "util/log.h"
@@ -79,6 +80,7 @@ struct daemon {
 	struct reload_job job;
 	ev_signal sighup, sigterm, sigint;
 	ev_timer save_timer;
+	ev_timer resign_timer; /* DNSSEC: rebuild before signatures run out */
 };
 
 static double wall_now(void)
@@ -367,6 +369,43 @@ static void reload_join(struct reload_job *j)
 	j->running = false;
 }
 
+/* DNSSEC signatures are made with the snapshot: re-signing is a reload
+ * (config and zones read again, built to the side, swapped), started when the
+ * live snapshot's earliest zone reaches its refresh time. A failed one keeps
+ * the live snapshot, whose signatures are still valid for `refresh` seconds,
+ * and is tried again every 10 s. */
+static void resign_arm(struct daemon *d)
+{
+	uint32_t at = dnssec_resign_at(server_snapshot(d->srv));
+	double now = wall_now(), after;
+
+	ev_timer_stop(d->loop, &d->resign_timer);
+	if (!at) {
+		return;
+	}
+	after = (double)at - now;
+	if (after < 1.0) {
+		after = d->job.running ? 1.0 : 10.0;
+	}
+	ev_timer_set(&d->resign_timer, after, 0.0);
+	ev_timer_start(d->loop, &d->resign_timer);
+}
+
+static void resign_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct daemon *d = t->data;
+
+	(void)loop;
+	(void)revents;
+	log_info("dnssec: signatures reach their refresh time: signing again (a reload)");
+	if (d->job.running) {
+		d->job.again = true;
+	} else {
+		reload_start(d, NULL);
+	}
+	resign_arm(d);
+}
+
 static void reload_done_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
 	struct daemon *d = a->data;
@@ -389,6 +428,7 @@ static void reload_done_cb(struct ev_loop *loop, ev_async *a, int revents)
 		d->job.again = false;
 		reload_start(d, NULL);
 	}
+	resign_arm(d);
 }
 
 static void save_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -624,6 +664,9 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	if (live->state_file) {
 		ev_timer_start(d.loop, &d.save_timer);
 	}
+	ev_timer_init(&d.resign_timer, resign_cb, 1.0, 0.0);
+	d.resign_timer.data = &d;
+	resign_arm(&d);
 	health_follow(&d);
 	d.serving = true;
 	log_info("ready: %u workers, %zu zones, %zu pools, %zu names", server_nworkers(d.srv),
