@@ -8,7 +8,8 @@ set -e
 PKGS="build-essential autoconf automake libtool pkg-config
       libldns-dev libev-dev libconfig-dev liburcu-dev libcurl4-openssl-dev libjansson-dev
       libsodium-dev check openssl util-linux
-      bind9-dnsutils knot-dnsutils python3 python3-dnspython"
+      bind9-dnsutils knot-dnsutils python3 python3-dnspython
+      ldnsutils nsd unbound"
 if [ "$1" = "--fuzz" ]; then
 	PKGS="$PKGS clang libclang-rt-14-dev"
 fi
