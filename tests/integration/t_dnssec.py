@@ -100,7 +100,7 @@ def ds_of(directory, base):
     return out.stdout.strip()
 
 
-def wait_answering(port, name, timeout=10.0):
+def wait_answering(port, name, timeout=20.0 * harness.SLOW):
     deadline = time.monotonic() + timeout
     q = dns.message.make_query(name, "SOA")
     while time.monotonic() < deadline:
