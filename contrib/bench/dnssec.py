@@ -6,7 +6,7 @@ Three measurements, in one run, each repeated and reported as medians:
  1. CPU per query, DO=0 against DO=1, for the same pool, in the same gslbd
     process (one worker thread): dnsperf sends N queries for the pool's A
     records without and then with the DO bit (dnsperf -D), alternating,
-    and the CPU time the gslbd process used (/proc/PID/stat, user + system)
+    and the CPU time the gslbd process used (/proc/PID/task/*/schedstat)
     is divided by the queries answered.
  2. Failover to a signed answer: a pool of two members probed every 100 ms
     (tcp check, fall 1); a member's listener is closed and DO=1 queries are
@@ -44,7 +44,6 @@ import dns.rdatatype
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-CLK = os.sysconf("SC_CLK_TCK")
 
 ZONE_HEAD = """$ORIGIN bench.test.
 $TTL 300
@@ -67,9 +66,15 @@ def keygen(d, zone, ksk):
 
 
 def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK
+    """CPU time of every thread of @pid, in seconds (schedstat: nanoseconds)."""
+    total = 0
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
+    return total / 1e9
 
 
 def vm_hwm_kib(pid):
@@ -289,12 +294,16 @@ zone:
   - domain: bench.test
     file: {kd}/bench.test.zone
 """.format(port=port, kd=kd))
+        klog = open(os.path.join(d, "knot.log"), "w")
         proc = subprocess.Popen(["knotd", "-c", os.path.join(kd, "knot.conf")],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=klog, stderr=klog)
+        klog.close()
         try:
             t = wait_signed(port, "bench.test", proc, 3600)
             if t is None:
-                failed.append("knot run %d: not serving a signed SOA" % i)
+                with open(os.path.join(d, "knot.log")) as f:
+                    failed.append("knot run %d: not serving a signed SOA: %s"
+                                  % (i, f.read()[-500:]))
             else:
                 res["knot"].append((t, vm_hwm_kib(proc.pid) / 1024))
         finally:
@@ -324,6 +333,7 @@ def main():
     d = tempfile.mkdtemp(prefix="gslbd-bench-dnssec-")
     try:
         keys = [keygen(d, "bench.test", True), keygen(d, "bench.test", False)]
+        write_zone(os.path.join(d, "bench.test.zone"), 10)
         print("gslbd: %s" % args.binary)
         print("\n1. CPU per pool query, one worker, %d queries per run, %d runs" %
               (args.queries, runs))
