@@ -743,10 +743,11 @@ static void sign_pool_sets(struct signing *sg, struct node *n, const struct pool
 		}
 	}
 	if (count > DNSSEC_MAX_SETS) {
-		log_err("%s: pool \"%s\" at %s: more than %d possible %s answer sets (every subset "
-			"of up to `answers` members, backups included) to sign ahead; lower "
-			"answers or the number of members",
-			sg->s->conf->path, p->name, dname_to_str(tmp, sizeof(tmp), n->name),
+		log_err("%s:%d: pools[%u] \"%s\" (owner %s in a signed zone): more than %d possible "
+			"%s answer sets (every subset of up to `answers` members, backups "
+			"included) to sign ahead; lower answers or the number of members",
+			sg->s->conf->path, sg->s->conf->pools[p->index].line, p->index, p->name,
+			dname_to_str(tmp, sizeof(tmp), n->name),
 			DNSSEC_MAX_SETS, qtype == DNS_TYPE_A ? "A" : "AAAA");
 		sg->errors++;
 		return;
