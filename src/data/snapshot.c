@@ -874,7 +874,7 @@ size_t snapshot_memory(const struct snapshot *s)
 		const struct zone_data *d = &s->zones[i].data;
 		n += d->nrrs * sizeof(*d->rrs) + (d->arena ? arena_used(d->arena) : 0);
 	}
-	return n;
+	return n + dnssec_memory(s);
 }
 
 void snapshot_free(struct snapshot *s)

@@ -924,6 +924,13 @@ void dnssec_free(struct snapshot *s)
 	s->dnssec = NULL;
 }
 
+size_t dnssec_memory(const struct snapshot *s)
+{
+	const struct dnssec_map *m = s->dnssec;
+
+	return m ? arena_used(m->arena) + (m->e ? (m->mask + 1) * sizeof(*m->e) : 0) : 0;
+}
+
 uint32_t dnssec_resign_at(const struct snapshot *s)
 {
 	uint32_t at = 0;

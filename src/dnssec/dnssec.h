@@ -57,6 +57,9 @@ int dnssec_sign(struct snapshot *s);
 /* Free what dnssec_prepare and dnssec_sign made for @s. */
 void dnssec_free(struct snapshot *s);
 
+/* Bytes held by the signatures and set tables of @s (for reports). */
+size_t dnssec_memory(const struct snapshot *s);
+
 /* The earliest time (Unix seconds) some zone of @s must be signed again; 0:
  * no signed zone. */
 uint32_t dnssec_resign_at(const struct snapshot *s);
