@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import backends as B  # noqa: E402
 import harness  # noqa: E402
 
+import dns.dnssec  # noqa: E402
 import dns.flags  # noqa: E402
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
@@ -453,6 +454,40 @@ pools = ( %s );
                 e1, _ = expiry()
             self.assertGreater(e1, e0, "signed again before the signatures expired")
             self.assertGreater(e0, time.time() - 0.5, "... and before the old ones ran out")
+
+    def test_zsk_rollover_by_prepublication(self):
+        """publish = a key in the DNSKEY RRset that does not sign; a reload moves it."""
+        zsk = keygen(self.tmp, "lb.example.test", "ECDSAP256SHA256", False)
+        files = dict(self.files)
+        for ext in (".key", ".private"):
+            files["keys/" + zsk + ext] = self.tmp / (zsk + ext)
+        ksk_tag, zsk_tag = int(self.key.split("+")[-1]), int(zsk.split("+")[-1])
+
+        def conf(keys, publish):
+            return self.conf().replace('keys = [ "keys/%s" ];' % self.key,
+                                       "keys = [ %s ]; publish = [ %s ];" % (
+                                           ", ".join('"keys/%s"' % k for k in keys),
+                                           ", ".join('"keys/%s"' % k for k in publish)))
+
+        def state(srv):
+            r = self.ask(srv, "lb.example.test", "DNSKEY")
+            tags = sorted(dns.dnssec.key_id(k) for rr in r.answer
+                          if rr.rdtype == dns.rdatatype.DNSKEY for k in rr)
+            r = self.ask(srv, "static.lb.example.test")
+            signers = sorted(x.key_tag for rr in r.answer
+                             if rr.rdtype == dns.rdatatype.RRSIG for x in rr)
+            return tags, signers
+
+        with harness.start(conf([self.key], [zsk]), files=files, v6=False) as srv:
+            self.assertEqual(state(srv), (sorted([ksk_tag, zsk_tag]), [ksk_tag]),
+                             "the new ZSK is published, the KSK alone signs")
+            srv.write_conf(conf([self.key, zsk], []))
+            self.assertEqual(srv.reload()[0], "done")
+            self.assertEqual(state(srv), (sorted([ksk_tag, zsk_tag]), [zsk_tag]),
+                             "after the reload the ZSK signs the zone's data")
+            r = self.ask(srv, "lb.example.test", "DNSKEY")
+            signers = [x.key_tag for rr in r.answer if rr.rdtype == dns.rdatatype.RRSIG for x in rr]
+            self.assertEqual(signers, [ksk_tag], "the KSK signs the DNSKEY RRset")
 
     def test_pool_too_large_refused(self):
         members = ", ".join('{ address = "192.0.2.%d"; }' % i for i in range(1, 14))
