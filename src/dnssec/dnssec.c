@@ -999,3 +999,98 @@ const struct node *dnssec_nsec_cover(const struct snap_zone *z, const uint8_t *n
 	}
 	return dz->chain[lo ? lo - 1 : dz->nchain - 1];
 }
+
+/* --- the signed static data, as a zone file ----------------------------------- */
+
+static void print_records(FILE *out, const uint8_t *owner, uint16_t type, uint32_t ttl,
+			  const uint8_t *rdata, uint16_t rdlen)
+{
+	uint8_t wire[DNAME_MAXLEN + 10 + 65535];
+	size_t ol = dname_len(owner), pos = 0;
+	ldns_rr *rr = NULL;
+
+	memcpy(wire, owner, ol);
+	dns_wr16(wire + ol, type);
+	dns_wr16(wire + ol + 2, DNS_CLASS_IN);
+	dns_wr16(wire + ol + 4, (uint16_t)(ttl >> 16));
+	dns_wr16(wire + ol + 6, (uint16_t)ttl);
+	dns_wr16(wire + ol + 8, rdlen);
+	memcpy(wire + ol + 10, rdata, rdlen);
+	if (ldns_wire2rr(&rr, wire, ol + 10 + rdlen, &pos, LDNS_SECTION_ANSWER) == LDNS_STATUS_OK) {
+		ldns_rr_print(out, rr);
+		ldns_rr_free(rr);
+	}
+}
+
+static void print_sig(FILE *out, const uint8_t *owner, const struct dnssec_sig *sig)
+{
+	const uint8_t *r = sig ? sig->wire : NULL;
+
+	for (unsigned i = 0; sig && i < sig->n; i++) {
+		uint16_t rdlen = dns_rd16(r + 8);
+		uint32_t ttl = (uint32_t)dns_rd16(r + 4) << 16 | dns_rd16(r + 6);
+		print_records(out, owner, DNS_TYPE_RRSIG, ttl, r + 10, rdlen);
+		r += 10u + rdlen;
+	}
+}
+
+int dnssec_dump(FILE *out, const struct snapshot *s, const char *origin)
+{
+	uint8_t w[DNAME_MAXLEN];
+	const struct snap_zone *z = NULL;
+
+	if (dname_from_str(w, origin) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < s->nzones; i++) {
+		if (same_dname(s->zones[i].data.origin, w)) {
+			z = &s->zones[i];
+		}
+	}
+	if (!z || !z->dnssec) {
+		return -1;
+	}
+	for (size_t i = 0; i <= s->mask; i++) {
+		const struct node *n = s->table[i];
+		if (!n) {
+			continue;
+		}
+		for (unsigned r = 0; r < n->nrrsets; r++) {
+			const struct rrset *rs = &n->rrsets[r];
+			bool parent_ds = rs->type == DNS_TYPE_DS && n->is_apex && node_ds_parent(n) == z;
+			if (n->zone != z && !parent_ds) {
+				continue;
+			}
+			if (n->zone == z && rs->type == DNS_TYPE_DS && n->is_apex && node_ds_parent(n)) {
+				continue;
+			}
+			for (unsigned k = 0; k < rs->count; k++) {
+				print_records(out, n->name, rs->type, rs->ttl, rs->rrs[k].rdata,
+					      rs->rrs[k].rdlen);
+			}
+			print_sig(out, n->name, dnssec_rrset_sig(s, rs));
+		}
+		/* A pool owner: one of its signed sets per type (each one is
+		 * signed alike; `ldns-verify-zone` checks that one). */
+		const struct pool_sigs *ps = n->zone == z ? map_get(s->dnssec, n) : NULL;
+		for (unsigned t = 0; ps && t < 2; t++) {
+			const struct set_table *st = &ps->t[t];
+			for (size_t k = 0; st->slot && k <= st->mask; k++) {
+				const struct signed_set *ss = st->slot[k];
+				if (!ss || !ss->sig) {
+					continue;
+				}
+				uint32_t ttl = (uint32_t)dns_rd16(ss->sig->wire + 4) << 16 |
+					       dns_rd16(ss->sig->wire + 6);
+				for (unsigned a = 0; a < ss->n; a++) {
+					print_records(out, n->name, t ? DNS_TYPE_AAAA : DNS_TYPE_A, ttl,
+						      ss->addrs + (size_t)a * st->alen,
+						      (uint16_t)st->alen);
+				}
+				print_sig(out, n->name, ss->sig);
+				break;
+			}
+		}
+	}
+	return 0;
+}

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct snapshot;
 struct snap_zone;
@@ -56,6 +57,12 @@ int dnssec_sign(struct snapshot *s);
 
 /* Free what dnssec_prepare and dnssec_sign made for @s. */
 void dnssec_free(struct snapshot *s);
+
+/* Print the signed data of zone @origin (text) of @s to @out as a zone file:
+ * every record with its RRSIGs, the NSEC chain, and one signed address set
+ * of each pool owner and type (for `ldns-verify-zone`). Returns -1 if @s
+ * signs no such zone. Any thread. */
+int dnssec_dump(FILE *out, const struct snapshot *s, const char *origin);
 
 /* Bytes held by the signatures and set tables of @s (for reports). */
 size_t dnssec_memory(const struct snapshot *s);

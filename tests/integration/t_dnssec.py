@@ -489,6 +489,42 @@ pools = ( %s );
             signers = [x.key_tag for rr in r.answer if rr.rdtype == dns.rdatatype.RRSIG for x in rr]
             self.assertEqual(signers, [ksk_tag], "the KSK signs the DNSKEY RRset")
 
+    def test_dump_verifies_with_ldns_verify_zone(self):
+        verify = shutil.which("ldns-verify-zone")
+        if not verify:
+            harness.note_skip("Server.test_dump_verifies_with_ldns_verify_zone",
+                              "missing ldns-verify-zone")
+            self.skipTest("missing ldns-verify-zone")
+        d = Path(tempfile.mkdtemp(prefix="gslbd-dnssec-"))
+        try:
+            for name, src in self.files.items():
+                p = d / name
+                p.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(str(src), str(p)) if isinstance(src, Path) else p.write_text(src)
+            (d / "gslbd.conf").write_text(self.conf())
+            rc, out, err = harness.run(["-c", str(d / "gslbd.conf"), "--dump-signed",
+                                        "lb.example.test"])
+            self.assertEqual(rc, 0, err)
+            (d / "signed.zone").write_text(out)
+            for t in ("SOA", "NSEC", "DNSKEY", "CDS", "RRSIG"):
+                self.assertRegex(out, r"\s%s\s" % t)
+            self.assertRegex(out, r"www\.lb\.example\.test\.\s+\d+\s+IN\s+A\s")
+            v = subprocess.run([verify, str(d / "signed.zone")], capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+            # The check can fail: the chain without one NSEC is not complete.
+            broken = "\n".join(l for l in out.splitlines()
+                               if not re.match(r"static\.lb\.example\.test\.\s.*\sNSEC\s", l))
+            (d / "broken.zone").write_text(broken + "\n")
+            v = subprocess.run([verify, str(d / "broken.zone")], capture_output=True, text=True,
+                               timeout=60)
+            self.assertNotEqual(v.returncode, 0)
+            rc, _, err = harness.run(["-c", str(d / "gslbd.conf"), "--dump-signed", "other.test"])
+            self.assertEqual(rc, 1)
+            self.assertIn('no signed zone "other.test"', err)
+        finally:
+            shutil.rmtree(str(d), ignore_errors=True)
+
     def test_pool_too_large_refused(self):
         members = ", ".join('{ address = "192.0.2.%d"; }' % i for i in range(1, 14))
         conf = self.conf(pools='{ name = "big"; owners = [ "www.lb.example.test" ]; '
