@@ -521,6 +521,35 @@ int dnssec_prepare(struct snapshot *s)
 		if (!cd) {
 			continue;
 		}
+		{
+			/* gslbd makes these itself: a pre-signed zone file would clash. */
+			int own = 0;
+			for (size_t k = 0; k < z->data.nrrs; k++) {
+				const struct zone_rr *rr = &z->data.rrs[k];
+				switch (rr->type) {
+				case DNS_TYPE_DNSKEY:
+				case DNS_TYPE_RRSIG:
+				case DNS_TYPE_NSEC:
+				case DNS_TYPE_NSEC3:
+				case 51: /* NSEC3PARAM */
+				case DNS_TYPE_CDS:
+				case DNS_TYPE_CDNSKEY:
+					if (own++ == 0) {
+						log_err("%s:%d: type %u in a zone signed by gslbd (zones[%zu]."
+							"dnssec): remove DNSKEY, RRSIG, NSEC, NSEC3, CDS and "
+							"CDNSKEY records from the zone file; gslbd makes them",
+							rr->file, rr->line, rr->type, i);
+					}
+					break;
+				default:
+					break;
+				}
+			}
+			if (own) {
+				errors++;
+				continue;
+			}
+		}
 		g = xcalloc(1, sizeof(*g));
 		z->signer = g;
 		g->nkeys = cd->nkeys + cd->npublish;

@@ -251,6 +251,22 @@ START_TEST(negative_proofs)
 }
 END_TEST
 
+START_TEST(presigned_zone_refused)
+{
+	const char *saved = zone_text;
+
+	zone_text = "$ORIGIN sig.test.\n"
+		    "$TTL 300\n"
+		    "@ IN SOA ns1 hostmaster 1 3600 600 86400 60\n"
+		    "@ IN NS ns1\n"
+		    "ns1 IN A 192.0.2.1\n"
+		    "ns1 IN NSEC sig.test. A RRSIG NSEC\n";
+	ck_assert_ptr_null(build(web3));
+	zone_text = saved;
+	ck_assert_msg(strstr(errlog, "sig.zone:6: type 47 in a zone signed by gslbd"), "%s", errlog);
+}
+END_TEST
+
 START_TEST(too_many_sets_refused)
 {
 	char pools[4096];
@@ -280,6 +296,7 @@ int main(void)
 	tcase_add_test(tc, pool_sets_signed);
 	tcase_add_test(tc, negative_proofs);
 	tcase_add_test(tc, too_many_sets_refused);
+	tcase_add_test(tc, presigned_zone_refused);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
