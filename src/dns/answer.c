@@ -41,8 +41,7 @@ struct job {
 	const uint8_t *cookie; /* the server cookie to send (16 octets), or NULL */
 };
 
-/* A marker, never written: the query asks for DNSSEC records (DO=1) and
- * the snapshot signs some zone. */
+/* A marker, never written: the query asks for DNSSEC records (DO=1). */
 static const struct image dnssec_wanted;
 
 enum step_result {
@@ -222,8 +221,8 @@ static enum step_result step_parse(struct job *j)
 	}
 	j->opt = 0;
 	if (q->edns) {
-		if (__builtin_expect(q->edns_do, 0) && j->s->dnssec) {
-			j->img = &dnssec_wanted; /* step_lookup answers it with signatures */
+		if (__builtin_expect(q->edns_do, 0)) {
+			j->img = &dnssec_wanted; /* step_lookup: signed, if the zone is */
 		}
 		j->opt = DNS_OPT_FIXED_LEN;
 		if (q->nsid && j->ctx->nsid) {
