@@ -13,6 +13,7 @@ Also here: DO=0 answers carry no DNSSEC records, DNSKEY/CDS at the apex, TC
 when a signed answer does not fit, key file errors, the pool-size limit,
 and re-signing before expiry with a short validity."""
 
+import json
 import os
 import re
 import shutil
@@ -524,6 +525,23 @@ pools = ( %s );
             self.assertIn('no signed zone "other.test"', err)
         finally:
             shutil.rmtree(str(d), ignore_errors=True)
+
+    def test_status_shows_signatures(self):
+        gslbctl = os.environ.get("GSLBCTL") or str(harness.REPO / "src" / "gslbctl")
+        conf = self.conf("validity = 86400; inception = 600;") + \
+            'control = { socket = "ctl.sock"; };\n'
+        with harness.start(conf, files=self.files, v6=False) as srv:
+            out = subprocess.run([gslbctl, "-c", str(srv.conf_path), "status", "--json"],
+                                 capture_output=True, text=True, timeout=10)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            z = json.loads(out.stdout)["dnssec"]
+            self.assertEqual([x["zone"] for x in z], ["lb.example.test"])
+            self.assertGreater(z[0]["nsec_names"], 5)
+            self.assertTrue(z[0]["expiration"] > z[0]["resign_at"] > z[0]["inception"])
+            out = subprocess.run([gslbctl, "-c", str(srv.conf_path), "status"],
+                                 capture_output=True, text=True, timeout=10)
+            self.assertRegex(out.stdout, r"zone lb.example.test: signed, signatures from \S+ "
+                             r"to \S+, signed again at \S+")
 
     def test_pool_too_large_refused(self):
         members = ", ".join('{ address = "192.0.2.%d"; }' % i for i in range(1, 14))
