@@ -190,7 +190,8 @@ static void put_soa(struct writer *w, const struct snap_zone *z)
 }
 
 /* RFC 4035 3.1.3.2: NODATA at the last hop @h, in zone @z. */
-static void put_nodata_proof(struct writer *w, const struct resolve_hop *h, const struct snap_zone *z)
+static void put_nodata_proof(struct writer *w, const struct resolve_hop *h,
+			     const struct snap_zone *z)
 {
 	const struct node *n = h->node;
 
@@ -198,8 +199,8 @@ static void put_nodata_proof(struct writer *w, const struct resolve_hop *h, cons
 		return;
 	}
 	if (h->match == MATCH_WILDCARD) {
-		put_nsec(w, n);              /* the wildcard has no such type */
-		put_cover(w, z, h->owner);   /* and the name itself does not exist */
+		put_nsec(w, n);		   /* the wildcard has no such type */
+		put_cover(w, z, h->owner); /* and the name itself does not exist */
 	} else if (n->zone == z && node_rrset(n, DNS_TYPE_NSEC)) {
 		put_nsec(w, n);
 	} else {
@@ -261,7 +262,8 @@ static void put_referral(struct writer *w, const struct node *cut)
 		if (!t || t->zone != cut->zone || t->namelen != l || memcmp(t->name, lt, l) != 0) {
 			continue;
 		}
-		const struct rrset *a = node_rrset(t, DNS_TYPE_A), *aaaa = node_rrset(t, DNS_TYPE_AAAA);
+		const struct rrset *a = node_rrset(t, DNS_TYPE_A),
+				   *aaaa = node_rrset(t, DNS_TYPE_AAAA);
 		if (a) {
 			put_rrset(w, 2, t->name, a, a->ttl);
 		}
@@ -405,7 +407,7 @@ bool answer_dnssec(struct dnssec_out *o, const struct snapshot *s, struct reques
 		o->kind = RESPONSE_REFERRAL;
 	} else {
 		o->kind = w.count[0] || (o->tc && r.end != RESOLVE_NODATA) ? RESPONSE_ANSWER
-									  : RESPONSE_NODATA;
+									   : RESPONSE_NODATA;
 	}
 	return true;
 }

@@ -13,11 +13,11 @@
 #include "lb/pool.h"
 
 struct dnssec_out {
-	size_t n;            /* response length (header and question included) */
-	uint16_t count[3];   /* answer, authority, additional */
+	size_t n;	   /* response length (header and question included) */
+	uint16_t count[3]; /* answer, authority, additional */
 	uint8_t rcode;
 	bool aa;
-	bool tc;             /* did not fit: send header and question with TC */
+	bool tc; /* did not fit: send header and question with TC */
 	enum response_kind kind;
 };
 

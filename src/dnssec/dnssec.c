@@ -132,8 +132,8 @@ static int canon_qsort(const void *x, const void *y)
 struct zkey {
 	ldns_key *key;
 	ldns_rr *dnskey; /* as the .key file has it */
-	bool sign;       /* false: published only */
-	bool sep;        /* flags bit 15 (KSK) */
+	bool sign;	 /* false: published only */
+	bool sep;	 /* flags bit 15 (KSK) */
 };
 
 /* A zone's keys while the snapshot is built. */
@@ -141,7 +141,7 @@ struct zsigner {
 	struct zkey *keys;
 	size_t nkeys;
 	ldns_key_list *zsk, *ksk; /* sharing keys[]: emptied before they are freed */
-	uint8_t **names;          /* the NSEC chain, canonical order, while building */
+	uint8_t **names;	  /* the NSEC chain, canonical order, while building */
 	size_t nnames;
 };
 
@@ -236,7 +236,8 @@ static int load_key(struct zkey *k, const char *base, const uint8_t *origin, con
 	}
 	if (ldns_key_algorithm(k->key) != LDNS_SIGN_ECDSAP256SHA256 &&
 	    ldns_key_algorithm(k->key) != LDNS_SIGN_ED25519) {
-		log_err("%s: %s: algorithm %d; only 13 (ECDSAP256SHA256) and 15 (ED25519) are supported",
+		log_err("%s: %s: algorithm %d; only 13 (ECDSAP256SHA256) and 15 (ED25519) are "
+			"supported",
 			where, path, (int)ldns_key_algorithm(k->key));
 		return -1;
 	}
@@ -249,7 +250,8 @@ static int load_key(struct zkey *k, const char *base, const uint8_t *origin, con
 			    ldns_rdf_compare(ldns_rr_rdf(mine, 3), ldns_rr_rdf(k->dnskey, 3)) == 0;
 		ldns_rr_free(mine);
 		if (!same) {
-			log_err("%s: %s: the private key does not match the public key in the .key file "
+			log_err("%s: %s: the private key does not match the public key in the .key "
+				"file "
 				"(key tag %u)",
 				where, path, (unsigned)ldns_calc_keytag(k->dnskey));
 			return -1;
@@ -335,7 +337,7 @@ static size_t type_bitmap(uint8_t *out, uint16_t *types, unsigned n)
 	qsort(types, n, sizeof(*types), u16cmp);
 	for (unsigned i = 0; i < n;) {
 		unsigned win = types[i] >> 8, max = 0;
-		uint8_t bits[32] = { 0 };
+		uint8_t bits[32] = {0};
 		for (; i < n && (types[i] >> 8) == win; i++) {
 			unsigned lo = types[i] & 0xFF;
 			bits[lo / 8] |= (uint8_t)(0x80 >> (lo % 8));
@@ -368,7 +370,8 @@ static void add_nsec_chain(struct snapshot *s, struct snap_zone *z, struct zsign
 	for (size_t i = 0; i < d->nrrs; i++) {
 		if (d->rrs[i].type == DNS_TYPE_SOA && same_dname(d->rrs[i].owner, d->origin)) {
 			const uint8_t *p = d->rrs[i].rdata + d->rrs[i].rdlen - 4;
-			uint32_t min = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+			uint32_t min = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+				       (uint32_t)p[2] << 8 | p[3];
 			neg = d->rrs[i].ttl < min ? d->rrs[i].ttl : min;
 		}
 		if ((i == 0 || !same_dname(d->rrs[i - 1].owner, d->rrs[i].owner)) &&
@@ -535,9 +538,12 @@ int dnssec_prepare(struct snapshot *s)
 				case DNS_TYPE_CDS:
 				case DNS_TYPE_CDNSKEY:
 					if (own++ == 0) {
-						log_err("%s:%d: type %u in a zone signed by gslbd (zones[%zu]."
-							"dnssec): remove DNSKEY, RRSIG, NSEC, NSEC3, CDS and "
-							"CDNSKEY records from the zone file; gslbd makes them",
+						log_err("%s:%d: type %u in a zone signed by gslbd "
+							"(zones[%zu]."
+							"dnssec): remove DNSKEY, RRSIG, NSEC, "
+							"NSEC3, CDS and "
+							"CDNSKEY records from the zone file; gslbd "
+							"makes them",
 							rr->file, rr->line, rr->type, i);
 					}
 					break;
@@ -567,7 +573,8 @@ int dnssec_prepare(struct snapshot *s)
 			}
 			g->keys[k].sign = sign;
 			if (sign) {
-				ldns_key_list_push_key(g->keys[k].sep ? g->ksk : g->zsk, g->keys[k].key);
+				ldns_key_list_push_key(g->keys[k].sep ? g->ksk : g->zsk,
+						       g->keys[k].key);
 			}
 		}
 		if (errors) {
@@ -604,7 +611,8 @@ int dnssec_prepare(struct snapshot *s)
 					put_rdata_of(&z->data, ds, DNS_TYPE_CDS, cd->dnskey_ttl);
 					ldns_rr_free(ds);
 				}
-				put_rdata_of(&z->data, zk->dnskey, DNS_TYPE_CDNSKEY, cd->dnskey_ttl);
+				put_rdata_of(&z->data, zk->dnskey, DNS_TYPE_CDNSKEY,
+					     cd->dnskey_ttl);
 			}
 		}
 		zone_sort(&z->data); /* add_nsec_chain searches the records by owner */
@@ -700,10 +708,10 @@ static const struct dnssec_sig *sign_rrset(struct signing *sg, const struct snap
 {
 	const uint8_t *rdata[rs->count ? rs->count : 1];
 	uint16_t rdlen[rs->count ? rs->count : 1];
-	ldns_key_list *keys = rs->type == DNS_TYPE_DNSKEY || rs->type == DNS_TYPE_CDS ||
-					      rs->type == DNS_TYPE_CDNSKEY
-				      ? z->signer->ksk
-				      : z->signer->zsk;
+	ldns_key_list *keys =
+	    rs->type == DNS_TYPE_DNSKEY || rs->type == DNS_TYPE_CDS || rs->type == DNS_TYPE_CDNSKEY
+		? z->signer->ksk
+		: z->signer->zsk;
 
 	for (unsigned i = 0; i < rs->count; i++) {
 		rdata[i] = rs->rrs[i].rdata;
@@ -754,8 +762,8 @@ static size_t choose_count(unsigned n, unsigned k)
 }
 
 /* Every set of members of @p's chain that can answer @qtype at @n. */
-static void sign_pool_sets(struct signing *sg, struct node *n, const struct pool *p,
-			   uint16_t qtype, struct set_table *t)
+static void sign_pool_sets(struct signing *sg, struct node *n, const struct pool *p, uint16_t qtype,
+			   struct set_table *t)
 {
 	const struct snap_zone *z = n->zone;
 	size_t count = 0;
@@ -772,12 +780,13 @@ static void sign_pool_sets(struct signing *sg, struct node *n, const struct pool
 		}
 	}
 	if (count > DNSSEC_MAX_SETS) {
-		log_err("%s:%d: pools[%u] \"%s\" (owner %s in a signed zone): more than %d possible "
-			"%s answer sets (every subset of up to `answers` members, backups "
-			"included) to sign ahead; lower answers or the number of members",
-			sg->s->conf->path, sg->s->conf->pools[p->index].line, p->index, p->name,
-			dname_to_str(tmp, sizeof(tmp), n->name),
-			DNSSEC_MAX_SETS, qtype == DNS_TYPE_A ? "A" : "AAAA");
+		log_err(
+		    "%s:%d: pools[%u] \"%s\" (owner %s in a signed zone): more than %d possible "
+		    "%s answer sets (every subset of up to `answers` members, backups "
+		    "included) to sign ahead; lower answers or the number of members",
+		    sg->s->conf->path, sg->s->conf->pools[p->index].line, p->index, p->name,
+		    dname_to_str(tmp, sizeof(tmp), n->name), DNSSEC_MAX_SETS,
+		    qtype == DNS_TYPE_A ? "A" : "AAAA");
 		sg->errors++;
 		return;
 	}
@@ -803,8 +812,8 @@ static void sign_pool_sets(struct signing *sg, struct node *n, const struct pool
 				const uint8_t *rdata[POOL_MAX_MEMBERS];
 				uint16_t rdlen[POOL_MAX_MEMBERS];
 				for (unsigned i = 0; i < k; i++) {
-					memcpy(addrs + i * t->alen, f->rr + (size_t)idx[i] * f->rrlen + 12,
-					       t->alen);
+					memcpy(addrs + i * t->alen,
+					       f->rr + (size_t)idx[i] * f->rrlen + 12, t->alen);
 				}
 				sort_addrs(addrs, k, t->alen);
 				uint64_t h = set_hash(addrs, (size_t)k * t->alen);
@@ -812,7 +821,8 @@ static void sign_pool_sets(struct signing *sg, struct node *n, const struct pool
 				bool dup = false;
 				for (; t->slot[s]; s = (s + 1) & t->mask) {
 					if (t->slot[s]->hash == h && t->slot[s]->n == k &&
-					    memcmp(t->slot[s]->addrs, addrs, (size_t)k * t->alen) == 0) {
+					    memcmp(t->slot[s]->addrs, addrs, (size_t)k * t->alen) ==
+						0) {
 						dup = true;
 						break;
 					}
@@ -822,10 +832,11 @@ static void sign_pool_sets(struct signing *sg, struct node *n, const struct pool
 						rdata[i] = addrs + i * t->alen;
 						rdlen[i] = (uint16_t)t->alen;
 					}
-					const struct dnssec_sig *sig = sign_records(
-						sg, z, z->signer->zsk, n->name, qtype, ttl, rdata, rdlen, k);
-					struct signed_set *ss = arena_alloc(sg->m->arena,
-									    sizeof(*ss) + (size_t)k * t->alen);
+					const struct dnssec_sig *sig =
+					    sign_records(sg, z, z->signer->zsk, n->name, qtype, ttl,
+							 rdata, rdlen, k);
+					struct signed_set *ss = arena_alloc(
+					    sg->m->arena, sizeof(*ss) + (size_t)k * t->alen);
 					ss->hash = h;
 					ss->sig = sig;
 					ss->n = (uint16_t)k;
@@ -851,7 +862,7 @@ static void sign_pool_sets(struct signing *sg, struct node *n, const struct pool
 
 int dnssec_sign(struct snapshot *s)
 {
-	struct signing sg = { s, NULL, NULL, (uint32_t)time(NULL), 0, 0 };
+	struct signing sg = {s, NULL, NULL, (uint32_t)time(NULL), 0, 0};
 	bool any = false;
 	struct timespec t0, t1;
 
@@ -883,8 +894,9 @@ int dnssec_sign(struct snapshot *s)
 			const struct snap_zone *z = n->zone;
 			if (rs->type == DNS_TYPE_DS && n->is_apex && node_ds_parent(n)) {
 				z = node_ds_parent(n);
-			} else if (node_cut(n) && !(node_cut(n) == n && (rs->type == DNS_TYPE_DS ||
-									rs->type == DNS_TYPE_NSEC))) {
+			} else if (node_cut(n) &&
+				   !(node_cut(n) == n &&
+				     (rs->type == DNS_TYPE_DS || rs->type == DNS_TYPE_NSEC))) {
 				continue; /* a delegation's NS and glue are not signed */
 			}
 			if (!z->signer) {
@@ -911,7 +923,8 @@ int dnssec_sign(struct snapshot *s)
 			continue;
 		}
 		dz = arena_alloc(sg.m->arena, sizeof(*dz));
-		dz->chain = arena_alloc(sg.m->arena, (g->nnames ? g->nnames : 1) * sizeof(*dz->chain));
+		dz->chain =
+		    arena_alloc(sg.m->arena, (g->nnames ? g->nnames : 1) * sizeof(*dz->chain));
 		for (size_t k = 0; k < g->nnames; k++) {
 			uint8_t offs[DNAME_MAXLABELS];
 			const struct node *nd = NULL;
@@ -1001,7 +1014,8 @@ const struct dnssec_sig *dnssec_set_sig(const struct snapshot *s, const struct n
 	h = set_hash(sorted, (size_t)n * alen);
 	for (size_t i = h & t->mask; t->slot[i]; i = (i + 1) & t->mask) {
 		const struct signed_set *ss = t->slot[i];
-		if (ss->hash == h && ss->n == n && memcmp(ss->addrs, sorted, (size_t)n * alen) == 0) {
+		if (ss->hash == h && ss->n == n &&
+		    memcmp(ss->addrs, sorted, (size_t)n * alen) == 0) {
 			return ss->sig;
 		}
 	}
@@ -1086,11 +1100,13 @@ int dnssec_dump(FILE *out, const struct snapshot *s, const char *origin)
 		}
 		for (unsigned r = 0; r < n->nrrsets; r++) {
 			const struct rrset *rs = &n->rrsets[r];
-			bool parent_ds = rs->type == DNS_TYPE_DS && n->is_apex && node_ds_parent(n) == z;
+			bool parent_ds =
+			    rs->type == DNS_TYPE_DS && n->is_apex && node_ds_parent(n) == z;
 			if (n->zone != z && !parent_ds) {
 				continue;
 			}
-			if (n->zone == z && rs->type == DNS_TYPE_DS && n->is_apex && node_ds_parent(n)) {
+			if (n->zone == z && rs->type == DNS_TYPE_DS && n->is_apex &&
+			    node_ds_parent(n)) {
 				continue;
 			}
 			for (unsigned k = 0; k < rs->count; k++) {
@@ -1112,8 +1128,8 @@ int dnssec_dump(FILE *out, const struct snapshot *s, const char *origin)
 				uint32_t ttl = (uint32_t)dns_rd16(ss->sig->wire + 4) << 16 |
 					       dns_rd16(ss->sig->wire + 6);
 				for (unsigned a = 0; a < ss->n; a++) {
-					print_records(out, n->name, t ? DNS_TYPE_AAAA : DNS_TYPE_A, ttl,
-						      ss->addrs + (size_t)a * st->alen,
+					print_records(out, n->name, t ? DNS_TYPE_AAAA : DNS_TYPE_A,
+						      ttl, ss->addrs + (size_t)a * st->alen,
 						      (uint16_t)st->alen);
 				}
 				print_sig(out, n->name, ss->sig);

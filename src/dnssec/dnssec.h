@@ -37,10 +37,10 @@ struct dnssec_sig {
 
 /* One zone's signed state, reached from struct snap_zone. */
 struct dnssec_zone {
-	struct node **chain;  /* the names owning an NSEC, in canonical order */
+	struct node **chain; /* the names owning an NSEC, in canonical order */
 	size_t nchain;
 	uint32_t inception, expiration; /* of every signature made */
-	uint32_t resign_at;   /* when the daemon rebuilds to sign again */
+	uint32_t resign_at;		/* when the daemon rebuilds to sign again */
 };
 
 /* Load the keys of every zone with a dnssec setting and add DNSKEY, CDS,

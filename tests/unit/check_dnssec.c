@@ -96,7 +96,7 @@ static ldns_pkt *ask(struct answer_ctx *ctx, const struct snapshot *s, const cha
 	ldns_pkt *q = NULL, *r = NULL;
 	uint8_t *wire = NULL, out[65535];
 	size_t wlen = 0, n;
-	struct request req = { 0 };
+	struct request req = {0};
 
 	ck_assert_int_eq(ldns_pkt_query_new_frm_str(&q, name, type, LDNS_RR_CLASS_IN, 0),
 			 LDNS_STATUS_OK);
@@ -125,9 +125,9 @@ static unsigned verify_section(ldns_pkt *p, ldns_pkt_section section)
 			continue;
 		}
 		ldns_rr_list *rrset = ldns_pkt_rr_list_by_name_and_type(
-			p, ldns_rr_owner(rr), ldns_rr_get_type(rr), section);
-		ldns_rr_list *sigs = ldns_pkt_rr_list_by_name_and_type(
-			p, ldns_rr_owner(rr), LDNS_RR_TYPE_RRSIG, section);
+		    p, ldns_rr_owner(rr), ldns_rr_get_type(rr), section);
+		ldns_rr_list *sigs = ldns_pkt_rr_list_by_name_and_type(p, ldns_rr_owner(rr),
+								       LDNS_RR_TYPE_RRSIG, section);
 		ck_assert_msg(sigs != NULL, "no RRSIG for an RRset");
 		ldns_rr_list *good = ldns_rr_list_new();
 		ldns_status st = ldns_verify(rrset, sigs, dnskeys, good);
@@ -153,9 +153,10 @@ static unsigned count_type(ldns_pkt *p, ldns_pkt_section section, ldns_rr_type t
 START_TEST(canonical_order)
 {
 	/* RFC 4034 6.1's example, lower-cased. */
-	static const char *const names[] = { "example", "a.example", "yljkjljk.a.example",
-					     "z.a.example", "zabc.a.example", "z.example",
-					     "\\001.z.example", "*.z.example", "\\200.z.example" };
+	static const char *const names[] = {
+	    "example",	       "a.example",	 "yljkjljk.a.example",
+	    "z.a.example",     "zabc.a.example", "z.example",
+	    "\\001.z.example", "*.z.example",	 "\\200.z.example"};
 	uint8_t w[9][DNAME_MAXLEN];
 
 	for (unsigned i = 0; i < 9; i++) {
@@ -164,8 +165,10 @@ START_TEST(canonical_order)
 	for (unsigned i = 0; i < 9; i++) {
 		for (unsigned j = 0; j < 9; j++) {
 			int c = dnssec_canon_cmp(w[i], w[j]);
-			ck_assert_msg(i < j ? c < 0 : i > j ? c > 0 : c == 0, "%s vs %s: %d",
-				      names[i], names[j], c);
+			ck_assert_msg(i < j   ? c < 0
+				      : i > j ? c > 0
+					      : c == 0,
+				      "%s vs %s: %d", names[i], names[j], c);
 		}
 	}
 }
@@ -263,19 +266,20 @@ START_TEST(presigned_zone_refused)
 		    "ns1 IN NSEC sig.test. A RRSIG NSEC\n";
 	ck_assert_ptr_null(build(web3));
 	zone_text = saved;
-	ck_assert_msg(strstr(errlog, "sig.zone:6: type 47 in a zone signed by gslbd"), "%s", errlog);
+	ck_assert_msg(strstr(errlog, "sig.zone:6: type 47 in a zone signed by gslbd"), "%s",
+		      errlog);
 }
 END_TEST
 
 START_TEST(too_many_sets_refused)
 {
 	char pools[4096];
-	size_t n = (size_t)snprintf(pools, sizeof(pools),
-				    "{ name = \"big\"; owners = [ \"www.sig.test\" ]; members = ( ");
+	size_t n = (size_t)snprintf(
+	    pools, sizeof(pools), "{ name = \"big\"; owners = [ \"www.sig.test\" ]; members = ( ");
 	/* 13 members, every one answered: 2^13 - 1 sets. */
 	for (int i = 1; i <= 13; i++) {
-		n += (size_t)snprintf(pools + n, sizeof(pools) - n, "%s{ address = \"192.0.2.%d\"; }",
-				      i > 1 ? ", " : "", i);
+		n += (size_t)snprintf(pools + n, sizeof(pools) - n,
+				      "%s{ address = \"192.0.2.%d\"; }", i > 1 ? ", " : "", i);
 	}
 	snprintf(pools + n, sizeof(pools) - n, " ); }");
 	ck_assert_ptr_null(build(pools));
