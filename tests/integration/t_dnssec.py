@@ -543,6 +543,29 @@ pools = ( %s );
             self.assertRegex(out.stdout, r"zone lb.example.test: signed, signatures from \S+ "
                              r"to \S+, signed again at \S+")
 
+    def test_nodata_last_resort_servfail_for_do(self):
+        """A pool in its `nodata` last resort: NODATA for DO=0; SERVFAIL, never an
+        unprovable NODATA, for DO=1."""
+        with socket.socket() as s:  # a port nothing listens on: the member is down
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        pools = ('{ name = "web"; owners = [ "www.lb.example.test" ]; check = "tcp"; '
+                 'last_resort = "nodata"; members = ( { address = "192.0.2.1"; '
+                 'probe_address = "127.0.0.1"; port = %d; } ); }' % port)
+        conf = self.conf(pools=pools) + ('checks = ( { name = "tcp"; type = "tcp"; '
+                                         'interval = 0.1; timeout = 0.1; rise = 1; fall = 1; '
+                                         'initial = "down"; } );\n')
+        with harness.start(conf, files=self.files, v6=False) as srv:
+            deadline = time.monotonic() + 5 * harness.SLOW
+            r = self.ask(srv, "www.lb.example.test", do=False)
+            while r.answer and time.monotonic() < deadline:
+                time.sleep(0.1)
+                r = self.ask(srv, "www.lb.example.test", do=False)
+            self.assertEqual((r.rcode(), r.answer), (dns.rcode.NOERROR, []), "DO=0: NODATA")
+            r = self.ask(srv, "www.lb.example.test", do=True)
+            self.assertEqual(r.rcode(), dns.rcode.SERVFAIL, "DO=1: SERVFAIL")
+            self.assertEqual(r.answer, [])
+
     def test_pool_too_large_refused(self):
         members = ", ".join('{ address = "192.0.2.%d"; }' % i for i in range(1, 14))
         conf = self.conf(pools='{ name = "big"; owners = [ "www.lb.example.test" ]; '
