@@ -29,18 +29,18 @@ struct writer {
 	struct {
 		const uint8_t *name;
 		uint16_t off;
+		uint16_t len;
 	} known[KNOWN_NAMES];
 	unsigned nknown;
 	const struct node *proofs[MAX_PROOFS]; /* NSEC owners written */
 	unsigned nproofs;
 };
 
-static bool name_eq(const uint8_t *a, const uint8_t *b)
+/* @a and @b, both @l bytes long, are the same name (ASCII case ignored). */
+static bool name_eq(const uint8_t *a, const uint8_t *b, size_t l)
 {
-	size_t l = dname_len(a);
-
-	if (l != dname_len(b)) {
-		return false;
+	if (a == b) {
+		return true;
 	}
 	for (size_t i = 0; i < l; i++) {
 		uint8_t x = a[i], y = b[i];
@@ -53,21 +53,27 @@ static bool name_eq(const uint8_t *a, const uint8_t *b)
 	return true;
 }
 
-/* Where @name was written, or 0. */
-static uint16_t name_ref(const struct writer *w, const uint8_t *name)
+/* Where @name (@l bytes) was written, or 0. */
+static uint16_t name_ref_len(const struct writer *w, const uint8_t *name, size_t l)
 {
 	for (unsigned i = 0; i < w->nknown; i++) {
-		if (name_eq(w->known[i].name, name)) {
+		if (w->known[i].len == l && name_eq(w->known[i].name, name, l)) {
 			return w->known[i].off;
 		}
 	}
 	return 0;
 }
 
+static uint16_t name_ref(const struct writer *w, const uint8_t *name)
+{
+	return name_ref_len(w, name, dname_len(name));
+}
+
 static void remember(struct writer *w, const uint8_t *name, size_t off)
 {
 	if (w->nknown < KNOWN_NAMES && off < 0x3FFF) {
 		w->known[w->nknown].name = name;
+		w->known[w->nknown].len = (uint16_t)dname_len(name);
 		w->known[w->nknown++].off = (uint16_t)off;
 	}
 }
@@ -75,8 +81,9 @@ static void remember(struct writer *w, const uint8_t *name, size_t off)
 /* Owner @name, then @need more bytes must fit. */
 static bool put_owner(struct writer *w, const uint8_t *name, size_t need)
 {
-	uint16_t ref = name_ref(w, name);
-	size_t l = ref ? 2 : dname_len(name);
+	size_t nl = dname_len(name);
+	uint16_t ref = name_ref_len(w, name, nl);
+	size_t l = ref ? 2 : nl;
 
 	if (w->full || w->n + l + need > w->room) {
 		w->full = true;

@@ -731,6 +731,28 @@ static uint64_t set_hash(const uint8_t *a, size_t len)
 
 static void sort_addrs(uint8_t *a, unsigned n, unsigned alen)
 {
+	if (alen == 4) {
+		/* IPv4: compare as big-endian words (the byte order memcmp gives). */
+		for (unsigned i = 1; i < n; i++) {
+			uint8_t t[4];
+			unsigned j = i;
+			memcpy(t, a + i * 4, 4);
+			uint32_t tv = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 |
+				      (uint32_t)t[2] << 8 | t[3];
+			while (j > 0) {
+				const uint8_t *p = a + (j - 1) * 4;
+				uint32_t pv = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+					      (uint32_t)p[2] << 8 | p[3];
+				if (pv <= tv) {
+					break;
+				}
+				memcpy(a + j * 4, p, 4);
+				j--;
+			}
+			memcpy(a + j * 4, t, 4);
+		}
+		return;
+	}
 	for (unsigned i = 1; i < n; i++) {
 		uint8_t t[16];
 		unsigned j = i;
