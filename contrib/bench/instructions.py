@@ -143,7 +143,7 @@ def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=F
         proc.wait()
         log.seek(0)
         text = log.read()
-        if extra_conf and "unknown setting" in text:
+        if (extra_conf or dnssec) and "unknown setting" in text:
             shutil.rmtree(d, ignore_errors=True)
             return None  # a build from before the setting
         raise SystemExit("%s did not start:\n%s" % (binary, text[-2000:]))
