@@ -12,7 +12,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
       libfstrm-dev libprotobuf-c-dev protobuf-c-compiler fstrm-bin dnstap-ldns
       libmaxminddb-dev libmaxmind-db-writer-perl unbound
       libsystemd-dev systemd mandoc man-db debhelper dpkg-dev git
-      libmicrohttpd-dev prometheus chromium dnsperf"
+      libmicrohttpd-dev prometheus chromium dnsperf
+      ldnsutils nsd"
 if [ "$1" = "--fuzz" ]; then
 	PKGS="$PKGS clang libclang-rt-14-dev"
 fi

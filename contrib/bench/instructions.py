@@ -25,6 +25,11 @@ cookie each time); --cookie server sends back the server cookie learned from
 the first answer (the server checks it each time); --nsid asks for the NSID
 ("bench-ns1" is configured). Both need a binary that knows these settings.
 
+--dnssec signs the zone (gslbd's `dnssec` setting, a fresh ECDSA P-256 key
+made with ldns-keygen); --do sets the DO bit in every query: with both, the
+signed answers (RRSIGs, NSEC proofs); --dnssec alone, what signing costs
+DO=0 queries.
+
 --rate-limit N runs each binary a second time with
 `rate_limit = { responses_per_second = N; slip = 1; }` added to its config: a
 high N measures what the limiter costs a query it lets through (the common
@@ -109,13 +114,19 @@ def options_for(cookie, nsid, port):
 
 
 def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=False,
-            extra_conf=""):
+            extra_conf="", dnssec=False, do=False):
     d = tempfile.mkdtemp(prefix="instr-", dir=workdir)
     zone = peers.render("bench.test.zone.in", {"POOL": ""}, set())
     with open(os.path.join(d, "bench.test.zone"), "w") as f:
         f.write(zone)
+    conf = CONF
+    if dnssec:  # the zone signed by gslbd with a fresh ECDSA P-256 key
+        key = subprocess.run(["ldns-keygen", "-a", "ECDSAP256SHA256", "-k", "bench.test"],
+                             cwd=d, capture_output=True, text=True, check=True).stdout.strip()
+        conf = conf.replace('file = "bench.test.zone"; }',
+                            'file = "bench.test.zone"; dnssec = { keys = [ "%s" ]; }; }' % key)
     with open(os.path.join(d, "gslbd.conf"), "w") as f:
-        f.write(CONF + ('nsid = "bench-ns1";\n' if nsid else "") + extra_conf)
+        f.write(conf + ('nsid = "bench-ns1";\n' if nsid else "") + extra_conf)
     out = os.path.join(d, "callgrind.out")
     log = open(os.path.join(d, "gslbd.log"), "w+")
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
@@ -137,7 +148,7 @@ def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=F
         proc.wait()
         log.seek(0)
         text = log.read()
-        if extra_conf and "unknown setting" in text:
+        if (extra_conf or dnssec) and "unknown setting" in text:
             shutil.rmtree(d, ignore_errors=True)
             return None  # a build from before the setting
         raise SystemExit("%s did not start:\n%s" % (binary, text[-2000:]))
@@ -147,8 +158,8 @@ def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=F
     answered = 0
     opts = options_for(cookie, nsid, port)
     for i, (name, qtype) in enumerate(lines):
-        q = dns.message.make_query(name, qtype, use_edns=0 if opts or edns else None,
-                                   options=opts)
+        q = dns.message.make_query(name, qtype, use_edns=0 if opts or edns or do else None,
+                                   options=opts, want_dnssec=do)
         try:
             if tcp_every and i % tcp_every == 0:
                 r = dns.query.tcp(q, "127.0.0.1", port=port, timeout=5)
@@ -202,6 +213,10 @@ def main():
     ap.add_argument("--nsid", action="store_true", help="ask for the NSID in every query")
     ap.add_argument("--edns", action="store_true",
                     help="an OPT in every query (implied by --cookie and --nsid)")
+    ap.add_argument("--dnssec", action="store_true",
+                    help="the zone signed by gslbd (a fresh key; needs ldns-keygen)")
+    ap.add_argument("--do", action="store_true",
+                    help="the DO bit in every query (implies an OPT): signed answers")
     ap.add_argument("--rate-limit", type=int, metavar="N",
                     help="run each binary also with rate_limit = "
                     "{ responses_per_second = N; slip = 1; } in its config")
@@ -220,7 +235,9 @@ def main():
           % (args.queries, "%dth" % args.tcp_every if args.tcp_every else "none",
              "".join([", cookie: " + args.cookie if args.cookie else "",
                       ", NSID asked" if args.nsid else "",
-                      ", EDNS" if args.edns else ""])))
+                      ", EDNS" if args.edns else "",
+                      ", zone signed" if args.dnssec else "",
+                      ", DO=1" if args.do else ""])))
     print("| binary | answered | answer_query Ir/q | stats_count Ir/q | UDP thread Ir/q |")
     print("|---|---:|---:|---:|---:|")
     base = None
@@ -237,7 +254,7 @@ def main():
              ", dnstap sample %d to a file" % args.dnstap_sample))]
     for b, extra, label in runs:
         got = run_one(os.path.abspath(b), args.queries, args.tcp_every, workdir,
-                     args.cookie, args.nsid, args.edns, extra)
+                     args.cookie, args.nsid, args.edns, extra, args.dnssec, args.do)
         if got is None:
             print("| %s%s | (the build does not know the setting) | | | |" % (describe(b), label))
             continue

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "ctl/status.h"
+#include "dnssec/dnssec.h"
 #include "daemon/stats.h"
 #include "data/conf.h"
 #include "dnstap/dnstap.h"
@@ -325,6 +326,36 @@ static void text_dnstap(struct sbuf *out, const struct snapshot *s)
 		  dnstap_connected(s->dnstap) ? "open" : "not open", dnstap_logs(c), c->sample);
 }
 
+/* Signed zones: when their signatures were made and run out, and when
+ * gslbd signs again (a rebuild). JSON: an array, or NULL without any. */
+static json_t *status_dnssec(struct sbuf *out, const struct snapshot *s, bool json)
+{
+	json_t *zones = NULL;
+	char a[40], b[40], c[40];
+
+	for (size_t i = 0; i < s->nzones; i++) {
+		const struct dnssec_zone *dz = s->zones[i].dnssec;
+		const char *origin = s->conf->zones[i].origin;
+		if (!dz) {
+			continue;
+		}
+		if (json) {
+			zones = zones ? zones : json_array();
+			json_array_append_new(zones, json_pack("{s:s, s:o, s:o, s:o, s:i}", "zone", origin,
+							       "inception", jtime(dz->inception),
+							       "expiration", jtime(dz->expiration),
+							       "resign_at", jtime(dz->resign_at),
+							       "nsec_names", (json_int_t)dz->nchain));
+		} else {
+			sb_printf(out, "zone %s: signed, signatures from %s to %s, signed again at %s\n",
+				  origin, sb_iso_time(a, sizeof(a), dz->inception),
+				  sb_iso_time(b, sizeof(b), dz->expiration),
+				  sb_iso_time(c, sizeof(c), dz->resign_at));
+		}
+	}
+	return zones;
+}
+
 void status_render(struct sbuf *out, const struct snapshot *s, struct health_table *t, bool json)
 {
 	json_t *pools = json ? json_array() : NULL;
@@ -369,12 +400,17 @@ void status_render(struct sbuf *out, const struct snapshot *s, struct health_tab
 	if (json) {
 		json_t *root = json_pack("{s:o}", "pools", pools);
 		json_object_set_new(root, "dnstap", json_dnstap(s));
+		json_t *signed_zones = status_dnssec(out, s, true);
+		if (signed_zones) {
+			json_object_set_new(root, "dnssec", signed_zones);
+		}
 		dump_json(out, root);
 	} else {
 		if (s->npools == 0) {
 			sb_printf(out, "no pools configured\n");
 		}
 		text_dnstap(out, s);
+		status_dnssec(out, s, false);
 	}
 }
 

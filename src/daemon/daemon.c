@@ -26,6 +26,7 @@
 #include "data/snapshot.h"
 #include "dns/rrl.h"
 #include "dnstap/dnstap.h"
+#include "dnssec/dnssec.h"
 #include "health/health.h"
 #include "health/probe.h"
 #include "util/log.h"
@@ -87,6 +88,7 @@ struct daemon {
 	ev_timer save_timer;
 	struct geo_watch *geo; /* the geo maps' files: a change reloads */
 	struct notify *notify; /* the service manager's, or NULL */
+	ev_timer resign_timer; /* DNSSEC: rebuild before signatures run out */
 };
 
 static double wall_now(void)
@@ -421,6 +423,43 @@ static void reload_join(struct reload_job *j)
 	j->running = false;
 }
 
+/* DNSSEC signatures are made with the snapshot: re-signing is a reload
+ * (config and zones read again, built to the side, swapped), started when the
+ * live snapshot's earliest zone reaches its refresh time. A failed one keeps
+ * the live snapshot, whose signatures are still valid for `refresh` seconds,
+ * and is tried again every 10 s. */
+static void resign_arm(struct daemon *d)
+{
+	uint32_t at = dnssec_resign_at(server_snapshot(d->srv));
+	double now = wall_now(), after;
+
+	ev_timer_stop(d->loop, &d->resign_timer);
+	if (!at) {
+		return;
+	}
+	after = (double)at - now;
+	if (after < 1.0) {
+		after = d->job.running ? 1.0 : 10.0;
+	}
+	ev_timer_set(&d->resign_timer, after, 0.0);
+	ev_timer_start(d->loop, &d->resign_timer);
+}
+
+static void resign_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct daemon *d = t->data;
+
+	(void)loop;
+	(void)revents;
+	log_info("dnssec: signatures reach their refresh time: signing again (a reload)");
+	if (d->job.running) {
+		d->job.again = true;
+	} else {
+		reload_start(d, NULL);
+	}
+	resign_arm(d);
+}
+
 static void reload_done_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
 	struct daemon *d = a->data;
@@ -444,6 +483,7 @@ static void reload_done_cb(struct ev_loop *loop, ev_async *a, int revents)
 		d->job.again = false;
 		reload_start(d, NULL);
 	}
+	resign_arm(d);
 }
 
 /* A geo map's file changed: reload, which compiles the maps anew beside the
@@ -716,6 +756,9 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	if (live->state_file) {
 		ev_timer_start(d.loop, &d.save_timer);
 	}
+	ev_timer_init(&d.resign_timer, resign_cb, 1.0, 0.0);
+	d.resign_timer.data = &d;
+	resign_arm(&d);
 	health_follow(&d);
 	d.geo = geo_watch_new(d.loop, geo_changed, &d);
 	geo_watch_set(d.geo, server_snapshot(d.srv)->conf);

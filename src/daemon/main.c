@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "data/conf.h"
+#include "data/snapshot.h"
+#include "dnssec/dnssec.h"
 #include "util/log.h"
 
 static void usage(FILE *f)
@@ -23,6 +26,9 @@ static void usage(FILE *f)
 		"  -c, --config FILE  configuration file (required)\n"
 		"  -t, --test         check the configuration and zone files, then exit\n"
 		"                     with 0 if they are valid, 1 if not\n"
+		"      --dump-signed ZONE\n"
+		"                     load as -t does, then print the signed data of ZONE\n"
+		"                     (records, RRSIGs, NSEC chain) as a zone file to stdout\n"
 		"  -d, --daemon       detach and log to syslog (default: foreground, stderr)\n"
 		"  -v, --verbose      debug logging\n"
 		"  -V, --version      print the version and exit\n"
@@ -31,15 +37,36 @@ static void usage(FILE *f)
 		"Signals: HUP reloads configuration and zones; INT and TERM stop.\n");
 }
 
+/* --dump-signed: build the snapshot as -t does, print one zone's signed data. */
+static int dump_signed(const char *path, const char *zone)
+{
+	struct conf *conf = conf_load(path);
+	struct snapshot *s = conf ? snapshot_build(conf) : NULL;
+	int rc = 1;
+
+	if (!s) {
+		log_err("%s: configuration is not valid", path);
+		return 1;
+	}
+	if (dnssec_dump(stdout, s, zone) != 0) {
+		log_err("%s: no signed zone \"%s\"", path, zone);
+	} else {
+		rc = fflush(stdout) == 0 ? 0 : 1;
+	}
+	snapshot_free(s);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
 		{ "daemon", no_argument, NULL, 'd' },       { "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
+		{ "dump-signed", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = NULL;
+	const char *path = NULL, *dump = NULL;
 	int test = 0, daemonize = 0, verbose = 0, c;
 
 	while ((c = getopt_long(argc, argv, "c:tdvVh", opts, NULL)) != -1) {
@@ -55,6 +82,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = 1;
+			break;
+		case 'S':
+			dump = optarg;
 			break;
 		case 'V':
 			printf("gslbd %s\n", PACKAGE_VERSION);
@@ -84,6 +114,9 @@ int main(int argc, char **argv)
 			rl.rlim_cur = rl.rlim_max;
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
+	}
+	if (dump) {
+		return dump_signed(path, dump);
 	}
 	return test ? daemon_check(path) : daemon_run(path, daemonize, verbose);
 }

@@ -1011,9 +1011,95 @@ static void parse_top(struct conf_ctx *c, struct conf *conf, const config_settin
 	parse_http(c, conf, root);
 }
 
+/* zones[i].dnssec = { keys = [...]; publish = [...]; validity = ...; ... } */
+static struct conf_dnssec *parse_dnssec(struct conf_ctx *c, struct conf *conf,
+					const config_setting_t *z)
+{
+	static const char *const known[] = { "keys", "publish", "validity", "inception",
+					     "refresh", "dnskey_ttl", "cds", NULL };
+	const config_setting_t *s = config_setting_get_member(z, "dnssec"), *l;
+	struct conf_dnssec *d;
+	long long v;
+	bool b;
+
+	if (!s) {
+		return NULL;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+		err(c, s, "expected a group { keys = [ \"Kzone.+013+12345\" ]; }");
+		return NULL;
+	}
+	check_known(c, s, known);
+	d = xcalloc(1, sizeof(*d));
+	d->validity = 14 * 86400;
+	d->inception = 3600;
+	d->dnskey_ttl = 3600;
+	d->cds = true;
+	d->line = config_setting_source_line(s);
+	if ((l = get_strlist(c, s, "keys"))) {
+		d->nkeys = (size_t)strlist_len(l);
+		d->keys = xcalloc(d->nkeys + 1, sizeof(char *));
+		for (size_t i = 0; i < d->nkeys; i++) {
+			const config_setting_t *e;
+			d->keys[i] = resolve_path(conf->path, strlist_elem(l, (int)i, &e));
+		}
+	}
+	if (d->nkeys == 0) {
+		err(c, s, "missing required setting 'keys' (at least one key file, e.g. "
+			  "keys = [ \"Kzone.+013+12345\" ];)");
+	}
+	if ((l = get_strlist(c, s, "publish"))) {
+		d->npublish = (size_t)strlist_len(l);
+		d->publish = xcalloc(d->npublish + 1, sizeof(char *));
+		for (size_t i = 0; i < d->npublish; i++) {
+			const config_setting_t *e;
+			d->publish[i] = resolve_path(conf->path, strlist_elem(l, (int)i, &e));
+		}
+	}
+	/* Short validities are for tests; a real zone keeps days. */
+	if (get_int(c, s, "validity", 4, 366 * 86400, &v)) {
+		d->validity = (uint32_t)v;
+	}
+	if (get_int(c, s, "inception", 0, 86400, &v)) {
+		d->inception = (uint32_t)v;
+	}
+	d->refresh = d->validity / 2 < 7 * 86400 ? d->validity / 2 : 7 * 86400;
+	if (get_int(c, s, "refresh", 1, 366 * 86400, &v)) {
+		if (v >= d->validity) {
+			err(c, config_setting_get_member(s, "refresh"),
+			    "expected less than the validity (%u s), got %lld", d->validity, v);
+		} else {
+			d->refresh = (uint32_t)v;
+		}
+	}
+	if (get_int(c, s, "dnskey_ttl", 0, 2147483647, &v)) {
+		d->dnskey_ttl = (uint32_t)v;
+	}
+	if (get_bool(c, s, "cds", &b)) {
+		d->cds = b;
+	}
+	return d;
+}
+
+static void conf_dnssec_free(struct conf_dnssec *d)
+{
+	if (!d) {
+		return;
+	}
+	for (size_t i = 0; i < d->nkeys; i++) {
+		free(d->keys[i]);
+	}
+	for (size_t i = 0; i < d->npublish; i++) {
+		free(d->publish[i]);
+	}
+	free(d->keys);
+	free(d->publish);
+	free(d);
+}
+
 static void parse_zones(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
 {
-	static const char *const known[] = { "origin", "file", NULL };
+	static const char *const known[] = { "origin", "file", "dnssec", NULL };
 	const config_setting_t *list = get_list(c, root, "zones", true);
 	struct zone_name *names;
 	struct conf_index *index;
@@ -1050,6 +1136,8 @@ static void parse_zones(struct conf_ctx *c, struct conf *conf, const config_sett
 			err(c, z, "missing required setting 'file'");
 		}
 		if (!origin || !file) {
+			/* Its dnssec group's own errors too, all in one pass. */
+			conf_dnssec_free(parse_dnssec(c, conf, z));
 			continue;
 		}
 		if ((len = dname_from_str(zn->wire, origin)) < 0) {
@@ -1068,6 +1156,7 @@ static void parse_zones(struct conf_ctx *c, struct conf *conf, const config_sett
 		conf->zones[conf->nzones].origin = xstrdup(origin);
 		conf->zones[conf->nzones].file = resolve_path(conf->path, file);
 		conf->zones[conf->nzones].line = config_setting_source_line(z);
+		conf->zones[conf->nzones].dnssec = parse_dnssec(c, conf, z);
 		conf->nzones++;
 	}
 	free(index);
@@ -1936,6 +2025,7 @@ void conf_free(struct conf *conf)
 	for (size_t i = 0; i < conf->nzones; i++) {
 		free(conf->zones[i].origin);
 		free(conf->zones[i].file);
+		conf_dnssec_free(conf->zones[i].dnssec);
 	}
 	free(conf->zones);
 	for (size_t i = 0; i < conf->npools; i++) {

@@ -45,10 +45,25 @@ struct conf_listen {
 	char *text;
 };
 
+/* A zone's DNSSEC settings (dnssec/dnssec.h signs with them). */
+struct conf_dnssec {
+	char **keys;          /* key file bases (Kname.+alg+tag), resolved; they sign */
+	size_t nkeys;
+	char **publish;       /* keys only published in the DNSKEY RRset (rollovers) */
+	size_t npublish;
+	uint32_t validity;    /* seconds from the signing time to the expiration */
+	uint32_t inception;   /* seconds the inception lies before the signing time */
+	uint32_t refresh;     /* re-sign when this many seconds of validity are left */
+	uint32_t dnskey_ttl;
+	bool cds;             /* CDS and CDNSKEY of the KSKs at the apex */
+	int line;
+};
+
 struct conf_zone {
 	char *origin;   /* as written */
 	char *file;     /* resolved against the config file's directory */
 	int line;       /* where the zone is declared */
+	struct conf_dnssec *dnssec; /* NULL: the zone is served unsigned */
 };
 
 struct conf_member {

@@ -25,6 +25,7 @@
 #include "health/probe.h"
 #include "data/resolve.h"
 #include "data/snapshot.h"
+#include "dnssec/dnssec.h"
 
 struct build {
 	struct snapshot *s;
@@ -793,6 +794,9 @@ struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *h
 	if (bd.errors) {
 		goto fail;
 	}
+	if (dnssec_prepare(s) != 0) {
+		goto fail;
+	}
 	table_grow(s);
 	for (size_t i = 0; i < s->nzones; i++) {
 		add_zone_nodes(&bd, &s->zones[i]);
@@ -816,6 +820,9 @@ struct snapshot *snapshot_build_health(struct conf *conf, struct health_table *h
 	wire_health(&bd);
 	find_cuts(&bd);
 	if (bd.errors) {
+		goto fail;
+	}
+	if (dnssec_sign(s) != 0) {
 		goto fail;
 	}
 	bd.b = imgb_new();
@@ -867,7 +874,7 @@ size_t snapshot_memory(const struct snapshot *s)
 		const struct zone_data *d = &s->zones[i].data;
 		n += d->nrrs * sizeof(*d->rrs) + (d->arena ? arena_used(d->arena) : 0);
 	}
-	return n;
+	return n + dnssec_memory(s);
 }
 
 void snapshot_free(struct snapshot *s)
@@ -875,6 +882,7 @@ void snapshot_free(struct snapshot *s)
 	if (!s) {
 		return;
 	}
+	dnssec_free(s);
 	free(s->table);
 	arena_free(s->arena);
 	for (size_t i = 0; i < s->nzones; i++) {

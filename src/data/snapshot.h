@@ -97,6 +97,8 @@ struct snap_zone {
 	uint32_t neg_ttl;            /* min(SOA TTL, SOA MINIMUM), RFC 2308 */
 	const struct image *nxdomain;
 	const struct image *nodata;  /* generic NODATA (wildcard synthesis) */
+	struct zsigner *signer;      /* keys while the snapshot is built (dnssec/dnssec.c) */
+	struct dnssec_zone *dnssec;  /* NULL: unsigned */
 };
 
 struct snapshot {
@@ -119,6 +121,7 @@ struct snapshot {
 	struct arena *arena;         /* nodes, images and their arrays */
 	size_t nimages;
 	size_t image_bytes;
+	struct dnssec_map *dnssec;   /* signatures (dnssec/dnssec.h); NULL: no signed zone */
 };
 
 enum match_kind {

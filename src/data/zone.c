@@ -521,3 +521,29 @@ void zone_clear(struct zone_data *z)
 	free(z->files);
 	memset(z, 0, sizeof(*z));
 }
+
+void zone_add_rr(struct zone_data *z, const uint8_t *owner, uint16_t type, uint32_t ttl,
+		 const uint8_t *rdata, uint16_t rdlen)
+{
+	struct zone_rr *out;
+
+	if (z->nrrs == z->caprrs) {
+		z->caprrs = z->caprrs ? z->caprrs * 2 : 64;
+		z->rrs = xrealloc(z->rrs, z->caprrs * sizeof(*z->rrs));
+	}
+	out = &z->rrs[z->nrrs++];
+	memset(out, 0, sizeof(*out));
+	out->owner = arena_memdup(z->arena, owner, dname_len(owner));
+	out->rdata = arena_memdup(z->arena, rdata, rdlen ? rdlen : 1);
+	out->rdlen = rdlen;
+	out->type = type;
+	out->ttl = ttl;
+	out->file = z->nfiles ? z->files[0] : "";
+}
+
+void zone_sort(struct zone_data *z)
+{
+	if (z->nrrs) {
+		qsort(z->rrs, z->nrrs, sizeof(*z->rrs), rr_cmp);
+	}
+}

@@ -39,4 +39,13 @@ int zone_load(struct zone_data *z, const char *origin, const char *file);
 
 void zone_clear(struct zone_data *z);
 
+/* Append a record made at load time (DNSSEC: DNSKEY, CDS, NSEC) to @z; owner
+ * (lower-case) and rdata are copied into its arena. Call zone_sort() after
+ * the last one. Load time. */
+void zone_add_rr(struct zone_data *z, const uint8_t *owner, uint16_t type, uint32_t ttl,
+		 const uint8_t *rdata, uint16_t rdlen);
+
+/* Sort @z's records again as zone_load() leaves them (by owner, then type). */
+void zone_sort(struct zone_data *z);
+
 #endif

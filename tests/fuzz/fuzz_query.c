@@ -66,7 +66,8 @@ static const char conf_text[] =
     "listen = \"127.0.0.1:5353\";\n"
     "chaos = { version = \"gslbd-fuzz\"; id = \"fuzz-1\"; };\n"
     "nsid = \"gslbd-fuzz-nsid\";\n"
-    "zones = ( { origin = \"lb.test\"; file = \"lb.test.zone\"; },\n"
+    "zones = ( { origin = \"lb.test\"; file = \"lb.test.zone\";\n"
+    "            dnssec = { keys = [ \"Klb.test.+015+62293\" ]; }; },\n"
     "          { origin = \"child.lb.test\"; file = \"child.zone\"; } );\n"
     "pools = (\n"
     "  { name = \"rr\"; owners = [ \"pool.lb.test\", \"*.pw.lb.test\" ];\n"
@@ -79,6 +80,14 @@ static const char conf_text[] =
     "  { name = \"v6\"; owners = \"v6.lb.test\"; members = ( { address = \"2001:db8::201\"; } ); "
     "}\n"
     ");\n";
+
+/* lb.test is signed (DO=1 queries take dns/answer_dnssec.c) with this
+ * Ed25519 key, made for the fuzzer alone by ldns-keygen -a ED25519 -k lb.test. */
+static const char key_text[] = "lb.test.\tIN\tDNSKEY\t257 3 15 "
+			       "mIF04pArlvVqYDp/SQYErGFiePHzu6Vu2riV8n6uZVY=\n";
+static const char private_text[] = "Private-key-format: v1.2\n"
+				   "Algorithm: 15 (ED25519)\n"
+				   "PrivateKey: hgIRfiuI4nWv3Hm9rf2zCh9rYk/RM6tVacGkqpYDirs=\n";
 
 static struct snapshot *snap;
 static struct answer_ctx ctx;
@@ -117,7 +126,7 @@ static void write_file(const char *dir, const char *name, const char *text, char
 static void init(void)
 {
 	const char *t = getenv("TMPDIR");
-	char dir[512], zone[600], child[600], conf_path[600];
+	char dir[512], zone[600], child[600], conf_path[600], key[600], private[600];
 	struct conf *conf;
 
 	snprintf(dir, sizeof(dir), "%s/gslbd-fuzz.XXXXXX", t && *t ? t : "/tmp");
@@ -128,11 +137,15 @@ static void init(void)
 	write_file(dir, "lb.test.zone", zone_text, zone, sizeof(zone));
 	write_file(dir, "child.zone", child_text, child, sizeof(child));
 	write_file(dir, "gslbd.conf", conf_text, conf_path, sizeof(conf_path));
+	write_file(dir, "Klb.test.+015+62293.key", key_text, key, sizeof(key));
+	write_file(dir, "Klb.test.+015+62293.private", private_text, private, sizeof(private));
 	conf = conf_load(conf_path);
 	snap = conf ? snapshot_build(conf) : NULL;
 	unlink(zone);
 	unlink(child);
 	unlink(conf_path);
+	unlink(key);
+	unlink(private);
 	rmdir(dir);
 	if (!snap) {
 		fprintf(stderr, "fuzz_query: the built-in config or zone did not load\n");

@@ -86,6 +86,19 @@ def seeds():
     s["notify-opcode4"] = query("lb.test.", "SOA", opcode=dns.opcode.NOTIFY)
     # EDNS variants.
     s["edns-4096-do"] = query("www.lb.test.", edns=0, payload=4096, do=True)
+    # DO=1 for the signed zone lb.test: RRSIGs and NSEC proofs (answer_dnssec.c).
+    for label, name, qtype, payload in (
+            ("pool", "pool.lb.test.", "A", 1232), ("pool-aaaa", "pool.lb.test.", "AAAA", 1232),
+            ("wt", "wt.lb.test.", "A", 1232), ("nxdomain", "nothere.lb.test.", "A", 1232),
+            ("nodata", "www.lb.test.", "MX", 1232), ("ent", "b.c.lb.test.", "A", 1232),
+            ("wild", "x.wild.lb.test.", "A", 1232), ("wild-nodata", "x.wild.lb.test.", "MX", 1232),
+            ("wild-pool", "q.pw.lb.test.", "A", 1232), ("cname-pool", "topool.lb.test.", "A", 1232),
+            ("chain", "alias.lb.test.", "A", 1232), ("loop", "loop1.lb.test.", "A", 1232),
+            ("referral", "x.sub.lb.test.", "A", 1232), ("ds", "sub.lb.test.", "DS", 1232),
+            ("dnskey", "lb.test.", "DNSKEY", 1232), ("big-tc", "big.lb.test.", "TXT", 512),
+            ("child", "www.child.lb.test.", "A", 1232), ("child-ds", "child.lb.test.", "DS", 1232),
+            ("any", "lb.test.", "ANY", 1232)):
+        s["do-" + label] = query(name, qtype, edns=0, payload=payload, do=True)
     s["edns-small-udp"] = query("big.lb.test.", "TXT", edns=0, payload=100)
     s["edns-options"] = query("www.lb.test.", edns=0, options=[
         dns.edns.GenericOption(10, b"\x01\x02\x03\x04\x05\x06\x07\x08"),
