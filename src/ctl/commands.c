@@ -267,7 +267,7 @@ int commands_execute(const char *line, const struct control_ops *ops, char **out
 	} else if (cmd->needs_snapshot && !(s = ops && ops->current ? ops->current(ops->arg) : NULL)) {
 		sb_printf(&err, "no configuration loaded");
 	} else {
-		static const struct control_ops none = { NULL, NULL, NULL, NULL, NULL, NULL };
+		static const struct control_ops none = { NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 		/* Read commands are lent no hooks that change anything. */
 		struct control_ops lent = ops ? *ops : none;
 		if (cmd->access == COMMAND_READ) {

@@ -24,6 +24,7 @@
 #include "dns/rrl.h"
 #include "health/health.h"
 #include "health/probe.h"
+#include "lb/steer.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/sbuf.h"
@@ -79,7 +80,15 @@ struct daemon {
 	struct reload_job job;
 	ev_signal sighup, sigterm, sigint;
 	ev_timer save_timer;
+	struct steer *steer;   /* effective weights, timed drains, shifts */
+	ev_timer steer_timer;
+	double steer_due;      /* wall clock of the next change due by time, 0: none */
 };
+
+/* How often the main thread looks for changes effective weights depend on
+ * (probe results, reports, commands): the delay a change takes to reach the
+ * weights, at the cost of one atomic load when nothing changed. */
+#define STEER_TICK 0.05
 
 static double wall_now(void)
 {
@@ -107,6 +116,31 @@ static void health_follow(struct daemon *d)
 }
 
 static int reload_start(struct daemon *d, struct sbuf *why);
+
+/* Recompute effective weights of @s and publish those that changed; the sets
+ * they replace are freed after a grace period when @s is live, at once when
+ * no worker has seen it yet. */
+static void steer_apply(struct daemon *d, const struct snapshot *s, bool live)
+{
+	struct steer_retired r = { NULL, 0, 0 };
+
+	d->steer_due = steer_refresh(d->steer, s, wall_now(), &r);
+	if (r.n && live) {
+		server_synchronize(d->srv);
+	}
+	steer_retired_free(&r);
+}
+
+static void steer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct daemon *d = t->data;
+
+	(void)loop;
+	(void)revents;
+	if (steer_stale(d->steer) || (d->steer_due && wall_now() >= d->steer_due)) {
+		steer_apply(d, server_snapshot(d->srv), true);
+	}
+}
 
 static const struct snapshot *ctl_current(void *arg)
 {
@@ -216,7 +250,7 @@ static void apply_restart_only(struct daemon *d, const struct conf *next, struct
 		}
 	} else if (!d->control) {
 		struct control_ops ops = { ctl_current, ctl_reload, ctl_admin_changed,
-					   d->health,   d->stats,   d };
+					   d->health,   d->stats,   d,	d->steer };
 		d->control = control_new(d->loop, next->control_socket, next->control_mode, &ops);
 		if (!d->control) {
 			sb_printf(note(notes), "control socket %s (not created, see the log)",
@@ -339,6 +373,7 @@ static int reload_finish(struct daemon *d, struct sbuf *msg)
 	stats_bind_pools(d->stats, snap->pools, snap->npools);
 	old_rrl = d->rrl;
 	snap->rrl = d->rrl = rrl_table_for(d->rrl, snap->conf->rate_limit);
+	steer_apply(d, snap, false); /* its weights before its first query */
 	server_swap(d->srv, snap);
 	if (old_rrl != d->rrl) {
 		rrl_table_free(old_rrl); /* no worker holds a snapshot naming it any more */
@@ -502,6 +537,9 @@ static void daemon_free(struct daemon *d)
 		server_stop(d->srv);
 	}
 	probe_engine_free(d->probes); /* before the health table it reports to */
+	if (d->loop) {
+		ev_timer_stop(d->loop, &d->steer_timer);
+	}
 	/* A gslbd that did not start has learnt nothing, and leaves the file
 	 * (an untrusted one included) as it found it. */
 	if (d->serving) {
@@ -509,6 +547,7 @@ static void daemon_free(struct daemon *d)
 	}
 	server_free(d->srv);
 	rrl_table_free(d->rrl);
+	steer_free(d->steer); /* its state-file lines were saved above */
 	health_table_free(d->health);
 	stats_free(d->stats);
 	if (d->loop) {
@@ -548,11 +587,13 @@ int daemon_run(const char *path, bool detach, bool verbose)
 		conf_free(conf);
 		goto out;
 	}
+	d.steer = steer_new(d.health); /* takes the shifts the state file holds */
 	snap = snapshot_build_health(conf, d.health);
 	if (!snap) {
 		log_err("%s: configuration is not valid", path);
 		goto out;
 	}
+	steer_apply(&d, snap, false);
 	boot_init(&d.boot, snap->conf);
 	stats_bind_pools(d.stats, snap->pools, snap->npools);
 	snap->rrl = d.rrl = rrl_table_for(NULL, conf->rate_limit);
@@ -581,7 +622,7 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	/* The control socket's directory may be root's: made before the drop. */
 	if (live->control_socket) {
 		struct control_ops ops = { ctl_current, ctl_reload, ctl_admin_changed,
-					   d.health,    d.stats,    &d };
+					   d.health,    d.stats,    &d,	d.steer };
 		d.control = control_new(d.loop, live->control_socket, live->control_mode, &ops);
 		if (!d.control) {
 			goto out;
@@ -624,6 +665,9 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	if (live->state_file) {
 		ev_timer_start(d.loop, &d.save_timer);
 	}
+	ev_timer_init(&d.steer_timer, steer_cb, STEER_TICK, STEER_TICK);
+	d.steer_timer.data = &d;
+	ev_timer_start(d.loop, &d.steer_timer);
 	health_follow(&d);
 	d.serving = true;
 	log_info("ready: %u workers, %zu zones, %zu pools, %zu names", server_nworkers(d.srv),

@@ -33,6 +33,7 @@ struct conf_check {
 	double interval, timeout;
 	unsigned rise, fall;
 	bool initial_up;
+	double slow_start;   /* seconds a member that comes up ramps to full weight; 0: none */
 	void *opts;          /* the kind's options (kind->opts_new), owned, or NULL */
 	int line;
 };
@@ -61,6 +62,7 @@ struct conf_member {
 	char *probe_address;  /* text, or NULL */
 	char *host;
 	char *url;
+	char *group;          /* `group`: the set `gslbctl shift` moves traffic to, or NULL */
 };
 
 struct conf_pool {
@@ -80,6 +82,7 @@ struct conf_pool {
 	int backup_line;
 	enum last_resort last_resort;
 	uint32_t ttl_degraded;
+	double slow_start;    /* seconds; < 0: not set (the members' checks' applies) */
 };
 
 /* An address prefix: "192.0.2.0/24", "2001:db8::/32", or one address. */

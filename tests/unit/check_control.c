@@ -85,7 +85,7 @@ static void ops_admin_changed(void *arg)
 }
 
 static struct stats *stats;
-static struct control_ops ops = { ops_current, ops_reload, ops_admin_changed, NULL, NULL, NULL };
+static struct control_ops ops = { ops_current, ops_reload, ops_admin_changed, NULL, NULL, NULL, NULL };
 
 static void setup(void)
 {
