@@ -42,6 +42,11 @@ const char *status_last_resort_name(enum last_resort r);
 /* `status`: every pool, its families and members. */
 void status_render(struct sbuf *out, const struct snapshot *s, struct health_table *t, bool json);
 
+/* The same with each pool's shift from @steer (NULL: none). */
+struct steer;
+void status_render_steer(struct sbuf *out, const struct snapshot *s, struct health_table *t,
+			 const struct steer *steer, bool json);
+
 /* `stats`: the counters (@st may be NULL: none kept), probes and health
  * changes per check from @t (may be NULL). */
 void status_render_stats(struct sbuf *out, const struct stats *st, struct health_table *t,

@@ -17,8 +17,8 @@ const struct check_kind *const check_kinds[] = {
     &check_kind_dns,  /* probe_dns.c */
     &check_kind_exec, /* probe_exec.c */
     &check_kind_file, /* probe_file.c */
-    &check_kind_none, /* probe_none.c */
     &check_kind_agent, /* probe_agent.c */
+    &check_kind_none,  /* probe_none.c */
     NULL,
 };
 

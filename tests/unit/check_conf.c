@@ -562,6 +562,7 @@ static const struct kind_case kind_cases[] = {
     {"exec", "port = 9; command = [ \"/bin/true\", \"-x\" ];", "expect_answer",
      "expect_answer = \"192.0.2.1\";"},
     {"file", "port = 80; path = \"states\";", "tls_verify", "tls_verify = true;"},
+    {"agent", "port = 9; send = \"load\\n\";", "path", "path = \"/\";"},
     {"none", "", "port", "port = 80;"},
 };
 
@@ -733,7 +734,7 @@ START_TEST(check_kind_required_settings)
 				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
 		     5, "pools[0].members[0].port", "check \"t\" is tcp without a port");
 	expect_error(OK_HEAD OK_ZONES "checks = ( { name = \"k\"; } );\n", 3, "checks[0]",
-		     "missing required setting 'type' (tcp, http, https, dns, exec, file, none)");
+		     "missing required setting 'type' (tcp, http, https, dns, exec, file, agent, none)");
 }
 END_TEST
 
@@ -744,7 +745,7 @@ START_TEST(check_kind_bad_type)
 	expect_error(OK_HEAD OK_ZONES "checks = ( { name = \"k\"; type = \"gopher\";\n"
 				      "  query = \"www.lb.test\"; colour = 1; } );\n",
 		     3, "checks[0].type",
-		     "expected tcp, http, https, dns, exec, file or none, got \"gopher\"");
+		     "expected tcp, http, https, dns, exec, file, agent or none, got \"gopher\"");
 	ck_assert_ptr_nonnull(strstr(errlog, ":4: checks[0].colour: unknown setting"));
 	ck_assert_ptr_null(strstr(errlog, "checks[0].query"));
 	/* With a type, an unknown setting lists what the kind accepts. */
@@ -752,7 +753,7 @@ START_TEST(check_kind_bad_type)
 	    OK_HEAD OK_ZONES "checks = ( { name = \"k\"; type = \"tcp\"; colour = 1; } );\n", 3,
 	    "checks[0].colour",
 	    "unknown setting (expected one of: port, name, type, interval, timeout, rise, fall, "
-	    "initial)");
+	    "initial, slow_start)");
 }
 END_TEST
 
@@ -771,7 +772,7 @@ START_TEST(member_url_host_need_http)
 	    "  { address = \"192.0.2.1\"; url = \"http://a.test/\"; host = \"a.test\"; } ); } );\n",
 	    7, "pools[0].members[0].url",
 	    "setting \"url\" does not apply to check type \"tcp\" (check \"t\"; tcp members "
-	    "accept: port, probe_address, address, weight, check)");
+	    "accept: port, probe_address, address, weight, check, group)");
 	ck_assert_ptr_nonnull(strstr(errlog, ":7: pools[0].members[0].host: setting \"host\" does "
 					     "not apply to check type \"tcp\""));
 	/* The member's own check is the one that counts, both ways. */
