@@ -578,9 +578,13 @@ static double live_share(struct steer *st, const struct shift *sh, const struct 
 {
 	const struct pool_weights *w;
 	double d = 0, all = 0;
+	bool any = false;
 
-	if (f->n == 0) {
-		return 0;
+	for (unsigned i = 0; i < f->n; i++) {
+		any = any || is_dest(sh, f, i);
+	}
+	if (!any) {
+		return 1; /* nothing to move in this family: it counts as arrived */
 	}
 	w = pool_weights_get(f);
 	for (unsigned i = 0; i < f->n; i++) {
@@ -655,7 +659,9 @@ int steer_shift_start(struct steer *st, const struct snapshot *s, const char *po
 	 * in force, of what that shift left). */
 	sh->start_share[0] = live_share(st, sh, p, &p->v4);
 	sh->start_share[1] = live_share(st, sh, p, &p->v6);
-	sh->next_step = now; /* the first step at once */
+	/* The first step at once, so that the command's effect is seen. */
+	sh->steps = 1;
+	sh->next_step = now + every;
 	if (old) {
 		sh->nsteps = old->nsteps;
 		sh->nholds = old->nholds;
@@ -670,11 +676,16 @@ int steer_shift_start(struct steer *st, const struct snapshot *s, const char *po
 	}
 	sh->next = st->shifts;
 	st->shifts = sh;
+	sh->nsteps++;
 	shift_event(sh, now, "started: %u points every %.1f s from %.0f%% (A) / %.0f%% (AAAA)",
 		    step, every, sh->start_share[0] * 100, sh->start_share[1] * 100);
+	if (shift_share(sh, 0) >= 1 && shift_share(sh, 1) >= 1) {
+		sh->state = SHIFT_DONE;
+		shift_event(sh, now, "done: %s has all the traffic", sh->to);
+	}
 	mark(st);
 	sb_printf(msg, "pool %s: shifting to %s, %u points every %g s, from %.0f%%", p->name, to,
-		  step, every, (p->v4.n ? sh->start_share[0] : sh->start_share[1]) * 100);
+		  step, every, (sh->start_share[0] < 1 ? sh->start_share[0] : sh->start_share[1]) * 100);
 	return 0;
 }
 
