@@ -115,6 +115,31 @@ int probe_agent_parse(const char *buf, size_t len, struct probe_agent_reply *r, 
 	return 0;
 }
 
+int probe_weight_parse(const char *s, size_t len, int *percent)
+{
+	size_t i = 0, digits = 0;
+	long v = 0;
+
+	while (i < len && (s[i] == ' ' || s[i] == '\t')) {
+		i++;
+	}
+	while (i < len && isdigit((unsigned char)s[i]) && digits < 5) {
+		v = v * 10 + (s[i++] - '0');
+		digits++;
+	}
+	if (i < len && s[i] == '%') {
+		i++;
+	}
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) {
+		i++;
+	}
+	if (digits == 0 || i != len || v > STEER_REPORT_MAX) {
+		return -1;
+	}
+	*percent = (int)v;
+	return 0;
+}
+
 /* The reply is complete (@eof: the agent closed): judge it. */
 static void finish(struct probe *p)
 {

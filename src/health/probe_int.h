@@ -149,6 +149,8 @@ struct probe_http_opts {
 	bool tls_verify;
 	uint32_t status_ok[20]; /* bitmap of accepted statuses 100..739: bit (status-100) */
 	char *expect_body;	/* substring the body must contain, or NULL */
+	char *weight_header;	/* response header holding the member's weight, or NULL */
+	char *weight_json;	/* key of a JSON object body holding it, or NULL */
 };
 
 /* dns (probe_dns.c). */
@@ -193,6 +195,11 @@ struct probe_agent_reply {
  * byte). Pure. */
 int probe_agent_parse(const char *buf, size_t len, struct probe_agent_reply *r, char *reason,
 		      size_t size);
+
+/* A reported weight as http checks read it (a header's value or a JSON
+ * string): "N" or "N%", N an integer 0..STEER_REPORT_MAX, blanks around it
+ * allowed; into *@percent. Returns 0, or -1. Pure. */
+int probe_weight_parse(const char *s, size_t len, int *percent);
 
 /* The dns kind's setup (exported for the judge's Check suite and fuzzer). */
 void probe_dns_setup(struct probe *p);

@@ -74,7 +74,8 @@ void steer_normalize(uint32_t *out, const double *x, unsigned n)
 
 	for (unsigned i = 0; i < n; i++) {
 		sum += x[i];
-		integers = integers && x[i] == floor(x[i]);
+		/* 0 must become tiny against the others, not 1 among small integers. */
+		integers = integers && x[i] == floor(x[i]) && x[i] >= 1;
 	}
 	if (integers && sum < 2147483648.0) {
 		for (unsigned i = 0; i < n; i++) {

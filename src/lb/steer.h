@@ -83,8 +83,9 @@ void *steer_shift_json(const struct steer *st, const char *pool);
 double steer_ramp_factor(double elapsed, double period);
 
 /* Integer weights from @n non-negative reals @x: as they are when every one is
- * an integer and their sum fits, else scaled to a sum of about STEER_SCALE;
- * every weight at least 1. */
+ * an integer >= 1 and their sum fits (a static pool keeps its configured
+ * weights, and its draws), else scaled to a sum of about STEER_SCALE; every
+ * weight at least 1 (a 0 becomes 1 in 2^30). */
 void steer_normalize(uint32_t *out, const double *x, unsigned n);
 
 /* Rescale @x (n members) so that the members with @dest[i] hold @share (0..1)

@@ -237,8 +237,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             b.hosts.append(self.headers.get("Host"))
             b.paths.append(self.path)
             status, body = b.status, b.body
+            extra = dict(getattr(b, "extra_headers", {}))
         data = body.encode()
         self.send_response(status)
+        for k, v in extra.items():
+            self.send_header(k, v)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Connection", "close")

@@ -156,6 +156,45 @@ class AgentWeights(SteerCase):
         self.assertEqual(m["state"], "up")
 
 
+class HTTPWeights(SteerCase):
+    """An http check reading the weight from a header, or from a JSON body."""
+
+    def test_header_and_json_body(self):
+        h1 = self.backend(B.HTTPBackend())
+        h2 = self.backend(B.HTTPBackend(body='{"weight": 100}'))
+        h1.extra_headers = {"X-Weight": "100%"}
+        conf = config([pool("www", WWW, [member(A1, probe_address="127.0.0.1", port=h1.port,
+                                                check="hdr"),
+                                         member(A2, probe_address="127.0.0.1", port=h2.port,
+                                                check="body")],
+                            policy="weighted")],
+                      [check("hdr", "http", interval=0.1, timeout=0.3, weight_header="X-Weight"),
+                       check("body", "http", interval=0.1, timeout=0.3, weight_json="weight")],
+                      self.extra())
+        srv = self.start(conf)
+        w = self.watch(srv)
+        self.wait(lambda: self.member_json(A2)["last_probe"] == "ok", 2, "first probes")
+        self.assertFollows(w, {A1: 0.5, A2: 0.5}, n=600, what="both 100%")
+        h1.extra_headers = {"X-Weight": "300"}
+        h2.set_body('{"weight": 100, "other": true}')
+        self.wait(lambda: self.member_json(A1)["weight"]["reported"] == 300, 2, "header 300")
+        time.sleep(0.2)
+        self.assertFollows(w, {A1: 0.75, A2: 0.25}, what="A1 at 300%")
+        h2.set_body('{"weight": "0%"}')
+        self.wait(lambda: self.member_json(A2)["state"] == "down", 2, "body 0%")
+        # Strict: a bad value is a failed probe, the weight stays.
+        h1.extra_headers = {"X-Weight": "lots"}
+        m = self.wait(lambda: (lambda m: m if m["state"] == "down" else None)(
+            self.member_json(A1)), DOWN_BOUND + 1, "bad header value")
+        self.assertIn('X-Weight: bad weight "lots"', m["reason"])
+        self.assertEqual(m["weight"]["reported"], 300)
+        h2.set_body("not json")
+        m2 = self.wait(lambda: (lambda m: m if "not JSON" in (m["reason"] or "") else None)(
+            self.member_json(A2)), 2, "bad body")
+        self.assertEqual(m2["weight"]["reported"], 0)
+        self.assertTrue(srv.alive())
+
+
 class RuntimeWeights(SteerCase):
     """gslbctl weight and timed drains, and both across a restart."""
 

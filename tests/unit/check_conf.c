@@ -549,11 +549,13 @@ static const struct kind_case kind_cases[] = {
     {"tcp", "port = 8080;", "expect_body", "expect_body = \"ok\";"},
     {"http",
      "port = 8080; path = \"/health\"; host = \"www.lb.test\"; method = \"HEAD\";"
-     " expect_status = ( 204, \"3xx\" ); expect_body = \"ok\"; tls_verify = false;",
+     " expect_status = ( 204, \"3xx\" ); expect_body = \"ok\"; tls_verify = false;"
+     " weight_header = \"X-Weight\"; weight_json = \"weight\";",
      "command", "command = [ \"/bin/true\" ];"},
     {"https",
      "port = 8443; path = \"/\"; host = \"www.lb.test\"; method = \"GET\";"
-     " expect_status = 200; expect_body = \"ok\"; tls_verify = true;",
+     " expect_status = 200; expect_body = \"ok\"; tls_verify = true;"
+     " weight_header = \"X-Weight\"; weight_json = \"weight\";",
      "query", "query = \"www.lb.test\";"},
     {"dns",
      "port = 5353; query = \"www.lb.test\"; qtype = \"AAAA\"; expect_rcode = \"NXDOMAIN\";"
