@@ -80,6 +80,7 @@ class SteerCase(B.HealthCase, unittest.TestCase):
         return c
 
     def wait(self, pred, bound, what, every=0.05):
+        bound *= harness.SLOW  # sanitizer builds are slower
         deadline = time.monotonic() + bound
         while time.monotonic() < deadline:
             v = pred()
@@ -251,13 +252,16 @@ class RuntimeWeights(SteerCase):
         self.assertIn("weight: configured 1, reported 100%, runtime 4, effective 80.0%", text)
 
 
+RAMP = 3.0 * harness.SLOW
+
+
 class SlowStart(SteerCase):
     def test_ramp_after_coming_up(self):
         b1 = self.backend(B.TCPBackend())
         b2 = self.backend(B.TCPBackend())
         conf = config([pool("www", WWW, [member(A1, probe_address="127.0.0.1", port=b1.port),
                                          member(A2, probe_address="127.0.0.1", port=b2.port)],
-                            policy="weighted", check="tcp", slow_start=3)],
+                            policy="weighted", check="tcp", slow_start=RAMP)],
                       [check("tcp", "tcp", interval=0.1, timeout=0.1)], self.extra())
         srv = self.start(conf)
         w = self.watch(srv)
@@ -274,7 +278,7 @@ class SlowStart(SteerCase):
         early = self.count(w, 400)
         t_early = time.monotonic() - t_up
         shares = []
-        while time.monotonic() - t_up < 3.0:
+        while time.monotonic() - t_up < RAMP:
             shares.append(self.member_json(A2)["weight"]["effective_share"])
             time.sleep(0.25)
         self.assertLess(early.get(A2, 0) / 400, 0.30,
@@ -305,8 +309,8 @@ class Shift(SteerCase):
         rc, out = self.ctl("shift", "www", "--to", "purple")
         self.assertEqual(rc, 1)
         self.assertIn("no member in group or with address purple", out)
-        out = self.ctl_ok("shift", "www", "--to", "green", "--step", "20", "--every", "0.4s")
-        self.assertIn("shifting to green, 20 points every 0.4 s, from 67%", out)
+        out = self.ctl_ok("shift", "www", "--to", "green", "--step", "20", "--every", "2s")
+        self.assertIn("shifting to green, 20 points every 2 s, from 67%", out)
         sh = self.shift_json()
         self.assertEqual(sh["state"], "running")
         self.assertEqual(sh["step"], 1)
@@ -316,7 +320,7 @@ class Shift(SteerCase):
         time.sleep(0.6)
         self.assertEqual(self.shift_json()["step"], 1, "paused, yet it stepped")
         self.ctl_ok("shift", "www", "--resume")
-        self.wait(lambda: self.shift_json()["state"] == "done", 3, "shift done")
+        self.wait(lambda: self.shift_json()["state"] == "done", 5 * harness.SLOW, "shift done")
         self.assertFollows(w, {A1: 0.0, A2: 0.5, A3: 0.5}, n=600, what="all on green")
         sh = self.shift_json()
         self.assertGreaterEqual(sh["steps_taken"], 2)
