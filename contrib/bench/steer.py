@@ -137,21 +137,23 @@ class Gslbd:
         self.log.seek(0)
         raise SystemExit("gslbd %s did not start:\n%s" % (name, self.log.read()[-2000:]))
 
-    def cpu_ns(self, worker_only=False):
-        """CPU time of the process's threads (or of its worker threads), in
-        ns, from /proc/PID/task/TID/schedstat (nanoseconds, not ticks)."""
-        total = 0
+    def cpu_ns(self):
+        """CPU time of the process's threads by kind, in ns, from
+        /proc/PID/task/TID/schedstat (nanoseconds, not ticks): "worker"
+        (gslbd-udp), "probe" (gslbd-probe), "main" (the rest: the main
+        thread, which rebuilds the weights, and the TCP loop)."""
+        out = {"worker": 0, "probe": 0, "main": 0}
         for tid in os.listdir("/proc/%d/task" % self.proc.pid):
             try:
-                if worker_only:
-                    with open("/proc/%d/task/%s/comm" % (self.proc.pid, tid)) as f:
-                        if f.read().strip() != "gslbd-udp":
-                            continue
+                with open("/proc/%d/task/%s/comm" % (self.proc.pid, tid)) as f:
+                    comm = f.read().strip()
                 with open("/proc/%d/task/%s/schedstat" % (self.proc.pid, tid)) as f:
-                    total += int(f.read().split()[0])
+                    ns = int(f.read().split()[0])
             except OSError:
-                pass
-        return total
+                continue
+            out["worker" if comm == "gslbd-udp" else "probe" if comm == "gslbd-probe"
+                else "main"] += ns
+        return out
 
     def ctl(self, *args):
         p = subprocess.run([os.path.join(TOP, "src", "gslbctl"), "-s", self.sock] + list(args),
@@ -168,7 +170,9 @@ class Gslbd:
                 self.proc.wait()
 
 
-def pool_conf(agents):
+def pool_conf(agents, kind="agent"):
+    """The weighted pool; with @agents, a check of @kind (agent, or tcp
+    against the same listeners: probes, but weights that never change)."""
     members = []
     for i in range(6):
         m = 'address = "127.0.0.%d"; weight = %d;' % (11 + i, 1 + i % 4)
@@ -178,8 +182,8 @@ def pool_conf(agents):
     text = ('listen = [ "127.0.0.1:0" ];\nthreads = 1;\n'
             'zones = ( { origin = "bench.test"; file = "bench.test.zone"; } );\n')
     if agents:
-        text += ('checks = ( { name = "agent"; type = "agent"; interval = 0.1; timeout = 0.5; '
-                 'rise = 1; fall = 3; } );\n')
+        text += ('checks = ( { name = "agent"; type = "%s"; interval = 0.1; timeout = 0.5; '
+                 'rise = 1; fall = 3; } );\n' % kind)
     text += ('pools = ( { name = "www"; owners = [ "www.bench.test" ]; policy = "weighted"; '
              '%s members = ( %s ); } );\n' % ('check = "agent";' if agents else "",
                                                ", ".join(members)))
@@ -205,46 +209,60 @@ def cpu_part(binary, workdir, runs, seconds, rate):
     with open(qfile, "w") as f:
         f.write("www.bench.test A\n" * 1000)
     agents = [Agent() for _ in range(6)]
+    listeners = [Agent() for _ in range(6)]
+    names = ("static", "tcp", "agent")
     servers = {"static": Gslbd(binary, workdir, "static", pool_conf(None)),
+               "tcp": Gslbd(binary, workdir, "tcp", pool_conf(listeners, "tcp")),
                "agent": Gslbd(binary, workdir, "agent", pool_conf(agents))}
-    res = {k: {"all": [], "worker": []} for k in servers}
+    res = {k: {"all": [], "worker": [], "probe": [], "main": []} for k in servers}
     failures = []
     served0 = sum(a.served for a in agents)
     try:
         for r in range(runs):
-            order = ["static", "agent"] if r % 2 == 0 else ["agent", "static"]
+            order = list(names) if r % 2 == 0 else list(reversed(names))
             for name in order:
                 s = servers[name]
-                t0, w0 = s.cpu_ns(), s.cpu_ns(True)
+                c0 = s.cpu_ns()
                 got, err = dnsperf(s.port, qfile, seconds, rate)
-                t1, w1 = s.cpu_ns(), s.cpu_ns(True)
+                c1 = s.cpu_ns()
                 if got is None:
                     failures.append("run %d of %s failed: %s" % (r + 1, name, err))
                     continue
                 n = got[0]
-                res[name]["all"].append((t1 - t0) / n / 1e3)
-                res[name]["worker"].append((w1 - w0) / n / 1e3)
+                for k in ("worker", "probe", "main"):
+                    res[name][k].append((c1[k] - c0[k]) / n / 1e3)
+                res[name]["all"].append(sum(c1[k] - c0[k] for k in c1) / n / 1e3)
         probes = sum(a.served for a in agents) - served0
     finally:
         for s in servers.values():
             s.stop()
-        for a in agents:
+        for a in agents + listeners:
             a.close()
-    print("- agent replies during the runs: %d (each a new weight)\n" % probes)
-    print("| server | CPU µs/query, whole process (median, range) | worker thread only |")
-    print("|---|---:|---:|")
+    print("- agent replies during the runs: %d (each a new weight)" % probes)
+    print("- static: no checks; tcp: tcp checks every 100 ms on the same members (probes, "
+          "weights that never change); agent: agent checks every 100 ms, a new weight at "
+          "every probe\n")
+    print("| server | CPU µs/query, whole process: median (range) | worker thread | "
+          "probe thread | main thread (weights) |")
+    print("|---|---:|---:|---:|---:|")
     med = {}
-    for name in ("static", "agent"):
-        a, w = res[name]["all"], res[name]["worker"]
+    for name in names:
+        a = res[name]["all"]
         if not a:
-            print("| %s | no run succeeded | |" % name)
+            print("| %s | no run succeeded | | | |" % name)
             continue
-        med[name] = (statistics.median(a), statistics.median(w))
-        print("| %s | %.2f (%.2f-%.2f) | %.2f (%.2f-%.2f) |"
-              % (name, med[name][0], min(a), max(a), med[name][1], min(w), max(w)))
-    if len(med) == 2:
+        med[name] = {k: statistics.median(v) for k, v in res[name].items()}
+        print("| %s | %.2f (%.2f-%.2f) | %.2f | %.3f | %.3f |"
+              % (name, med[name]["all"], min(a), max(a), med[name]["worker"],
+                 med[name]["probe"], med[name]["main"]))
+    if "agent" in med and "static" in med:
         print("\nagent / static: whole process %.3f×, worker thread %.3f× (target: within 3 %%)"
-              % (med["agent"][0] / med["static"][0], med["agent"][1] / med["static"][1]))
+              % (med["agent"]["all"] / med["static"]["all"],
+                 med["agent"]["worker"] / med["static"]["worker"]))
+    if "agent" in med and "tcp" in med:
+        print("agent / tcp (the same probing, weights changing or not): whole process %.3f×, "
+              "worker thread %.3f×" % (med["agent"]["all"] / med["tcp"]["all"],
+                                       med["agent"]["worker"] / med["tcp"]["worker"]))
     for f in failures:
         print("\n**%s**" % f)
     print()
