@@ -377,6 +377,31 @@ START_TEST(answers_follow_effective_weights)
 }
 END_TEST
 
+/* What another policy (geo: the members of one datacenter) calls: a draw
+ * among some candidates by the published effective weights. */
+START_TEST(draw_among_candidates)
+{
+	struct steer *s = steer_new(ht);
+	const uint16_t cand[2] = { 1, 3 }, all[4] = { 0, 1, 2, 3 };
+	unsigned count[4] = { 0 };
+	int32_t was;
+	enum { N = 100000 };
+
+	ck_assert_int_eq(health_weight_set(ht, "p", "192.0.2.4", 3, &was), 0);
+	refresh(s, 1000);
+	for (unsigned q = 0; q < N; q++) {
+		count[cand[pool_weights_draw(pool_weights_get(&pool.v4), cand, 2, &st)]]++;
+	}
+	assert_follows(count, (double[]){ 0, 0.25, 0, 0.75 }, N);
+	memset(count, 0, sizeof(count));
+	for (unsigned q = 0; q < N; q++) {
+		count[all[pool_weights_draw(pool_weights_get(&pool.v4), all, 4, &st)]]++;
+	}
+	assert_follows(count, (double[]){ 1 / 6.0, 1 / 6.0, 1 / 6.0, 3 / 6.0 }, N);
+	steer_free(s);
+}
+END_TEST
+
 START_TEST(unchanged_weights_are_not_republished)
 {
 	struct steer *s = steer_new(ht);
@@ -629,6 +654,7 @@ static Suite *steer_suite(void)
 	tcase_add_checked_fixture(tw, setup, teardown);
 	tcase_set_timeout(tw, 60);
 	tcase_add_test(tw, answers_follow_effective_weights);
+	tcase_add_test(tw, draw_among_candidates);
 	tcase_add_test(tw, unchanged_weights_are_not_republished);
 	tcase_add_test(tw, slow_start_ramps_after_coming_up);
 	tcase_add_test(tw, timed_drain_expires);
