@@ -242,6 +242,46 @@ END_TEST
 #define OK_HEAD "listen = [ \"127.0.0.1:5353\" ];\n"
 #define OK_ZONES "zones = ( { origin = \"lb.test\"; file = \"lb.test.zone\"; } );\n"
 
+/* Steering settings: a member's group, slow_start on pools and checks. */
+START_TEST(steer_settings)
+{
+	char path[PATH_MAX];
+	struct conf *c = load(path, NULL,
+			      OK_HEAD OK_ZONES
+			      "checks = ( { name = \"t\"; type = \"tcp\"; port = 80; slow_start = 30; },\n"
+			      "           { name = \"a\"; type = \"agent\"; port = 9; send = \"hi\"; } );\n"
+			      "pools = ( { name = \"p\"; check = \"t\"; slow_start = 12.5;\n"
+			      "  members = ( { address = \"192.0.2.1\"; group = \"green-2.x\"; },\n"
+			      "              { address = \"192.0.2.2\"; } ); },\n"
+			      "  { name = \"q\"; check = \"a\"; members = ( { address = \"192.0.2.3\"; } ); } );\n");
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_double_eq(c->checks[0].slow_start, 30);
+	ck_assert_double_eq(c->checks[1].slow_start, 0);
+	ck_assert_double_eq(c->pools[0].slow_start, 12.5);
+	ck_assert_double_eq(c->pools[1].slow_start, -1); /* not set: the checks' */
+	ck_assert_str_eq(c->pools[0].members[0].group, "green-2.x");
+	ck_assert_ptr_null(c->pools[0].members[1].group);
+	conf_free(c);
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\";\n"
+				      "  members = ( { address = \"192.0.2.1\"; group = \"a b\"; } ); } );\n",
+		     4, "pools[0].members[0].group", "expected a group name of 1 to 63 letters");
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\"; slow_start = -1;\n"
+				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+		     3, "pools[0].slow_start", NULL);
+	expect_error(OK_HEAD OK_ZONES
+		     "checks = ( { name = \"t\"; type = \"tcp\"; port = 80; slow_start = 90000; } );\n",
+		     3, "checks[0].slow_start", NULL);
+	expect_error(OK_HEAD OK_ZONES
+		     "checks = ( { name = \"h\"; type = \"http\"; weight_header = \"X Weight\"; } );\n",
+		     3, "checks[0].weight_header", "expected a header name");
+	expect_error(OK_HEAD OK_ZONES "checks = ( { name = \"a\"; type = \"agent\"; } );\n"
+				      "pools = ( { name = \"p\"; check = \"a\";\n"
+				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+		     0, "port", NULL);
+}
+END_TEST
+
 START_TEST(unknown_top_level)
 {
 	expect_error(OK_HEAD OK_ZONES "no_such_setting = 1;\n", 3, "no_such_setting",
@@ -1409,6 +1449,7 @@ static Suite *conf_suite(void)
 	TCase *ts = tcase_create("scale");
 
 	tcase_add_test(tl, full_config);
+	tcase_add_test(tl, steer_settings);
 	tcase_add_test(tl, defaults);
 	tcase_add_test(tl, policy_answers_default);
 	tcase_add_test(tl, no_pools);
