@@ -292,6 +292,33 @@ class SlowStart(SteerCase):
         self.assertFollows(w, {A1: 0.5, A2: 0.5}, n=600, what="after the ramp")
 
 
+    def test_ramp_survives_restart(self):
+        b1 = self.backend(B.TCPBackend())
+        b2 = self.backend(B.TCPBackend())
+
+        def conf():
+            return config([pool("www", WWW,
+                                [member(A1, probe_address="127.0.0.1", port=b1.port),
+                                 member(A2, probe_address="127.0.0.1", port=b2.port)],
+                                policy="weighted", check="tcp")],
+                          [check("tcp", "tcp", interval=0.1, timeout=0.5, slow_start=60)],
+                          self.extra())
+        srv = self.start(conf())
+        b2.stop()
+        self.wait(lambda: self.member_json(A2)["state"] == "down", DOWN_BOUND + 1, "down")
+        b2.start()
+        since = self.wait(lambda: self.member_json(A2)["weight"]["slow_start_since"], UP_BOUND + 1,
+                          "ramp starts")
+        time.sleep(1.5)  # saved within a second
+        srv.stop()
+        self._servers.remove(srv)
+        self.assertIn("ramp www/127.0.1.2 ", Path(self.state).read_text())
+        self.start(conf())
+        m = self.member_json(A2)
+        self.assertEqual(m["weight"]["slow_start_since"], since, "the ramp started over")
+        self.assertLess(m["weight"]["effective_share"], 0.2)
+
+
 class Shift(SteerCase):
     def conf(self, b1, b2, b3, interval=0.1):
         return config([pool("www", WWW, [member(A1, probe_address="127.0.0.1", port=b1.port),
