@@ -36,8 +36,8 @@ int probe_agent_parse(const char *buf, size_t len, struct probe_agent_reply *r, 
 	for (size_t j = 0; j < len; j++) {
 		unsigned char c = (unsigned char)buf[j];
 		if ((c < 32 && c != '\t') || c > 126) {
-			snprintf(reason, size, "agent reply: byte 0x%02x at %zu is not printable ASCII",
-				 c, j);
+			snprintf(reason, size,
+				 "agent reply: byte 0x%02x at %zu is not printable ASCII", c, j);
 			return -1;
 		}
 	}
@@ -52,12 +52,14 @@ int probe_agent_parse(const char *buf, size_t len, struct probe_agent_reply *r, 
 			break; /* a description: the rest of the line */
 		}
 		start = i;
-		while (i < len && buf[i] != ' ' && buf[i] != '\t' && buf[i] != ',' && buf[i] != '#') {
+		while (i < len && buf[i] != ' ' && buf[i] != '\t' && buf[i] != ',' &&
+		       buf[i] != '#') {
 			i++;
 		}
 		n = i - start;
 		if (n >= sizeof(word)) {
-			snprintf(reason, size, "agent reply: unknown word \"%.20s...\"", buf + start);
+			snprintf(reason, size, "agent reply: unknown word \"%.20s...\"",
+				 buf + start);
 			return -1;
 		}
 		memcpy(word, buf + start, n);
@@ -73,8 +75,8 @@ int probe_agent_parse(const char *buf, size_t len, struct probe_agent_reply *r, 
 			}
 			v = strtol(word, &end, 10);
 			if (*end != '%' || v > STEER_REPORT_MAX) {
-				snprintf(reason, size, "agent reply: weight %s out of 0%%..%d%%", word,
-					 STEER_REPORT_MAX);
+				snprintf(reason, size, "agent reply: weight %s out of 0%%..%d%%",
+					 word, STEER_REPORT_MAX);
 				return -1;
 			}
 			if (r->percent >= 0) {
@@ -178,7 +180,9 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		finish(p);
 	} else if (p->agent_len == PROBE_AGENT_MAX) {
 		probe_unwatch(p);
-		probe_done(p, false, "agent reply: no newline in " "512 bytes");
+		probe_done(p, false,
+			   "agent reply: no newline in "
+			   "512 bytes");
 	}
 }
 

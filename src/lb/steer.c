@@ -21,8 +21,7 @@
 #define SHIFT_HISTORY 16
 
 enum shift_state { SHIFT_RUNNING, SHIFT_PAUSED, SHIFT_HELD, SHIFT_DONE, SHIFT_ROLLED_BACK };
-static const char *const shift_state_names[] = { "running", "paused", "held", "done",
-						 "rolled-back" };
+static const char *const shift_state_names[] = {"running", "paused", "held", "done", "rolled-back"};
 
 struct shift_event {
 	double at;
@@ -32,25 +31,25 @@ struct shift_event {
 struct shift {
 	struct shift *next;
 	char *pool;
-	char *to;             /* a group name or a member address */
-	unsigned step;        /* percentage points per step */
-	double every;         /* seconds between steps */
-	unsigned min_healthy; /* 0: the pool's */
-	unsigned steps;       /* taken so far */
+	char *to;	       /* a group name or a member address */
+	unsigned step;	       /* percentage points per step */
+	double every;	       /* seconds between steps */
+	unsigned min_healthy;  /* 0: the pool's */
+	unsigned steps;	       /* taken so far */
 	double start_share[2]; /* per family (A, AAAA): the destination's share at the start */
-	double next_step;     /* wall clock */
+	double next_step;      /* wall clock */
 	double started;
 	enum shift_state state;
-	char why[140];        /* the last pause, hold or rollback reason */
+	char why[140]; /* the last pause, hold or rollback reason */
 	uint64_t nsteps, nholds, nrollbacks;
 	struct shift_event history[SHIFT_HISTORY];
-	unsigned nhistory;    /* events so far; the last SHIFT_HISTORY are kept */
+	unsigned nhistory; /* events so far; the last SHIFT_HISTORY are kept */
 };
 
 struct steer {
 	struct health_table *health;
-	unsigned gen;     /* health generation at the last refresh */
-	bool refreshed;   /* a refresh has run */
+	unsigned gen;	/* health generation at the last refresh */
+	bool refreshed; /* a refresh has run */
 	struct shift *shifts;
 };
 
@@ -113,21 +112,35 @@ int steer_parse_duration(const char *text, double *out, char *err, size_t size)
 	double v, unit;
 
 	if (!isdigit((unsigned char)text[0])) {
-		snprintf(err, size, "bad duration \"%.40s\": expected a number and a unit, s, m, h "
-			 "or d (\"30m\")", text);
+		snprintf(err, size,
+			 "bad duration \"%.40s\": expected a number and a unit, s, m, h "
+			 "or d (\"30m\")",
+			 text);
 		return -1;
 	}
 	v = strtod(text, &end);
 	switch (end[0]) {
-	case 's': unit = 1; break;
-	case 'm': unit = 60; break;
-	case 'h': unit = 3600; break;
-	case 'd': unit = 86400; break;
-	default: unit = 0; break;
+	case 's':
+		unit = 1;
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 86400;
+		break;
+	default:
+		unit = 0;
+		break;
 	}
 	if (!unit || end[1] || !(v > 0) || v * unit > 366.0 * 86400) {
-		snprintf(err, size, "bad duration \"%.40s\": expected a number above 0 and a unit, "
-			 "s, m, h or d (\"30m\"), at most 366 days", text);
+		snprintf(err, size,
+			 "bad duration \"%.40s\": expected a number above 0 and a unit, "
+			 "s, m, h or d (\"30m\"), at most 366 days",
+			 text);
 		return -1;
 	}
 	*out = v * unit;
@@ -177,8 +190,10 @@ int steer_parse_time(const char *text, double *out, char *err, size_t size)
 	return 0;
 bad:
 	(void)len;
-	snprintf(err, size, "bad time \"%.40s\": expected RFC 3339 in UTC, "
-		 "YYYY-MM-DDTHH:MM[:SS]Z (\"2026-12-24T06:00Z\")", text);
+	snprintf(err, size,
+		 "bad time \"%.40s\": expected RFC 3339 in UTC, "
+		 "YYYY-MM-DDTHH:MM[:SS]Z (\"2026-12-24T06:00Z\")",
+		 text);
 	return -1;
 }
 
@@ -221,7 +236,7 @@ static struct shift *shift_find(const struct steer *st, const char *pool)
 }
 
 static void shift_event(struct shift *sh, double now, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void shift_event(struct shift *sh, double now, const char *fmt, ...)
 {
 	struct shift_event *e = &sh->history[sh->nhistory++ % SHIFT_HISTORY];
@@ -432,8 +447,9 @@ static double shift_tick(struct steer *st, struct shift *sh, const struct pool *
 			snprintf(sh->why, sizeof(sh->why), "destination %s has %u of %u members up",
 				 sh->to, up, total);
 		} else {
-			snprintf(sh->why, sizeof(sh->why), "destination member %s reports under %u%%",
-				 lowaddr, STEER_SHIFT_LOW_REPORT);
+			snprintf(sh->why, sizeof(sh->why),
+				 "destination member %s reports under %u%%", lowaddr,
+				 STEER_SHIFT_LOW_REPORT);
 		}
 		shift_event(sh, now, "held at step %u: %s", sh->steps, sh->why);
 		mark(st);
@@ -490,9 +506,9 @@ static double family_raw(struct steer *st, const struct pool_family *f, double n
 		w = w * hs.reported / 100.0;
 		/* A member down now ramps from the start when it comes up. */
 		ramp = f->slow_start[i] <= 0 ? 1
-		       : !hs.up	     ? STEER_RAMP_MIN
-		       : hs.ramp_start  ? steer_ramp_factor(now - hs.ramp_start, f->slow_start[i])
-					: 1;
+		       : !hs.up		     ? STEER_RAMP_MIN
+		       : hs.ramp_start ? steer_ramp_factor(now - hs.ramp_start, f->slow_start[i])
+				       : 1;
 		if (hs.up && hs.ramp_start && ramp >= 1) {
 			health_ramp_done(st->health, f->aword[i]);
 		} else if (hs.up && hs.ramp_start) {
@@ -601,8 +617,8 @@ static double live_share(struct steer *st, const struct shift *sh, const struct 
 	return all > 0 ? d / all : 0;
 }
 
-int steer_shift_start(struct steer *st, const struct snapshot *s, const char *pool,
-		      const char *to, unsigned step, double every, unsigned min_healthy, double now,
+int steer_shift_start(struct steer *st, const struct snapshot *s, const char *pool, const char *to,
+		      unsigned step, double every, unsigned min_healthy, double now,
 		      struct sbuf *msg)
 {
 	const struct pool *p = find_pool(s, pool);
@@ -640,12 +656,13 @@ int steer_shift_start(struct steer *st, const struct snapshot *s, const char *po
 		return -1;
 	}
 	if (total == p->v4.n + p->v6.n) {
-		sb_printf(msg, "every member of pool %s is in %s: nothing to shift from", p->name, to);
+		sb_printf(msg, "every member of pool %s is in %s: nothing to shift from", p->name,
+			  to);
 		return -1;
 	}
 	if (up < min) {
-		sb_printf(msg, "destination %s has %u of %u members up, below min_healthy %u", to, up,
-			  total, min);
+		sb_printf(msg, "destination %s has %u of %u members up, below min_healthy %u", to,
+			  up, total, min);
 		return -1;
 	}
 	sh = xcalloc(1, sizeof(*sh));
@@ -686,7 +703,8 @@ int steer_shift_start(struct steer *st, const struct snapshot *s, const char *po
 	}
 	mark(st);
 	sb_printf(msg, "pool %s: shifting to %s, %u points every %g s, from %.0f%%", p->name, to,
-		  step, every, (sh->start_share[0] < 1 ? sh->start_share[0] : sh->start_share[1]) * 100);
+		  step, every,
+		  (sh->start_share[0] < 1 ? sh->start_share[0] : sh->start_share[1]) * 100);
 	return 0;
 }
 
@@ -744,7 +762,8 @@ void steer_shift_text(const struct steer *st, const char *pool, struct sbuf *out
 	if (!sh) {
 		return;
 	}
-	sb_printf(out, "  shift to %s: %s, step %u (%u points every %g s), share %.0f%% (A) "
+	sb_printf(out,
+		  "  shift to %s: %s, step %u (%u points every %g s), share %.0f%% (A) "
 		  "%.0f%% (AAAA); steps %llu, holds %llu, rollbacks %llu%s%s\n",
 		  sh->to, shift_state_names[sh->state], sh->steps, sh->step, sh->every,
 		  shift_active(sh) ? shift_share(sh, 0) * 100 : sh->start_share[0] * 100,

@@ -61,8 +61,8 @@ bool steer_stale(struct steer *st);
  * back when fewer than @min_healthy destination members are up (0: the
  * pool's min_healthy). Writes a one-line result or error to @msg. Returns 0
  * or -1. */
-int steer_shift_start(struct steer *st, const struct snapshot *s, const char *pool,
-		      const char *to, unsigned step, double every, unsigned min_healthy, double now,
+int steer_shift_start(struct steer *st, const struct snapshot *s, const char *pool, const char *to,
+		      unsigned step, double every, unsigned min_healthy, double now,
 		      struct sbuf *msg);
 
 /* @action: "pause", "resume", "rollback" or "finish". */

@@ -30,25 +30,25 @@ struct agent_case {
 START_TEST(agent_parse_accepts)
 {
 	static const struct agent_case cases[] = {
-		{ "up 75%", 75, -1, 1 },
-		{ "UP 100%", 100, -1, 1 },
-		{ "75%", 75, -1, -1 },
-		{ "0%", 0, -1, -1 },
-		{ "1000%", 1000, -1, -1 },
-		{ "0075%", 75, -1, -1 },
-		{ "drain", -1, 1, -1 },
-		{ "maint #upgrading the database, back at 6", -1, 1, -1 },
-		{ "ready,up 50%", 50, 0, 1 },
-		{ "Up, 12%,ready #x,y z", 12, 0, 1 },
-		{ "down #disk full", -1, -1, 0 },
-		{ "fail", -1, -1, 0 },
-		{ "failed", -1, -1, 0 },
-		{ "stopped", -1, -1, 0 },
-		{ "maxconn:30 up", -1, -1, 1 },
-		{ "up\r", -1, -1, 1 },
-		{ "up\t50%", 50, -1, 1 },
-		{ "DRAIN 99%", 99, 1, -1 },
-		{ "up up", -1, -1, 1 },
+	    {"up 75%", 75, -1, 1},
+	    {"UP 100%", 100, -1, 1},
+	    {"75%", 75, -1, -1},
+	    {"0%", 0, -1, -1},
+	    {"1000%", 1000, -1, -1},
+	    {"0075%", 75, -1, -1},
+	    {"drain", -1, 1, -1},
+	    {"maint #upgrading the database, back at 6", -1, 1, -1},
+	    {"ready,up 50%", 50, 0, 1},
+	    {"Up, 12%,ready #x,y z", 12, 0, 1},
+	    {"down #disk full", -1, -1, 0},
+	    {"fail", -1, -1, 0},
+	    {"failed", -1, -1, 0},
+	    {"stopped", -1, -1, 0},
+	    {"maxconn:30 up", -1, -1, 1},
+	    {"up\r", -1, -1, 1},
+	    {"up\t50%", 50, -1, 1},
+	    {"DRAIN 99%", 99, 1, -1},
+	    {"up up", -1, -1, 1},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -58,7 +58,8 @@ START_TEST(agent_parse_accepts)
 		int rc = probe_agent_parse(c->reply, strlen(c->reply), &r, reason, sizeof(reason));
 		ck_assert_msg(rc == 0, "\"%s\" refused: %s", c->reply, reason);
 		ck_assert_msg(r.percent == c->percent && r.drain == c->drain && r.up == c->up,
-			      "\"%s\": percent %d drain %d up %d", c->reply, r.percent, r.drain, r.up);
+			      "\"%s\": percent %d drain %d up %d", c->reply, r.percent, r.drain,
+			      r.up);
 		ck_assert_msg(strncmp(reason, "agent: ", 7) == 0, "%s", reason);
 	}
 }
@@ -67,32 +68,32 @@ END_TEST
 START_TEST(agent_parse_rejects)
 {
 	static const char *const cases[][2] = {
-		{ "", "agent reply: empty" },
-		{ "   ", "agent reply: empty" },
-		{ "#only a comment", "agent reply: empty" },
-		{ "up 75 percent", "unknown word \"75\"" },
-		{ "1001%", "weight 1001% out of 0%..1000%" },
-		{ "75% 25%", "two weights" },
-		{ "up down", "up and down at once" },
-		{ "drain ready", "ready and drained at once" },
-		{ "%", "unknown word \"%\"" },
-		{ "-5%", "unknown word \"-5%\"" },
-		{ "75%%", "unknown word \"75%%\"" },
-		{ "12345%", "unknown word \"12345%\"" },
-		{ "00075%", "unknown word \"00075%\"" },
-		{ "upp", "unknown word \"upp\"" },
-		{ "maxconn:", "unknown word \"maxconn:\"" },
-		{ "maxconn:x", "unknown word \"maxconn:x\"" },
-		{ "up\001", "byte 0x01 at 2 is not printable ASCII" },
-		{ "\xff up", "byte 0xff at 0" },
-		{ "averyveryveryveryverylongwordthatgoesonandon", "unknown word \"averyvery" },
+	    {"", "agent reply: empty"},
+	    {"   ", "agent reply: empty"},
+	    {"#only a comment", "agent reply: empty"},
+	    {"up 75 percent", "unknown word \"75\""},
+	    {"1001%", "weight 1001% out of 0%..1000%"},
+	    {"75% 25%", "two weights"},
+	    {"up down", "up and down at once"},
+	    {"drain ready", "ready and drained at once"},
+	    {"%", "unknown word \"%\""},
+	    {"-5%", "unknown word \"-5%\""},
+	    {"75%%", "unknown word \"75%%\""},
+	    {"12345%", "unknown word \"12345%\""},
+	    {"00075%", "unknown word \"00075%\""},
+	    {"upp", "unknown word \"upp\""},
+	    {"maxconn:", "unknown word \"maxconn:\""},
+	    {"maxconn:x", "unknown word \"maxconn:x\""},
+	    {"up\001", "byte 0x01 at 2 is not printable ASCII"},
+	    {"\xff up", "byte 0xff at 0"},
+	    {"averyveryveryveryverylongwordthatgoesonandon", "unknown word \"averyvery"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct probe_agent_reply r;
 		char reason[PROBE_REASON_MAX];
-		int rc = probe_agent_parse(cases[i][0], strlen(cases[i][0]), &r, reason,
-					   sizeof(reason));
+		int rc =
+		    probe_agent_parse(cases[i][0], strlen(cases[i][0]), &r, reason, sizeof(reason));
 		ck_assert_msg(rc == -1, "\"%s\" accepted", cases[i][0]);
 		ck_assert_msg(strstr(reason, cases[i][1]), "\"%s\": reason \"%s\", want \"%s\"",
 			      cases[i][0], reason, cases[i][1]);
@@ -113,14 +114,15 @@ END_TEST
 
 START_TEST(http_weight_parse)
 {
-	static const char *const good[] = { "75", "75%", " 75 ", "0", "1000%", "\t30\r\n" };
-	static const int want[] = { 75, 75, 75, 0, 1000, 30 };
-	static const char *const bad[] = { "", " ", "%", "1001", "7x", "-1", "75 %", "1.5", "lots",
-					   "99999999" };
+	static const char *const good[] = {"75", "75%", " 75 ", "0", "1000%", "\t30\r\n"};
+	static const int want[] = {75, 75, 75, 0, 1000, 30};
+	static const char *const bad[] = {"",	" ",	"%",   "1001", "7x",
+					  "-1", "75 %", "1.5", "lots", "99999999"};
 	int pct;
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		ck_assert_msg(probe_weight_parse(good[i], strlen(good[i]), &pct) == 0, "%s", good[i]);
+		ck_assert_msg(probe_weight_parse(good[i], strlen(good[i]), &pct) == 0, "%s",
+			      good[i]);
 		ck_assert_int_eq(pct, want[i]);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -138,7 +140,7 @@ START_TEST(ramp_curve)
 	ck_assert_double_eq_tol(steer_ramp_factor(5, 10), 0.525, 1e-9);
 	ck_assert_double_eq(steer_ramp_factor(10, 10), 1);
 	ck_assert_double_eq(steer_ramp_factor(11, 10), 1);
-	ck_assert_double_eq(steer_ramp_factor(3, 0), 1); /* no slow start */
+	ck_assert_double_eq(steer_ramp_factor(3, 0), 1);		/* no slow start */
 	ck_assert_double_eq(steer_ramp_factor(-1, 10), STEER_RAMP_MIN); /* clock stepped back */
 	for (double t = 0, last = 0; t <= 10; t += 0.25) {
 		double f = steer_ramp_factor(t, 10);
@@ -153,9 +155,9 @@ END_TEST
 START_TEST(normalize_keeps_integers_scales_fractions)
 {
 	uint32_t w[4];
-	double ints[4] = { 3, 1, 2, 1000000 };
-	double zero[4] = { 3, 1, 0, 4 };
-	double frac[4] = { 0.5, 1.5, 0, 2 };
+	double ints[4] = {3, 1, 2, 1000000};
+	double zero[4] = {3, 1, 0, 4};
+	double frac[4] = {0.5, 1.5, 0, 2};
 
 	steer_normalize(w, ints, 4);
 	ck_assert_uint_eq(w[0], 3);
@@ -176,21 +178,21 @@ END_TEST
 
 START_TEST(shift_apply_shares)
 {
-	double x[4] = { 1, 1, 3, 5 };
-	bool dest[4] = { false, false, true, true };
-	bool up[4] = { true, true, true, false };
+	double x[4] = {1, 1, 3, 5};
+	bool dest[4] = {false, false, true, true};
+	bool up[4] = {true, true, true, false};
 	double d, o;
 
 	steer_shift_apply(x, dest, up, 4, 0.9);
 	d = x[2];
 	o = x[0] + x[1];
 	ck_assert_double_eq_tol(d / (d + o), 0.9, 1e-9); /* among members up */
-	ck_assert_double_eq_tol(x[0], x[1], 1e-12);      /* proportions inside a side kept */
+	ck_assert_double_eq_tol(x[0], x[1], 1e-12);	 /* proportions inside a side kept */
 	ck_assert_double_eq_tol(x[3] / x[2], 5.0 / 3, 1e-9);
 	/* Nothing to move to when no destination member is up. */
 	{
-		double y[2] = { 1, 2 };
-		bool dd[2] = { false, true }, uu[2] = { true, false };
+		double y[2] = {1, 2};
+		bool dd[2] = {false, true}, uu[2] = {true, false};
 		steer_shift_apply(y, dd, uu, 2, 0.5);
 		ck_assert_double_eq(y[0], 1);
 		ck_assert_double_eq(y[1], 2);
@@ -200,10 +202,10 @@ END_TEST
 
 START_TEST(durations)
 {
-	static const char *const good[] = { "30m", "90s", "2h", "1d", "1.5s", "366d" };
-	static const double want[] = { 1800, 90, 7200, 86400, 1.5, 366 * 86400.0 };
-	static const char *const bad[] = { "", "30", "m", "-5m", "5x", "400d", "0s", "5mm", " 5m",
-					   "nan", "inf" };
+	static const char *const good[] = {"30m", "90s", "2h", "1d", "1.5s", "366d"};
+	static const double want[] = {1800, 90, 7200, 86400, 1.5, 366 * 86400.0};
+	static const char *const bad[] = {"",	"30",  "m",   "-5m", "5x", "400d",
+					  "0s", "5mm", " 5m", "nan", "inf"};
 	char err[200];
 	double v;
 
@@ -223,10 +225,20 @@ END_TEST
 START_TEST(times)
 {
 	static const char *const bad[] = {
-		"", "2026-12-24", "2026-12-24T06:00", "2026-12-24 06:00Z", "2026-12-24T06:00+01:00",
-		"2026-12-24T24:00Z", "2026-02-30T00:00Z", "2026-13-01T00:00Z", "2026-12-24T06:00:60Z",
-		"2026-12-24T6:00Z", "26-12-24T06:00Z", "2026-12-24T06:00ZZ", "1969-12-31T23:59Z",
-		"2026-12-24T06:00:0Z",
+	    "",
+	    "2026-12-24",
+	    "2026-12-24T06:00",
+	    "2026-12-24 06:00Z",
+	    "2026-12-24T06:00+01:00",
+	    "2026-12-24T24:00Z",
+	    "2026-02-30T00:00Z",
+	    "2026-13-01T00:00Z",
+	    "2026-12-24T06:00:60Z",
+	    "2026-12-24T6:00Z",
+	    "26-12-24T06:00Z",
+	    "2026-12-24T06:00ZZ",
+	    "1969-12-31T23:59Z",
+	    "2026-12-24T06:00:0Z",
 	};
 	char err[200];
 	double v;
@@ -238,8 +250,8 @@ START_TEST(times)
 	ck_assert_int_eq(steer_parse_time("2028-02-29T23:59:59+00:00", &v, err, sizeof(err)), 0);
 	ck_assert_double_eq(v, 1835481599);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_msg(steer_parse_time(bad[i], &v, err, sizeof(err)) == -1, "\"%s\" accepted",
-			      bad[i]);
+		ck_assert_msg(steer_parse_time(bad[i], &v, err, sizeof(err)) == -1,
+			      "\"%s\" accepted", bad[i]);
 		ck_assert_msg(strstr(err, "expected RFC 3339 in UTC"), "%s", err);
 	}
 }
@@ -306,7 +318,7 @@ static void teardown(void)
 /* Refresh at @now; the replaced sets are freed at once (no workers here). */
 static double refresh(struct steer *s, double now)
 {
-	struct steer_retired r = { NULL, 0, 0 };
+	struct steer_retired r = {NULL, 0, 0};
 	double next = steer_refresh(s, &snap, now, &r);
 
 	steer_retired_free(&r);
@@ -321,7 +333,8 @@ static void draw(unsigned *count, unsigned n)
 
 	memset(count, 0, 4 * sizeof(*count));
 	for (unsigned q = 0; q < n; q++) {
-		int k = pool_write(out, sizeof(out), &written, &pool, DNS_TYPE_A, 12, &st, ht, &req);
+		int k =
+		    pool_write(out, sizeof(out), &written, &pool, DNS_TYPE_A, 12, &st, ht, &req);
 		ck_assert_int_eq(k, 1);
 		count[out[15] - 1]++;
 	}
@@ -331,7 +344,7 @@ static void draw(unsigned *count, unsigned n)
  * below the p = 0.001 critical value for the degrees of freedom. */
 static void assert_follows(const unsigned *count, const double *share, unsigned n)
 {
-	static const double crit[] = { 0, 10.83, 13.82, 16.27 };
+	static const double crit[] = {0, 10.83, 13.82, 16.27};
 	double x = 0;
 	int df = -1;
 
@@ -356,7 +369,7 @@ START_TEST(answers_follow_effective_weights)
 
 	refresh(s, 1000);
 	draw(count, N);
-	assert_follows(count, (double[]){ 0.25, 0.25, 0.25, 0.25 }, N);
+	assert_follows(count, (double[]){0.25, 0.25, 0.25, 0.25}, N);
 	/* configured 1 x reported 50% ; runtime 3 ; reported 0% drains */
 	health_report_weight(ht, probe_e[0], 50, -1);
 	ck_assert_int_eq(health_weight_set(ht, "p", "192.0.2.2", 3, &was), 0);
@@ -366,13 +379,13 @@ START_TEST(answers_follow_effective_weights)
 	refresh(s, 1001);
 	ck_assert(!steer_stale(s));
 	draw(count, N);
-	assert_follows(count, (double[]){ 0.5 / 4.5, 3 / 4.5, 1 / 4.5, 0 }, N);
+	assert_follows(count, (double[]){0.5 / 4.5, 3 / 4.5, 1 / 4.5, 0}, N);
 	/* An agent that says drain takes its member out; 100% brings the other back. */
 	health_report_weight(ht, probe_e[3], 100, -1);
 	health_report_weight(ht, probe_e[0], -1, 1); /* agent: drain */
 	refresh(s, 1002);
 	draw(count, N);
-	assert_follows(count, (double[]){ 0, 3 / 5.0, 1 / 5.0, 1 / 5.0 }, N);
+	assert_follows(count, (double[]){0, 3 / 5.0, 1 / 5.0, 1 / 5.0}, N);
 	steer_free(s);
 }
 END_TEST
@@ -382,8 +395,8 @@ END_TEST
 START_TEST(draw_among_candidates)
 {
 	struct steer *s = steer_new(ht);
-	const uint16_t cand[2] = { 1, 3 }, all[4] = { 0, 1, 2, 3 };
-	unsigned count[4] = { 0 };
+	const uint16_t cand[2] = {1, 3}, all[4] = {0, 1, 2, 3};
+	unsigned count[4] = {0};
 	int32_t was;
 	enum { N = 100000 };
 
@@ -392,12 +405,12 @@ START_TEST(draw_among_candidates)
 	for (unsigned q = 0; q < N; q++) {
 		count[cand[pool_weights_draw(pool_weights_get(&pool.v4), cand, 2, &st)]]++;
 	}
-	assert_follows(count, (double[]){ 0, 0.25, 0, 0.75 }, N);
+	assert_follows(count, (double[]){0, 0.25, 0, 0.75}, N);
 	memset(count, 0, sizeof(count));
 	for (unsigned q = 0; q < N; q++) {
 		count[all[pool_weights_draw(pool_weights_get(&pool.v4), all, 4, &st)]]++;
 	}
-	assert_follows(count, (double[]){ 1 / 6.0, 1 / 6.0, 1 / 6.0, 3 / 6.0 }, N);
+	assert_follows(count, (double[]){1 / 6.0, 1 / 6.0, 1 / 6.0, 3 / 6.0}, N);
 	steer_free(s);
 }
 END_TEST
@@ -468,7 +481,8 @@ START_TEST(timed_drain_expires)
 	enum health_admin was;
 	double next;
 
-	ck_assert_int_eq(health_admin_set_until(ht, "p", "192.0.2.3", ADMIN_DRAINED, 1100, &was), 0);
+	ck_assert_int_eq(health_admin_set_until(ht, "p", "192.0.2.3", ADMIN_DRAINED, 1100, &was),
+			 0);
 	next = refresh(s, 1000);
 	ck_assert_double_eq(next, 1100);
 	ck_assert(!health_member_up(ht, pool.v4.hword[2], pool.v4.aword[2]));
@@ -570,8 +584,8 @@ START_TEST(shift_holds_and_rolls_back)
 	msg.len = 0;
 	steer_shift_text(s, "p", &msg);
 	ck_assert_msg(strstr(msg.p, "rolled-back") &&
-			      strstr(msg.p, "destination green has 1 of 2 members up, below "
-					    "min_healthy 2"),
+			  strstr(msg.p, "destination green has 1 of 2 members up, below "
+					"min_healthy 2"),
 		      "%s", msg.p);
 	health_record(ht, probe_e[3], true, "ok", 1, 1, 1, 43);
 	refresh(s, 43);
