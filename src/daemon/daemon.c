@@ -82,6 +82,7 @@ struct daemon {
 	ev_timer save_timer;
 	struct steer *steer;   /* effective weights, timed drains, shifts */
 	ev_timer steer_timer;
+	ev_async steer_wake;   /* the probe thread: something weights depend on changed */
 	double steer_due;      /* wall clock of the next change due by time, 0: none */
 };
 
@@ -140,6 +141,25 @@ static void steer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	if (steer_stale(d->steer) || (d->steer_due && wall_now() >= d->steer_due)) {
 		steer_apply(d, server_snapshot(d->srv), true);
 	}
+}
+
+static void steer_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+	struct daemon *d = a->data;
+
+	(void)loop;
+	(void)revents;
+	if (steer_stale(d->steer)) {
+		steer_apply(d, server_snapshot(d->srv), true);
+	}
+}
+
+/* Probe thread: wake the main loop (ev_async_send is thread-safe). */
+static void steer_notify(void *arg)
+{
+	struct daemon *d = arg;
+
+	ev_async_send(d->loop, &d->steer_wake);
 }
 
 static const struct snapshot *ctl_current(void *arg)
@@ -539,6 +559,10 @@ static void daemon_free(struct daemon *d)
 	probe_engine_free(d->probes); /* before the health table it reports to */
 	if (d->loop) {
 		ev_timer_stop(d->loop, &d->steer_timer);
+		ev_async_stop(d->loop, &d->steer_wake);
+	}
+	if (d->health) {
+		health_set_notify(d->health, NULL, NULL);
 	}
 	/* A gslbd that did not start has learnt nothing, and leaves the file
 	 * (an untrusted one included) as it found it. */
@@ -636,6 +660,11 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	if (server_start(d.srv) != 0) {
 		goto out;
 	}
+	/* Before the probe thread: reports and health changes wake the weights. */
+	ev_async_init(&d.steer_wake, steer_wake_cb);
+	d.steer_wake.data = &d;
+	ev_async_start(d.loop, &d.steer_wake);
+	health_set_notify(d.health, steer_notify, &d);
 	{
 		/* The probe thread, like the workers, leaves signals to us. */
 		sigset_t all, old;

@@ -68,6 +68,8 @@ struct health_table {
 	void *hook_arg;
 	char **extra;         /* such lines read at start, until taken */
 	size_t nextra;
+	void (*notify)(void *arg); /* after a change weights depend on (health_set_notify) */
+	void *notify_arg;
 	/* The state file (main thread): NULL/-1 without persistence. */
 	char *state_file;     /* as configured, for messages */
 	char *state_name;     /* its name inside state_dir */
@@ -490,6 +492,9 @@ bool health_record(struct health_table *t, struct health_entry *e, bool ok, cons
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
+	if (changed && t->notify) {
+		t->notify(t->notify_arg);
+	}
 	return changed;
 }
 
@@ -580,6 +585,8 @@ int health_weight_set(struct health_table *t, const char *pool, const char *addr
 
 void health_report_weight(struct health_table *t, struct health_entry *e, int percent, int drain)
 {
+	bool changed = false;
+
 	pthread_mutex_lock(&t->lock);
 	if ((percent >= 0 && e->reported != percent) || (drain >= 0 && e->agent_drain != drain)) {
 		if (percent >= 0) {
@@ -590,8 +597,18 @@ void health_report_weight(struct health_table *t, struct health_entry *e, int pe
 		}
 		atomic_fetch_add(&t->gen, 1);
 		atomic_store_explicit(word_ptr(t, e->word), health_word_of(e), memory_order_release);
+		changed = true;
 	}
 	pthread_mutex_unlock(&t->lock);
+	if (changed && t->notify) {
+		t->notify(t->notify_arg);
+	}
+}
+
+void health_set_notify(struct health_table *t, void (*fn)(void *arg), void *arg)
+{
+	t->notify = fn;
+	t->notify_arg = arg;
 }
 
 unsigned health_generation(struct health_table *t)

@@ -133,6 +133,12 @@ void health_report_weight(struct health_table *t, struct health_entry *e, int pe
  * changes, reports, runtime weights). Any thread. */
 unsigned health_generation(struct health_table *t);
 
+/* Call @fn(@arg) after each such change made by the probe thread (a state
+ * change, a report), outside the table lock, so that the weights follow at
+ * once rather than at the next poll; @fn must be safe from any thread
+ * (ev_async_send is). NULL: none. Set before the probe engine starts. */
+void health_set_notify(struct health_table *t, void (*fn)(void *arg), void *arg);
+
 /* Bump it, and mark the state dirty (a module with its own state-file
  * lines, such as shifts, changed). Any thread. */
 void health_mark_dirty(struct health_table *t);
