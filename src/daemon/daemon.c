@@ -84,6 +84,7 @@ struct daemon {
 	ev_timer steer_timer;
 	ev_async steer_wake;   /* the probe thread: something weights depend on changed */
 	double steer_due;      /* wall clock of the next change due by time, 0: none */
+	double steer_last;     /* wall clock of the last refresh */
 };
 
 /* How often the main thread looks for changes effective weights depend on
@@ -125,7 +126,8 @@ static void steer_apply(struct daemon *d, const struct snapshot *s, bool live)
 {
 	struct steer_retired r = { NULL, 0, 0 };
 
-	d->steer_due = steer_refresh(d->steer, s, wall_now(), &r);
+	d->steer_last = wall_now();
+	d->steer_due = steer_refresh(d->steer, s, d->steer_last, &r);
 	if (r.n && live) {
 		server_synchronize(d->srv);
 	}
@@ -149,7 +151,10 @@ static void steer_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (steer_stale(d->steer)) {
+	/* At once, unless a refresh ran less than a tick ago: then the timer
+	 * takes it, so that many backends reporting at once cost at most one
+	 * refresh (a walk of every pool) per tick. */
+	if (steer_stale(d->steer) && wall_now() - d->steer_last >= STEER_TICK) {
 		steer_apply(d, server_snapshot(d->srv), true);
 	}
 }
