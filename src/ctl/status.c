@@ -389,7 +389,7 @@ void status_render_steer(struct sbuf *out, const struct snapshot *s, struct heal
 			    status_last_resort_name(p->last_resort), "families", "A",
 			    json_family(t, p, DNS_TYPE_A), "AAAA", json_family(t, p, DNS_TYPE_AAAA));
 			json_object_set_new(jp, "members", members);
-			json_t *shift = steer_shift_json(steer, p->name);
+			json_t *shift = steer_shift_json(steer, p);
 			json_object_set_new(jp, "shift", shift ? shift : json_null());
 			json_array_append_new(pools, jp);
 		} else {
@@ -401,7 +401,7 @@ void status_render_steer(struct sbuf *out, const struct snapshot *s, struct heal
 				  status_last_resort_name(p->last_resort));
 			text_family(out, t, p, DNS_TYPE_A);
 			text_family(out, t, p, DNS_TYPE_AAAA);
-			steer_shift_text(steer, p->name, out);
+			steer_shift_text(steer, p, out);
 		}
 		for (int fi = 0; fi < 2; fi++) {
 			const struct pool_family *f = fi == 0 ? &p->v4 : &p->v6;

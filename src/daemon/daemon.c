@@ -177,9 +177,15 @@ static int ctl_reload(void *arg, struct sbuf *why)
 	return reload_start(arg, why);
 }
 
+/* A command changed an override, a runtime weight or a shift: the weights
+ * follow before the command's reply (a `status` right after it agrees),
+ * and the state file is saved. */
 static void ctl_admin_changed(void *arg)
 {
-	health_save_state(((struct daemon *)arg)->health);
+	struct daemon *d = arg;
+
+	steer_apply(d, server_snapshot(d->srv), true);
+	health_save_state(d->health);
 }
 
 static void boot_init(struct boot *b, const struct conf *c)

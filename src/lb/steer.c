@@ -755,26 +755,36 @@ int steer_shift_control(struct steer *st, const char *pool, const char *action, 
 	return 0;
 }
 
-void steer_shift_text(const struct steer *st, const char *pool, struct sbuf *out)
+/* The share of family @fam the shift gives its destination now (in force)
+ * or gave it at the start (rolled back). */
+static double shown_share(const struct shift *sh, int fam)
 {
-	const struct shift *sh = st ? shift_find(st, pool) : NULL;
+	return shift_active(sh) ? shift_share(sh, fam) : sh->start_share[fam];
+}
+
+void steer_shift_text(const struct steer *st, const struct pool *p, struct sbuf *out)
+{
+	const struct shift *sh = st ? shift_find(st, p->name) : NULL;
 
 	if (!sh) {
 		return;
 	}
-	sb_printf(out,
-		  "  shift to %s: %s, step %u (%u points every %g s), share %.0f%% (A) "
-		  "%.0f%% (AAAA); steps %llu, holds %llu, rollbacks %llu%s%s\n",
-		  sh->to, shift_state_names[sh->state], sh->steps, sh->step, sh->every,
-		  shift_active(sh) ? shift_share(sh, 0) * 100 : sh->start_share[0] * 100,
-		  shift_active(sh) ? shift_share(sh, 1) * 100 : sh->start_share[1] * 100,
+	sb_printf(out, "  shift to %s: %s, step %u (%u points every %g s), share", sh->to,
+		  shift_state_names[sh->state], sh->steps, sh->step, sh->every);
+	if (p->v4.n) {
+		sb_printf(out, " %.0f%% (A)", shown_share(sh, 0) * 100);
+	}
+	if (p->v6.n) {
+		sb_printf(out, " %.0f%% (AAAA)", shown_share(sh, 1) * 100);
+	}
+	sb_printf(out, "; steps %llu, holds %llu, rollbacks %llu%s%s\n",
 		  (unsigned long long)sh->nsteps, (unsigned long long)sh->nholds,
 		  (unsigned long long)sh->nrollbacks, sh->why[0] ? "; last reason: " : "", sh->why);
 }
 
-void *steer_shift_json(const struct steer *st, const char *pool)
+void *steer_shift_json(const struct steer *st, const struct pool *p)
 {
-	const struct shift *sh = st ? shift_find(st, pool) : NULL;
+	const struct shift *sh = st ? shift_find(st, p->name) : NULL;
 	json_t *j, *hist;
 	unsigned first;
 
@@ -787,14 +797,17 @@ void *steer_shift_json(const struct steer *st, const char *pool)
 		const struct shift_event *e = &sh->history[i % SHIFT_HISTORY];
 		json_array_append_new(hist, json_pack("{s:f, s:s}", "at", e->at, "event", e->text));
 	}
-	j = json_pack("{s:s, s:s, s:i, s:i, s:f, s:i, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:s, s:o}",
-		      "to", sh->to, "state", shift_state_names[sh->state], "step",
-		      (json_int_t)sh->steps, "step_points", (json_int_t)sh->step, "every",
-		      sh->every, "min_healthy", (json_int_t)sh->min_healthy, "share_a",
-		      shift_active(sh) ? shift_share(sh, 0) : sh->start_share[0], "share_aaaa",
-		      shift_active(sh) ? shift_share(sh, 1) : sh->start_share[1], "start_share_a",
-		      sh->start_share[0], "start_share_aaaa", sh->start_share[1], "steps_taken",
-		      (json_int_t)sh->nsteps, "holds", (json_int_t)sh->nholds, "rollbacks",
-		      (json_int_t)sh->nrollbacks, "reason", sh->why, "history", hist);
+	j = json_pack("{s:s, s:s, s:i, s:i, s:f, s:i, s:I, s:I, s:I, s:s, s:o}", "to", sh->to,
+		      "state", shift_state_names[sh->state], "step", (json_int_t)sh->steps,
+		      "step_points", (json_int_t)sh->step, "every", sh->every, "min_healthy",
+		      (json_int_t)sh->min_healthy, "steps_taken", (json_int_t)sh->nsteps, "holds",
+		      (json_int_t)sh->nholds, "rollbacks", (json_int_t)sh->nrollbacks, "reason",
+		      sh->why, "history", hist);
+	json_object_set_new(j, "share_a", p->v4.n ? json_real(shown_share(sh, 0)) : json_null());
+	json_object_set_new(j, "share_aaaa", p->v6.n ? json_real(shown_share(sh, 1)) : json_null());
+	json_object_set_new(j, "start_share_a",
+			    p->v4.n ? json_real(sh->start_share[0]) : json_null());
+	json_object_set_new(j, "start_share_aaaa",
+			    p->v6.n ? json_real(sh->start_share[1]) : json_null());
 	return j;
 }

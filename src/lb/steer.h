@@ -69,11 +69,11 @@ int steer_shift_start(struct steer *st, const struct snapshot *s, const char *po
 int steer_shift_control(struct steer *st, const char *pool, const char *action, double now,
 			struct sbuf *msg);
 
-/* Status of the shift of @pool, text (a line) or JSON (a jansson object,
+/* Status of the shift of pool @p, text (a line) or JSON (a jansson object,
  * returned as void * so that this header needs no jansson), NULL/nothing
- * without one. */
-void steer_shift_text(const struct steer *st, const char *pool, struct sbuf *out);
-void *steer_shift_json(const struct steer *st, const char *pool);
+ * without one. Shares are given for the families @p has members of. */
+void steer_shift_text(const struct steer *st, const struct pool *p, struct sbuf *out);
+void *steer_shift_json(const struct steer *st, const struct pool *p);
 
 /* --- pure helpers (any thread; unit-tested) --------------------------------- */
 

@@ -210,6 +210,9 @@ class RuntimeWeights(SteerCase):
         self.assertFollows(w, {A1: 1 / 3, A2: 1 / 3, A3: 1 / 3}, what="configured")
         out = self.ctl_ok("weight", "www", A2, "4")
         self.assertIn("runtime weight 4", out)
+        # The weights follow before the reply: a status right after agrees.
+        self.assertAlmostEqual(self.member_json(A2)["weight"]["effective_share"], 4 / 6,
+                               places=3)
         self.wait(lambda: self.member_json(A2)["weight"]["runtime"] == 4, 1, "runtime shown")
         time.sleep(0.2)
         self.assertFollows(w, {A1: 1 / 6, A2: 4 / 6, A3: 1 / 6}, what="runtime 4")
@@ -342,6 +345,10 @@ class Shift(SteerCase):
         sh = self.shift_json()
         self.assertEqual(sh["state"], "running")
         self.assertEqual(sh["step"], 1)
+        self.assertAlmostEqual(sh["share_a"], 2 / 3 + 0.2, places=6)
+        self.assertIsNone(sh["share_aaaa"])  # no AAAA member
+        self.assertAlmostEqual(self.member_json(A1)["weight"]["effective_share"], 1 / 3 - 0.2,
+                               places=3)
         rc, out = self.ctl("shift", "www", "--to", "green")
         self.assertIn("already shifts", out)
         self.ctl_ok("shift", "www", "--pause")

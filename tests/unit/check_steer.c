@@ -534,7 +534,7 @@ START_TEST(shift_steps_to_done)
 	refresh(s, 41);
 	ck_assert_double_eq_tol(green_share(), 1, 1e-6);
 	msg.len = 0;
-	steer_shift_text(s, "p", &msg);
+	steer_shift_text(s, &pool, &msg);
 	ck_assert_msg(strstr(msg.p, "shift to green: done"), "%s", msg.p);
 	/* The address of one member works as a group of one (a canary). */
 	msg.len = 0;
@@ -569,20 +569,20 @@ START_TEST(shift_holds_and_rolls_back)
 	health_report_weight(ht, probe_e[2], 20, -1);
 	refresh(s, 10);
 	msg.len = 0;
-	steer_shift_text(s, "p", &msg);
+	steer_shift_text(s, &pool, &msg);
 	ck_assert_msg(strstr(msg.p, "held") && strstr(msg.p, "reports under 50%"), "%s", msg.p);
 	refresh(s, 30);
 	health_report_weight(ht, probe_e[2], 100, -1);
 	refresh(s, 31);
 	refresh(s, 41);
 	msg.len = 0;
-	steer_shift_text(s, "p", &msg);
+	steer_shift_text(s, &pool, &msg);
 	ck_assert_msg(strstr(msg.p, "running, step 2"), "%s", msg.p);
 	/* One green member down: fewer than 2, rolled back at once. */
 	health_record(ht, probe_e[3], false, "refused", 1, 1, 1, 42);
 	refresh(s, 42);
 	msg.len = 0;
-	steer_shift_text(s, "p", &msg);
+	steer_shift_text(s, &pool, &msg);
 	ck_assert_msg(strstr(msg.p, "rolled-back") &&
 			  strstr(msg.p, "destination green has 1 of 2 members up, below "
 					"min_healthy 2"),
