@@ -40,6 +40,13 @@ sent truncated (slip = 1, so that no query waits for a timeout).
 response logged to a file (`dnstap = { file = "dnstap.fstrm"; sample = N; }`,
 N from --dnstap-sample, default 1); a further row gives what the dnstap I/O
 thread (fstrm's, which writes the file) spends per query.
+--policy weighted makes the pool weighted (members of weights 1 to 4, one
+answer), so that the draw by effective weight is what is measured.
+--agent S adds an agent check (interval S seconds) to every member, answered
+by agents this script runs on 127.0.0.1 whose reported weight changes at
+every probe ("up 37%", "up 81%", ...): the effective weights are rebuilt and
+republished all the time while the queries run. A binary without agent
+checks is reported as not knowing the setting.
 
 Loopback only; each gslbd started here is stopped by its PID. Needs valgrind
 and dnspython (python3-dnspython). Takes about a minute per binary.
@@ -113,13 +120,83 @@ def options_for(cookie, nsid, port):
     return opts or None
 
 
+class ChangingAgent:
+    """An agent-check responder on 127.0.0.1 whose reported weight changes at
+    every connection (10% to 100%, in a fixed pseudo-random order)."""
+
+    def __init__(self):
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.served = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.served += 1
+            try:
+                c.sendall(b"up %d%%\n" % (10 + (self.served * 37) % 91))
+            except OSError:
+                pass
+            c.close()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(2)
+        self.sock.close()
+
+
+def pool_conf(policy, agents, interval):
+    """The benchmark's pool with @policy; with @agents (one per member), an
+    agent check probing them every @interval s."""
+    if policy == "round-robin" and not agents:
+        return CONF
+    addrs = ["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14", "2001:db8:10::1",
+             "2001:db8:10::2"]
+    members = []
+    for i, a in enumerate(addrs):
+        m = 'address = "%s"; weight = %d;' % (a, 1 + i % 4)
+        if agents:
+            m += ' probe_address = "127.0.0.1"; port = %d;' % agents[i].port
+        members.append("{ %s }" % m)
+    text = CONF.split("pools = (")[0]
+    if agents:
+        text += ('checks = ( { name = "agent"; type = "agent"; interval = %g; timeout = 0.5; '
+                 'rise = 1; fall = 3; } );\n' % interval)
+    text += ('pools = (\n  { name = "www"; owners = [ "www.bench.test" ]; policy = "%s"; '
+             'ttl = 30;%s\n    members = ( %s ); }\n);\n'
+             % (policy, ' check = "agent";' if agents else "", ", ".join(members)))
+    return text
+
+
 def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=False,
-            extra_conf="", dnssec=False, do=False):
+            extra_conf="", dnssec=False, do=False, policy="round-robin", agent=None):
+    agents = [ChangingAgent() for _ in range(6)] if agent else []
+    try:
+        return run_one_with(binary, queries, tcp_every, workdir, cookie, nsid, edns,
+                            extra_conf, pool_conf(policy, agents, agent), agents, dnssec, do)
+    finally:
+        for a in agents:
+            a.close()
+
+
+def run_one_with(binary, queries, tcp_every, workdir, cookie, nsid, edns, extra_conf, conf,
+                 agents, dnssec, do):
     d = tempfile.mkdtemp(prefix="instr-", dir=workdir)
     zone = peers.render("bench.test.zone.in", {"POOL": ""}, set())
     with open(os.path.join(d, "bench.test.zone"), "w") as f:
         f.write(zone)
-    conf = CONF
     if dnssec:  # the zone signed by gslbd with a fresh ECDSA P-256 key
         key = subprocess.run(["ldns-keygen", "-a", "ECDSAP256SHA256", "-k", "bench.test"],
                              cwd=d, capture_output=True, text=True, check=True).stdout.strip()
@@ -148,7 +225,8 @@ def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=F
         proc.wait()
         log.seek(0)
         text = log.read()
-        if (extra_conf or dnssec) and "unknown setting" in text:
+        if (extra_conf or dnssec or agents) and ("unknown setting" in text or
+                                                 '"agent"' in text):
             shutil.rmtree(d, ignore_errors=True)
             return None  # a build from before the setting
         raise SystemExit("%s did not start:\n%s" % (binary, text[-2000:]))
@@ -169,6 +247,7 @@ def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=F
                 not (r.flags & dns.flags.TC and not r.answer and not r.authority)
         except (dns.exception.Timeout, OSError):
             pass
+    probes = sum(a.served for a in agents)
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=60)
@@ -198,6 +277,9 @@ def run_one(binary, queries, tcp_every, workdir, cookie=None, nsid=False, edns=F
             shutil.copy(f, keep)
         print("callgrind profiles kept in %s" % keep, file=sys.stderr)
     shutil.rmtree(d, ignore_errors=True)
+    if agents:
+        print("  (%s: %d agent replies, each a new weight, during the run)"
+              % (os.path.basename(binary), probes), file=sys.stderr)
     return len(lines), answered, totals
 
 
@@ -224,6 +306,11 @@ def main():
                     help="run each binary also with dnstap logging every query to a file")
     ap.add_argument("--dnstap-sample", type=int, default=1, metavar="N",
                     help="with --dnstap: log one query in N (default 1)")
+    ap.add_argument("--policy", choices=("round-robin", "weighted"), default="round-robin",
+                    help="the pool's policy (weighted: members of weight 1 to 4)")
+    ap.add_argument("--agent", type=float, metavar="S",
+                    help="an agent check every S s on each member, whose reported weight "
+                    "changes at every probe")
     args = ap.parse_args()
     if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
         raise SystemExit("needs valgrind (apt-get install valgrind)")
@@ -237,7 +324,9 @@ def main():
                       ", NSID asked" if args.nsid else "",
                       ", EDNS" if args.edns else "",
                       ", zone signed" if args.dnssec else "",
-                      ", DO=1" if args.do else ""])))
+                      ", DO=1" if args.do else "",
+                      ", pool policy " + args.policy,
+                      ", agents changing weight every %g s" % args.agent if args.agent else ""])))
     print("| binary | answered | answer_query Ir/q | stats_count Ir/q | UDP thread Ir/q |")
     print("|---|---:|---:|---:|---:|")
     base = None
@@ -254,7 +343,8 @@ def main():
              ", dnstap sample %d to a file" % args.dnstap_sample))]
     for b, extra, label in runs:
         got = run_one(os.path.abspath(b), args.queries, args.tcp_every, workdir,
-                     args.cookie, args.nsid, args.edns, extra, args.dnssec, args.do)
+                     args.cookie, args.nsid, args.edns, extra, args.dnssec, args.do,
+                     args.policy, args.agent)
         if got is None:
             print("| %s%s | (the build does not know the setting) | | | |" % (describe(b), label))
             continue

@@ -25,6 +25,7 @@ struct control_ops {
 	struct health_table *health; /* NULL: health not enabled */
 	struct stats *stats;         /* NULL: no counters */
 	void *arg;
+	struct steer *steer;         /* effective weights and shifts (lb/steer.h), or NULL */
 };
 
 /* What a command may touch, enforced by the dispatcher. */

@@ -31,9 +31,14 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: gslbctl [-s SOCKET | -c CONFIG] COMMAND [ARGS...]\n\nCommands:\n");
 	for (size_t i = 0; i < control_ndocs; i++) {
-		char cmd[64];
+		char cmd[256];
 		snprintf(cmd, sizeof(cmd), "%s %s", control_docs[i].name, control_docs[i].args);
-		fprintf(f, "  %-24s %s\n", cmd, control_docs[i].help);
+		if (strlen(cmd) > 24) {
+			/* A long synopsis gets a line of its own. */
+			fprintf(f, "  %s\n  %-24s %s\n", cmd, "", control_docs[i].help);
+		} else {
+			fprintf(f, "  %-24s %s\n", cmd, control_docs[i].help);
+		}
 	}
 	fprintf(f,
 		"\n"

@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #define CONTROL_MAX_LINE 1024
-#define CONTROL_MAX_ARGS 8
+#define CONTROL_MAX_ARGS 12
 #define CONTROL_DEFAULT_SOCKET "/run/gslbd/control.sock"
 #define CONTROL_REPLY_OK "OK"
 #define CONTROL_REPLY_ERR "ERR"

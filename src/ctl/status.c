@@ -14,6 +14,7 @@
 #include "daemon/stats.h"
 #include "data/conf.h"
 #include "dnstap/dnstap.h"
+#include "lb/steer.h"
 #include "dns/wire.h"
 #include "util/mem.h"
 
@@ -356,7 +357,87 @@ static json_t *status_dnssec(struct sbuf *out, const struct snapshot *s, bool js
 	return zones;
 }
 
+/* --- weights ------------------------------------------------------------------- */
+
+/* A member's weights: what the config, the backend and the operator say, and
+ * the share of its family's answers the published weights give it now. */
+struct weight_view {
+	uint32_t configured;
+	unsigned reported;  /* percent */
+	bool agent_drain;
+	int32_t runtime;    /* -1: none */
+	double drain_until; /* 0: none */
+	double ramp_start;  /* 0: not ramping */
+	double share;       /* 0..1 of the family's answers while the pool answers */
+};
+
+static void weight_view(struct weight_view *wv, struct health_table *t, const struct pool *p,
+			const struct pool_family *f, unsigned i)
+{
+	const struct pool_weights *w = pool_weights_get(f);
+	struct health_info h;
+	double sum = 0;
+
+	memset(wv, 0, sizeof(*wv));
+	wv->configured = f->weight[i];
+	wv->reported = 100;
+	wv->runtime = -1;
+	if (t && health_info_by_word(t, f->hword[i], &h) && !h.is_admin) {
+		wv->reported = h.reported;
+		wv->agent_drain = h.agent_drain;
+	}
+	if (t && health_info_by_word(t, f->aword[i], &h) && h.is_admin) {
+		wv->runtime = h.runtime;
+		wv->drain_until = h.admin == ADMIN_DRAINED ? h.drain_until : 0;
+		wv->ramp_start = h.ramp_start;
+	}
+	if (!member_up(t, p, f, i)) {
+		return;
+	}
+	for (unsigned j = 0; j < f->n; j++) {
+		sum += member_up(t, p, f, j) ? w->weight[j] : 0;
+	}
+	wv->share = sum > 0 ? w->weight[i] / sum : 0;
+}
+
+static void text_weight(struct sbuf *out, const struct weight_view *wv)
+{
+	char tbuf[40];
+
+	sb_printf(out, "    weight: configured %u, reported %u%%%s, runtime ", wv->configured,
+		  wv->reported, wv->agent_drain ? " (drain)" : "");
+	if (wv->runtime >= 0) {
+		sb_printf(out, "%d", (int)wv->runtime);
+	} else {
+		sb_printf(out, "none");
+	}
+	sb_printf(out, ", effective %.1f%% of answers", wv->share * 100);
+	if (wv->ramp_start) {
+		sb_printf(out, "; slow start since %s", sb_iso_time(tbuf, sizeof(tbuf), wv->ramp_start));
+	}
+	if (wv->drain_until) {
+		sb_printf(out, "; drained until %s", sb_iso_time(tbuf, sizeof(tbuf), wv->drain_until));
+	}
+	sb_printf(out, "\n");
+}
+
+static json_t *json_weight(const struct weight_view *wv)
+{
+	return json_pack("{s:i, s:i, s:b, s:o, s:o, s:o, s:o}", "configured",
+			 (json_int_t)wv->configured, "reported", (json_int_t)wv->reported,
+			 "agent_drain", wv->agent_drain, "runtime",
+			 wv->runtime >= 0 ? json_integer(wv->runtime) : json_null(), "effective_share",
+			 jnum(wv->share), "slow_start_since", jtime(wv->ramp_start), "drained_until",
+			 jtime(wv->drain_until));
+}
+
 void status_render(struct sbuf *out, const struct snapshot *s, struct health_table *t, bool json)
+{
+	status_render_steer(out, s, t, NULL, json);
+}
+
+void status_render_steer(struct sbuf *out, const struct snapshot *s, struct health_table *t,
+			 const struct steer *steer, bool json)
 {
 	json_t *pools = json ? json_array() : NULL;
 
@@ -372,6 +453,8 @@ void status_render(struct sbuf *out, const struct snapshot *s, struct health_tab
 			    status_last_resort_name(p->last_resort), "families", "A",
 			    json_family(t, p, DNS_TYPE_A), "AAAA", json_family(t, p, DNS_TYPE_AAAA));
 			json_object_set_new(jp, "members", members);
+			json_t *shift = steer_shift_json(steer, p);
+			json_object_set_new(jp, "shift", shift ? shift : json_null());
 			json_array_append_new(pools, jp);
 		} else {
 			sb_printf(out,
@@ -382,17 +465,22 @@ void status_render(struct sbuf *out, const struct snapshot *s, struct health_tab
 				  status_last_resort_name(p->last_resort));
 			text_family(out, t, p, DNS_TYPE_A);
 			text_family(out, t, p, DNS_TYPE_AAAA);
+			steer_shift_text(steer, p, out);
 		}
 		for (int fi = 0; fi < 2; fi++) {
 			const struct pool_family *f = fi == 0 ? &p->v4 : &p->v6;
 			for (unsigned k = 0; k < f->n; k++) {
 				struct member_view mv;
+				struct weight_view wv;
 				status_member_view(&mv, t, p, f, k);
+				weight_view(&wv, t, p, f, k);
 				if (json) {
-					json_array_append_new(members,
-							      json_member(&mv, fi == 0 ? "A" : "AAAA"));
+					json_t *m = json_member(&mv, fi == 0 ? "A" : "AAAA");
+					json_object_set_new(m, "weight", json_weight(&wv));
+					json_array_append_new(members, m);
 				} else {
 					text_member(out, &mv);
+					text_weight(out, &wv);
 				}
 			}
 		}

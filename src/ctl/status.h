@@ -44,6 +44,10 @@ void status_render(struct sbuf *out, const struct snapshot *s, struct health_tab
 
 /* Answers of each geo pool by datacenter, as text lines (`status`). Main thread. */
 void status_render_datacenters(struct sbuf *out, const struct stats *st);
+/* The same with each pool's shift from @steer (NULL: none). */
+struct steer;
+void status_render_steer(struct sbuf *out, const struct snapshot *s, struct health_table *t,
+			 const struct steer *steer, bool json);
 
 /* `stats`: the counters (@st may be NULL: none kept), probes and health
  * changes per check from @t (may be NULL). */

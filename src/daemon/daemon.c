@@ -29,6 +29,7 @@
 #include "dnssec/dnssec.h"
 #include "health/health.h"
 #include "health/probe.h"
+#include "lb/steer.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/sbuf.h"
@@ -89,7 +90,17 @@ struct daemon {
 	struct geo_watch *geo; /* the geo maps' files: a change reloads */
 	struct notify *notify; /* the service manager's, or NULL */
 	ev_timer resign_timer; /* DNSSEC: rebuild before signatures run out */
+	struct steer *steer;   /* effective weights, timed drains, shifts */
+	ev_timer steer_timer;
+	ev_async steer_wake;   /* the probe thread: something weights depend on changed */
+	double steer_due;      /* wall clock of the next change due by time, 0: none */
+	double steer_last;     /* wall clock of the last refresh */
 };
+
+/* How often the main thread looks for changes effective weights depend on
+ * (probe results, reports, commands): the delay a change takes to reach the
+ * weights, at the cost of one atomic load when nothing changed. */
+#define STEER_TICK 0.05
 
 static double wall_now(void)
 {
@@ -118,6 +129,54 @@ static void health_follow(struct daemon *d)
 
 static int reload_start(struct daemon *d, struct sbuf *why);
 
+/* Recompute effective weights of @s and publish those that changed; the sets
+ * they replace are freed after a grace period when @s is live, at once when
+ * no worker has seen it yet. */
+static void steer_apply(struct daemon *d, const struct snapshot *s, bool live)
+{
+	struct steer_retired r = { NULL, 0, 0 };
+
+	d->steer_last = wall_now();
+	d->steer_due = steer_refresh(d->steer, s, d->steer_last, &r);
+	if (r.n && live) {
+		server_synchronize(d->srv);
+	}
+	steer_retired_free(&r);
+}
+
+static void steer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct daemon *d = t->data;
+
+	(void)loop;
+	(void)revents;
+	if (steer_stale(d->steer) || (d->steer_due && wall_now() >= d->steer_due)) {
+		steer_apply(d, server_snapshot(d->srv), true);
+	}
+}
+
+static void steer_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+	struct daemon *d = a->data;
+
+	(void)loop;
+	(void)revents;
+	/* At once, unless a refresh ran less than a tick ago: then the timer
+	 * takes it, so that many backends reporting at once cost at most one
+	 * refresh (a walk of every pool) per tick. */
+	if (steer_stale(d->steer) && wall_now() - d->steer_last >= STEER_TICK) {
+		steer_apply(d, server_snapshot(d->srv), true);
+	}
+}
+
+/* Probe thread: wake the main loop (ev_async_send is thread-safe). */
+static void steer_notify(void *arg)
+{
+	struct daemon *d = arg;
+
+	ev_async_send(d->loop, &d->steer_wake);
+}
+
 static const struct snapshot *ctl_current(void *arg)
 {
 	return server_snapshot(((struct daemon *)arg)->srv);
@@ -128,9 +187,15 @@ static int ctl_reload(void *arg, struct sbuf *why)
 	return reload_start(arg, why);
 }
 
+/* A command changed an override, a runtime weight or a shift: the weights
+ * follow before the command's reply (a `status` right after it agrees),
+ * and the state file is saved. */
 static void ctl_admin_changed(void *arg)
 {
-	health_save_state(((struct daemon *)arg)->health);
+	struct daemon *d = arg;
+
+	steer_apply(d, server_snapshot(d->srv), true);
+	health_save_state(d->health);
 }
 
 static void boot_init(struct boot *b, const struct conf *c)
@@ -226,7 +291,7 @@ static void apply_restart_only(struct daemon *d, const struct conf *next, struct
 		}
 	} else if (!d->control) {
 		struct control_ops ops = { ctl_current, ctl_reload, ctl_admin_changed,
-					   d->health,   d->stats,   d };
+					   d->health,   d->stats,   d,	d->steer };
 		d->control = control_new(d->loop, next->control_socket, next->control_mode, &ops);
 		if (!d->control) {
 			sb_printf(note(notes), "control socket %s (not created, see the log)",
@@ -390,6 +455,7 @@ static int reload_finish(struct daemon *d, struct sbuf *msg)
 	snap->rrl = d->rrl = rrl_table_for(d->rrl, snap->conf->rate_limit);
 	old_dnstap = d->dnstap;
 	snap->dnstap = d->dnstap = dnstap_apply(d, snap->conf, &notes);
+	steer_apply(d, snap, false); /* its weights before its first query */
 	server_swap(d->srv, snap);
 	geo_watch_set(d->geo, snap->conf);
 	if (old_rrl != d->rrl) {
@@ -609,6 +675,13 @@ static void daemon_free(struct daemon *d)
 		server_stop(d->srv);
 	}
 	probe_engine_free(d->probes); /* before the health table it reports to */
+	if (d->loop) {
+		ev_timer_stop(d->loop, &d->steer_timer);
+		ev_async_stop(d->loop, &d->steer_wake);
+	}
+	if (d->health) {
+		health_set_notify(d->health, NULL, NULL);
+	}
 	/* A gslbd that did not start has learnt nothing, and leaves the file
 	 * (an untrusted one included) as it found it. */
 	if (d->serving) {
@@ -617,6 +690,7 @@ static void daemon_free(struct daemon *d)
 	server_free(d->srv);
 	rrl_table_free(d->rrl);
 	dnstap_free(d->dnstap); /* after the workers: it flushes what they queued */
+	steer_free(d->steer); /* its state-file lines were saved above */
 	health_table_free(d->health);
 	stats_free(d->stats);
 	if (d->loop) {
@@ -656,11 +730,13 @@ int daemon_run(const char *path, bool detach, bool verbose)
 		conf_free(conf);
 		goto out;
 	}
+	d.steer = steer_new(d.health); /* takes the shifts the state file holds */
 	snap = snapshot_build_health(conf, d.health);
 	if (!snap) {
 		log_err("%s: configuration is not valid", path);
 		goto out;
 	}
+	steer_apply(&d, snap, false);
 	boot_init(&d.boot, snap->conf);
 	stats_bind_pools(d.stats, snap->pools, snap->npools);
 	snap->rrl = d.rrl = rrl_table_for(NULL, conf->rate_limit);
@@ -689,7 +765,7 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	/* The control socket's directory may be root's: made before the drop. */
 	if (live->control_socket) {
 		struct control_ops ops = { ctl_current, ctl_reload, ctl_admin_changed,
-					   d.health,    d.stats,    &d };
+					   d.health,    d.stats,    &d,	d.steer };
 		d.control = control_new(d.loop, live->control_socket, live->control_mode, &ops);
 		if (!d.control) {
 			goto out;
@@ -725,6 +801,11 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	if (server_start(d.srv) != 0) {
 		goto out;
 	}
+	/* Before the probe thread: reports and health changes wake the weights. */
+	ev_async_init(&d.steer_wake, steer_wake_cb);
+	d.steer_wake.data = &d;
+	ev_async_start(d.loop, &d.steer_wake);
+	health_set_notify(d.health, steer_notify, &d);
 	{
 		/* The probe thread, like the workers, leaves signals to us. */
 		sigset_t all, old;
@@ -759,6 +840,9 @@ int daemon_run(const char *path, bool detach, bool verbose)
 	ev_timer_init(&d.resign_timer, resign_cb, 1.0, 0.0);
 	d.resign_timer.data = &d;
 	resign_arm(&d);
+	ev_timer_init(&d.steer_timer, steer_cb, STEER_TICK, STEER_TICK);
+	d.steer_timer.data = &d;
+	ev_timer_start(d.loop, &d.steer_timer);
 	health_follow(&d);
 	d.geo = geo_watch_new(d.loop, geo_changed, &d);
 	geo_watch_set(d.geo, server_snapshot(d.srv)->conf);

@@ -1108,6 +1108,12 @@ void server_swap(struct server *srv, struct snapshot *snap)
 	snapshot_free(old);
 }
 
+void server_synchronize(struct server *srv)
+{
+	synchronize_rcu();
+	TSAN_ACQUIRE(&srv->rcu_sync);
+}
+
 const struct snapshot *server_snapshot(const struct server *srv)
 {
 	return atomic_load_explicit(&srv->snap, memory_order_relaxed); /* main thread: the writer */

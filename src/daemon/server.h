@@ -24,6 +24,11 @@ int server_start(struct server *srv);
  * hold it (RCU). Main thread. */
 void server_swap(struct server *srv, struct snapshot *snap);
 
+/* Wait until every worker has passed a quiescent state (an RCU grace
+ * period): what was unpublished before the call is no longer read. Main
+ * thread. */
+void server_synchronize(struct server *srv);
+
 /* The live snapshot: valid in the main thread until the next swap. */
 const struct snapshot *server_snapshot(const struct server *srv);
 

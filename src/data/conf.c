@@ -1192,7 +1192,7 @@ static void list_add(char *buf, size_t size, const char *name)
 static void check_member_settings(struct conf_ctx *c, const struct conf *conf,
 				  const config_setting_t *pool, const config_setting_t *s)
 {
-	static const char *const common[] = { "address", "weight", "check", NULL };
+	static const char *const common[] = { "address", "weight", "check", "group", NULL };
 	const config_setting_t *cs = config_setting_get_member(s, "check");
 	const struct conf_check *k = NULL;
 
@@ -1238,7 +1238,7 @@ static void parse_member(struct conf_ctx *c, const struct conf *conf, const conf
 			 struct conf_member *m, const config_setting_t *s)
 {
 	static const char *const known[] = { "address", "weight", "check", "port", "probe_address",
-					     "host", "url", NULL };
+					     "host", "url", "group", NULL };
 	const char *addr, *str;
 	long long v;
 
@@ -1291,6 +1291,15 @@ static void parse_member(struct conf_ctx *c, const struct conf *conf, const conf
 		}
 		m->url = xstrdup(str);
 	}
+	if ((str = get_str(c, s, "group"))) {
+		if (!str[0] || strlen(str) > 63 || strspn(str, "abcdefghijklmnopqrstuvwxyz"
+						   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != strlen(str)) {
+			err(c, config_setting_get_member(s, "group"),
+			    "expected a group name of 1 to 63 letters, digits, '-', '_' or '.', got "
+			    "\"%s\"", str);
+		}
+		m->group = xstrdup(str);
+	}
 	check_member_settings(c, conf, pool, s);
 }
 
@@ -1312,7 +1321,7 @@ static void parse_pool(struct conf_ctx *c, struct conf *conf, struct conf_pool *
 	/* The settings of every pool; its policy may accept more (policy.h). */
 	static const char *const known[] = { "name", "owners", "policy", "answers", "ttl",
 					     "members", "check", "min_healthy", "backup",
-					     "last_resort", "ttl_degraded", NULL };
+					     "last_resort", "ttl_degraded", "slow_start", NULL };
 	const config_setting_t *owners, *members;
 	const char *str;
 	long long v;
@@ -1372,6 +1381,8 @@ static void parse_pool(struct conf_ctx *c, struct conf *conf, struct conf_pool *
 	if (get_int(c, s, "ttl_degraded", 0, 2147483647, &v)) {
 		p->ttl_degraded = (uint32_t)v;
 	}
+	p->slow_start = -1;
+	get_num(c, s, "slow_start", 0, 86400, &p->slow_start);
 	p->min_healthy = 1;
 	if (get_int(c, s, "min_healthy", 1, 512, &v)) {
 		p->min_healthy = (unsigned)v;
@@ -1434,7 +1445,7 @@ static void parse_pool(struct conf_ctx *c, struct conf *conf, struct conf_pool *
 
 /* Settings every check takes, whatever its type. */
 static const char *const check_common[] = { "name", "type", "interval", "timeout", "rise", "fall",
-					    "initial", NULL };
+					    "initial", "slow_start", NULL };
 
 static bool kind_takes(const struct check_kind *kind, const char *name)
 {
@@ -1555,6 +1566,7 @@ static void parse_check(struct conf_ctx *c, struct conf *conf, struct conf_check
 	check_check_settings(c, s, k->kind);
 	get_num(c, s, "interval", 0.1, 86400, &k->interval);
 	get_num(c, s, "timeout", 0.001, 3600, &k->timeout);
+	get_num(c, s, "slow_start", 0, 86400, &k->slow_start);
 	if (get_int(c, s, "rise", 1, 100, &v)) {
 		k->rise = (unsigned)v;
 	}
@@ -2040,6 +2052,7 @@ void conf_free(struct conf *conf)
 			free(p->members[j].probe_address);
 			free(p->members[j].host);
 			free(p->members[j].url);
+			free(p->members[j].group);
 		}
 		free(p->members);
 		free(p->name);

@@ -35,6 +35,7 @@ struct conf_check {
 	double interval, timeout;
 	unsigned rise, fall;
 	bool initial_up;
+	double slow_start;   /* seconds a member that comes up ramps to full weight; 0: none */
 	void *opts;          /* the kind's options (kind->opts_new), owned, or NULL */
 	int line;
 };
@@ -78,6 +79,7 @@ struct conf_member {
 	char *probe_address;  /* text, or NULL */
 	char *host;
 	char *url;
+	char *group;          /* `group`: the set `gslbctl shift` moves traffic to, or NULL */
 };
 
 struct conf_pool {
@@ -98,6 +100,7 @@ struct conf_pool {
 	enum last_resort last_resort;
 	uint32_t ttl_degraded;
 	struct geo_pool_conf *geo; /* policy "geo": its settings (lb/policy_geo.h), or NULL */
+	double slow_start;    /* seconds; < 0: not set (the members' checks' applies) */
 };
 
 /* An address prefix: "192.0.2.0/24", "2001:db8::/32", or one address. */

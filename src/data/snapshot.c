@@ -732,6 +732,7 @@ static void wire_health(struct build *bd)
 			char target[300];
 			struct health_entry *e = always;
 			f->aword[idx] = health_entry_word(health_get_admin(t, p->name, f->text[idx]));
+			f->slow_start[idx] = cp->slow_start >= 0 ? cp->slow_start : k ? k->slow_start : 0;
 			/* A kind that never probes (none) leaves the member always up. */
 			if (k && k->kind->start) {
 				int fam = m->probe_family ? m->probe_family : m->family;

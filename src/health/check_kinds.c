@@ -8,7 +8,7 @@
 #include "health/check_kinds.h"
 
 extern const struct check_kind check_kind_tcp, check_kind_http, check_kind_https, check_kind_dns,
-    check_kind_exec, check_kind_file, check_kind_none;
+    check_kind_exec, check_kind_file, check_kind_none, check_kind_agent;
 
 const struct check_kind *const check_kinds[] = {
     &check_kind_tcp,  /* probe_tcp.c */
@@ -17,7 +17,8 @@ const struct check_kind *const check_kinds[] = {
     &check_kind_dns,  /* probe_dns.c */
     &check_kind_exec, /* probe_exec.c */
     &check_kind_file, /* probe_file.c */
-    &check_kind_none, /* probe_none.c */
+    &check_kind_agent, /* probe_agent.c */
+    &check_kind_none,  /* probe_none.c */
     NULL,
 };
 

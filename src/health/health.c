@@ -42,6 +42,13 @@ struct health_entry {
 	uint64_t probes_ok, probes_failed, changes;
 	uint64_t duration_le[HEALTH_DURATION_BUCKETS]; /* probes that took <= bound[i] */
 	double duration_sum;                          /* seconds, every probe */
+	/* Weights, guarded by the table lock too: */
+	uint16_t reported;  /* probe entries: the weight the backend reports, percent (100) */
+	bool agent_drain;   /* probe entries: it said drain or maint, and not ready since */
+	int32_t runtime;    /* admin entries: `gslbctl weight`, -1: none */
+	double drain_until; /* admin entries: when a timed drain ends (wall clock), 0: never */
+	double ramp_start;  /* admin entries: when the member last came up (slow start), 0 */
+	bool seen, was_up;  /* admin entries: health_steer_member has looked; what it saw */
 };
 
 struct health_table {
@@ -57,6 +64,15 @@ struct health_table {
 	unsigned build_gen;   /* snapshot builds so far (main thread) */
 	atomic_bool dirty;    /* state changed since the last save */
 	_Atomic uint64_t changes; /* health or admin changes so far (health_changes) */
+	atomic_uint gen;      /* bumped by every change an effective weight depends on */
+	/* Lines of kinds other modules own (shift), written and read back by
+	 * their hook (health_state_hook); main thread. */
+	void (*hook_write)(FILE *f, void *arg);
+	void *hook_arg;
+	char **extra;         /* such lines read at start, until taken */
+	size_t nextra;
+	void (*notify)(void *arg); /* after a change weights depend on (health_set_notify) */
+	void *notify_arg;
 	/* The state file (main thread): NULL/-1 without persistence. */
 	char *state_file;     /* as configured, for messages */
 	char *state_name;     /* its name inside state_dir */
@@ -77,10 +93,12 @@ struct health_table {
  * its key is created (which takes the state) or the first health_retain
  * (which drops what no entry took): lines the config does not name never
  * become entries, whose words live as long as the table. */
+enum pending_kind { LINE_HEALTH, LINE_ADMIN, LINE_WEIGHT, LINE_RAMP };
 struct pending_line {
 	const char *key; /* into pending_text */
-	bool is_admin;
+	uint8_t kind;    /* enum pending_kind */
 	uint8_t value;   /* HEALTH_UP/HEALTH_DOWN, or enum health_admin */
+	double num;      /* admin: drained until (0: no end); weight; ramp start */
 };
 
 bool health_sm_apply(struct health_sm *sm, bool ok, unsigned rise, unsigned fall)
@@ -115,6 +133,12 @@ static void pending_free(struct health_table *t)
 	free(t->pending_text);
 	free(t->pending);
 	free(t->pending_index);
+	for (size_t i = 0; i < t->nextra; i++) {
+		free(t->extra[i]);
+	}
+	free(t->extra);
+	t->extra = NULL;
+	t->nextra = 0;
 	t->pending_text = NULL;
 	t->pending = NULL;
 	t->pending_index = NULL;
@@ -205,7 +229,7 @@ static size_t key_hash(const char *key)
 
 /* The state file's line for @key of that kind, or NULL. */
 static const struct pending_line *pending_find(const struct health_table *t, const char *key,
-					       bool is_admin)
+					       int kind)
 {
 	if (!t->pending_index) {
 		return NULL;
@@ -217,7 +241,7 @@ static const struct pending_line *pending_find(const struct health_table *t, con
 			return NULL;
 		}
 		l = &t->pending[k - 1];
-		if (l->is_admin == is_admin && strcmp(l->key, key) == 0) {
+		if (l->kind == kind && strcmp(l->key, key) == 0) {
 			return l;
 		}
 	}
@@ -289,12 +313,14 @@ static struct health_entry *get(struct health_table *t, const char *key, bool in
 	struct health_entry *e = find(t, key);
 
 	if (!e) {
-		const struct pending_line *l = saved ? pending_find(t, key, false) : NULL;
+		const struct pending_line *l = saved ? pending_find(t, key, LINE_HEALTH) : NULL;
 		e = add_entry(t, key);
 		if (l) {
 			initial_up = l->value == HEALTH_UP;
 		}
 		e->sm.state = initial_up ? HEALTH_UP : HEALTH_DOWN;
+		e->reported = 100;
+		e->runtime = -1;
 		e->word = new_word(t, e, e->sm.state == HEALTH_UP);
 	} else if (e->is_admin) {
 		return NULL;
@@ -335,6 +361,19 @@ struct health_entry *health_always_up(struct health_table *t)
 	return e;
 }
 
+/* What an admin entry's word says: drained by the operator or by a runtime
+ * weight of 0, else the override. */
+static uint8_t admin_word(const struct health_entry *e)
+{
+	return e->admin == ADMIN_DRAINED || e->runtime == 0 ? ADMIN_DRAINED : (uint8_t)e->admin;
+}
+
+/* A probe entry's word: up, and not drained by what the backend reports. */
+static uint8_t health_word_of(const struct health_entry *e)
+{
+	return e->sm.state == HEALTH_UP && !e->agent_drain && e->reported > 0;
+}
+
 /* "POOL/ADDRESS": the one spelling of an admin key. */
 static void admin_key(char *buf, size_t size, const char *pool, const char *address)
 {
@@ -351,11 +390,20 @@ struct health_entry *health_get_admin(struct health_table *t, const char *pool,
 	pthread_mutex_lock(&t->lock);
 	e = find(t, key);
 	if (!e) {
-		const struct pending_line *l = pending_find(t, key, true);
+		const struct pending_line *l = pending_find(t, key, LINE_ADMIN);
+		const struct pending_line *w = pending_find(t, key, LINE_WEIGHT);
+		const struct pending_line *r = pending_find(t, key, LINE_RAMP);
 		e = add_entry(t, key);
 		e->is_admin = true;
+		e->reported = 100;
 		e->admin = l ? (enum health_admin)l->value : ADMIN_NONE;
-		e->word = new_word(t, e, (uint8_t)e->admin);
+		e->drain_until = l ? l->num : 0;
+		e->runtime = w ? (int32_t)w->num : -1;
+		if (r) {
+			e->ramp_start = r->num;
+			e->seen = e->was_up = true; /* the ramp goes on where it was */
+		}
+		e->word = new_word(t, e, admin_word(e));
 	}
 	e->in_use = true;
 	e->named_gen = t->build_gen;
@@ -440,8 +488,8 @@ bool health_record(struct health_table *t, struct health_entry *e, bool ok, cons
 		e->changed = now;
 		e->changes++;
 		atomic_store(&t->dirty, true);
-		atomic_store_explicit(word_ptr(t, e->word), e->sm.state == HEALTH_UP,
-				      memory_order_release);
+		atomic_fetch_add(&t->gen, 1);
+		atomic_store_explicit(word_ptr(t, e->word), health_word_of(e), memory_order_release);
 		/* After the word: who sees the new count reads the new word. */
 		atomic_fetch_add(&t->changes, 1);
 		if (e->sm.state == HEALTH_UP) {
@@ -453,6 +501,9 @@ bool health_record(struct health_table *t, struct health_entry *e, bool ok, cons
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
+	if (changed && t->notify) {
+		t->notify(t->notify_arg);
+	}
 	return changed;
 }
 
@@ -462,8 +513,13 @@ static void set_admin(struct health_table *t, struct health_entry *e, enum healt
 	if (e->admin != admin) {
 		e->admin = admin;
 		atomic_store(&t->dirty, true);
-		atomic_store_explicit(word_ptr(t, e->word), (uint8_t)admin, memory_order_release);
+		atomic_fetch_add(&t->gen, 1);
+		atomic_store_explicit(word_ptr(t, e->word), admin_word(e), memory_order_release);
 		atomic_fetch_add(&t->changes, 1);
+	}
+	if (admin != ADMIN_DRAINED && e->drain_until != 0) {
+		e->drain_until = 0; /* a timed drain ends with the drain */
+		atomic_store(&t->dirty, true);
 	}
 }
 
@@ -481,18 +537,184 @@ int health_set_admin(struct health_table *t, struct health_entry *e, enum health
 int health_admin_set(struct health_table *t, const char *pool, const char *address,
 		     enum health_admin admin, enum health_admin *was)
 {
+	return health_admin_set_until(t, pool, address, admin, 0, was);
+}
+
+/* The admin entry of @pool/@address, or NULL. Caller holds the lock. */
+static struct health_entry *find_admin(struct health_table *t, const char *pool,
+				       const char *address)
+{
 	struct health_entry *e;
 	char key[600];
 
 	admin_key(key, sizeof(key), pool, address);
-	pthread_mutex_lock(&t->lock);
 	e = find(t, key);
-	if (e && e->is_admin) {
+	return e && e->is_admin ? e : NULL;
+}
+
+int health_admin_set_until(struct health_table *t, const char *pool, const char *address,
+			   enum health_admin admin, double until, enum health_admin *was)
+{
+	struct health_entry *e;
+
+	pthread_mutex_lock(&t->lock);
+	e = find_admin(t, pool, address);
+	if (e) {
 		*was = e->admin;
 		set_admin(t, e, admin);
+		if (admin == ADMIN_DRAINED && e->drain_until != until) {
+			e->drain_until = until;
+			atomic_store(&t->dirty, true);
+			atomic_fetch_add(&t->gen, 1);
+		}
 	}
 	pthread_mutex_unlock(&t->lock);
-	return e && e->is_admin ? 0 : -1;
+	return e ? 0 : -1;
+}
+
+int health_weight_set(struct health_table *t, const char *pool, const char *address,
+		      int32_t weight, int32_t *was)
+{
+	struct health_entry *e;
+
+	pthread_mutex_lock(&t->lock);
+	e = find_admin(t, pool, address);
+	if (e) {
+		*was = e->runtime;
+		if (e->runtime != weight) {
+			e->runtime = weight;
+			atomic_store(&t->dirty, true);
+			atomic_fetch_add(&t->gen, 1);
+			atomic_store_explicit(word_ptr(t, e->word), admin_word(e),
+					      memory_order_release);
+			atomic_fetch_add(&t->changes, 1);
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return e ? 0 : -1;
+}
+
+void health_report_weight(struct health_table *t, struct health_entry *e, int percent, int drain)
+{
+	bool changed = false;
+
+	pthread_mutex_lock(&t->lock);
+	if ((percent >= 0 && e->reported != percent) || (drain >= 0 && e->agent_drain != drain)) {
+		if (percent >= 0) {
+			e->reported = (uint16_t)percent;
+		}
+		if (drain >= 0) {
+			e->agent_drain = drain;
+		}
+		atomic_fetch_add(&t->gen, 1);
+		atomic_store_explicit(word_ptr(t, e->word), health_word_of(e), memory_order_release);
+		atomic_fetch_add(&t->changes, 1);
+		changed = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (changed && t->notify) {
+		t->notify(t->notify_arg);
+	}
+}
+
+void health_set_notify(struct health_table *t, void (*fn)(void *arg), void *arg)
+{
+	t->notify = fn;
+	t->notify_arg = arg;
+}
+
+unsigned health_generation(struct health_table *t)
+{
+	return atomic_load(&t->gen);
+}
+
+void health_steer_member(struct health_table *t, uint32_t hword, uint32_t aword, double now,
+			 struct health_steer *out)
+{
+	struct health_entry *h, *a;
+
+	memset(out, 0, sizeof(*out));
+	out->reported = 100;
+	out->runtime = -1;
+	pthread_mutex_lock(&t->lock);
+	h = hword < t->nwords ? t->byword[hword] : NULL;
+	a = aword < t->nwords ? t->byword[aword] : NULL;
+	out->up = health_member_up(t, hword, aword);
+	if (h && !h->is_admin) {
+		out->reported = h->reported;
+	}
+	if (a && a->is_admin) {
+		out->runtime = a->runtime;
+		out->drain_until = a->drain_until;
+		/* A member that comes up (from down or drained) starts its ramp;
+		 * one seen up from the start does not. */
+		if (out->up && a->seen && !a->was_up) {
+			a->ramp_start = now;
+			atomic_store(&t->dirty, true);
+		}
+		if (!out->up && a->ramp_start != 0) {
+			a->ramp_start = 0;
+			atomic_store(&t->dirty, true);
+		}
+		a->seen = true;
+		a->was_up = out->up;
+		out->ramp_start = a->ramp_start;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void health_ramp_done(struct health_table *t, uint32_t aword)
+{
+	pthread_mutex_lock(&t->lock);
+	if (aword < t->nwords && t->byword[aword]->is_admin && t->byword[aword]->ramp_start != 0) {
+		t->byword[aword]->ramp_start = 0;
+		atomic_store(&t->dirty, true);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+double health_expire(struct health_table *t, double now)
+{
+	double next = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->nentries; i++) {
+		struct health_entry *e = t->entries[i];
+		if (!e->is_admin || e->drain_until == 0 || e->admin != ADMIN_DRAINED) {
+			continue;
+		}
+		if (e->drain_until <= now) {
+			log_info("drain of %s ended: its time has come", e->key);
+			set_admin(t, e, ADMIN_NONE);
+		} else if (next == 0 || e->drain_until < next) {
+			next = e->drain_until;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return next;
+}
+
+void health_state_hook(struct health_table *t, void (*write)(FILE *f, void *arg), void *arg)
+{
+	t->hook_write = write;
+	t->hook_arg = arg;
+}
+
+void health_take_extra(struct health_table *t, void (*fn)(const char *line, void *arg), void *arg)
+{
+	for (size_t i = 0; i < t->nextra; i++) {
+		fn(t->extra[i], arg);
+		free(t->extra[i]);
+	}
+	free(t->extra);
+	t->extra = NULL;
+	t->nextra = 0;
+}
+
+void health_mark_dirty(struct health_table *t)
+{
+	atomic_store(&t->dirty, true);
+	atomic_fetch_add(&t->gen, 1);
 }
 
 /* Caller holds the lock. */
@@ -521,6 +743,11 @@ static void info_of(struct health_info *out, const struct health_entry *e)
 	out->changes = e->changes;
 	memcpy(out->duration_le, e->duration_le, sizeof(out->duration_le));
 	out->duration_sum = e->duration_sum;
+	out->reported = e->reported;
+	out->agent_drain = e->agent_drain;
+	out->runtime = e->runtime;
+	out->drain_until = e->drain_until;
+	out->ramp_start = e->ramp_start;
 }
 
 const double health_duration_bounds[HEALTH_DURATION_BUCKETS] = {
@@ -707,25 +934,47 @@ static int parse_line(struct health_table *t, char *line)
 {
 	char *kind, *key, *state, *save = NULL;
 	struct pending_line *l;
-	bool is_admin;
-	int value;
+	int lkind, value = 0;
+	double num = 0;
+	char *more, *end;
 
+	if (strncmp(line, "shift ", 6) == 0) {
+		/* Lines of the shift module: kept whole for health_take_extra. */
+		t->extra = xrealloc(t->extra, (t->nextra + 1) * sizeof(*t->extra));
+		t->extra[t->nextra++] = xstrdup(line);
+		return 0;
+	}
 	kind = strtok_r(line, " \t\r", &save);
 	key = kind ? strtok_r(NULL, " \t\r", &save) : NULL;
 	state = key ? strtok_r(NULL, " \t\r", &save) : NULL;
-	if (!state || strlen(kind) > 15 || strlen(key) > 799 || strlen(state) > 15) {
+	if (!state || strlen(kind) > 15 || strlen(key) > 799 || strlen(state) > 31) {
 		return -1;
 	}
+	more = strtok_r(NULL, " \t\r", &save);
 	if (strcmp(kind, "health") == 0) {
-		is_admin = false;
+		lkind = LINE_HEALTH;
 		value = strcmp(state, "up") == 0 ? HEALTH_UP
 			: strcmp(state, "down") == 0 ? HEALTH_DOWN
 						     : -1;
 	} else if (strcmp(kind, "admin") == 0) {
-		is_admin = true;
+		lkind = LINE_ADMIN;
 		value = strcmp(state, "drained") == 0 ? ADMIN_DRAINED
 			: strcmp(state, "forced-up") == 0 ? ADMIN_FORCED_UP
 							  : -1;
+		/* "admin KEY drained UNTIL": a timed drain (older versions read
+		 * three words and keep it drained). */
+		if (more && value == ADMIN_DRAINED) {
+			num = strtod(more, &end);
+			if (*end || !(num > 0 && num < 1e11)) {
+				return -1;
+			}
+		}
+	} else if (strcmp(kind, "weight") == 0 || strcmp(kind, "ramp") == 0) {
+		lkind = kind[0] == 'w' ? LINE_WEIGHT : LINE_RAMP;
+		num = strtod(state, &end);
+		if (*end || !(num >= 0 && num <= (lkind == LINE_WEIGHT ? 1000000 : 1e11))) {
+			return -1;
+		}
 	} else {
 		return -2;
 	}
@@ -733,7 +982,7 @@ static int parse_line(struct health_table *t, char *line)
 		return -2;
 	}
 	/* A key given twice: the later line wins, as it would have. */
-	l = (struct pending_line *)pending_find(t, key, is_admin);
+	l = (struct pending_line *)pending_find(t, key, lkind);
 	if (!l) {
 		size_t i = key_hash(key) & t->pending_mask;
 		if (t->npending == t->cappending) {
@@ -745,9 +994,10 @@ static int parse_line(struct health_table *t, char *line)
 		l = &t->pending[t->npending++];
 		t->pending_index[i] = (uint32_t)t->npending;
 		l->key = key;
-		l->is_admin = is_admin;
+		l->kind = (uint8_t)lkind;
 	}
 	l->value = (uint8_t)value;
+	l->num = num;
 	return 0;
 }
 
@@ -976,9 +1226,17 @@ int health_save_state(struct health_table *t)
 			continue; /* not named by the config any more; always up anyway */
 		}
 		if (e->is_admin) {
-			if (e->admin != ADMIN_NONE) {
+			if (e->admin == ADMIN_DRAINED && e->drain_until != 0) {
+				fprintf(f, "admin %s drained %.3f\n", e->key, e->drain_until);
+			} else if (e->admin != ADMIN_NONE) {
 				fprintf(f, "admin %s %s\n", e->key,
 					e->admin == ADMIN_DRAINED ? "drained" : "forced-up");
+			}
+			if (e->runtime >= 0) {
+				fprintf(f, "weight %s %d\n", e->key, (int)e->runtime);
+			}
+			if (e->ramp_start != 0) {
+				fprintf(f, "ramp %s %.3f\n", e->key, e->ramp_start);
 			}
 		} else {
 			fprintf(f, "health %s %s\n", e->key, e->sm.state == HEALTH_UP ? "up" : "down");
@@ -986,6 +1244,9 @@ int health_save_state(struct health_table *t)
 	}
 	atomic_store(&t->dirty, false);
 	pthread_mutex_unlock(&t->lock);
+	if (t->hook_write) {
+		t->hook_write(f, t->hook_arg);
+	}
 	what = "write";
 	if (fflush(f) != 0) {
 		err = errno;

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 enum health_state { HEALTH_DOWN = 0, HEALTH_UP = 1 };
@@ -107,6 +108,68 @@ bool health_record(struct health_table *t, struct health_entry *e, bool ok, cons
 int health_admin_set(struct health_table *t, const char *pool, const char *address,
 		     enum health_admin admin, enum health_admin *was);
 
+/* As health_admin_set; a drain (@admin ADMIN_DRAINED) with @until > 0 (wall
+ * clock) ends by itself then (health_expire), 0: until undrained. Any thread. */
+int health_admin_set_until(struct health_table *t, const char *pool, const char *address,
+			   enum health_admin admin, double until, enum health_admin *was);
+
+/* --- weights (src/lb/steer.c computes effective weights from these) --------- */
+
+/* Set the runtime weight of member @address of pool @pool (`gslbctl weight`):
+ * 0..1000000 replaces the configured weight, 0 drains the member (its admin
+ * word says drained); -1 removes it. The previous value goes to *@was.
+ * Returns 0, or -1 without such an admin entry. Any thread. */
+int health_weight_set(struct health_table *t, const char *pool, const char *address,
+		      int32_t weight, int32_t *was);
+
+/* What the backend behind probe entry @e reports (an agent or http weight):
+ * @percent 0..1000 of the configured weight (< 0: unchanged), @drain 1 when
+ * it says drain or maint, 0 when ready (< 0: unchanged). 0 % or drain keep
+ * the member out of answers while the backend says so (its word is not up).
+ * Probe thread (any thread). */
+void health_report_weight(struct health_table *t, struct health_entry *e, int percent, int drain);
+
+/* Bumped by every change an effective weight depends on (health and admin
+ * changes, reports, runtime weights). Any thread. */
+unsigned health_generation(struct health_table *t);
+
+/* Call @fn(@arg) after each such change made by the probe thread (a state
+ * change, a report), outside the table lock, so that the weights follow at
+ * once rather than at the next poll; @fn must be safe from any thread
+ * (ev_async_send is). NULL: none. Set before the probe engine starts. */
+void health_set_notify(struct health_table *t, void (*fn)(void *arg), void *arg);
+
+/* Bump it, and mark the state dirty (a module with its own state-file
+ * lines, such as shifts, changed). Any thread. */
+void health_mark_dirty(struct health_table *t);
+
+/* The inputs of one member's effective weight. */
+struct health_steer {
+	bool up;            /* answerable now (health_member_up) */
+	unsigned reported;  /* percent, 100 without a report */
+	int32_t runtime;    /* -1: none */
+	double drain_until; /* 0: none */
+	double ramp_start;  /* wall clock it came up, for slow start; 0: no ramp */
+};
+
+/* Read them for the member with words @hword/@aword, and note when it comes
+ * up (from down or drained) at @now: ramp_start. Main thread. */
+void health_steer_member(struct health_table *t, uint32_t hword, uint32_t aword, double now,
+			 struct health_steer *out);
+
+/* The ramp of the member with admin word @aword is over: forget its start. */
+void health_ramp_done(struct health_table *t, uint32_t aword);
+
+/* End the timed drains whose time is past (logged); returns the earliest one
+ * still to come, 0 if none. Main thread. */
+double health_expire(struct health_table *t, double now);
+
+/* Lines other modules keep in the state file ("shift POOL ..."): @write
+ * appends them at every save; lines read at start are handed to @fn by
+ * health_take_extra (once, then freed). Main thread. */
+void health_state_hook(struct health_table *t, void (*write)(FILE *f, void *arg), void *arg);
+void health_take_extra(struct health_table *t, void (*fn)(const char *line, void *arg), void *arg);
+
 /* The same through an admin entry handle; -1 if @e is not one. */
 int health_set_admin(struct health_table *t, struct health_entry *e, enum health_admin admin);
 
@@ -139,6 +202,11 @@ struct health_info {
 	uint64_t probes_ok, probes_failed, changes;
 	uint64_t duration_le[HEALTH_DURATION_BUCKETS]; /* cumulative: probes <= bound */
 	double duration_sum;                          /* seconds */
+	unsigned reported;         /* probe entries: percent reported (100 without) */
+	bool agent_drain;          /* probe entries: the backend says drain/maint */
+	int32_t runtime;           /* admin entries: runtime weight, -1 none */
+	double drain_until;        /* admin entries: timed drain's end, 0 none */
+	double ramp_start;         /* admin entries: slow start began, 0 none */
 };
 
 /* Copy the entry that owns word @word into @out; false if none. Any thread. */

@@ -9,16 +9,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "health/curl_dl.h"
 #include "util/log.h"
 #include <ev.h>
+#include <jansson.h>
 #include <libconfig.h>
 
 #include "data/conf.h"
 #include "util/mem.h"
+
 #include "health/check_kind.h"
 #include "health/probe_int.h"
+#include "lb/steer.h"
 
 /* What a run keeps of a body to search for expect_body. */
 #define BODY_MAX (64 * 1024)
@@ -35,6 +39,10 @@ struct probe_http_run {
 	char *body;
 	size_t len, cap;
 	char errbuf[CURL_ERROR_SIZE];
+	/* weight_header: the last value seen, or weight_seen false */
+	bool weight_seen;
+	char weight_value[24];
+	size_t weight_len;
 };
 
 /* One socket curl asked us to watch. */
@@ -63,6 +71,51 @@ static bool status_ok(const struct probe_http_opts *o, long status)
 	}
 	unsigned b = (unsigned)(status - STATUS_MIN);
 	return (o->status_ok[b / 32] >> (b % 32)) & 1;
+}
+
+/* The weight a response reports (weight_header or weight_json) into
+ * *@percent; -1 with the reason when it does not, or not strictly. */
+static int read_weight(const struct probe_http_opts *o, const struct probe_http_run *run,
+		       int *percent, char *reason, size_t size)
+{
+	if (o->weight_header) {
+		if (!run->weight_seen) {
+			snprintf(reason, size, "no %.60s header", o->weight_header);
+			return -1;
+		}
+		if (probe_weight_parse(run->weight_value, run->weight_len, percent) != 0) {
+			snprintf(reason, size, "%.60s: bad weight \"%.*s\" (0..%d or 0%%..%d%%)",
+				 o->weight_header, (int)run->weight_len, run->weight_value,
+				 STEER_REPORT_MAX, STEER_REPORT_MAX);
+			return -1;
+		}
+	}
+	if (o->weight_json) {
+		json_error_t jerr;
+		json_t *root = json_loadb(run->body ? run->body : "", run->len, 0, &jerr);
+		json_t *v = json_is_object(root) ? json_object_get(root, o->weight_json) : NULL;
+		json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+		int rc = 0;
+		if (!root) {
+			snprintf(reason, size, "body is not JSON: %.60s", jerr.text);
+			rc = -1;
+		} else if (!v) {
+			snprintf(reason, size, "body has no \"%.40s\" key", o->weight_json);
+			rc = -1;
+		} else if (!(json_is_string(v) &&
+			     probe_weight_parse(json_string_value(v), json_string_length(v),
+						percent) == 0) &&
+			   (n < 0 || n > STEER_REPORT_MAX)) {
+			snprintf(reason, size, "\"%.40s\": expected a weight 0..%d", o->weight_json,
+				 STEER_REPORT_MAX);
+			rc = -1;
+		} else if (n >= 0) {
+			*percent = (int)n;
+		}
+		json_decref(root);
+		return rc;
+	}
+	return 0;
 }
 
 static void judge(struct probe *p, CURLcode rc, bool *ok, char *reason, size_t size)
@@ -107,7 +160,44 @@ static void judge(struct probe *p, CURLcode rc, bool *ok, char *reason, size_t s
 		snprintf(reason, size, "body lacks \"%.60s\"", o->expect_body);
 		return;
 	}
+	if (o->weight_header || o->weight_json) {
+		int percent = -1;
+		if (read_weight(o, run, &percent, reason, size) != 0) {
+			return;
+		}
+		health_report_weight(p->eng->table, s->entry, percent, -1);
+		snprintf(reason, size, "status %ld, weight %d%%", status, percent);
+	}
 	*ok = true;
+}
+
+/* Response headers, one line at a time: keep weight_header's value (of the
+ * last response, after redirects or a 100 Continue). */
+static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct probe *p = userdata;
+	const struct probe_http_opts *o = p->spec->opts;
+	struct probe_http_run *run = p->http;
+	size_t len = size * nmemb, name = strlen(o->weight_header);
+
+	if (len >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		run->weight_seen = false; /* a new response */
+	} else if (len > name && ptr[name] == ':' && strncasecmp(ptr, o->weight_header, name) == 0) {
+		const char *v = ptr + name + 1;
+		size_t vlen = len - name - 1;
+		while (vlen && (*v == ' ' || *v == '\t')) {
+			v++;
+			vlen--;
+		}
+		while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' ' ||
+				v[vlen - 1] == '\t')) {
+			vlen--;
+		}
+		run->weight_seen = true;
+		run->weight_len = vlen < sizeof(run->weight_value) ? vlen : sizeof(run->weight_value);
+		memcpy(run->weight_value, v, run->weight_len);
+	}
+	return len;
 }
 
 static void run_free(struct probe *p)
@@ -402,7 +492,11 @@ static void http_start(struct probe *p)
 		return;
 	}
 	run->easy = c;
-	run->keep_body = o->expect_body != NULL && !o->head;
+	run->keep_body = (o->expect_body != NULL || o->weight_json != NULL) && !o->head;
+	if (o->weight_header) {
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, p);
+	}
 	curl_easy_setopt(c, CURLOPT_PRIVATE, p);
 	curl_easy_setopt(c, CURLOPT_URL, p->http_url);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, run->errbuf);
@@ -473,6 +567,8 @@ static void *opts_dup(const void *opts)
 	d->url = dup_or_null(o->url);
 	d->host = dup_or_null(o->host);
 	d->expect_body = dup_or_null(o->expect_body);
+	d->weight_header = dup_or_null(o->weight_header);
+	d->weight_json = dup_or_null(o->weight_json);
 	return d;
 }
 
@@ -487,6 +583,8 @@ static void opts_free(void *opts)
 	free(o->url);
 	free(o->host);
 	free(o->expect_body);
+	free(o->weight_header);
+	free(o->weight_json);
 	free(o);
 }
 
@@ -514,6 +612,30 @@ static void parse_host(struct conf_ctx *c, struct conf_check *k, const config_se
 static void parse_expect_body(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
 {
 	set_string(c, &((struct probe_http_opts *)k->opts)->expect_body, s);
+}
+
+static void parse_weight_header(struct conf_ctx *c, struct conf_check *k,
+				const config_setting_t *s)
+{
+	struct probe_http_opts *o = k->opts;
+
+	set_string(c, &o->weight_header, s);
+	if (o->weight_header &&
+	    (!o->weight_header[0] || strlen(o->weight_header) > 64 ||
+	     strspn(o->weight_header, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				      "0123456789-_") != strlen(o->weight_header))) {
+		conf_error(c, s, "expected a header name (letters, digits, '-', '_'; at most 64)");
+	}
+}
+
+static void parse_weight_json(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
+{
+	struct probe_http_opts *o = k->opts;
+
+	set_string(c, &o->weight_json, s);
+	if (o->weight_json && (!o->weight_json[0] || strlen(o->weight_json) > 64)) {
+		conf_error(c, s, "expected a JSON key of 1 to 64 bytes");
+	}
 }
 
 static void parse_method(struct conf_ctx *c, struct conf_check *k, const config_setting_t *s)
@@ -606,6 +728,8 @@ static const struct check_setting settings[] = {
     {"method", parse_method},
     {"expect_status", parse_expect_status},
     {"expect_body", parse_expect_body},
+    {"weight_header", parse_weight_header},
+    {"weight_json", parse_weight_json},
     {"tls_verify", parse_tls_verify},
     {NULL, NULL},
 };

@@ -25,6 +25,8 @@
 
 /* Reasons fit the health entry's buffer. */
 #define PROBE_REASON_MAX 160
+/* The longest agent reply line we read (HAProxy reads at most a buffer). */
+#define PROBE_AGENT_MAX 512
 
 struct probe_http_run;
 struct probe_file;
@@ -66,6 +68,9 @@ struct probe {
 	unsigned exec_tries;
 	uint16_t dns_id;
 	struct probe_http_run *http;
+	/* agent: the reply read so far */
+	char agent_buf[PROBE_AGENT_MAX + 1];
+	size_t agent_len;
 };
 
 struct probe_engine {
@@ -144,6 +149,8 @@ struct probe_http_opts {
 	bool tls_verify;
 	uint32_t status_ok[20]; /* bitmap of accepted statuses 100..739: bit (status-100) */
 	char *expect_body;	/* substring the body must contain, or NULL */
+	char *weight_header;	/* response header holding the member's weight, or NULL */
+	char *weight_json;	/* key of a JSON object body holding it, or NULL */
 };
 
 /* dns (probe_dns.c). */
@@ -165,6 +172,34 @@ struct probe_file_opts {
 	char *path; /* lines "ADDRESS[:PORT] up|down" ('#' comments) */
 	char *key;  /* spec: the ADDRESS or ADDRESS:PORT looked up in it */
 };
+
+/* agent (probe_agent.c). */
+struct probe_agent_opts {
+	char *send; /* sent once connected, or NULL: the agent speaks first */
+};
+
+/* What one agent reply says; -1: it does not say. */
+struct probe_agent_reply {
+	int percent; /* 0..STEER_REPORT_MAX */
+	int drain;   /* 1: drain or maint, 0: ready */
+	int up;      /* 1: up, 0: down, fail, failed or stopped */
+};
+
+/* Parse one agent reply (@len bytes at @buf, outside input: the line up to
+ * its newline, or all that came before the agent closed) into @r. Strict:
+ * ASCII words separated by spaces, tabs or commas -- a percentage "75%"
+ * (0 to 1000), "up", "down", "fail", "failed", "stopped", "drain", "maint",
+ * "ready", "maxconn:N" (ignored) -- in any case, optionally ended by "#" and
+ * a description. Returns 0, or -1 with the reason in @reason (an empty line,
+ * a word it does not know, two weights, up and down together, a control
+ * byte). Pure. */
+int probe_agent_parse(const char *buf, size_t len, struct probe_agent_reply *r, char *reason,
+		      size_t size);
+
+/* A reported weight as http checks read it (a header's value or a JSON
+ * string): "N" or "N%", N an integer 0..STEER_REPORT_MAX, blanks around it
+ * allowed; into *@percent. Returns 0, or -1. Pure. */
+int probe_weight_parse(const char *s, size_t len, int *percent);
 
 /* The dns kind's setup (exported for the judge's Check suite and fuzzer). */
 void probe_dns_setup(struct probe *p);

@@ -29,6 +29,8 @@ static void family_init(struct pool_family *f, const struct conf_pool *cp, int f
 	f->hword = xcalloc(f->n, sizeof(uint32_t));
 	f->aword = xcalloc(f->n, sizeof(uint32_t));
 	f->text = xcalloc(f->n, sizeof(char *));
+	f->slow_start = xcalloc(f->n, sizeof(double));
+	f->group = xcalloc(f->n, sizeof(char *));
 	for (size_t i = 0, k = 0; i < cp->nmembers; i++) {
 		const struct conf_member *m = &cp->members[i];
 		uint8_t *rr;
@@ -56,7 +58,11 @@ static void family_init(struct pool_family *f, const struct conf_pool *cp, int f
 			f->text[k] = xstrdup(buf);
 		}
 		f->wsum += m->weight;
+		f->group[k] = m->group ? xstrdup(m->group) : NULL;
 		k++;
+	}
+	if (f->n) {
+		atomic_init(&f->weights, pool_weights_new(f->weight, f->n));
 	}
 	/* 0: every member; the policy's parse hook has set its own default. */
 	answers = cp->answers ? cp->answers : f->n;
@@ -88,8 +94,12 @@ static void family_clear(struct pool_family *f)
 	assert(!f->policy_data); /* the policy's clear() has freed it */
 	for (unsigned i = 0; i < f->n; i++) {
 		free(f->text[i]);
+		free(f->group[i]);
 	}
 	free(f->text);
+	free(f->group);
+	free(f->slow_start);
+	pool_weights_free(atomic_load_explicit(&f->weights, memory_order_relaxed));
 	free(f->weight);
 	free(f->rr);
 	free(f->hword);
@@ -106,6 +116,35 @@ void pool_clear(struct pool *p)
 	family_clear(&p->v4);
 	family_clear(&p->v6);
 	memset(p, 0, sizeof(*p));
+}
+
+struct pool_weights *pool_weights_new(const uint32_t *w, unsigned n)
+{
+	struct pool_weights *ws;
+	uint32_t sum = 0;
+
+	assert(n > 0);
+	ws = xcalloc(1, sizeof(*ws) + 2 * (size_t)n * sizeof(uint32_t));
+	ws->n = n;
+	ws->weight = (uint32_t *)(ws + 1);
+	ws->cum = ws->weight + n;
+	for (unsigned i = 0; i < n; i++) {
+		ws->weight[i] = w[i] ? w[i] : 1;
+		sum += ws->weight[i];
+		ws->cum[i] = sum;
+	}
+	ws->wsum = sum;
+	return ws;
+}
+
+void pool_weights_free(struct pool_weights *w)
+{
+	free(w);
+}
+
+struct pool_weights *pool_weights_swap(struct pool_family *f, struct pool_weights *w)
+{
+	return atomic_exchange_explicit(&f->weights, w, memory_order_acq_rel);
 }
 
 void pool_state_init(struct pool_state *st, uint64_t seed)

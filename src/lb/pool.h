@@ -2,6 +2,7 @@
 #ifndef GSLBD_POOL_H
 #define GSLBD_POOL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,20 @@
 #define POOL_MAX_MEMBERS 512 /* per pool; conf.c enforces it */
 #define POOL_RR4_LEN 16 /* ptr(2) type class ttl rdlen(10) addr(4) */
 #define POOL_RR6_LEN 28
+
+/* The weights policies draw by: every member's *effective* weight
+ * (configured x backend-reported x slow-start x runtime override x shift,
+ * src/lb/steer.c) and their running sums, so that one draw among all members
+ * is a binary search and one among some of them a scan, both without
+ * allocation. A set is immutable once published; a change publishes a new
+ * one (pool_weights_swap) and the old one is freed after a grace period, as
+ * snapshots are. One allocation: the struct and its arrays. */
+struct pool_weights {
+	uint32_t n;
+	uint32_t wsum;     /* cum[n - 1]; > 0 */
+	uint32_t *weight;  /* per member of the family, each >= 1 */
+	uint32_t *cum;     /* cum[i] = weight[0] + ... + weight[i] */
+};
 
 /* One family's members of a pool, with their A or AAAA records pre-encoded
  * (owner pointer patched per query). */
@@ -28,6 +43,11 @@ struct pool_family {
 	uint32_t *aword;      /* per member: admin word */
 	char **text;          /* per member: address as text, for status and logs */
 	void *policy_data;    /* the pool's policy's own (policy_ops.prepare), or NULL */
+	/* The live effective weights (never NULL when n > 0): stored by the main
+	 * thread (pool_weights_swap), loaded by workers (pool_weights_get). */
+	_Atomic(struct pool_weights *) weights;
+	double *slow_start;   /* per member: seconds of ramp after coming up, 0: none */
+	char **group;         /* per member: its `group`, or NULL */
 };
 
 struct pool {
@@ -45,6 +65,39 @@ struct pool {
 	const struct pool *backup;
 	struct pool_family v4, v6;
 };
+
+/* A weight set over @n members of weights @w (0 counts as 1; a sum over 2^32
+ * is refused by the callers: conf bounds it), owned by the caller until
+ * published. Load time or the main thread. */
+struct pool_weights *pool_weights_new(const uint32_t *w, unsigned n);
+void pool_weights_free(struct pool_weights *w);
+
+/* Publish @w as family @f's weights (release store) and return the set it
+ * replaces, which the caller frees once no worker can hold it (after an RCU
+ * grace period; at once if @f's snapshot is not live yet). Main thread. */
+struct pool_weights *pool_weights_swap(struct pool_family *f, struct pool_weights *w);
+
+/* Hot path: the live weights of @f (n > 0), one acquire load. */
+static inline const struct pool_weights *pool_weights_get(const struct pool_family *f)
+{
+	return atomic_load_explicit(&((struct pool_family *)f)->weights, memory_order_acquire);
+}
+
+/* Hot path: the member whose running sum first exceeds @r < w->wsum. */
+static inline unsigned pool_weights_search(const struct pool_weights *w, uint32_t r)
+{
+	unsigned lo = 0, hi = w->n - 1;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (r < w->cum[mid]) {
+			hi = mid;
+		} else {
+			lo = mid + 1;
+		}
+	}
+	return lo;
+}
 
 /* pool_write() results besides a record count. */
 #define POOL_NO_ROOM (-1)
@@ -90,6 +143,29 @@ static inline uint32_t *pool_state_rotation(struct pool_state *st, const struct 
 					    const struct pool_family *f)
 {
 	return &st->rotation[p->index * 2 + (f == &p->v4 ? 0 : 1)];
+}
+
+/* For policies (hot path): one of the @n candidates @cand (indexes into the
+ * family of @w, n >= 1) drawn in proportion to its effective weight; returns
+ * its position in @cand. With every member a candidate (@n == w->n) a binary
+ * search, else a scan of the candidates. */
+static inline unsigned pool_weights_draw(const struct pool_weights *w, const uint16_t *cand,
+					 unsigned n, struct pool_state *st)
+{
+	uint32_t left = 0, r;
+	unsigned i;
+
+	if (n == w->n) {
+		return pool_weights_search(w, pool_state_random(st, w->wsum));
+	}
+	for (i = 0; i < n; i++) {
+		left += w->weight[cand[i]];
+	}
+	r = pool_state_random(st, left);
+	for (i = 0; i + 1 < n && r >= w->weight[cand[i]]; i++) {
+		r -= w->weight[cand[i]];
+	}
+	return i;
 }
 
 /* Write the answer records of pool @p for @qtype (DNS_TYPE_A or DNS_TYPE_AAAA) to @out

@@ -81,7 +81,7 @@ static void ops_nothing(void *arg)
 	(void)arg;
 }
 
-static struct control_ops ops = { ops_current, ops_reload, ops_nothing, NULL, NULL, NULL };
+static struct control_ops ops = { ops_current, ops_reload, ops_nothing, NULL, NULL, NULL, NULL };
 
 /* Build the snapshot once; the files are removed right after. Every other
  * probed entry gets results (down with a reason, or up), the rest stay

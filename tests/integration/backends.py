@@ -123,6 +123,42 @@ class TCPBackend(_ThreadBackend):
             c.close()
 
 
+class AgentBackend(_ThreadBackend):
+    """An agent for the `agent` check (HAProxy's agent-check protocol): each
+    connection gets `.reply` and a newline, then is closed.  Tests change
+    `.reply` while gslbd probes it ("up 75%", "drain", "junk"...).  With
+    `.expect` set, the reply goes only to connections that sent it first."""
+
+    def __init__(self, host="127.0.0.1", reply="up 100%", start=True):
+        self.reply = reply
+        self.expect = None
+        self.accepted = 0
+        self.received = b""
+        super().__init__(host, start)
+
+    def _serve(self, sock, stop):
+        while not stop.is_set():
+            try:
+                c, _ = sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            try:
+                c.settimeout(0.5)
+                if self.expect is not None:
+                    got = c.recv(256)
+                    self.received = got
+                    if got != self.expect:
+                        c.close()
+                        continue
+                c.sendall((self.reply + "\n").encode())
+            except OSError:
+                pass
+            c.close()
+
+
 class HungBackend(_ThreadBackend):
     """Accepts connections and never answers; they stay open until stop()."""
 
@@ -201,8 +237,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             b.hosts.append(self.headers.get("Host"))
             b.paths.append(self.path)
             status, body = b.status, b.body
+            extra = dict(getattr(b, "extra_headers", {}))
         data = body.encode()
         self.send_response(status)
+        for k, v in extra.items():
+            self.send_header(k, v)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Connection", "close")

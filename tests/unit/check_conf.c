@@ -242,6 +242,46 @@ END_TEST
 #define OK_HEAD "listen = [ \"127.0.0.1:5353\" ];\n"
 #define OK_ZONES "zones = ( { origin = \"lb.test\"; file = \"lb.test.zone\"; } );\n"
 
+/* Steering settings: a member's group, slow_start on pools and checks. */
+START_TEST(steer_settings)
+{
+	char path[PATH_MAX];
+	struct conf *c = load(path, NULL,
+			      OK_HEAD OK_ZONES
+			      "checks = ( { name = \"t\"; type = \"tcp\"; port = 80; slow_start = 30; },\n"
+			      "           { name = \"a\"; type = \"agent\"; port = 9; send = \"hi\"; } );\n"
+			      "pools = ( { name = \"p\"; check = \"t\"; slow_start = 12.5;\n"
+			      "  members = ( { address = \"192.0.2.1\"; group = \"green-2.x\"; },\n"
+			      "              { address = \"192.0.2.2\"; } ); },\n"
+			      "  { name = \"q\"; check = \"a\"; members = ( { address = \"192.0.2.3\"; } ); } );\n");
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_double_eq(c->checks[0].slow_start, 30);
+	ck_assert_double_eq(c->checks[1].slow_start, 0);
+	ck_assert_double_eq(c->pools[0].slow_start, 12.5);
+	ck_assert_double_eq(c->pools[1].slow_start, -1); /* not set: the checks' */
+	ck_assert_str_eq(c->pools[0].members[0].group, "green-2.x");
+	ck_assert_ptr_null(c->pools[0].members[1].group);
+	conf_free(c);
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\";\n"
+				      "  members = ( { address = \"192.0.2.1\"; group = \"a b\"; } ); } );\n",
+		     4, "pools[0].members[0].group", "expected a group name of 1 to 63 letters");
+	expect_error(OK_HEAD OK_ZONES "pools = ( { name = \"p\"; slow_start = -1;\n"
+				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+		     3, "pools[0].slow_start", NULL);
+	expect_error(OK_HEAD OK_ZONES
+		     "checks = ( { name = \"t\"; type = \"tcp\"; port = 80; slow_start = 90000; } );\n",
+		     3, "checks[0].slow_start", NULL);
+	expect_error(OK_HEAD OK_ZONES
+		     "checks = ( { name = \"h\"; type = \"http\"; weight_header = \"X Weight\"; } );\n",
+		     3, "checks[0].weight_header", "expected a header name");
+	expect_error(OK_HEAD OK_ZONES "checks = ( { name = \"a\"; type = \"agent\"; } );\n"
+				      "pools = ( { name = \"p\"; check = \"a\";\n"
+				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
+		     0, "port", NULL);
+}
+END_TEST
+
 START_TEST(unknown_top_level)
 {
 	expect_error(OK_HEAD OK_ZONES "no_such_setting = 1;\n", 3, "no_such_setting",
@@ -549,11 +589,13 @@ static const struct kind_case kind_cases[] = {
     {"tcp", "port = 8080;", "expect_body", "expect_body = \"ok\";"},
     {"http",
      "port = 8080; path = \"/health\"; host = \"www.lb.test\"; method = \"HEAD\";"
-     " expect_status = ( 204, \"3xx\" ); expect_body = \"ok\"; tls_verify = false;",
+     " expect_status = ( 204, \"3xx\" ); expect_body = \"ok\"; tls_verify = false;"
+     " weight_header = \"X-Weight\"; weight_json = \"weight\";",
      "command", "command = [ \"/bin/true\" ];"},
     {"https",
      "port = 8443; path = \"/\"; host = \"www.lb.test\"; method = \"GET\";"
-     " expect_status = 200; expect_body = \"ok\"; tls_verify = true;",
+     " expect_status = 200; expect_body = \"ok\"; tls_verify = true;"
+     " weight_header = \"X-Weight\"; weight_json = \"weight\";",
      "query", "query = \"www.lb.test\";"},
     {"dns",
      "port = 5353; query = \"www.lb.test\"; qtype = \"AAAA\"; expect_rcode = \"NXDOMAIN\";"
@@ -562,6 +604,7 @@ static const struct kind_case kind_cases[] = {
     {"exec", "port = 9; command = [ \"/bin/true\", \"-x\" ];", "expect_answer",
      "expect_answer = \"192.0.2.1\";"},
     {"file", "port = 80; path = \"states\";", "tls_verify", "tls_verify = true;"},
+    {"agent", "port = 9; send = \"load\\n\";", "path", "path = \"/\";"},
     {"none", "", "port", "port = 80;"},
 };
 
@@ -733,7 +776,7 @@ START_TEST(check_kind_required_settings)
 				      "  members = ( { address = \"192.0.2.1\"; } ); } );\n",
 		     5, "pools[0].members[0].port", "check \"t\" is tcp without a port");
 	expect_error(OK_HEAD OK_ZONES "checks = ( { name = \"k\"; } );\n", 3, "checks[0]",
-		     "missing required setting 'type' (tcp, http, https, dns, exec, file, none)");
+		     "missing required setting 'type' (tcp, http, https, dns, exec, file, agent, none)");
 }
 END_TEST
 
@@ -744,7 +787,7 @@ START_TEST(check_kind_bad_type)
 	expect_error(OK_HEAD OK_ZONES "checks = ( { name = \"k\"; type = \"gopher\";\n"
 				      "  query = \"www.lb.test\"; colour = 1; } );\n",
 		     3, "checks[0].type",
-		     "expected tcp, http, https, dns, exec, file or none, got \"gopher\"");
+		     "expected tcp, http, https, dns, exec, file, agent or none, got \"gopher\"");
 	ck_assert_ptr_nonnull(strstr(errlog, ":4: checks[0].colour: unknown setting"));
 	ck_assert_ptr_null(strstr(errlog, "checks[0].query"));
 	/* With a type, an unknown setting lists what the kind accepts. */
@@ -752,7 +795,7 @@ START_TEST(check_kind_bad_type)
 	    OK_HEAD OK_ZONES "checks = ( { name = \"k\"; type = \"tcp\"; colour = 1; } );\n", 3,
 	    "checks[0].colour",
 	    "unknown setting (expected one of: port, name, type, interval, timeout, rise, fall, "
-	    "initial)");
+	    "initial, slow_start)");
 }
 END_TEST
 
@@ -771,7 +814,7 @@ START_TEST(member_url_host_need_http)
 	    "  { address = \"192.0.2.1\"; url = \"http://a.test/\"; host = \"a.test\"; } ); } );\n",
 	    7, "pools[0].members[0].url",
 	    "setting \"url\" does not apply to check type \"tcp\" (check \"t\"; tcp members "
-	    "accept: port, probe_address, address, weight, check)");
+	    "accept: port, probe_address, address, weight, check, group)");
 	ck_assert_ptr_nonnull(strstr(errlog, ":7: pools[0].members[0].host: setting \"host\" does "
 					     "not apply to check type \"tcp\""));
 	/* The member's own check is the one that counts, both ways. */
@@ -1406,6 +1449,7 @@ static Suite *conf_suite(void)
 	TCase *ts = tcase_create("scale");
 
 	tcase_add_test(tl, full_config);
+	tcase_add_test(tl, steer_settings);
 	tcase_add_test(tl, defaults);
 	tcase_add_test(tl, policy_answers_default);
 	tcase_add_test(tl, no_pools);

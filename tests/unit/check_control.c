@@ -85,7 +85,7 @@ static void ops_admin_changed(void *arg)
 }
 
 static struct stats *stats;
-static struct control_ops ops = { ops_current, ops_reload, ops_admin_changed, NULL, NULL, NULL };
+static struct control_ops ops = { ops_current, ops_reload, ops_admin_changed, NULL, NULL, NULL, NULL };
 
 static void setup(void)
 {
@@ -464,7 +464,7 @@ START_TEST(drain_unknown_member)
 	ck_assert_int_eq(run("drain a not-an-address"), -1);
 	ck_has(reply, "ERR no member not-an-address in pool a\n");
 	ck_assert_int_eq(run("drain a"), -1);
-	ck_has(reply, "ERR usage: drain POOL ADDRESS\n");
+	ck_has(reply, "ERR usage: drain POOL ADDRESS [--for DURATION | --until TIME]\n");
 	ck_assert_int_eq(admin_changes, 0);
 }
 END_TEST
@@ -652,7 +652,7 @@ START_TEST(unknown_command)
 {
 	ck_assert_int_eq(run("frobnicate x"), -1);
 	ck_assert_str_eq(reply, "ERR unknown command \"frobnicate\"; try: status, stats, explain, "
-				"drain, undrain, reload\n");
+				"drain, undrain, weight, shift, reload\n");
 	ck_assert_int_eq(run(""), -1);
 	ck_has(reply, "ERR empty command; try: status");
 	ck_assert_int_eq(run("   \r"), -1);
@@ -660,7 +660,7 @@ START_TEST(unknown_command)
 	/* Control characters do not break the reply's first line. */
 	ck_assert_int_eq(run("st\x1b[2Jatus"), -1);
 	ck_assert_str_eq(reply, "ERR unknown command \"st?[2Jatus\"; try: status, stats, explain, "
-				"drain, undrain, reload\n");
+				"drain, undrain, weight, shift, reload\n");
 }
 END_TEST
 

@@ -558,6 +558,154 @@ START_TEST(first_runs_are_spread)
 }
 END_TEST
 
+/* --- agent ------------------------------------------------------------------------ */
+
+/* An agent: each connection gets the current reply (no newline added) and
+ * is closed; with @expect set, it first reads what the check sends. */
+struct agent_srv {
+	int fd;
+	uint16_t port;
+	atomic_bool stop;
+	pthread_mutex_t lock;
+	char reply[128];
+	bool expect;
+	char got[64];
+	pthread_t th;
+};
+
+static void *agent_srv_main(void *arg)
+{
+	struct agent_srv *s = arg;
+
+	while (!atomic_load(&s->stop)) {
+		struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+		char reply[128];
+		int c;
+		if (poll(&pfd, 1, 20) <= 0 || (c = accept(s->fd, NULL, NULL)) < 0) {
+			continue;
+		}
+		pthread_mutex_lock(&s->lock);
+		memcpy(reply, s->reply, sizeof(reply));
+		pthread_mutex_unlock(&s->lock);
+		if (s->expect) {
+			struct pollfd cp = {.fd = c, .events = POLLIN};
+			if (poll(&cp, 1, 1000) > 0) {
+				char got[64] = "";
+				ssize_t n = read(c, got, sizeof(got) - 1);
+				pthread_mutex_lock(&s->lock);
+				memcpy(s->got, got, n > 0 ? (size_t)n + 1 : 1);
+				pthread_mutex_unlock(&s->lock);
+			}
+		}
+		if (write(c, reply, strlen(reply)) < 0) {
+			/* the probe gave up: it says so itself */
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+static void agent_srv_start(struct agent_srv *s, const char *reply, bool expect)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	snprintf(s->reply, sizeof(s->reply), "%s", reply);
+	s->expect = expect;
+	s->fd = listen_on(SOCK_STREAM, &s->port);
+	pthread_create(&s->th, NULL, agent_srv_main, s);
+}
+
+static void agent_srv_reply(struct agent_srv *s, const char *reply)
+{
+	pthread_mutex_lock(&s->lock);
+	snprintf(s->reply, sizeof(s->reply), "%s", reply);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void agent_srv_stop(struct agent_srv *s)
+{
+	atomic_store(&s->stop, true);
+	pthread_join(s->th, NULL);
+	close(s->fd);
+	pthread_mutex_destroy(&s->lock);
+}
+
+static bool reported_is(struct health_table *t, struct health_entry *e, unsigned pct, bool drain)
+{
+	struct health_info h = info_of(t, e);
+
+	return h.reported == pct && h.agent_drain == drain;
+}
+
+START_TEST(agent_reports_weight_drain_and_nonsense)
+{
+	struct health_table *t = health_table_new();
+	struct agent_srv srv;
+	struct probe_spec s;
+	struct probe_agent_opts o = {.send = NULL};
+	struct probe_engine *e;
+	struct health_entry *h;
+
+	agent_srv_start(&srv, "up 42%\n", false);
+	h = entry(t, "agent", srv.port, "agent", false);
+	spec_init(&s, "agent", h, srv.port);
+	s.opts = &o;
+	e = engine(t, &s, 1);
+	ASSERT_STATE(t, h, true);
+	ck_assert(WAIT_FOR(reported_is(t, h, 42, false), 5.0));
+	ASSERT_REASON(t, h, "agent: up 42%");
+	/* Closed without a newline: the reply is what came. */
+	agent_srv_reply(&srv, "drain 10%");
+	ck_assert(WAIT_FOR(reported_is(t, h, 10, true), 5.0));
+	ck_assert_uint_eq(health_word(t, health_entry_word(h)), 0); /* out while it says so */
+	agent_srv_reply(&srv, "ready\r\n");
+	ck_assert(WAIT_FOR(reported_is(t, h, 10, false), 5.0));
+	ck_assert(WAIT_FOR(health_word(t, health_entry_word(h)) == 1, 5.0));
+	agent_srv_reply(&srv, "down #maintenance window\n");
+	ASSERT_STATE(t, h, false);
+	ASSERT_REASON(t, h, "agent: down #maintenance window");
+	agent_srv_reply(&srv, "up 75 percent\n");
+	ASSERT_REASON(t, h, "agent reply: unknown word \"75\"");
+	ck_assert(reported_is(t, h, 10, false)); /* nonsense is never a weight */
+	probe_engine_free(e);
+	agent_srv_stop(&srv);
+	health_table_free(t);
+}
+END_TEST
+
+START_TEST(agent_send_and_refused)
+{
+	struct health_table *t = health_table_new();
+	struct agent_srv srv;
+	struct probe_spec s[2];
+	struct probe_agent_opts o = {.send = "load?\n"}, none = {.send = NULL};
+	struct probe_engine *e;
+	struct health_entry *h, *down;
+	uint16_t closed = closed_port(SOCK_STREAM);
+	char got[64];
+
+	agent_srv_start(&srv, "77%\n", true);
+	h = entry(t, "agent", srv.port, "agent", false);
+	down = entry(t, "agent", closed, "agent", true);
+	spec_init(&s[0], "agent", h, srv.port);
+	s[0].opts = &o;
+	spec_init(&s[1], "agent", down, closed);
+	s[1].opts = &none;
+	e = engine(t, s, 2);
+	ck_assert(WAIT_FOR(reported_is(t, h, 77, false), 5.0));
+	ASSERT_STATE(t, h, true);
+	pthread_mutex_lock(&srv.lock);
+	memcpy(got, srv.got, sizeof(got));
+	pthread_mutex_unlock(&srv.lock);
+	ck_assert_str_eq(got, "load?\n");
+	ASSERT_STATE(t, down, false);
+	ASSERT_REASON(t, down, "connection refused");
+	probe_engine_free(e);
+	agent_srv_stop(&srv);
+	health_table_free(t);
+}
+END_TEST
+
 /* --- http ------------------------------------------------------------------------- */
 
 START_TEST(http_status_flips)
@@ -1335,6 +1483,8 @@ static Suite *probe_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, tcp_up_and_refused);
+	tcase_add_test(tc, agent_reports_weight_drain_and_nonsense);
+	tcase_add_test(tc, agent_send_and_refused);
 	tcase_add_test(tc, tcp_fall_needs_consecutive_failures);
 	tcase_add_test(tc, first_runs_are_spread);
 	tcase_add_test(tc, http_status_flips);
