@@ -120,41 +120,9 @@ def options_for(cookie, nsid, port):
     return opts or None
 
 
-class ChangingAgent:
-    """An agent-check responder on 127.0.0.1 whose reported weight changes at
-    every connection (10% to 100%, in a fixed pseudo-random order)."""
-
-    def __init__(self):
-        import threading
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.served = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self):
-        while not self.stop.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.served += 1
-            try:
-                c.sendall(b"up %d%%\n" % (10 + (self.served * 37) % 91))
-            except OSError:
-                pass
-            c.close()
-
-    def close(self):
-        self.stop.set()
-        self.thread.join(2)
-        self.sock.close()
+# An agent-check responder whose reported weight changes at every probe
+# (10% to 100%, in a fixed pseudo-random order): steer.py's.
+from steer import Agent as ChangingAgent  # noqa: E402
 
 
 def pool_conf(policy, agents, interval):

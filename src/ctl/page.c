@@ -11,35 +11,9 @@
 #include "daemon/stats.h"
 #include "dns/wire.h"
 #include "util/mem.h"
+#include "util/utf8.h"
 
 /* --- escaping -------------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at @s (at most @n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0xC2 || s[0] > 0xF4) {
-		return 0;
-	}
-	len = s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
-	if (len > n) {
-		return 0;
-	}
-	cp = s[0] & (0x7F >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80) {
-			return 0;
-		}
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF)) {
-		return 0;
-	}
-	return len;
-}
 
 void page_escape(struct sbuf *out, const char *str)
 {
@@ -69,7 +43,7 @@ void page_escape(struct sbuf *out, const char *str)
 				sb_append(out, " ", 1);
 			} else if (s[i] < 0x80) {
 				sb_append(out, str + i, 1);
-			} else if ((l = utf8_len(s + i, n - i))) {
+			} else if ((l = utf8_seq_len(s + i, n - i))) {
 				sb_append(out, str + i, l);
 				i += l;
 				continue;

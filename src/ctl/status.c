@@ -17,6 +17,7 @@
 #include "lb/steer.h"
 #include "dns/wire.h"
 #include "util/mem.h"
+#include "util/utf8.h"
 
 /* --- member views ------------------------------------------------------------ */
 
@@ -103,34 +104,6 @@ static const struct pool_family *family_of(const struct pool *p, uint16_t qtype)
 
 /* --- JSON helpers ---------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at @s (at most @n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0xC2 || s[0] > 0xF4) {
-		return 0;
-	}
-	len = s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
-	if (len > n) {
-		return 0;
-	}
-	cp = s[0] & (0x7F >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80) {
-			return 0;
-		}
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	/* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF)) {
-		return 0;
-	}
-	return len;
-}
-
 /* A JSON string, or null. Reasons can carry a backend's bytes and jansson
  * refuses invalid UTF-8, so invalid sequences become U+FFFD first: the
  * document is always valid JSON. */
@@ -150,7 +123,7 @@ static json_t *jstr(const char *str)
 	n = strlen(str);
 	sb_init(&clean);
 	for (size_t i = 0; i < n;) {
-		size_t l = s[i] < 0x80 ? 1 : utf8_seq(s + i, n - i);
+		size_t l = s[i] < 0x80 ? 1 : utf8_seq_len(s + i, n - i);
 		if (l) {
 			sb_append(&clean, str + i, l);
 			i += l;
