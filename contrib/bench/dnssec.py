@@ -190,8 +190,9 @@ def bench_failover(binary, d, keys, cycles):
                            % (a.port, b.port),
                            'checks = ( { name = "tcp"; type = "tcp"; interval = 0.1; '
                            'timeout = 0.1; rise = 1; fall = 1; } );'))
+    log = open(os.path.join(d, "gslbd-failover.log"), "w+")
     proc = subprocess.Popen([binary, "-c", "gslbd.conf"], cwd=d, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=log)
     times, failed = [], []
 
     def signed_addrs():
@@ -202,7 +203,8 @@ def bench_failover(binary, d, keys, cycles):
 
     try:
         if wait_signed(port, "bench.test", proc, 60) is None:
-            return times, ["gslbd did not start"]
+            log.seek(0)
+            return times, ["gslbd did not start: " + " / ".join(log.read().splitlines()[-3:])]
         for i in range(cycles):
             t0 = time.monotonic()
             while time.monotonic() - t0 < 5:
