@@ -14,7 +14,8 @@ scrapes, and every failed run with its reason. The target: at most +2 %.
     /usr/bin/python3 contrib/bench/scrape.py            # 7 rounds of 10 s, ~2.5 min
     /usr/bin/python3 contrib/bench/scrape.py --quick    # 3 rounds of 3 s, ~25 s
 
-Options: --rounds N, --seconds S, --interval MS (between scrapes, default
+Options: --qps N (dnsperf -Q: a fixed rate, default none), --rounds N,
+--seconds S, --interval MS (between scrapes, default
 100), --gslbd PATH (default src/gslbd). Only loopback is used; gslbd is
 stopped by its PID; every wait is bounded. Exit status 0 when every run
 counted, 1 otherwise (the figures are printed either way)."""
@@ -189,12 +190,17 @@ def scrape_cost(g, n=300):
     return max(busy - idle, 0) / n, size
 
 
+QPS = None  # --qps
+
+
 def run_once(g, qfile, seconds, scrape_ms):
     """One dnsperf run; returns a dict, with "failed" set to why it cannot count."""
     scraper = Scraper(g.http, scrape_ms / 1000.0) if scrape_ms else None
     t0 = cpu_ticks(g.pid)
     argv = taskset(1) + ["dnsperf", "-s", "127.0.0.1", "-p", str(g.dns), "-d", qfile,
                          "-l", str(seconds), "-c", "4", "-q", "200"]
+    if QPS:
+        argv += ["-Q", str(QPS)]  # a fixed rate: both modes answer the same load
     try:
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=seconds + 30)
@@ -229,7 +235,12 @@ def main():
     ap.add_argument("--seconds", type=float)
     ap.add_argument("--interval", type=float, default=100, help="ms between scrapes")
     ap.add_argument("--gslbd", default=str(TOP / "src" / "gslbd"))
+    ap.add_argument("--qps", type=int, help="dnsperf -Q: a fixed query rate below what "
+                    "the machine saturates at, so that runs differ less (default: as fast "
+                    "as dnsperf goes)")
     a = ap.parse_args()
+    global QPS
+    QPS = a.qps
     rounds = a.rounds or (3 if a.quick else 7)
     seconds = a.seconds or (3 if a.quick else 10)
     if not shutil.which("dnsperf"):
