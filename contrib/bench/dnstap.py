@@ -78,16 +78,7 @@ class Run:
         self.proc = subprocess.Popen(["taskset", "-c", peers.SERVER_CORE, binary, "-c",
                                       os.path.join(self.dir, "gslbd.conf")],
                                      stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
-        self.port = None
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            self.log.seek(0)
-            text = self.log.read()
-            m = re.search(r"listening on 127\.0\.0\.1 port (\d+)", text)
-            if m and "ready" in text:
-                self.port = int(m.group(1))
-                break
-            time.sleep(0.1)
+        self.port = peers.wait_ready(self.proc, self.log, 20, 0.1)
         if variant == "socket" and self.port:
             # Measure with the reader connected, not while it connects.
             deadline = time.monotonic() + 10

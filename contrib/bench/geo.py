@@ -54,6 +54,8 @@ import dns.name
 import dns.query
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import peers  # noqa: E402  (wait_ready)
 TOP = os.path.dirname(os.path.dirname(HERE))
 
 ZONE = """$ORIGIN bench.test.
@@ -161,16 +163,9 @@ class Server:
         self.log = open(os.path.join(d, "gslbd.log"), "w+")
         self.proc = subprocess.Popen(list(prefix) + [binary, "-c", os.path.join(d, "gslbd.conf")],
                                      stdout=self.log, stderr=subprocess.STDOUT, cwd=d)
-        self.port = None
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            self.log.seek(0)
-            text = self.log.read()
-            m = re.search(r"listening on 127\.0\.0\.1 port (\d+)", text)
-            if m and "ready" in text:
-                self.port = int(m.group(1))
-                return
-            time.sleep(0.2)
+        self.port = peers.wait_ready(self.proc, self.log, 120)
+        if self.port is not None:
+            return
         self.stop()
         self.log.seek(0)
         raise SystemExit("gslbd did not start:\n" + self.log.read()[-2000:])

@@ -178,16 +178,7 @@ def run_one_with(binary, queries, tcp_every, workdir, cookie, nsid, edns, extra_
                              "--separate-threads=yes", "--dump-instr=no",
                              binary, "-c", os.path.join(d, "gslbd.conf")],
                             stdout=log, stderr=subprocess.STDOUT, cwd=d)
-    port = None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        log.seek(0)
-        text = log.read()
-        m = re.search(r"listening on 127\.0\.0\.1 port (\d+)", text)
-        if m and "ready" in text:
-            port = int(m.group(1))
-            break
-        time.sleep(0.2)
+    port = peers.wait_ready(proc, log, 60)
     if port is None:
         proc.kill()
         proc.wait()

@@ -145,6 +145,21 @@ CLIENT_CORE = "1"
 DNSPERF_BASE = ["-c", "8", "-q", "200"]
 LATENCY_QPS = 20000
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def wait_ready(proc, log, timeout, step=0.2):
+    """The UDP port a gslbd started with its output in the file @log reports
+    ("listening on 127.0.0.1 port N"), once it has also logged "ready"; None
+    if it exits or @timeout seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        log.seek(0)
+        text = log.read()
+        m = re.search(r"listening on 127\.0\.0\.1 port (\d+)", text)
+        if m and "ready" in text:
+            return int(m.group(1))
+        time.sleep(step)
+    return None
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
 POLL_PERIOD = 0.010           # failover: one query per server every 10 ms

@@ -46,6 +46,8 @@ import dns.message
 import dns.query
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import peers  # noqa: E402  (wait_ready)
 TOP = os.path.dirname(os.path.dirname(HERE))
 
 ZONE = """$ORIGIN bench.test.
@@ -123,16 +125,9 @@ class Gslbd:
         self.log = open(os.path.join(self.dir, "gslbd.log"), "w+")
         self.proc = subprocess.Popen([binary, "-c", self.conf], stdout=self.log,
                                      stderr=subprocess.STDOUT, cwd=self.dir)
-        self.port = None
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            self.log.seek(0)
-            text = self.log.read()
-            m = re.search(r"listening on 127\.0\.0\.1 port (\d+)", text)
-            if m and "ready" in text:
-                self.port = int(m.group(1))
-                return
-            time.sleep(0.05)
+        self.port = peers.wait_ready(self.proc, self.log, 20, 0.05)
+        if self.port is not None:
+            return
         self.stop()
         self.log.seek(0)
         raise SystemExit("gslbd %s did not start:\n%s" % (name, self.log.read()[-2000:]))
