@@ -40,8 +40,11 @@ parsable statistics, no query completed) or during which the server exited is
 not counted in any median, and the report says "N of M runs of SERVER failed:
 reason" under the table it would have been in.
 
---gslbd-listen wildcard adds the same gslbd binary bound to 0.0.0.0 (where
-each reply names its source from the query's IP_PKTINFO) as one more server,
+--gslbd-listen wildcard adds the same gslbd binary bound to 0.0.0.0 with
+listen_host_addresses = false (so that every query takes the any-address
+socket's path, where each reply names its source from the query's
+IP_PKTINFO: what a query to an address the host did not have at start-up
+costs) as one more server,
 "gslbd-any" ("gslbd (0.0.0.0)"), interleaved with gslbd bound to 127.0.0.1
 (both queried at 127.0.0.1); section 1 then ends with a line "wildcard vs
 specific: ..." (paired per-run ratios).  --only keeps it (and gslbd):
@@ -49,7 +52,9 @@ specific: ..." (paired per-run ratios).  --only keeps it (and gslbd):
 
 --gslbd-safety adds the same gslbd binary with what a server on the Internet
 runs with, as one more server, "gslbd-safe" ("gslbd, Internet-safe"): bound
-to 0.0.0.0 (queried at 127.0.0.1), rate_limit { responses_per_second =
+to 0.0.0.0 with the default listen_host_addresses (queried at 127.0.0.1,
+which the host has: the socket gslbd binds to it beside the any-address one
+answers), rate_limit { responses_per_second =
 1000000; slip = 2; } (a rate no benchmark client reaches: every response goes
 through the limiter's table and none is limited; the script reads gslbd's
 counters to show it), cookie_secret and nsid set.  Its dnsperf runs send
@@ -61,6 +66,17 @@ nsid_ascii, cookie_key_file; gdnsd has cookies on by default and no rate
 limiting).  Section 1 then ends with a line "Internet-safe vs plain ...".
 --only keeps gslbd-safe (and gslbd):
     /usr/bin/python3 contrib/bench/peers.py --only gslbd,gdnsd \
+        --skip check,latency,reload,multi,failover --gslbd-safety
+
+--qps N runs section 1 (and its warm-up) at a fixed rate, dnsperf -Q N, the
+same for every server, instead of as fast as one dnsperf goes.  As fast as
+it goes, dnsperf's core sets the rate, and a server that answers sooner finds
+fewer queries waiting at each wake-up (more system calls per query): CPU per
+query then moves by 10-30 % between runs of one binary.  At a fixed rate
+below every server's limit, each server is sent the same load at the same
+pace, and the paired ratios are much tighter; the figures are then CPU per
+query at that load, not at saturation:
+    /usr/bin/python3 contrib/bench/peers.py --only gslbd,gdnsd --qps 150000 \
         --skip check,latency,reload,multi,failover --gslbd-safety
 
 See BENCHMARKS.md at the top of the tree for the method and the results.
@@ -679,6 +695,8 @@ class Server:
                 "wildcard" if name in WILDCARD else "specific"}
         if name in SAFES:
             tags.add("safe")
+        if name == ANY:
+            tags.add("pktinfo")
         vals = {"DIR": self.dir, "PORT": self.port, "PROBE_PORT": listeners.port,
                 "COOKIE_SECRET": SAFE_COOKIE_SECRET, "NSID": SAFE_NSID,
                 "V6_PORT1": listeners.v6_ports[0], "V6_PORT2": listeners.v6_ports[1],
@@ -1544,6 +1562,9 @@ def main():
     ap.add_argument("--quiet-budget", type=float,
                     help="seconds to wait in all for other processes on the machine to go "
                          "idle before runs (default 1200; quick 120)")
+    ap.add_argument("--qps", type=int,
+                    help="section 1 (main runs and warm-up) at this fixed rate (dnsperf -Q), "
+                         "the same for every server, instead of as fast as one dnsperf goes")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (for debugging)")
     args = ap.parse_args()
@@ -1650,7 +1671,9 @@ def main():
             """(query file, options before the others) for server n."""
             return (sfile, ["-B"]) if n in SAFES else (qfile, [])
 
-        def dp(n, port, secs, extra=DNSPERF_BASE, core=CLIENT_CORE):
+        main_extra = DNSPERF_BASE + (["-Q", str(args.qps)] if args.qps else [])
+
+        def dp(n, port, secs, extra=main_extra, core=CLIENT_CORE):
             f, pre = qsrc(n)
             return dnsperf_argv(port, f, secs, pre + list(extra), core=core)
         listeners = Listeners()
@@ -1718,8 +1741,8 @@ def main():
                     % (run, runs, n, m["qps"], fmt(m["total_us"]), fmt(m["user_us"]),
                        fmt(m["sys_us"]), fmt(m["irq0_us"]), m["busy"], m["client_busy"] or 0,
                        m["lost"]))
-        main_argv = dnsperf_argv("PORT", "QUERIES", seconds, DNSPERF_BASE)
-        safe_argv = dnsperf_argv("PORT", "QUERIES-SAFE.bin", seconds, ["-B"] + DNSPERF_BASE)
+        main_argv = dnsperf_argv("PORT", "QUERIES", seconds, main_extra)
+        safe_argv = dnsperf_argv("PORT", "QUERIES-SAFE.bin", seconds, ["-B"] + main_extra)
         # --gslbd-safety: the servers' own counters after the warm-up and main runs.
         counters = {n: server_counters(srv[n]) for n in SAFES if n in srv}
         for n, c in counters.items():
@@ -1832,7 +1855,7 @@ def main():
             for run in range(1, multi_runs + 1):
                 for n in msrv:
                     msrv[n].ensure()
-                    argv = dp(n, msrv[n].port, seconds, core=None)
+                    argv = dp(n, msrv[n].port, seconds, DNSPERF_BASE, core=None)
                     m = measure_quiet(quiet, msrv[n], [argv], seconds, tmp, "multi%d" % run)
                     mres[n].append(m)
                     log("multi %d/%d %s: %.0f qps, %s µs/q, busy %.0f%%%s"

@@ -44,6 +44,7 @@ struct boot {
 	struct sockaddr_storage *listens;
 	socklen_t *lens;
 	size_t nlistens;
+	bool listen_host_addresses;
 	unsigned threads, tcp_idle_timeout, tcp_max_clients, tcp_max_per_client;
 	bool has_user;
 	uid_t uid;
@@ -207,6 +208,7 @@ static void boot_init(struct boot *b, const struct conf *c)
 		b->listens[i] = c->listens[i].addr;
 		b->lens[i] = c->listens[i].addrlen;
 	}
+	b->listen_host_addresses = c->listen_host_addresses;
 	b->threads = c->threads;
 	b->tcp_idle_timeout = c->tcp_idle_timeout;
 	b->tcp_max_clients = c->tcp_max_clients;
@@ -262,7 +264,7 @@ static void apply_restart_only(struct daemon *d, const struct conf *next, struct
 	const struct boot *b = &d->boot;
 	char why[256];
 
-	if (!same_listens(b, next)) {
+	if (!same_listens(b, next) || b->listen_host_addresses != next->listen_host_addresses) {
 		log_warn("reload: listen changed: not applied; the listeners of start-up keep "
 			 "serving until the next restart");
 		sb_printf(note(notes),

@@ -11,7 +11,14 @@
  *
  * A socket bound to an any-address (0.0.0.0, ::) learns each query's
  * destination from IP_PKTINFO / IPV6_PKTINFO and names it as the source of
- * the reply; sockets bound to one address do no control-message work. */
+ * the reply; sockets bound to one address do no control-message work. So,
+ * for UDP, an any-address listener is also bound, at start-up, to each
+ * address the host has then (up to LOCAL_BINDS_MAX per listener, as BIND
+ * binds each interface): the kernel delivers a datagram to the socket bound
+ * to its exact destination before the any-address one, so queries to those
+ * addresses cost what they cost on a listener for one address, and the
+ * any-address socket, with its control messages, answers the rest
+ * (addresses added later, 127.0.0.2 and the like). */
 #include "config.h"
 
 #define _LGPL_SOURCE
@@ -19,6 +26,8 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -58,6 +67,9 @@
 /* Accepting paused this long after running out of descriptors with no
  * connection of ours to close (NSD pauses too, for its SLOW_ACCEPT_TIMEOUT). */
 #define TCP_ACCEPT_RETRY 0.5
+/* Local addresses an any-address listener is also bound to, for UDP, at
+ * most; the any-address socket answers for any others. */
+#define LOCAL_BINDS_MAX 16
 /* At most one log line this often about connections shed to make room. */
 #define TCP_SHED_LOG_INTERVAL 60.0
 
@@ -137,9 +149,10 @@ struct worker {
 	ev_async stop;
 	ev_prepare prepare;
 	ev_check check;
-	struct udp_thread *udp;
-	struct listen_io *tcp;
+	struct udp_thread *udp; /* nudp: one per listener, then the local binds */
+	struct listen_io *tcp;  /* nlisten: one per listener */
 	size_t nlisten;
+	size_t nudp;
 	unsigned nconns;
 	ev_timer accept_retry; /* accepting paused: out of descriptors */
 	struct tcp_conn *conns, *oldest; /* most recently active first; the last */
@@ -160,9 +173,10 @@ struct server {
 	_Atomic(struct snapshot *) snap;
 	char rcu_sync; /* ThreadSanitizer's stand-in for the quiescent states */
 	unsigned nworkers;
-	unsigned nthreads; /* answering threads: a UDP thread per listener and a TCP loop, per worker */
+	unsigned nthreads; /* answering threads: a UDP thread per UDP socket and a TCP loop, per worker */
 	struct worker **workers;
 	size_t nlisten;
+	size_t nudp; /* UDP sockets per worker: nlisten, then the local binds */
 	unsigned tcp_timeout;
 	unsigned tcp_max;
 	unsigned tcp_per_client;
@@ -198,7 +212,11 @@ static inline void quiescent(struct server *srv)
 
 /* --- UDP ------------------------------------------------------------------ */
 
-/* The one control message of reply @tx, in @ctl. */
+/* The one control message of reply @tx, in @ctl. Its length is
+ * CMSG_LEN, not CMSG_SPACE: the message is the last, so no padding need
+ * follow, and Linux copies up to 36 bytes of control data into a buffer on
+ * its stack but allocates (and frees) one for more: IPV6_PKTINFO takes 36
+ * bytes so, 40 with padding. */
 static void put_pktinfo(struct msghdr *tx, union udp_cmsg *ctl, int level, int type, const void *pi,
 			size_t len)
 {
@@ -207,7 +225,7 @@ static void put_pktinfo(struct msghdr *tx, union udp_cmsg *ctl, int level, int t
 	ctl->align.cmsg_len = CMSG_LEN(len);
 	memcpy(CMSG_DATA(&ctl->align), pi, len);
 	tx->msg_control = ctl->buf;
-	tx->msg_controllen = CMSG_SPACE(len);
+	tx->msg_controllen = CMSG_LEN(len);
 }
 
 /* Make the reply @tx leave from the address its query @rx was sent to (its
@@ -1024,11 +1042,126 @@ static void server_abandon(struct server *srv)
 	server_free(srv);
 }
 
+/* One address the any-address listener @listener is also bound to. */
+struct local_bind {
+	size_t listener;
+	struct sockaddr_storage addr; /* port 0 until the listener has its port */
+	socklen_t len;
+};
+
+/* The addresses the host has now that any-address listener @cl covers: up
+ * and of its family; for IPv6 not link-local (a scope, which the
+ * any-address socket keeps) nor multicast. Appended to @b (room for
+ * LOCAL_BINDS_MAX more), their count returned. */
+static size_t local_addresses(size_t listener, const struct conf_listen *cl, struct local_bind *b)
+{
+	struct ifaddrs *all, *ifa;
+	size_t n = 0;
+
+	if (getifaddrs(&all) != 0) {
+		log_warn("listen %s: cannot list the host's addresses (%s); every query "
+			 "goes to the any-address socket", cl->text, strerror(errno));
+		return 0;
+	}
+	for (ifa = all; ifa && n < LOCAL_BINDS_MAX; ifa = ifa->ifa_next) {
+		struct local_bind lb = { .listener = listener };
+		bool dup = false;
+		if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != cl->addr.ss_family ||
+		    !(ifa->ifa_flags & IFF_UP)) {
+			continue;
+		}
+		if (cl->addr.ss_family == AF_INET) {
+			lb.len = sizeof(struct sockaddr_in);
+		} else {
+			const struct in6_addr *a = &((const struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
+			if (IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_MULTICAST(a) ||
+			    IN6_IS_ADDR_UNSPECIFIED(a)) {
+				continue;
+			}
+			lb.len = sizeof(struct sockaddr_in6);
+		}
+		memcpy(&lb.addr, ifa->ifa_addr, lb.len);
+		if (cl->addr.ss_family == AF_INET6) {
+			((struct sockaddr_in6 *)&lb.addr)->sin6_scope_id = 0;
+			((struct sockaddr_in6 *)&lb.addr)->sin6_flowinfo = 0;
+		}
+		set_port(&lb.addr, 0);
+		for (size_t k = 0; k < n && !dup; k++) {
+			dup = memcmp(&b[k].addr, &lb.addr, lb.len) == 0;
+		}
+		if (!dup) {
+			b[n++] = lb;
+		}
+	}
+	freeifaddrs(all);
+	return n;
+}
+
+/* A UDP socket's thread state, before it has a socket. */
+static void udp_thread_init(struct server *srv, struct udp_thread *u, const struct conf *conf,
+			    struct stats *stats, unsigned wi, size_t j)
+{
+	u->srv = srv;
+	u->fd = -1;
+	/* answer_query needs 512 bytes of room at least; it sends no more
+	 * than udp_size over UDP. */
+	u->sstride = conf->udp_size < 512 ? 512 : conf->udp_size;
+	u->rbuf = xmalloc((size_t)UDP_BATCH * UDP_QUERY_MAX);
+	u->sbuf = xmalloc((size_t)UDP_BATCH * u->sstride);
+	u->req.transport = TRANSPORT_UDP;
+	u->stats = stats_worker_new(stats);
+	u->tap.queue = wi * (unsigned)(srv->nudp + 1) + (unsigned)j;
+	u->tap.countdown = 1; /* the first query is logged */
+	answer_ctx_init(&u->actx, (uint64_t)time(NULL) * 2654435761u +
+					  (wi * 16 + j + 1) * 0x9E3779B97F4A7C15ULL + (uint64_t)getpid());
+}
+
+/* Bind every worker's UDP socket @j to local address @b, at the port its
+ * any-address listener got. A failure (an address going away, an IPv6
+ * address still tentative) costs only speed: the any-address socket
+ * answers for it. Returns whether it is bound. */
+static bool open_local_bind(struct server *srv, size_t j, struct local_bind *b)
+{
+	const struct udp_thread *any = &srv->workers[0]->udp[b->listener];
+	char host[INET6_ADDRSTRLEN];
+	unsigned opened = 0;
+
+	set_port(&b->addr, get_port(&any->local));
+	for (unsigned wi = 0; wi < srv->nworkers; wi++) {
+		int fd = make_socket(&b->addr, b->len, SOCK_DGRAM);
+		if (fd < 0) {
+			break;
+		}
+		srv->workers[wi]->udp[j].fd = fd;
+		srv->workers[wi]->udp[j].local = b->addr;
+		opened++;
+	}
+	inet_ntop(b->addr.ss_family,
+		  b->addr.ss_family == AF_INET
+			  ? (const void *)&((const struct sockaddr_in *)&b->addr)->sin_addr
+			  : (const void *)&((const struct sockaddr_in6 *)&b->addr)->sin6_addr,
+		  host, sizeof(host));
+	if (opened == srv->nworkers) {
+		log_debug("listening on %s port %u (udp, for the any-address listener)", host,
+			  get_port(&b->addr));
+		return true;
+	}
+	log_info("%s port %u: not bound (%s); the any-address listener answers for it", host,
+		 get_port(&b->addr), strerror(errno));
+	for (unsigned wi = 0; wi < opened; wi++) {
+		close(srv->workers[wi]->udp[j].fd);
+		srv->workers[wi]->udp[j].fd = -1;
+	}
+	return false;
+}
+
 struct server *server_new(struct snapshot *snap, struct stats *stats)
 {
 	struct server *srv = xcalloc(1, sizeof(*srv));
 	const struct conf *conf = snap->conf;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	struct local_bind *binds;
+	size_t nbinds = 0;
 
 	atomic_init(&srv->snap, snap);
 	srv->nworkers = conf->threads ? conf->threads : (unsigned)(cores > 0 ? cores : 1);
@@ -1036,37 +1169,33 @@ struct server *server_new(struct snapshot *snap, struct stats *stats)
 	srv->tcp_timeout = conf->tcp_idle_timeout;
 	srv->tcp_max = conf->tcp_max_clients;
 	srv->tcp_per_client = conf->tcp_max_per_client;
+	/* The host's addresses, for the any-address listeners' UDP. */
+	binds = xcalloc(srv->nlisten * LOCAL_BINDS_MAX + 1, sizeof(*binds));
+	for (size_t j = 0; j < srv->nlisten; j++) {
+		if (conf->listen_host_addresses && is_any_address(&conf->listens[j].addr)) {
+			nbinds += local_addresses(j, &conf->listens[j], binds + nbinds);
+		}
+	}
+	srv->nudp = srv->nlisten + nbinds;
 	srv->workers = xcalloc(srv->nworkers, sizeof(*srv->workers));
-	srv->nthreads = srv->nworkers * (unsigned)(srv->nlisten + 1);
+	srv->nthreads = srv->nworkers * (unsigned)(srv->nudp + 1);
 	for (unsigned i = 0; i < srv->nworkers; i++) {
 		struct worker *w = xcalloc(1, sizeof(*w));
 		w->srv = srv;
 		w->id = i;
 		w->nlisten = srv->nlisten;
-		w->udp = xcalloc(srv->nlisten, sizeof(*w->udp));
-		for (size_t j = 0; j < srv->nlisten; j++) {
-			struct udp_thread *u = &w->udp[j];
-			u->srv = srv;
-			/* answer_query needs 512 bytes of room at least; it sends
-			 * no more than udp_size over UDP. */
-			u->sstride = conf->udp_size < 512 ? 512 : conf->udp_size;
-			u->rbuf = xmalloc((size_t)UDP_BATCH * UDP_QUERY_MAX);
-			u->sbuf = xmalloc((size_t)UDP_BATCH * u->sstride);
-			u->req.transport = TRANSPORT_UDP;
-			u->stats = stats_worker_new(stats);
-			u->tap.queue = i * (unsigned)(srv->nlisten + 1) + (unsigned)j;
-			u->tap.countdown = 1; /* the first query is logged */
-			answer_ctx_init(&u->actx, (uint64_t)time(NULL) * 2654435761u +
-							  (i * 16 + j + 1) * 0x9E3779B97F4A7C15ULL +
-							  (uint64_t)getpid());
+		w->nudp = srv->nudp;
+		w->udp = xcalloc(srv->nudp, sizeof(*w->udp));
+		for (size_t j = 0; j < srv->nudp; j++) {
+			udp_thread_init(srv, &w->udp[j], conf, stats, i, j);
 		}
 		w->tcp = xcalloc(srv->nlisten, sizeof(*w->tcp));
 		for (size_t j = 0; j < srv->nlisten; j++) {
-			w->udp[j].fd = w->tcp[j].fd = -1;
+			w->tcp[j].fd = -1;
 		}
 		w->req.transport = TRANSPORT_TCP;
 		w->stats = stats_worker_new(stats);
-		w->tap.queue = i * (unsigned)(srv->nlisten + 1) + (unsigned)srv->nlisten;
+		w->tap.queue = i * (unsigned)(srv->nudp + 1) + (unsigned)srv->nudp;
 		w->tap.countdown = 1;
 		w->clients = tcp_clients_new(srv->tcp_max, srv->tcp_per_client, client_seed(i));
 		answer_ctx_init(&w->actx, (uint64_t)time(NULL) * 2654435761u + i * 0x9E3779B97F4A7C15ULL + (uint64_t)getpid());
@@ -1085,16 +1214,45 @@ struct server *server_new(struct snapshot *snap, struct stats *stats)
 				log_err("cannot listen on %s: %s", conf->listens[j].text,
 					strerror(errno));
 			}
+			free(binds);
 			server_abandon(srv);
 			return NULL;
 		}
 	}
 	for (size_t j = 0; j < srv->nlisten; j++) {
 		if (open_listener(srv, j, &conf->listens[j]) != 0) {
+			free(binds);
 			server_abandon(srv);
 			return NULL;
 		}
 	}
+	/* After the listeners: an any-address listener's port may be the
+	 * kernel's pick, and its socket makes ours a more specific bind, not
+	 * a claim on the address. An address a listener of the config names
+	 * as well is bound already: left to that one. */
+	for (size_t k = 0; k < nbinds; k++) {
+		size_t j = srv->nlisten + k;
+		bool named = false;
+		set_port(&binds[k].addr, get_port(&srv->workers[0]->udp[binds[k].listener].local));
+		for (size_t l = 0; l < srv->nlisten && !named; l++) {
+			named = memcmp(&srv->workers[0]->udp[l].local, &binds[k].addr, binds[k].len) == 0;
+		}
+		if (!named) {
+			open_local_bind(srv, j, &binds[k]);
+		}
+	}
+	for (size_t j = 0; j < srv->nlisten; j++) {
+		size_t n = 0;
+		for (size_t k = 0; k < nbinds; k++) {
+			n += binds[k].listener == j && srv->workers[0]->udp[srv->nlisten + k].fd >= 0;
+		}
+		if (conf->listen_host_addresses && is_any_address(&conf->listens[j].addr)) {
+			log_info("%s: udp also bound to the %zu address%s of the host%s", conf->listens[j].text,
+				 n, n == 1 ? "" : "es",
+				 n == LOCAL_BINDS_MAX ? " (the most it binds)" : "");
+		}
+	}
+	free(binds);
 	return srv;
 }
 
@@ -1149,13 +1307,18 @@ int server_start(struct server *srv)
 		ev_prepare_start(w->loop, &w->prepare);
 		ev_check_init(&w->check, check_cb);
 		ev_check_start(w->loop, &w->check);
-		for (size_t j = 0; j < w->nlisten; j++) {
+		for (size_t j = 0; j < w->nudp && rc == 0; j++) {
+			if (w->udp[j].fd < 0) {
+				continue; /* a local address that could not be bound */
+			}
 			if (pthread_create(&w->udp[j].thread, NULL, udp_main, &w->udp[j]) != 0) {
 				log_err("cannot start a UDP thread: %s", strerror(errno));
 				rc = -1;
 				break;
 			}
 			w->udp[j].started = true;
+		}
+		for (size_t j = 0; j < w->nlisten && rc == 0; j++) {
 			w->tcp[j].w = w;
 			ev_io_init(&w->tcp[j].io, accept_cb, w->tcp[j].fd, EV_READ);
 			ev_io_start(w->loop, &w->tcp[j].io);
@@ -1184,13 +1347,15 @@ void server_stop(struct server *srv)
 		if (w->loop) {
 			ev_async_send(w->loop, &w->stop);
 		}
-		for (size_t j = 0; j < w->nlisten; j++) {
-			shutdown(w->udp[j].fd, SHUT_RD); /* wakes its blocked recvmmsg */
+		for (size_t j = 0; j < w->nudp; j++) {
+			if (w->udp[j].fd >= 0) {
+				shutdown(w->udp[j].fd, SHUT_RD); /* wakes its blocked recvmmsg */
+			}
 		}
 	}
 	for (unsigned i = 0; i < srv->nworkers; i++) {
 		struct worker *w = srv->workers[i];
-		for (size_t j = 0; j < w->nlisten; j++) {
+		for (size_t j = 0; j < w->nudp; j++) {
 			if (w->udp[j].started) {
 				pthread_join(w->udp[j].thread, NULL);
 				w->udp[j].started = false;
@@ -1218,15 +1383,17 @@ void server_free(struct server *srv)
 	}
 	for (unsigned i = 0; i < srv->nworkers; i++) {
 		struct worker *w = srv->workers[i];
-		for (size_t j = 0; j < w->nlisten; j++) {
+		for (size_t j = 0; j < w->nudp; j++) {
 			if (w->udp[j].fd >= 0) {
 				close(w->udp[j].fd);
 			}
+		}
+		for (size_t j = 0; j < w->nlisten; j++) {
 			if (w->tcp[j].fd >= 0) {
 				close(w->tcp[j].fd);
 			}
 		}
-		for (size_t j = 0; j < w->nlisten; j++) {
+		for (size_t j = 0; j < w->nudp; j++) {
 			free(w->udp[j].rbuf);
 			free(w->udp[j].sbuf);
 			answer_ctx_clear(&w->udp[j].actx);

@@ -903,7 +903,7 @@ static void parse_http(struct conf_ctx *c, struct conf *conf, const config_setti
 
 static void parse_top(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
 {
-	static const char *const known[] = { "listen", "threads", "udp_size", "tcp_idle_timeout",
+	static const char *const known[] = { "listen", "listen_host_addresses", "threads", "udp_size", "tcp_idle_timeout",
 					     "tcp_max_clients", "tcp_max_per_client", "chaos",
 					     "zones", "pools", "checks", "state_file", "control",
 					     "user", "group", "nsid", "cookie_secret",
@@ -948,6 +948,7 @@ static void parse_top(struct conf_ctx *c, struct conf *conf, const config_settin
 	if (get_int(c, root, "tcp_max_per_client", 1, 1000000, &v)) {
 		conf->tcp_max_per_client = (unsigned)v;
 	}
+	get_bool(c, root, "listen_host_addresses", &conf->listen_host_addresses);
 	parse_user(c, conf, root);
 	{
 		const char *str = get_str(c, root, "state_file");
@@ -2001,6 +2002,7 @@ struct conf *conf_load(const char *path)
 	conf->tcp_idle_timeout = 10;
 	conf->tcp_max_clients = 1024;
 	conf->tcp_max_per_client = 32;
+	conf->listen_host_addresses = true;
 	conf->control_mode = 0600;
 	parse_top(&c, conf, config_root_setting(&cfg));
 	parse_zones(&c, conf, config_root_setting(&cfg));

@@ -162,6 +162,9 @@ struct conf {
 	char *path;       /* the config file */
 	struct conf_listen *listens;
 	size_t nlistens;
+	/* An any-address listener also binds UDP to each address the host has
+	 * at start-up (server.c): those queries skip IP_PKTINFO. */
+	bool listen_host_addresses;
 	unsigned threads; /* 0: one per core */
 	unsigned udp_size;
 	unsigned tcp_idle_timeout;

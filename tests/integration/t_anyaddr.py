@@ -11,7 +11,14 @@ IP_PKTINFO, would leave from 127.0.0.1.  For IPv6 there is only ::1 on lo;
 when the test may (root, unshare(CLONE_NEWNET), iproute2) it runs in a
 private network namespace of its own, brings lo up there and gives it two
 more addresses (2001:db8:53::1 and ::2), which vanish with the process.
-Nothing outside loopback is contacted either way."""
+Nothing outside loopback is contacted either way.
+
+By default (listen_host_addresses) an any-address listener's UDP port is
+also bound to each address the host has at start-up, so 127.0.0.1, ::1 and
+the namespace's extra addresses are answered by those sockets, and the
+rest of 127.0.0.0/8 (and addresses added later) by the any-address socket
+with IP_PKTINFO; every class runs a second time with the setting off, where
+every query takes the IP_PKTINFO path."""
 
 import collections
 import ctypes
@@ -144,11 +151,13 @@ class AnyAddress(unittest.TestCase):
     """0.0.0.0 and :: side by side, with a specific address beside them;
     default worker count (several SO_REUSEPORT sockets per listener)."""
 
+    EXTRA = ""      # settings before CONF
+
     @classmethod
     def setUpClass(cls):
         cls.v6 = harness.ipv6_usable()
         listen = ["0.0.0.0:0", "127.0.0.1:0"] + (["[::]:0"] if cls.v6 else [])
-        cls.server = harness.start(CONF, files=FILES, listen=listen)
+        cls.server = harness.start(cls.EXTRA + CONF, files=FILES, listen=listen)
 
     @classmethod
     def tearDownClass(cls):
@@ -205,12 +214,14 @@ class Batch(unittest.TestCase):
     while the whole burst is queued, then continued."""
 
     N = 96     # three batches of UDP_BATCH (32)
+    EXTRA = ""
 
     @classmethod
     def setUpClass(cls):
         cls.v6 = harness.ipv6_usable()
         listen = ["0.0.0.0:0"] + (["[::]:0"] if cls.v6 else [])
-        cls.server = harness.start("threads = 1;\n" + CONF, files=FILES, listen=listen)
+        cls.server = harness.start("threads = 1;\n" + cls.EXTRA + CONF, files=FILES,
+                                   listen=listen)
 
     @classmethod
     def tearDownClass(cls):
@@ -275,6 +286,95 @@ class Batch(unittest.TestCase):
         if not extra_v6():
             self.skipTest("no private network namespace: %s" % (NETNS and NETNS[1]))
         self.burst(["::1"] + extra_v6(), self.server.ports["::"])
+
+
+PKTINFO_ONLY = "listen_host_addresses = false;\n"
+
+
+class AnyAddressPktinfoOnly(AnyAddress):
+    """AnyAddress with listen_host_addresses off: every query to 0.0.0.0
+    and :: through the any-address socket and IP_PKTINFO."""
+    EXTRA = PKTINFO_ONLY
+
+
+class BatchPktinfoOnly(Batch):
+    """Batch with listen_host_addresses off."""
+    EXTRA = PKTINFO_ONLY
+
+
+def bound_udp(port):
+    """The local addresses UDP sockets on this port are bound to, from
+    /proc/net/udp and udp6 (the port is the kernel's pick for the server
+    under test: nobody else holds it)."""
+    found = set()
+    for path, fam in (("/proc/net/udp", socket.AF_INET), ("/proc/net/udp6", socket.AF_INET6)):
+        try:
+            lines = Path(path).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            addr, hport = line.split()[1].split(":")
+            if int(hport, 16) != port:
+                continue
+            raw = bytes.fromhex(addr)
+            # the kernel prints each 32-bit word in host order (little-endian here)
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            found.add(socket.inet_ntop(fam, raw))
+    return found
+
+
+class HostAddresses(unittest.TestCase):
+    """listen_host_addresses: which sockets are bound, and an address added
+    after start-up (no socket of its own) answered through the any-address
+    socket, from that address."""
+
+    def start(self, extra=""):
+        v6 = harness.ipv6_usable()
+        listen = ["0.0.0.0:0"] + (["[::]:0"] if v6 else [])
+        server = harness.start("threads = 2;\n" + extra + CONF, files=FILES, listen=listen)
+        self.addCleanup(server.stop)
+        return server, v6
+
+    def test_local_addresses_bound_beside_the_wildcard(self):
+        server, v6 = self.start()
+        v4 = bound_udp(server.ports["0.0.0.0"])
+        self.assertIn("0.0.0.0", v4)
+        self.assertIn("127.0.0.1", v4, "no UDP socket bound to 127.0.0.1: %s" % sorted(v4))
+        self.assertNotIn("127.0.0.2", v4)   # not an address of the host's: the wildcard's
+        if v6:
+            a6 = bound_udp(server.ports["::"])
+            self.assertIn("::", a6)
+            self.assertIn("::1", a6)
+            for a in extra_v6():
+                self.assertIn(a, a6)
+            for dest in ["::1"] + extra_v6():
+                with self.subTest(dest=dest):
+                    udp_ask(self, dest, server.ports["::"])
+        for dest in V4_DESTS:
+            with self.subTest(dest=dest):
+                udp_ask(self, dest, server.ports["0.0.0.0"])
+        self.assertIn("udp also bound to the", server.log())
+
+    def test_off_binds_only_the_wildcard(self):
+        server, v6 = self.start(PKTINFO_ONLY)
+        self.assertEqual(bound_udp(server.ports["0.0.0.0"]), {"0.0.0.0"})
+        if v6:
+            self.assertEqual(bound_udp(server.ports["::"]), {"::"})
+
+    def test_address_added_after_start(self):
+        if not extra_v6():
+            self.skipTest("no private network namespace: %s" % (NETNS and NETNS[1]))
+        server, _ = self.start()
+        late = "2001:db8:53::99"
+        ip = "/usr/sbin/ip" if os.path.exists("/usr/sbin/ip") else "/sbin/ip"
+        subprocess.run([ip, "-6", "addr", "add", late + "/128", "dev", "lo", "nodad"],
+                       check=True, stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+        try:
+            self.assertNotIn(late, bound_udp(server.ports["::"]))
+            udp_ask(self, late, server.ports["::"])
+        finally:
+            subprocess.run([ip, "-6", "addr", "del", late + "/128", "dev", "lo"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
 
 
 if __name__ == "__main__":
