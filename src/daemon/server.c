@@ -177,6 +177,7 @@ struct server {
 	struct worker **workers;
 	size_t nlisten;
 	size_t nudp; /* UDP sockets per worker: nlisten, then the local binds */
+	bool udp_df; /* IPv4 UDP replies with DF (make_socket) */
 	unsigned tcp_timeout;
 	unsigned tcp_max;
 	unsigned tcp_per_client;
@@ -845,7 +846,18 @@ static int want_pktinfo(int fd, sa_family_t family)
 	return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 }
 
-static int make_socket(const struct sockaddr_storage *addr, socklen_t len, int type)
+/* IPv4 replies go out with DF set (RFC 9715 3.1: responders are to set it),
+ * sized by the interface's MTU, never by an ICMP message that anyone could
+ * forge (IP_PMTUDISC_PROBE): no reply of ours is fragmented, here or on
+ * the way. The kernel's default (IP_PMTUDISC_WANT) sets DF too, but
+ * fragments here once an ICMP message lowered the path MTU. Only while
+ * every reply fits a 1500-byte MTU (udp_size at most 1472); above, the
+ * kernel would refuse what does not fit, so the default stays. It also
+ * spares the kernel an IP ID per reply (a SipHash and an atomic add on a
+ * table all cores share): a datagram never fragmented carries ID 0. */
+#define UDP_DF_MAX_PAYLOAD 1472
+
+static int make_socket(const struct sockaddr_storage *addr, socklen_t len, int type, bool df)
 {
 	int fd = socket(addr->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
@@ -858,6 +870,10 @@ static int make_socket(const struct sockaddr_storage *addr, socklen_t len, int t
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (type == SOCK_DGRAM && df && addr->ss_family == AF_INET) {
+		int probe = IP_PMTUDISC_PROBE;
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe));
+	}
 	if (addr->ss_family == AF_INET6) {
 		/* "[::]" is IPv6 only: IPv4 has its own socket ("0.0.0.0"). */
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
@@ -977,7 +993,7 @@ static int open_listener(struct server *srv, size_t li, const struct conf_listen
 		}
 		for (unsigned wi = 0; wi < srv->nworkers && ok; wi++) {
 			struct worker *w = srv->workers[wi];
-			int u = make_socket(&addr, cl->addrlen, SOCK_DGRAM);
+			int u = make_socket(&addr, cl->addrlen, SOCK_DGRAM, srv->udp_df);
 			int t = -1;
 			if (u >= 0 && get_port(&addr) == 0) {
 				struct sockaddr_storage got;
@@ -986,7 +1002,7 @@ static int open_listener(struct server *srv, size_t li, const struct conf_listen
 				set_port(&addr, get_port(&got));
 			}
 			if (u >= 0) {
-				t = make_socket(&addr, cl->addrlen, SOCK_STREAM);
+				t = make_socket(&addr, cl->addrlen, SOCK_STREAM, false);
 			}
 			if (u < 0 || t < 0) {
 				int e = errno;
@@ -1128,7 +1144,7 @@ static bool open_local_bind(struct server *srv, size_t j, struct local_bind *b)
 
 	set_port(&b->addr, get_port(&any->local));
 	for (unsigned wi = 0; wi < srv->nworkers; wi++) {
-		int fd = make_socket(&b->addr, b->len, SOCK_DGRAM);
+		int fd = make_socket(&b->addr, b->len, SOCK_DGRAM, srv->udp_df);
 		if (fd < 0) {
 			break;
 		}
@@ -1169,6 +1185,7 @@ struct server *server_new(struct snapshot *snap, struct stats *stats)
 	srv->tcp_timeout = conf->tcp_idle_timeout;
 	srv->tcp_max = conf->tcp_max_clients;
 	srv->tcp_per_client = conf->tcp_max_per_client;
+	srv->udp_df = conf->udp_size <= UDP_DF_MAX_PAYLOAD;
 	/* The host's addresses, for the any-address listeners' UDP. */
 	binds = xcalloc(srv->nlisten * LOCAL_BINDS_MAX + 1, sizeof(*binds));
 	for (size_t j = 0; j < srv->nlisten; j++) {

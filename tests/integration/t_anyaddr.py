@@ -377,5 +377,65 @@ class HostAddresses(unittest.TestCase):
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
 
 
+def reply_ip_header(server_port, ask):
+    """The IPv4 header of the first UDP datagram from server_port seen on
+    lo while ask() runs (an AF_PACKET socket: root only)."""
+    ETH_P_IP = 0x0800
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP)) as sniff:
+        sniff.bind(("lo", ETH_P_IP))
+        sniff.settimeout(0.2)
+        ask()
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            try:
+                frame = sniff.recv(65535)
+            except socket.timeout:
+                continue
+            ip = frame[14:]
+            ihl = (ip[0] & 0x0F) * 4
+            if ip[0] >> 4 != 4 or ip[9] != 17:
+                continue
+            sport = struct.unpack("!H", ip[ihl:ihl + 2])[0]
+            if sport == server_port:
+                return ip[:ihl]
+    return None
+
+
+class DontFragment(unittest.TestCase):
+    """While udp_size fits a 1500-byte MTU, IPv4 replies carry DF (RFC 9715
+    3.1) and the socket never fragments (IP_PMTUDISC_PROBE), which shows as
+    IP ID 0: Linux draws an ID only for a datagram it may fragment. Above
+    1472 the kernel's default stays (IP_PMTUDISC_WANT: DF set too while the
+    path MTU allows, but fragmented here when an ICMP message lowers it),
+    and it draws an ID for every datagram."""
+
+    def df_and_id(self, extra, listen):
+        if os.geteuid() != 0:
+            self.skipTest("no AF_PACKET socket (not root)")
+        server = harness.start(extra + CONF, files=FILES, listen=[listen])
+        self.addCleanup(server.stop)
+        port = server.ports[listen.rsplit(":", 1)[0]]
+        hdr = reply_ip_header(port, lambda: udp_ask(self, "127.0.0.1", port))
+        self.assertIsNotNone(hdr, "no reply seen on lo")
+        frag = struct.unpack("!H", hdr[6:8])[0]
+        return bool(frag & 0x4000), struct.unpack("!H", hdr[4:6])[0]
+
+    def test_df_set_by_default(self):
+        for listen in ("127.0.0.1:0", "0.0.0.0:0"):
+            with self.subTest(listen=listen):
+                df, ident = self.df_and_id("", listen)
+                self.assertTrue(df, "reply without DF")
+                self.assertEqual(ident, 0)
+
+    def test_df_on_the_pktinfo_path(self):
+        df, _ = self.df_and_id(PKTINFO_ONLY, "0.0.0.0:0")
+        self.assertTrue(df, "reply without DF")
+
+    def test_kernel_default_above_1472(self):
+        ids = [self.df_and_id("udp_size = 4096;\n", "127.0.0.1:0")[1] for _ in range(2)]
+        self.assertNotEqual(ids, [0, 0], "IP ID 0: the socket never fragments, although "
+                            "udp_size is above 1472")
+
+
 if __name__ == "__main__":
     unittest.main()
