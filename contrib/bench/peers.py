@@ -71,11 +71,12 @@ limiting).  Section 1 then ends with a line "Internet-safe vs plain ...".
 --qps N runs section 1 (and its warm-up) at a fixed rate, dnsperf -Q N, the
 same for every server, instead of as fast as one dnsperf goes.  As fast as
 it goes, dnsperf's core sets the rate, and a server that answers sooner finds
-fewer queries waiting at each wake-up (more system calls per query): CPU per
-query then moves by 10-30 % between runs of one binary.  At a fixed rate
-below every server's limit, each server is sent the same load at the same
-pace, and the paired ratios are much tighter; the figures are then CPU per
-query at that load, not at saturation:
+fewer queries waiting at each wake-up (more system calls per query).  At a
+fixed rate below every server's limit, each server is sent the same load at
+the same pace; the figures are then CPU per query at that load, where a
+server wakes up for fewer queries at a time than at saturation, so what it
+does per wake-up weighs more.  (The paired ratios spread about as much as
+at saturation: the host's noise, not the load, sets that.)
     /usr/bin/python3 contrib/bench/peers.py --only gslbd,gdnsd --qps 150000 \
         --skip check,latency,reload,multi,failover --gslbd-safety
 
