@@ -446,11 +446,6 @@ void metrics_render(struct sbuf *out, const struct snapshot *snap, struct health
 	       "dnstap messages queued to the writer (sent) or dropped (queue full, no reader).");
 	sample1(out, "gslbd_dnstap_messages_total", "result", "sent", tot.dnstap_sent);
 	sample1(out, "gslbd_dnstap_messages_total", "result", "dropped", tot.dnstap_dropped);
-	family(out, "gslbd_tcp_connections_dropped_total", "counter",
-	       "TCP connections closed to make room for new ones (shed: tcp_max_clients, or out of "
-	       "descriptors) or reset at once (per_client: over tcp_max_per_client).");
-	sample1(out, "gslbd_tcp_connections_dropped_total", "reason", "shed", tot.tcp_shed);
-	sample1(out, "gslbd_tcp_connections_dropped_total", "reason", "per_client", tot.tcp_refused);
 	family(out, "gslbd_pool_members_up", "gauge",
 	       "Members of a pool's address family that answers would use now.");
 	for (size_t i = 0; i < snap->npools; i++) {

@@ -660,9 +660,6 @@ void status_render_stats(struct sbuf *out, const struct stats *st, struct health
 		json_object_set_new(o, "dnstap",
 				    json_pack("{s:I, s:I}", "sent", (json_int_t)tot.dnstap_sent,
 					      "dropped", (json_int_t)tot.dnstap_dropped));
-		json_object_set_new(o, "tcp_connections_dropped",
-				    json_pack("{s:I, s:I}", "shed", (json_int_t)tot.tcp_shed,
-					      "per_client", (json_int_t)tot.tcp_refused));
 		dump_json(out, o);
 	} else {
 		text_counts(out, "queries", tot.transport, TRANSPORT_COUNT, transport_name, false);
@@ -676,8 +673,6 @@ void status_render_stats(struct sbuf *out, const struct stats *st, struct health
 			  (unsigned long long)tot.limit_dropped);
 		sb_printf(out, "dnstap: sent %llu, dropped %llu\n",
 			  (unsigned long long)tot.dnstap_sent, (unsigned long long)tot.dnstap_dropped);
-		sb_printf(out, "tcp connections dropped: shed %llu, per_client %llu\n",
-			  (unsigned long long)tot.tcp_shed, (unsigned long long)tot.tcp_refused);
 		for (size_t i = 0; i < tot.npools; i++) {
 			sb_printf(out, "pool %s: primary %llu, backup %llu, last_resort %llu\n",
 				  tot.pools[i].name,

@@ -521,7 +521,6 @@ static void tcp_shed(struct worker *w)
 	ev_tstamp now = ev_now(w->loop);
 
 	tcp_close(w->oldest, true);
-	stats_inc(&w->stats->tcp_shed);
 	w->shed++;
 	if (now - w->shed_logged >= TCP_SHED_LOG_INTERVAL) {
 		log_warn("TCP worker %u is full (tcp_max_clients %u, or out of descriptors): shed "
@@ -757,7 +756,6 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 			struct linger lg = { 1, 0 };
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			close(fd);
-			stats_inc(&w->stats->tcp_refused);
 			continue;
 		}
 		c = malloc(sizeof(*c));

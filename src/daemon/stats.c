@@ -290,8 +290,6 @@ void stats_sum(const struct stats *st, struct stats_totals *out)
 			atomic_load_explicit(&w->limit[RATE_DROPPED], memory_order_relaxed);
 		ADD(dnstap_sent);
 		ADD(dnstap_dropped);
-		ADD(tcp_shed);
-		ADD(tcp_refused);
 		for (size_t s = 0; s < st->nslots; s++) {
 			const struct stats_pool_ctr *b = atomic_load_explicit(
 			    &((struct stats_worker *)w)->pools[s >> STATS_POOL_BLOCK_BITS],

@@ -91,10 +91,6 @@ struct stats_worker {
 	/* dnstap messages queued to the writer, and dropped (queue full,
 	 * nobody to write to): dnstap_log's result. */
 	_Atomic uint64_t dnstap_sent, dnstap_dropped;
-	/* TCP connections closed to make room (tcp_max_clients, or out of
-	 * descriptors), and reset at accept for a client over
-	 * tcp_max_per_client. The worker's TCP loop. */
-	_Atomic uint64_t tcp_shed, tcp_refused;
 } __attribute__((aligned(64)));
 
 struct stats;
@@ -221,7 +217,6 @@ struct stats_totals {
 	double last_reload_ok; /* wall clock, 0 = never */
 	double started;        /* wall clock of stats_new */
 	uint64_t dnstap_sent, dnstap_dropped; /* dnstap messages queued, dropped */
-	uint64_t tcp_shed, tcp_refused;       /* TCP connections shed, refused per client */
 	struct stats_pool_total *pools; /* every pool name ever bound; owned */
 	size_t npools;
 	unsigned workers;

@@ -116,8 +116,6 @@ class HTTP(B.HealthCase, unittest.TestCase):
                 'gslbd_responses_rcode_total{rcode="NXDOMAIN"} 1\n',
                 'gslbd_queries_total{transport="udp"} 6\n',
                 'gslbd_reloads_total{result="ok"} 0\n',
-                'gslbd_tcp_connections_dropped_total{reason="shed"} 0\n',
-                'gslbd_tcp_connections_dropped_total{reason="per_client"} 0\n',
                 '# TYPE gslbd_probe_duration_seconds histogram\n',
                 'gslbd_probe_duration_seconds_bucket{check="tcp",le="+Inf"} ',
                 'gslbd_probes_total{check="tcp",result="failed"} ',

@@ -20,14 +20,12 @@ The test process raises its own RLIMIT_NOFILE for its sockets and bounds
 every wait; an attack stops by itself after FLEET_BOUND seconds."""
 
 import errno
-import json
 import os
 import resource
 import select
 import shutil
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -55,21 +53,7 @@ CONF = "\n".join([
     # the per-client cap can keep slots free. tcp_max_clients stays at its
     # default of 1024 per worker, fewer than the 5,000 connections.
     "tcp_idle_timeout = 60;",
-    'control = { socket = "ctl.sock"; };',
     B.ZONE_CONF]) + "\n"
-
-GSLBCTL = os.environ.get("GSLBCTL") or str(harness.REPO / "src" / "gslbctl")
-if not os.path.isabs(GSLBCTL):
-    GSLBCTL = os.path.abspath(GSLBCTL)
-
-
-def dropped(tc, srv):
-    """The server's count of TCP connections dropped, by reason (gslbctl
-    stats --json): {"shed": N, "per_client": N}."""
-    p = subprocess.run([GSLBCTL, "-s", str(srv.path("ctl.sock")), "stats", "--json"],
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
-    tc.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
-    return json.loads(p.stdout)["tcp_connections_dropped"]
 
 
 def raise_nofile(want):
@@ -344,11 +328,6 @@ class TcpAbuse(unittest.TestCase):
             self.assertLessEqual(len(held), PER_CLIENT * WORKERS,
                                  "127.0.0.1 holds at most tcp_max_per_client connections per "
                                  "worker; the rest were reset")
-            # Every connection over the cap was counted as reset, none as
-            # shed (the workers never held tcp_max_clients).
-            d = dropped(self, srv)
-            self.assertGreaterEqual(d["per_client"], len(idle) + len(slow) - PER_CLIENT * WORKERS - 256, d)
-            self.assertEqual(d["shed"], 0)
         finally:
             loris.stop.set()
             loris.join(5.0)
@@ -526,12 +505,6 @@ class Shedding(unittest.TestCase):
                 time.sleep(0.5)
                 n = legit_probes(self, srv, ["127.0.0.2", sources[0]], fleet, ATTACK / 2)
                 self.assertGreaterEqual(n, 8)
-                # Over the 2 x 1024 slots, under the per-client cap: room
-                # was made by shedding, at least once per connection over.
-                d = dropped(self, srv)
-                self.assertGreaterEqual(d["shed"], fleet.connected - 2 * 1024 - 256, d)
-                self.assertGreater(d["shed"], 0)
-                self.assertEqual(d["per_client"], 0)
             finally:
                 fleet.stop.set()
                 fleet.join(5.0)
