@@ -207,12 +207,18 @@ class Notify(B.HealthCase, unittest.TestCase):
         self.assertNotIn("reload failed", f.get("STATUS", ""))
 
         start = ns.count()
+        line = srv.nlines()
         before = time.monotonic_ns() // 1000
         p = subprocess.run([GSLBCTL, "-s", sock, "reload"], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=30)
         after = time.monotonic_ns() // 1000
         self.assertEqual(p.returncode, 0, p.stdout)
         reload_pair(start, before, after, "gslbctl reload")
+        # gslbctl returns on the control reply, which may come before the
+        # log line; the next srv.reload() must not take this reload's line
+        # for its own.
+        self.assertIsNotNone(srv.wait_for(lambda l: "reload done" in l, line, 10 * harness.SLOW),
+                             srv.log(line))
 
         srv.write_conf(conf.replace('type = "tcp"', 'type = "nonesuch"'))
         start = ns.count()
