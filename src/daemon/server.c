@@ -908,6 +908,16 @@ static int make_socket(const struct sockaddr_storage *addr, socklen_t len, int t
 	return fd;
 }
 
+/* @a's address as text, into @buf (INET6_ADDRSTRLEN bytes), for the log. */
+static const char *host_text(const struct sockaddr_storage *a, char *buf)
+{
+	const void *in = a->ss_family == AF_INET
+				 ? (const void *)&((const struct sockaddr_in *)a)->sin_addr
+				 : (const void *)&((const struct sockaddr_in6 *)a)->sin6_addr;
+
+	return inet_ntop(a->ss_family, in, buf, INET6_ADDRSTRLEN);
+}
+
 static uint16_t get_port(const struct sockaddr_storage *a)
 {
 	return ntohs(a->ss_family == AF_INET ? ((const struct sockaddr_in *)a)->sin_port
@@ -1024,11 +1034,8 @@ static int open_listener(struct server *srv, size_t li, const struct conf_listen
 		}
 		if (ok) {
 			char host[INET6_ADDRSTRLEN];
-			const void *a = addr.ss_family == AF_INET
-						? (const void *)&((struct sockaddr_in *)&addr)->sin_addr
-						: (const void *)&((struct sockaddr_in6 *)&addr)->sin6_addr;
-			inet_ntop(addr.ss_family, a, host, sizeof(host));
-			log_info("listening on %s port %u (udp+tcp)", host, get_port(&addr));
+			log_info("listening on %s port %u (udp+tcp)", host_text(&addr, host),
+				 get_port(&addr));
 			return 0;
 		}
 		for (size_t wi = 0; wi < opened; wi++) {
@@ -1132,38 +1139,34 @@ static void udp_thread_init(struct server *srv, struct udp_thread *u, const stru
 					  (wi * 16 + j + 1) * 0x9E3779B97F4A7C15ULL + (uint64_t)getpid());
 }
 
-/* Bind every worker's UDP socket @j to local address @b, at the port its
- * any-address listener got. A failure (an address going away, an IPv6
+/* Bind every worker's UDP socket @j to local address @b (with its
+ * any-address listener's port). A failure (an address going away, an IPv6
  * address still tentative) costs only speed: the any-address socket
  * answers for it. Returns whether it is bound. */
-static bool open_local_bind(struct server *srv, size_t j, struct local_bind *b)
+static bool open_local_bind(struct server *srv, size_t j, const struct local_bind *b)
 {
-	const struct udp_thread *any = &srv->workers[0]->udp[b->listener];
 	char host[INET6_ADDRSTRLEN];
 	unsigned opened = 0;
+	int e = 0;
 
-	set_port(&b->addr, get_port(&any->local));
 	for (unsigned wi = 0; wi < srv->nworkers; wi++) {
 		int fd = make_socket(&b->addr, b->len, SOCK_DGRAM, srv->udp_df);
 		if (fd < 0) {
+			e = errno;
 			break;
 		}
 		srv->workers[wi]->udp[j].fd = fd;
 		srv->workers[wi]->udp[j].local = b->addr;
 		opened++;
 	}
-	inet_ntop(b->addr.ss_family,
-		  b->addr.ss_family == AF_INET
-			  ? (const void *)&((const struct sockaddr_in *)&b->addr)->sin_addr
-			  : (const void *)&((const struct sockaddr_in6 *)&b->addr)->sin6_addr,
-		  host, sizeof(host));
+	host_text(&b->addr, host);
 	if (opened == srv->nworkers) {
 		log_debug("listening on %s port %u (udp, for the any-address listener)", host,
 			  get_port(&b->addr));
 		return true;
 	}
 	log_info("%s port %u: not bound (%s); the any-address listener answers for it", host,
-		 get_port(&b->addr), strerror(errno));
+		 get_port(&b->addr), strerror(e));
 	for (unsigned wi = 0; wi < opened; wi++) {
 		close(srv->workers[wi]->udp[j].fd);
 		srv->workers[wi]->udp[j].fd = -1;
@@ -1260,14 +1263,14 @@ struct server *server_new(struct snapshot *snap, struct stats *stats)
 	}
 	for (size_t j = 0; j < srv->nlisten; j++) {
 		size_t n = 0;
+		if (!conf->listen_host_addresses || !is_any_address(&conf->listens[j].addr)) {
+			continue;
+		}
 		for (size_t k = 0; k < nbinds; k++) {
 			n += binds[k].listener == j && srv->workers[0]->udp[srv->nlisten + k].fd >= 0;
 		}
-		if (conf->listen_host_addresses && is_any_address(&conf->listens[j].addr)) {
-			log_info("%s: udp also bound to the %zu address%s of the host%s", conf->listens[j].text,
-				 n, n == 1 ? "" : "es",
-				 n == LOCAL_BINDS_MAX ? " (the most it binds)" : "");
-		}
+		log_info("%s: udp also bound to the %zu address%s of the host%s", conf->listens[j].text,
+			 n, n == 1 ? "" : "es", n == LOCAL_BINDS_MAX ? " (the most it binds)" : "");
 	}
 	free(binds);
 	return srv;

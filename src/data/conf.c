@@ -903,10 +903,11 @@ static void parse_http(struct conf_ctx *c, struct conf *conf, const config_setti
 
 static void parse_top(struct conf_ctx *c, struct conf *conf, const config_setting_t *root)
 {
-	static const char *const known[] = { "listen", "listen_host_addresses", "threads", "udp_size", "tcp_idle_timeout",
-					     "tcp_max_clients", "tcp_max_per_client", "chaos",
-					     "zones", "pools", "checks", "state_file", "control",
-					     "user", "group", "nsid", "cookie_secret",
+	static const char *const known[] = { "listen", "listen_host_addresses", "threads",
+					     "udp_size", "tcp_idle_timeout", "tcp_max_clients",
+					     "tcp_max_per_client", "chaos", "zones", "pools",
+					     "checks", "state_file", "control", "user", "group",
+					     "nsid", "cookie_secret",
 					     "cookie_secret_previous", "cookie_require", "rate_limit",
 					     "dnstap", "geo_maps", "edns_client_subnet", "http", NULL };
 	const config_setting_t *s;
